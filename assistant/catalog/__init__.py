@@ -1,0 +1,31 @@
+"""Catalog: typed items and interactions, loaded from MovieLens or recassist files."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from assistant.catalog.files import is_recassist_dir, load_recassist_dir
+from assistant.catalog.models import Catalog, Interaction, Item
+from assistant.catalog.movielens import is_movielens_dir, load_movielens
+from assistant.errors import InputError
+
+__all__ = ["Catalog", "Interaction", "Item", "load_catalog"]
+
+
+def load_catalog(path: Path | str) -> Catalog:
+    """Load a catalog folder in either supported format; raises `InputError` with what was wrong."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise InputError(f"catalog folder {folder} does not exist; set RECASSIST_CATALOG_DIR")
+    if is_recassist_dir(folder):
+        return load_recassist_dir(folder)
+    if is_movielens_dir(folder):
+        return load_movielens(folder)
+    raise InputError(f"{folder} holds neither items.csv/items.jsonl nor a MovieLens movies.csv")
+
+
+@lru_cache(maxsize=4)
+def load_catalog_cached(path: str) -> Catalog:
+    """Process-wide cache: the catalog is read-only once loaded."""
+    return load_catalog(path)

