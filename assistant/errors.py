@@ -33,6 +33,10 @@ class DataFormatError(InputError):
         super().__init__(f"{path}, line {line}, field '{field}': expected {expected}{shown}")
 
 
+class NotFoundError(InputError):
+    """A user, session, revision or profile entry the caller named does not exist."""
+
+
 class UnknownItemError(InputError):
     """An item id or title does not exist in the catalog."""
 
@@ -47,6 +51,10 @@ class StateMismatchError(InputError):
 
 class BackendError(RecassistError):
     """Something we depend on (an LLM endpoint, a vector store) failed."""
+
+
+class StoreError(BackendError):
+    """The profile store failed (busy, unwritable) or holds a row it cannot read; the message names it."""
 
 
 class LLMError(BackendError):
