@@ -1,0 +1,127 @@
+"""Interactions as per-user index sequences, and the leave-one-out split every ranker is judged on.
+
+Rating-agnostic: every interaction counts, whatever its value. Per user, events are
+ordered by timestamp; ties keep the order of the catalog's interaction list (the file
+order), so the split is deterministic. A repeated (user, item) keeps its last event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from assistant.catalog import Catalog
+
+MIN_EVAL_LENGTH = 3  # a user needs one training event plus the validation and test ones
+
+
+@dataclass(frozen=True)
+class InteractionData:
+    """What `Ranker.fit` trains on.
+
+    `item_ids`: the vocabulary (str, len n_items); every index below points into it.
+    `sequences`: per user, int64 [L_u] training item indices, oldest first.
+    `valid_targets`: int64 [n_users], the validation item per user or -1 (no validation).
+    `item_text`: float32 [n_items, d] L2-normalised text embeddings, or None.
+    `catalog_version`: the catalog's content hash, recorded in checkpoints.
+    """
+
+    item_ids: list[str]
+    user_ids: list[str]
+    sequences: list[np.ndarray]
+    valid_targets: np.ndarray | None = None
+    item_text: np.ndarray | None = None
+    catalog_version: str = ""
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids)
+
+    def item_counts(self) -> np.ndarray:
+        """int64 [n_items]: training interactions per item."""
+        flat = np.concatenate(self.sequences) if self.sequences else np.zeros(0, np.int64)
+        return np.bincount(flat, minlength=self.n_items).astype(np.int64)
+
+    def with_text(self, item_text: np.ndarray | None) -> InteractionData:
+        if item_text is not None and item_text.shape[0] != self.n_items:
+            raise ValueError(f"item_text has {item_text.shape[0]} rows for {self.n_items} items")
+        return replace(self, item_text=item_text)
+
+
+@dataclass(frozen=True)
+class Split:
+    """Leave-one-out by time. `train` holds the training part and the validation targets.
+
+    `test_histories[u]` = training sequence + validation item (what the model sees at
+    test time); `test_targets[u]` is the last item, or -1 for users too short to evaluate.
+    """
+
+    train: InteractionData
+    test_histories: list[np.ndarray]
+    test_targets: np.ndarray
+    full_sequences: list[np.ndarray] = field(repr=False, default_factory=list)
+
+    def valid_users(self) -> np.ndarray:
+        assert self.train.valid_targets is not None
+        return np.flatnonzero(self.train.valid_targets >= 0)
+
+    def test_users(self) -> np.ndarray:
+        return np.flatnonzero(self.test_targets >= 0)
+
+
+def user_sequences(catalog: Catalog, item_ids: Sequence[str]) -> tuple[list[str], list[np.ndarray]]:
+    """Per-user int64 index sequences ordered by (timestamp, position in the interaction list).
+
+    Users come in order of first appearance. Interactions with items outside `item_ids` are dropped.
+    """
+    index = {i: j for j, i in enumerate(item_ids)}
+    per_user: dict[str, list[tuple[int, int, int]]] = {}
+    for pos, x in enumerate(catalog.interactions):
+        j = index.get(x.item_id)
+        if j is not None:
+            per_user.setdefault(x.user_id, []).append((x.timestamp, pos, j))
+    users, seqs = [], []
+    for user, events in per_user.items():
+        events.sort()
+        last: dict[int, int] = {}
+        for k, (_, _, j) in enumerate(events):
+            last[j] = k  # repeated item: its last event wins
+        order = sorted(last.values())
+        seqs.append(np.array([events[k][2] for k in order], dtype=np.int64))
+        users.append(user)
+    return users, seqs
+
+
+def leave_one_out(catalog: Catalog, item_text: np.ndarray | None = None) -> Split:
+    """Last event per user = test, the one before = validation, the rest = training.
+
+    Users with fewer than `MIN_EVAL_LENGTH` events train on everything and are not evaluated.
+    The vocabulary is every catalog item, so items without interactions still get a slot.
+    """
+    item_ids = list(catalog.item_ids)
+    users, full = user_sequences(catalog, item_ids)
+    train_seqs, test_hist = [], []
+    valid_t = np.full(len(users), -1, dtype=np.int64)
+    test_t = np.full(len(users), -1, dtype=np.int64)
+    for u, seq in enumerate(full):
+        if len(seq) >= MIN_EVAL_LENGTH:
+            train_seqs.append(seq[:-2])
+            test_hist.append(seq[:-1])
+            valid_t[u], test_t[u] = seq[-2], seq[-1]
+        else:
+            train_seqs.append(seq)
+            test_hist.append(seq)
+    train = InteractionData(item_ids, users, train_seqs, valid_t, item_text, catalog.version)
+    return Split(train, test_hist, test_t, full)
+
+
+def all_for_training(catalog: Catalog, item_text: np.ndarray | None = None) -> InteractionData:
+    """Every event for training, the last event per user kept as validation target.
+
+    What `recassist train` fits the served model on: early stopping still needs a
+    held-out event, and the most recent one is the best proxy for tomorrow.
+    """
+    split = leave_one_out(catalog, item_text)
+    return replace(split.train, sequences=split.test_histories, valid_targets=split.test_targets)
