@@ -1,0 +1,200 @@
+"""`ProfileStore`: the seam between the assistant / API and where profiles, sessions and feedback live.
+
+A backend implements the storage primitives marked abstract. The store keeps
+four kinds of record (profiles with history, feedback, sessions, turns), so the
+seam is wider than the usual one to three methods; everything that is not
+storage — validating edits, folding feedback into a profile, naming the change
+in the history — is built here once, on `update_profile`, so every backend
+behaves the same.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from assistant.errors import ConfigError, InputError
+from assistant.profile import InterestProfile
+from assistant.store.edits import apply_feedback, apply_ops, parse_ops
+from assistant.store.models import (
+    FeedbackKind,
+    FeedbackRecord,
+    Revision,
+    Role,
+    SessionRecord,
+    ShownItem,
+    Turn,
+    UndoResult,
+    check_feedback_kind,
+    check_id,
+)
+
+if TYPE_CHECKING:
+    from assistant.catalog import Catalog
+    from assistant.settings import Settings
+
+# A change computes the new profile and the history reason from the current profile.
+Change = Callable[[InterestProfile], tuple[InterestProfile, str]]
+
+
+class ProfileStore(ABC):
+    """Users' profiles (with undoable history), feedback and chat sessions.
+
+    Every method validates ids (`InputError`), raises `NotFoundError` for an
+    unknown user or session where one must exist, and `StoreError` when the
+    storage fails or holds an unreadable row. Safe to share between threads.
+    """
+
+    catalog: Catalog | None = None
+
+    @classmethod
+    @abstractmethod
+    def from_settings(cls, settings: Settings, catalog: Catalog | None = None) -> ProfileStore:
+        """Open the backend at the location `settings` name."""
+
+    # --- profiles -------------------------------------------------------------------------------
+
+    @abstractmethod
+    def get_profile(self, user_id: str, *, create: bool = False) -> InterestProfile:
+        """The user's current profile. Unknown user: an empty profile (and the user recorded) if
+        `create`, else `NotFoundError`."""
+
+    @abstractmethod
+    def update_profile(
+        self,
+        user_id: str,
+        change: Change,
+        *,
+        create: bool = True,
+        feedback: tuple[str, FeedbackKind, str | None] | None = None,
+    ) -> tuple[InterestProfile, Revision | None, FeedbackRecord | None]:
+        """Atomically read the current profile, apply `change`, and store the result as a new revision.
+
+        `change` runs inside the write transaction: keep it pure and quick. No revision is
+        written when the result equals the current profile. `feedback` = (item_id, kind,
+        session_id) is recorded in the same transaction; the session must belong to the user.
+        Returns (profile now current, the revision written or None, the feedback record or None).
+        Unknown user: created if `create`, else `NotFoundError`. Exceptions from `change`
+        propagate and leave everything as it was.
+        """
+
+    @abstractmethod
+    def undo(self, user_id: str) -> UndoResult:
+        """Take back the latest change still in effect and make the one before it current.
+
+        Undone revisions stay in `history`, marked. Raises `NotFoundError` for an unknown
+        user and `InputError` when there is nothing left to undo.
+        """
+
+    @abstractmethod
+    def history(self, user_id: str, *, limit: int | None = None) -> list[Revision]:
+        """The user's revisions, newest first (`limit` newest only). `NotFoundError` for an unknown user."""
+
+    @abstractmethod
+    def delete_profile(self, user_id: str) -> None:
+        """Delete the user with their profile, history, feedback, sessions and turns.
+
+        Raises `NotFoundError` for an unknown user.
+        """
+
+    # --- feedback -------------------------------------------------------------------------------
+
+    @abstractmethod
+    def feedback(self, user_id: str, *, limit: int | None = None) -> list[FeedbackRecord]:
+        """The user's feedback events, newest first. `NotFoundError` for an unknown user."""
+
+    # --- sessions -------------------------------------------------------------------------------
+
+    @abstractmethod
+    def start_session(self, user_id: str) -> str:
+        """Create a chat session for the user (recording the user if new); returns its id."""
+
+    @abstractmethod
+    def session(self, session_id: str) -> SessionRecord:
+        """The session's record (to check whose it is). `NotFoundError` if unknown."""
+
+    @abstractmethod
+    def append_turn(
+        self, session_id: str, role: Role, text: str, items: Sequence[ShownItem | str] | None = None
+    ) -> Turn:
+        """Append a turn with the items shown in it (in display order). `NotFoundError` if unknown."""
+
+    @abstractmethod
+    def session_turns(self, session_id: str, last_n: int | None = None) -> list[Turn]:
+        """The session's turns, oldest first (only the `last_n` latest if given). `NotFoundError` if unknown."""
+
+    def close(self) -> None:
+        """Release connections; the store is unusable afterwards."""
+
+    def __enter__(self) -> ProfileStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- conveniences built on the primitives ------------------------------------------------------
+
+    def save_profile(self, user_id: str, profile: InterestProfile, reason: str) -> Revision | None:
+        """Store `profile` as the user's current one, creating the user if new.
+
+        Returns the revision written, or None when `profile` equals the current one.
+        Raises `InputError` for a bad id, an empty reason or a non-profile.
+        """
+        if not isinstance(profile, InterestProfile):
+            raise InputError(f"save_profile needs an InterestProfile, got {type(profile).__name__}")
+        reason = _check_reason(reason)
+        return self.update_profile(user_id, lambda _old: (profile, reason))[1]
+
+    def patch_profile(self, user_id: str, ops: Sequence[object], catalog: Catalog | None = None) -> Revision | None:
+        """Apply edit ops (see `edits.PatchOp`; models or dicts) in one revision, all or nothing.
+
+        Returns the revision written, or None when the ops changed nothing. Raises
+        `NotFoundError` for an unknown user or an op removing an absent entry,
+        `InputError` for a malformed op, `UnknownItemError` for an item not in the catalog.
+        """
+        parsed = parse_ops(ops)
+        cat = catalog or self.catalog
+        return self.update_profile(user_id, lambda old: apply_ops(old, parsed, cat), create=False)[1]
+
+    def record_feedback(
+        self,
+        user_id: str,
+        item_id: str,
+        kind: FeedbackKind,
+        session_id: str | None = None,
+        catalog: Catalog | None = None,
+    ) -> FeedbackRecord:
+        """Record like / dislike / seen / not_interested and fold it into the profile, in one transaction.
+
+        Creates the user if new. Raises `InputError` for a bad kind or id,
+        `UnknownItemError` for an item not in the catalog, `NotFoundError` for an unknown
+        session or one of another user, `ConfigError` when no catalog is available.
+        """
+        check_feedback_kind(kind)
+        cat = catalog or self.catalog
+        if cat is None:
+            raise ConfigError("record_feedback needs a catalog to check item ids: open the store with one")
+        item = cat.get(item_id)  # UnknownItemError before any write
+        if session_id is not None:
+            check_id(session_id, "session id")
+        _, _, record = self.update_profile(
+            user_id,
+            lambda old: apply_feedback(old, item.item_id, kind, cat),
+            feedback=(item.item_id, kind, session_id),
+        )
+        assert record is not None
+        return record
+
+    def last_shown_items(self, session_id: str) -> list[ShownItem]:
+        """Items of the latest turn that showed any, in display order; [] if none yet."""
+        for turn in reversed(self.session_turns(session_id)):
+            if turn.items:
+                return list(turn.items)
+        return []
+
+
+def _check_reason(reason: object) -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise InputError("a profile change needs a reason, e.g. 'turn 3: extracted'")
+    return reason.strip()[:500]

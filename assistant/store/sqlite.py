@@ -1,0 +1,482 @@
+"""SQLite backend of `ProfileStore`: one file in the data dir, WAL mode, one connection per thread.
+
+Why this shape: WAL lets readers run beside the one writer; every write opens
+with `BEGIN IMMEDIATE`, taking the write lock before it reads, so two
+read-modify-write updates of the same profile (threads or processes) queue
+behind `busy_timeout` instead of losing one update or failing on lock upgrade.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import TypeAdapter, ValidationError
+
+from assistant.errors import InputError, NotFoundError, StoreError
+from assistant.profile import InterestProfile
+from assistant.store.base import Change, ProfileStore
+from assistant.store.models import (
+    MAX_ITEMS_PER_TURN,
+    MAX_TURN_CHARS,
+    FeedbackKind,
+    FeedbackRecord,
+    Revision,
+    Role,
+    SessionRecord,
+    ShownItem,
+    Turn,
+    UndoResult,
+    check_id,
+)
+from assistant.store.schema import migrate
+
+if TYPE_CHECKING:
+    from assistant.catalog import Catalog
+    from assistant.settings import Settings
+
+_ITEMS = TypeAdapter(list[ShownItem])
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SQLiteProfileStore(ProfileStore):
+    """Profiles, history, feedback and sessions in one SQLite file (see `ProfileStore` for the contract).
+
+    `clock` returns an aware datetime; tests inject a fixed one for known answers.
+    Raises `StoreError` when the file cannot be opened, is not a database, or
+    has a schema newer than this code.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        catalog: Catalog | None = None,
+        *,
+        busy_timeout_s: float = 10.0,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.path = Path(path)
+        self.catalog = catalog
+        self.busy_timeout_s = busy_timeout_s
+        self._clock = clock
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._conns: list[sqlite3.Connection] = []
+        self._pid = os.getpid()
+        self._closed = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"cannot create the folder for profile store {self.path}: {e}") from None
+        con = self._conn()
+        try:
+            # Persistent in the file; set once here, outside any transaction as SQLite requires.
+            mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StoreError(f"profile store {self.path}: could not switch to WAL mode (got {mode!r})")
+            migrate(con, str(self.path))
+        except sqlite3.Error as e:
+            raise self._translate(e) from None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, catalog: Catalog | None = None) -> SQLiteProfileStore:
+        return cls(settings.sqlite_path, catalog)
+
+    # --- connections and transactions -------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreError(f"profile store {self.path} is closed")
+        if self._pid != os.getpid():
+            # Forked child: the parent's connections must not be used (or closed) here; start afresh.
+            self._local, self._conns, self._pid = threading.local(), [], os.getpid()
+        con = getattr(self._local, "con", None)
+        if con is None:
+            try:
+                # check_same_thread=False only so close() may close every thread's connection;
+                # each connection is otherwise used by the thread that opened it.
+                con = sqlite3.connect(
+                    self.path, timeout=self.busy_timeout_s, isolation_level=None, check_same_thread=False
+                )
+                con.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
+                con.execute("PRAGMA foreign_keys = ON")
+                # NORMAL is crash-safe in WAL mode (only a power cut may lose the last commits).
+                con.execute("PRAGMA synchronous = NORMAL")
+            except sqlite3.Error as e:
+                raise self._translate(e) from None
+            self._local.con = con
+            with self._lock:
+                self._conns.append(con)
+        return con
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it is committed or none (rolled back on any exception)."""
+        con = self._conn()
+        try:
+            con.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as e:
+            raise self._translate(e) from None
+        try:
+            yield con
+        except BaseException as exc:
+            con.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise self._translate(exc) from None
+            raise
+        try:
+            con.execute("COMMIT")
+        except sqlite3.Error as e:
+            con.execute("ROLLBACK")
+            raise self._translate(e) from None
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction, so several SELECTs see one consistent snapshot."""
+        con = self._conn()
+        try:
+            con.execute("BEGIN")
+            yield con
+        except sqlite3.Error as e:
+            raise self._translate(e) from None
+        finally:
+            if con.in_transaction:
+                con.execute("COMMIT")
+
+    def _translate(self, e: sqlite3.Error) -> StoreError:
+        text = str(e)
+        if "locked" in text or "busy" in text:
+            return StoreError(
+                f"profile store {self.path} stayed busy for more than {self.busy_timeout_s:g} s "
+                "(another process holds the write lock); try again"
+            )
+        if isinstance(e, sqlite3.DatabaseError) and "not a database" in text:
+            return StoreError(f"{self.path} is not a recassist profile store (not an SQLite database)")
+        return StoreError(f"profile store {self.path}: {text}")
+
+    def close(self) -> None:
+        with self._lock:
+            for con in self._conns:
+                con.close()
+            self._conns.clear()
+            self._closed = True
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    def _now(self) -> tuple[datetime, str]:
+        now = self._clock()
+        return now, now.isoformat()
+
+    @staticmethod
+    def _ensure_user(con: sqlite3.Connection, user_id: str, now: str, create: bool) -> None:
+        if con.execute("UPDATE users SET last_seen = ? WHERE user_id = ?", (now, user_id)).rowcount:
+            return
+        if not create:
+            raise NotFoundError(f"user {user_id!r} not found")
+        con.execute("INSERT INTO users (user_id, created_at, last_seen) VALUES (?, ?, ?)", (user_id, now, now))
+
+    @staticmethod
+    def _require_user(con: sqlite3.Connection, user_id: str) -> None:
+        if con.execute("SELECT 1 FROM users WHERE user_id = ?", (user_id,)).fetchone() is None:
+            raise NotFoundError(f"user {user_id!r} not found")
+
+    @staticmethod
+    def _parse_profile(text: str, user_id: str, revision: int, where: str) -> InterestProfile:
+        try:
+            return InterestProfile.model_validate_json(text)
+        except ValidationError as e:
+            first = e.errors(include_url=False)[0]
+            raise StoreError(
+                f"the stored {where} of user {user_id!r} (revision {revision}) is unreadable "
+                f"({first['type']}: {first['msg']}); undo to an earlier revision or delete the profile"
+            ) from None
+
+    # --- profiles -------------------------------------------------------------------------------
+
+    def get_profile(self, user_id: str, *, create: bool = False) -> InterestProfile:
+        check_id(user_id)
+        with self._read() as con:
+            row = con.execute(
+                "SELECT u.user_id, p.revision, p.profile_json FROM users u "
+                "LEFT JOIN profiles p ON p.user_id = u.user_id WHERE u.user_id = ?",
+                (user_id,),
+            ).fetchone()
+        if row is not None:
+            if row[1] is None:
+                return InterestProfile(status="empty")
+            return self._parse_profile(row[2], user_id, row[1], "current profile")
+        if not create:
+            raise NotFoundError(f"user {user_id!r} not found")
+        with self._write() as con:
+            self._ensure_user(con, user_id, self._now()[1], create=True)
+        return InterestProfile(status="empty")
+
+    def update_profile(
+        self,
+        user_id: str,
+        change: Change,
+        *,
+        create: bool = True,
+        feedback: tuple[str, FeedbackKind, str | None] | None = None,
+    ) -> tuple[InterestProfile, Revision | None, FeedbackRecord | None]:
+        check_id(user_id)
+        with self._write() as con:
+            now_dt, now = self._now()
+            self._ensure_user(con, user_id, now, create)
+            row = con.execute("SELECT revision, profile_json FROM profiles WHERE user_id = ?", (user_id,)).fetchone()
+            current = (
+                self._parse_profile(row[1], user_id, row[0], "current profile")
+                if row
+                else InterestProfile(status="empty")
+            )
+            new, reason = change(current.model_copy(deep=True))
+            if not isinstance(new, InterestProfile):
+                raise InputError(f"a profile change must produce an InterestProfile, got {type(new).__name__}")
+            revision = None
+            if new.model_dump(mode="json") != current.model_dump(mode="json"):
+                revision = self._write_revision(con, user_id, new, reason, now_dt)
+            else:
+                new = current
+            record = None
+            if feedback is not None:
+                record = self._insert_feedback(con, user_id, *feedback, now_dt, revision)
+        return new, revision, record
+
+    def _write_revision(
+        self, con: sqlite3.Connection, user_id: str, profile: InterestProfile, reason: str, now: datetime
+    ) -> Revision:
+        number = con.execute(
+            "SELECT COALESCE(MAX(revision), 0) + 1 FROM profile_revisions WHERE user_id = ?", (user_id,)
+        ).fetchone()[0]
+        text = profile.model_dump_json()
+        con.execute(
+            "INSERT INTO profile_revisions (user_id, revision, created_at, reason, profile_json) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (user_id, number, now.isoformat(), reason, text),
+        )
+        con.execute(
+            "INSERT INTO profiles (user_id, revision, profile_json, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET revision = excluded.revision, "
+            "profile_json = excluded.profile_json, updated_at = excluded.updated_at",
+            (user_id, number, text, now.isoformat()),
+        )
+        return Revision(user_id=user_id, revision=number, created_at=now, reason=reason, profile=profile)
+
+    def _insert_feedback(
+        self,
+        con: sqlite3.Connection,
+        user_id: str,
+        item_id: str,
+        kind: FeedbackKind,
+        session_id: str | None,
+        now: datetime,
+        revision: Revision | None,
+    ) -> FeedbackRecord:
+        if session_id is not None:
+            owner = con.execute("SELECT user_id FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
+            # Same answer for "no such session" and "someone else's": ids of others are not confirmed.
+            if owner is None or owner[0] != user_id:
+                raise NotFoundError(f"session {session_id!r} not found for user {user_id!r}")
+        number = revision.revision if revision else None
+        cur = con.execute(
+            "INSERT INTO feedback (user_id, item_id, kind, created_at, session_id, revision) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (user_id, item_id, kind, now.isoformat(), session_id, number),
+        )
+        return FeedbackRecord(
+            id=cur.lastrowid, user_id=user_id, item_id=item_id, kind=kind, created_at=now,
+            session_id=session_id, revision=number,
+        )
+
+    def undo(self, user_id: str) -> UndoResult:
+        check_id(user_id)
+        with self._write() as con:
+            _, now = self._now()
+            self._ensure_user(con, user_id, now, create=False)
+            row = con.execute(
+                "SELECT r.revision, r.reason FROM profiles p JOIN profile_revisions r "
+                "ON r.user_id = p.user_id AND r.revision = p.revision WHERE p.user_id = ?",
+                (user_id,),
+            ).fetchone()
+            if row is None:
+                raise InputError(f"nothing to undo: the profile of user {user_id!r} has no changes left in effect")
+            head, reason = row
+            con.execute(
+                "UPDATE profile_revisions SET undone_at = ? WHERE user_id = ? AND revision = ?",
+                (now, user_id, head),
+            )
+            # Undone revisions never come back, so the newest one not undone is the state before `head`.
+            prev = con.execute(
+                "SELECT revision, profile_json FROM profile_revisions "
+                "WHERE user_id = ? AND revision < ? AND undone_at IS NULL ORDER BY revision DESC LIMIT 1",
+                (user_id, head),
+            ).fetchone()
+            if prev is None:
+                number, profile = 0, InterestProfile(status="empty")
+            else:
+                number, profile = prev[0], self._parse_profile(prev[1], user_id, prev[0], "profile revision")
+            con.execute(
+                "UPDATE profiles SET revision = ?, profile_json = ?, updated_at = ? WHERE user_id = ?",
+                (number, profile.model_dump_json(), now, user_id),
+            )
+        return UndoResult(undone_revision=head, undone_reason=reason, revision=number, profile=profile)
+
+    def history(self, user_id: str, *, limit: int | None = None) -> list[Revision]:
+        check_id(user_id)
+        n = _limit(limit)
+        with self._read() as con:
+            self._require_user(con, user_id)
+            rows = con.execute(
+                "SELECT revision, created_at, reason, profile_json, undone_at FROM profile_revisions "
+                "WHERE user_id = ? ORDER BY revision DESC LIMIT ?",
+                (user_id, n),
+            ).fetchall()
+        return [
+            Revision(
+                user_id=user_id, revision=r, created_at=created, reason=reason,
+                profile=self._parse_profile(text, user_id, r, "profile revision"), undone_at=undone,
+            )
+            for r, created, reason, text, undone in rows
+        ]
+
+    def delete_profile(self, user_id: str) -> None:
+        check_id(user_id)
+        with self._write() as con:
+            # Foreign keys cascade to profiles, revisions, feedback, sessions and turns.
+            if not con.execute("DELETE FROM users WHERE user_id = ?", (user_id,)).rowcount:
+                raise NotFoundError(f"user {user_id!r} not found")
+
+    # --- feedback -------------------------------------------------------------------------------
+
+    def feedback(self, user_id: str, *, limit: int | None = None) -> list[FeedbackRecord]:
+        check_id(user_id)
+        n = _limit(limit)
+        with self._read() as con:
+            self._require_user(con, user_id)
+            rows = con.execute(
+                "SELECT id, item_id, kind, created_at, session_id, revision FROM feedback "
+                "WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+                (user_id, n),
+            ).fetchall()
+        return [
+            FeedbackRecord(
+                id=i, user_id=user_id, item_id=item, kind=kind, created_at=at, session_id=sid, revision=rev
+            )
+            for i, item, kind, at, sid, rev in rows
+        ]
+
+    # --- sessions -------------------------------------------------------------------------------
+
+    def start_session(self, user_id: str) -> str:
+        check_id(user_id)
+        session_id = uuid.uuid4().hex
+        with self._write() as con:
+            _, now = self._now()
+            self._ensure_user(con, user_id, now, create=True)
+            con.execute(
+                "INSERT INTO sessions (session_id, user_id, created_at) VALUES (?, ?, ?)", (session_id, user_id, now)
+            )
+        return session_id
+
+    def session(self, session_id: str) -> SessionRecord:
+        check_id(session_id, "session id")
+        with self._read() as con:
+            row = con.execute(
+                "SELECT user_id, created_at FROM sessions WHERE session_id = ?", (session_id,)
+            ).fetchone()
+        if row is None:
+            raise NotFoundError(f"session {session_id!r} not found")
+        return SessionRecord(session_id=session_id, user_id=row[0], created_at=row[1])
+
+    def append_turn(
+        self, session_id: str, role: Role, text: str, items: Sequence[ShownItem | str] | None = None
+    ) -> Turn:
+        check_id(session_id, "session id")
+        if role not in ("user", "assistant"):
+            raise InputError(f"turn role {role!r} is not 'user' or 'assistant'")
+        if not isinstance(text, str) or len(text) > MAX_TURN_CHARS:
+            raise InputError(f"turn text must be a string of at most {MAX_TURN_CHARS} characters")
+        shown = _shown_items(items)
+        items_json = "[" + ",".join(it.model_dump_json() for it in shown) + "]"
+        with self._write() as con:
+            now_dt, now = self._now()
+            owner = con.execute("SELECT user_id FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
+            if owner is None:
+                raise NotFoundError(f"session {session_id!r} not found")
+            self._ensure_user(con, owner[0], now, create=False)
+            index = con.execute(
+                "SELECT COALESCE(MAX(idx), 0) + 1 FROM turns WHERE session_id = ?", (session_id,)
+            ).fetchone()[0]
+            con.execute(
+                "INSERT INTO turns (session_id, idx, role, text, created_at, items_json) VALUES (?, ?, ?, ?, ?, ?)",
+                (session_id, index, role, text, now, items_json),
+            )
+        return Turn(session_id=session_id, index=index, role=role, text=text, created_at=now_dt, items=shown)
+
+    def session_turns(self, session_id: str, last_n: int | None = None) -> list[Turn]:
+        check_id(session_id, "session id")
+        n = _limit(last_n)
+        with self._read() as con:
+            if con.execute("SELECT 1 FROM sessions WHERE session_id = ?", (session_id,)).fetchone() is None:
+                raise NotFoundError(f"session {session_id!r} not found")
+            rows = con.execute(
+                "SELECT idx, role, text, created_at, items_json FROM turns WHERE session_id = ? "
+                "ORDER BY idx DESC LIMIT ?",
+                (session_id, n),
+            ).fetchall()
+        return [
+            Turn(
+                session_id=session_id, index=i, role=role, text=text, created_at=at,
+                items=_parse_items(items, session_id, i),
+            )
+            for i, role, text, at, items in reversed(rows)
+        ]
+
+
+def _limit(limit: int | None) -> int:
+    """SQLite's LIMIT -1 means no limit."""
+    if limit is None:
+        return -1
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise InputError(f"limit must be a positive integer, got {limit!r}")
+    return limit
+
+
+def _shown_items(items: Sequence[ShownItem | str | dict] | None) -> list[ShownItem]:
+    if items is None:
+        return []
+    if isinstance(items, (str, bytes)) or len(items) > MAX_ITEMS_PER_TURN:
+        raise InputError(f"items must be a list of at most {MAX_ITEMS_PER_TURN} item ids or ShownItem records")
+    out = []
+    for position, it in enumerate(items, 1):
+        try:
+            if isinstance(it, ShownItem):
+                out.append(it)
+            elif isinstance(it, str):
+                out.append(ShownItem(item_id=it))
+            else:
+                out.append(ShownItem.model_validate(it))
+        except ValidationError as e:
+            raise InputError(f"shown item {position} is invalid: {e.errors(include_url=False)[0]['msg']}") from None
+    return out
+
+
+def _parse_items(text: str, session_id: str, index: int) -> list[ShownItem]:
+    try:
+        return _ITEMS.validate_json(text)
+    except ValidationError as e:
+        raise StoreError(
+            f"the stored items of session {session_id!r}, turn {index} are unreadable "
+            f"({e.errors(include_url=False)[0]['msg']})"
+        ) from None
+

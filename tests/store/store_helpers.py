@@ -1,0 +1,48 @@
+"""Helpers shared by the store tests and the worker processes they start (importable by name)."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from datetime import UTC, datetime, timedelta
+
+from assistant.catalog import Catalog, Item
+from assistant.profile import InterestProfile, ItemPreference, Source
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def make_catalog(n_synthetic: int = 0) -> Catalog:
+    items = [
+        Item(item_id="2571", title="The Matrix", year=1999, genres=("Action", "Sci-Fi"), tags=("cyberpunk",)),
+        Item(item_id="1", title="Toy Story", year=1995, genres=("Animation", "Comedy")),
+        Item(item_id="1258", title="The Shining", year=1980, genres=("Horror",), tags=("stephen king",)),
+        Item(item_id="318", title="The Shawshank Redemption", year=1994, genres=("Drama",)),
+    ]
+    items += [Item(item_id=f"s{i}", title=f"Synthetic {i}", genres=("Drama",)) for i in range(n_synthetic)]
+    return Catalog("test", {it.item_id: it for it in items})
+
+
+class StepClock:
+    """T0, T0 + 1 s, T0 + 2 s, ...: every call one second later, so timestamps are known answers."""
+
+    def __init__(self) -> None:
+        self._n = itertools.count()
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return T0 + timedelta(seconds=next(self._n))
+
+
+def liking(*item_ids: str, catalog: Catalog | None = None, turn: int = 1) -> InterestProfile:
+    """A profile that likes `item_ids` (explicitly, as if said in `turn`)."""
+    cat = catalog or make_catalog()
+    return InterestProfile(
+        liked_items=[
+            ItemPreference(
+                item_id=i, title=cat.get(i).label, source=Source(text=cat.get(i).title, turn=turn)
+            )
+            for i in item_ids
+        ]
+    )
