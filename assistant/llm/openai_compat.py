@@ -1,0 +1,100 @@
+"""Any OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp server) through the `openai` SDK."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import httpx
+
+from assistant.errors import ConfigError, LLMError, LLMTimeoutError
+from assistant.llm.base import ChatMessage, LLMClient
+
+
+class OpenAICompatibleClient(LLMClient):
+    """Structured output via `json_schema` where the endpoint accepts it, else JSON mode, else plain text.
+
+    What the endpoint supports is learnt from its first refusal and remembered,
+    so a server without schema support costs one extra round trip, once.
+    """
+
+    backend = "openai"
+    judgement_weight = 0.6
+
+    def __init__(
+        self, model: str, *, base_url: str | None = None, api_key: str | None = None, timeout_s: float = 30.0,
+        max_reasks: int = 2, http_client: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(model, timeout_s=timeout_s, max_reasks=max_reasks)
+        try:
+            import openai
+        except ImportError:
+            raise ConfigError("the openai backend needs the 'openai' package: pip install openai") from None
+        self._openai = openai
+        # Retries are ours (re-asks); the SDK's own retries would multiply the timeout.
+        self._client = openai.OpenAI(
+            base_url=base_url, api_key=api_key or "not-needed", timeout=timeout_s, max_retries=0,
+            http_client=http_client,
+        )
+        self._json_modes = ["json_schema", "json_object", "none"]
+
+    def complete(
+        self, messages: Sequence[ChatMessage], *, json_schema: dict | None = None, max_tokens: int = 256,
+        timeout_s: float | None = None,
+    ) -> str:
+        openai = self._openai
+        while True:
+            mode = self._json_modes[0] if json_schema is not None else "none"
+            kwargs: dict = {}
+            if mode == "json_schema":
+                kwargs["response_format"] = {
+                    "type": "json_schema",
+                    "json_schema": {"name": json_schema.get("title", "output"), "schema": json_schema},
+                }
+            elif mode == "json_object":
+                kwargs["response_format"] = {"type": "json_object"}
+            try:
+                resp = self._client.chat.completions.create(
+                    model=self.model, messages=[m.as_dict() for m in messages], max_tokens=max_tokens,
+                    temperature=0, timeout=timeout_s or self.timeout_s, **kwargs,
+                )
+            except openai.APITimeoutError:
+                raise LLMTimeoutError(
+                    f"no answer within {timeout_s or self.timeout_s:.1f} s", backend=self.backend, model=self.model
+                ) from None
+            except openai.BadRequestError as e:
+                if mode != "none" and len(self._json_modes) > 1:
+                    self._json_modes.pop(0)  # endpoint refused this response_format: downgrade for good
+                    continue
+                raise LLMError(f"endpoint refused the request (400): {_message(e)}", backend=self.backend,
+                               model=self.model) from None
+            except openai.APIStatusError as e:
+                raise LLMError(f"endpoint answered {e.status_code}: {_message(e)}", backend=self.backend,
+                               model=self.model) from None
+            except openai.APIError as e:
+                raise LLMError(f"endpoint unreachable: {e}", backend=self.backend, model=self.model) from None
+            if not resp.choices:
+                raise LLMError("endpoint returned no choices", backend=self.backend, model=self.model)
+            return resp.choices[0].message.content or ""
+
+    def stream(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int = 256, timeout_s: float | None = None
+    ) -> Iterator[str]:
+        openai = self._openai
+        try:
+            for chunk in self._client.chat.completions.create(
+                model=self.model, messages=[m.as_dict() for m in messages], max_tokens=max_tokens, temperature=0,
+                timeout=timeout_s or self.timeout_s, stream=True,
+            ):
+                if chunk.choices and chunk.choices[0].delta.content:
+                    yield chunk.choices[0].delta.content
+        except openai.APITimeoutError:
+            raise LLMTimeoutError("stream timed out", backend=self.backend, model=self.model) from None
+        except openai.APIError as e:
+            raise LLMError(f"stream failed: {e}", backend=self.backend, model=self.model) from None
+
+
+def _message(e: Exception) -> str:
+    body = getattr(e, "body", None)
+    if isinstance(body, dict):
+        return str(body.get("message") or body.get("error") or body)[:300]
+    return str(e)[:300]
