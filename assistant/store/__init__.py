@@ -42,13 +42,33 @@ if TYPE_CHECKING:
 STORES: dict[str, type[ProfileStore]] = {"sqlite": SQLiteProfileStore}
 
 __all__ = [
-    "FEEDBACK_KINDS", "STORES", "AddAspect", "AddItem", "ClearConstraint", "FeedbackKind", "FeedbackRecord",
-    "PatchOp", "ProfileStore", "RemoveAspect", "RemoveItem", "RemoveTheme", "Revision", "SQLiteProfileStore",
-    "SessionRecord", "SetYears", "ShownItem", "Turn", "UndoResult", "UserRecord", "open_store",
+    "FEEDBACK_KINDS",
+    "STORES",
+    "AddAspect",
+    "AddItem",
+    "ClearConstraint",
+    "FeedbackKind",
+    "FeedbackRecord",
+    "PatchOp",
+    "ProfileStore",
+    "RemoveAspect",
+    "RemoveItem",
+    "RemoveTheme",
+    "Revision",
+    "SQLiteProfileStore",
+    "SessionRecord",
+    "SetYears",
+    "ShownItem",
+    "Turn",
+    "UndoResult",
+    "UserRecord",
+    "open_store",
 ]
 
 
-def open_store(settings: Settings, catalog: Catalog | None = None, *, backend: str | None = None) -> ProfileStore:
+def open_store(
+    settings: Settings, catalog: Catalog | None = None, *, backend: str | None = None
+) -> ProfileStore:
     """Open the profile store the settings name (default: SQLite at `settings.sqlite_path`).
 
     `catalog` is used to check item ids in feedback and edits. The backend name
@@ -60,5 +80,7 @@ def open_store(settings: Settings, catalog: Catalog | None = None, *, backend: s
     try:
         cls = STORES[name]
     except KeyError:
-        raise ConfigError(f"unknown profile store backend {name!r}; choose one of {', '.join(STORES)}") from None
+        raise ConfigError(
+            f"unknown profile store backend {name!r}; choose one of {', '.join(STORES)}"
+        ) from None
     return cls.from_settings(settings, catalog)

@@ -122,8 +122,9 @@ class ProfileStore(ABC):
 
     @abstractmethod
     def session_turns(self, session_id: str, last_n: int | None = None) -> list[Turn]:
-        """The session's turns, oldest first (only the `last_n` latest if given). `NotFoundError` if unknown."""
+        """The session's turns, oldest first (only the `last_n` latest). `NotFoundError` if unknown."""
 
+    @abstractmethod
     def close(self) -> None:
         """Release connections; the store is unusable afterwards."""
 
@@ -146,7 +147,9 @@ class ProfileStore(ABC):
         reason = _check_reason(reason)
         return self.update_profile(user_id, lambda _old: (profile, reason))[1]
 
-    def patch_profile(self, user_id: str, ops: Sequence[object], catalog: Catalog | None = None) -> Revision | None:
+    def patch_profile(
+        self, user_id: str, ops: Sequence[object], catalog: Catalog | None = None
+    ) -> Revision | None:
         """Apply edit ops (see `edits.PatchOp`; models or dicts) in one revision, all or nothing.
 
         Returns the revision written, or None when the ops changed nothing. Raises

@@ -166,51 +166,66 @@ def copy_profile(profile: InterestProfile) -> InterestProfile:
 
 
 def _apply_one(p: InterestProfile, op: PatchOp, catalog: Catalog | None) -> str:
+    """Apply `op` to `p` in place; returns the words for the history reason."""
     if isinstance(op, RemoveItem):
-        entries = _items(p, op.list)
-        kept = [e for e in entries if e.item_id != op.item_id]
-        if len(kept) == len(entries):
-            have = ", ".join(e.item_id for e in entries) or "none"
-            raise NotFoundError(f"item {op.item_id!r} is not in {op.list} (it holds: {have})")
-        title = next(e.title for e in entries if e.item_id == op.item_id)
-        entries[:] = kept
-        return f"removed {_LABEL[op.list]} {op.item_id} '{title}'"
+        return _remove_item(p, op)
     if isinstance(op, AddItem):
         item = _need_catalog(catalog, "adding an item").get(op.item_id)
         source = Source(text=f"edit: added {_LABEL[op.list]}")
         _put_item(p, op.list, ItemPreference(item_id=item.item_id, title=item.label, source=source))
         return f"added {_LABEL[op.list]} {item.item_id} '{item.label}'"
     if isinstance(op, RemoveAspect):
-        entries = _aspects(p, op.list)
-        gone = [e for e in entries if e.aspect.lower() == op.aspect.lower()]
-        if not gone:
-            have = ", ".join(repr(e.aspect) for e in entries) or "none"
-            raise NotFoundError(f"aspect {op.aspect!r} is not in {op.list} (it holds: {have})")
-        entries[:] = [e for e in entries if e not in gone]
-        return f"removed {_LABEL[op.list]} '{gone[0].aspect}'"
+        return _remove_aspect(p, op)
     if isinstance(op, AddAspect):
         return _add_aspect(p, op, catalog)
     if isinstance(op, RemoveTheme):
-        gone = [t for t in p.themes if t.text.lower() == op.text.lower()]
-        if not gone:
-            have = ", ".join(repr(t.text) for t in p.themes) or "none"
-            raise NotFoundError(f"theme {op.text!r} is not in the profile (themes: {have})")
-        p.themes = [t for t in p.themes if t not in gone]
-        return f"removed theme '{gone[0].text}'"
+        return _remove_theme(p, op)
     if isinstance(op, ClearConstraint):
-        c = p.constraints
-        if op.constraint == "years":
-            if c.years is None:
-                raise NotFoundError("the profile has no year constraint to clear")
-            c.years = None
-            return "cleared year constraint"
-        if c.max_runtime_minutes is None:
-            raise NotFoundError("the profile has no runtime constraint to clear")
-        c.max_runtime_minutes, c.runtime_source = None, None
-        return "cleared runtime constraint"
-    assert isinstance(op, SetYears)
+        return _clear(p, op)
     p.constraints.years = YearRange(min_year=op.min_year, max_year=op.max_year, source=Source(text="edit"))
     return f"set years {op.min_year or ''}-{op.max_year or ''}"
+
+
+def _remove_item(p: InterestProfile, op: RemoveItem) -> str:
+    entries = _items(p, op.list)
+    gone = [e for e in entries if e.item_id == op.item_id]
+    if not gone:
+        have = ", ".join(e.item_id for e in entries) or "none"
+        raise NotFoundError(f"item {op.item_id!r} is not in {op.list} (it holds: {have})")
+    entries[:] = [e for e in entries if e.item_id != op.item_id]
+    return f"removed {_LABEL[op.list]} {op.item_id} '{gone[0].title}'"
+
+
+def _remove_aspect(p: InterestProfile, op: RemoveAspect) -> str:
+    entries = _aspects(p, op.list)
+    gone = [e for e in entries if e.aspect.lower() == op.aspect.lower()]
+    if not gone:
+        have = ", ".join(repr(e.aspect) for e in entries) or "none"
+        raise NotFoundError(f"aspect {op.aspect!r} is not in {op.list} (it holds: {have})")
+    entries[:] = [e for e in entries if e.aspect.lower() != op.aspect.lower()]
+    return f"removed {_LABEL[op.list]} '{gone[0].aspect}'"
+
+
+def _remove_theme(p: InterestProfile, op: RemoveTheme) -> str:
+    gone = [t for t in p.themes if t.text.lower() == op.text.lower()]
+    if not gone:
+        have = ", ".join(repr(t.text) for t in p.themes) or "none"
+        raise NotFoundError(f"theme {op.text!r} is not in the profile (themes: {have})")
+    p.themes = [t for t in p.themes if t.text.lower() != op.text.lower()]
+    return f"removed theme '{gone[0].text}'"
+
+
+def _clear(p: InterestProfile, op: ClearConstraint) -> str:
+    c = p.constraints
+    if op.constraint == "years":
+        if c.years is None:
+            raise NotFoundError("the profile has no year constraint to clear")
+        c.years = None
+        return "cleared year constraint"
+    if c.max_runtime_minutes is None:
+        raise NotFoundError("the profile has no runtime constraint to clear")
+    c.max_runtime_minutes, c.runtime_source = None, None
+    return "cleared runtime constraint"
 
 
 def _add_aspect(p: InterestProfile, op: AddAspect, catalog: Catalog | None) -> str:

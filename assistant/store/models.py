@@ -85,7 +85,8 @@ class FeedbackRecord(_Record):
     created_at: datetime
     session_id: str | None = None
     revision: int | None = Field(
-        default=None, description="Profile revision this feedback produced; None if the profile already said so."
+        default=None,
+        description="Profile revision this feedback produced; None if the profile already said so.",
     )
 
 

@@ -86,7 +86,8 @@ def migrate(con: sqlite3.Connection, path: str = "") -> int:
         if current > SCHEMA_VERSION:
             raise StoreError(
                 f"profile store {path or '(database)'} has schema version {current}, newer than this "
-                f"recassist understands ({SCHEMA_VERSION}); upgrade recassist or point RECASSIST_DATA_DIR elsewhere"
+                f"recassist understands ({SCHEMA_VERSION}); upgrade recassist "
+                "or point RECASSIST_DATA_DIR elsewhere"
             )
         for version in range(current, SCHEMA_VERSION):
             for statement in MIGRATIONS[version]:

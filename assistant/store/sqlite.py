@@ -183,7 +183,9 @@ class SQLiteProfileStore(ProfileStore):
             return
         if not create:
             raise NotFoundError(f"user {user_id!r} not found")
-        con.execute("INSERT INTO users (user_id, created_at, last_seen) VALUES (?, ?, ?)", (user_id, now, now))
+        con.execute(
+            "INSERT INTO users (user_id, created_at, last_seen) VALUES (?, ?, ?)", (user_id, now, now)
+        )
 
     @staticmethod
     def _require_user(con: sqlite3.Connection, user_id: str) -> None:
@@ -233,7 +235,9 @@ class SQLiteProfileStore(ProfileStore):
         with self._write() as con:
             now_dt, now = self._now()
             self._ensure_user(con, user_id, now, create)
-            row = con.execute("SELECT revision, profile_json FROM profiles WHERE user_id = ?", (user_id,)).fetchone()
+            row = con.execute(
+                "SELECT revision, profile_json FROM profiles WHERE user_id = ?", (user_id,)
+            ).fetchone()
             current = (
                 self._parse_profile(row[1], user_id, row[0], "current profile")
                 if row
@@ -242,7 +246,9 @@ class SQLiteProfileStore(ProfileStore):
             current_json = current.model_dump_json()  # taken first: `change` may mutate `current`
             new, reason = change(current)
             if not isinstance(new, InterestProfile):
-                raise InputError(f"a profile change must produce an InterestProfile, got {type(new).__name__}")
+                raise InputError(
+                    f"a profile change must produce an InterestProfile, got {type(new).__name__}"
+                )
             revision = None
             new_json = new.model_dump_json()
             if new_json != current_json:
@@ -251,7 +257,9 @@ class SQLiteProfileStore(ProfileStore):
                 try:
                     new = InterestProfile.model_validate_json(new_json)
                 except ValidationError as e:
-                    raise InputError(f"the changed profile is invalid: {e.errors(include_url=False)[0]['msg']}")
+                    raise InputError(
+                        f"the changed profile is invalid: {e.errors(include_url=False)[0]['msg']}"
+                    ) from None
                 revision = self._write_revision(con, user_id, new, new_json, reason, now_dt)
             record = None
             if feedback is not None:
@@ -304,9 +312,16 @@ class SQLiteProfileStore(ProfileStore):
             "VALUES (?, ?, ?, ?, ?, ?)",
             (user_id, item_id, kind, now.isoformat(), session_id, number),
         )
+        row_id = cur.lastrowid
+        assert row_id is not None  # set by every successful INSERT
         return FeedbackRecord(
-            id=cur.lastrowid, user_id=user_id, item_id=item_id, kind=kind, created_at=now,
-            session_id=session_id, revision=number,
+            id=row_id,
+            user_id=user_id,
+            item_id=item_id,
+            kind=kind,
+            created_at=now,
+            session_id=session_id,
+            revision=number,
         )
 
     def undo(self, user_id: str) -> UndoResult:
@@ -320,7 +335,9 @@ class SQLiteProfileStore(ProfileStore):
                 (user_id,),
             ).fetchone()
             if row is None:
-                raise InputError(f"nothing to undo: the profile of user {user_id!r} has no changes left in effect")
+                raise InputError(
+                    f"nothing to undo: the profile of user {user_id!r} has no changes left in effect"
+                )
             head, reason = row
             con.execute(
                 "UPDATE profile_revisions SET undone_at = ? WHERE user_id = ? AND revision = ?",
@@ -354,8 +371,12 @@ class SQLiteProfileStore(ProfileStore):
             ).fetchall()
         return [
             Revision(
-                user_id=user_id, revision=r, created_at=created, reason=reason,
-                profile=self._parse_profile(text, user_id, r, "profile revision"), undone_at=undone,
+                user_id=user_id,
+                revision=r,
+                created_at=created,
+                reason=reason,
+                profile=self._parse_profile(text, user_id, r, "profile revision"),
+                undone_at=undone,
             )
             for r, created, reason, text, undone in rows
         ]
@@ -395,7 +416,8 @@ class SQLiteProfileStore(ProfileStore):
             _, now = self._now()
             self._ensure_user(con, user_id, now, create=True)
             con.execute(
-                "INSERT INTO sessions (session_id, user_id, created_at) VALUES (?, ?, ?)", (session_id, user_id, now)
+                "INSERT INTO sessions (session_id, user_id, created_at) VALUES (?, ?, ?)",
+                (session_id, user_id, now),
             )
         return session_id
 
@@ -429,7 +451,8 @@ class SQLiteProfileStore(ProfileStore):
                 "SELECT COALESCE(MAX(idx), 0) + 1 FROM turns WHERE session_id = ?", (session_id,)
             ).fetchone()[0]
             con.execute(
-                "INSERT INTO turns (session_id, idx, role, text, created_at, items_json) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO turns (session_id, idx, role, text, created_at, items_json) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 (session_id, index, role, text, now, items_json),
             )
         return Turn(session_id=session_id, index=index, role=role, text=text, created_at=now_dt, items=shown)
@@ -447,7 +470,11 @@ class SQLiteProfileStore(ProfileStore):
             ).fetchall()
         return [
             Turn(
-                session_id=session_id, index=i, role=role, text=text, created_at=at,
+                session_id=session_id,
+                index=i,
+                role=role,
+                text=text,
+                created_at=at,
                 items=_parse_items(items, session_id, i),
             )
             for i, role, text, at, items in reversed(rows)
@@ -467,7 +494,9 @@ def _shown_items(items: Sequence[ShownItem | str | dict] | None) -> list[ShownIt
     if items is None:
         return []
     if isinstance(items, (str, bytes)) or len(items) > MAX_ITEMS_PER_TURN:
-        raise InputError(f"items must be a list of at most {MAX_ITEMS_PER_TURN} item ids or ShownItem records")
+        raise InputError(
+            f"items must be a list of at most {MAX_ITEMS_PER_TURN} item ids or ShownItem records"
+        )
     out = []
     for position, it in enumerate(items, 1):
         try:
@@ -478,7 +507,9 @@ def _shown_items(items: Sequence[ShownItem | str | dict] | None) -> list[ShownIt
             else:
                 out.append(ShownItem.model_validate(it))
         except ValidationError as e:
-            raise InputError(f"shown item {position} is invalid: {e.errors(include_url=False)[0]['msg']}") from None
+            raise InputError(
+                f"shown item {position} is invalid: {e.errors(include_url=False)[0]['msg']}"
+            ) from None
     return out
 
 
@@ -490,4 +521,3 @@ def _parse_items(text: str, session_id: str, index: int) -> list[ShownItem]:
             f"the stored items of session {session_id!r}, turn {index} are unreadable "
             f"({e.errors(include_url=False)[0]['msg']})"
         ) from None
-

@@ -40,9 +40,39 @@ def liking(*item_ids: str, catalog: Catalog | None = None, turn: int = 1) -> Int
     cat = catalog or make_catalog()
     return InterestProfile(
         liked_items=[
-            ItemPreference(
-                item_id=i, title=cat.get(i).label, source=Source(text=cat.get(i).title, turn=turn)
-            )
+            ItemPreference(item_id=i, title=cat.get(i).label, source=Source(text=cat.get(i).title, turn=turn))
             for i in item_ids
         ]
     )
+
+
+def crash_inside_feedback_write(path: str) -> None:
+    """Worker process: die hard (no rollback, no close) after the revision rows are written, before COMMIT."""
+    import os
+
+    from assistant.store import SQLiteProfileStore
+
+    def die(*_args: object, **_kwargs: object) -> None:
+        os._exit(3)
+
+    SQLiteProfileStore._insert_feedback = die  # type: ignore[method-assign]
+    SQLiteProfileStore(path, make_catalog()).record_feedback("alice", "1", "like")
+
+
+def like_many(path: str, worker: int, n: int, start=None) -> None:
+    """Worker (thread or process): `n` likes for its own user and `n` for the shared user, interleaved.
+
+    Worker w likes items s{w*n} .. s{w*n + n - 1}, so every like is distinct and traceable to its writer.
+    """
+    from assistant.store import SQLiteProfileStore
+
+    store = SQLiteProfileStore(path, make_catalog(n_synthetic=n * 8), busy_timeout_s=30)
+    if start is not None:
+        start.wait()
+    try:
+        for i in range(n):
+            item = f"s{worker * n + i}"
+            store.record_feedback(f"user{worker}", item, "like")
+            store.record_feedback("shared", item, "like")
+    finally:
+        store.close()

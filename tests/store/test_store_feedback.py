@@ -11,12 +11,17 @@ from assistant.store import FeedbackRecord, SQLiteProfileStore
 
 def test_like_known_answer(store):
     rec = store.record_feedback("alice", "2571", "like")
-    assert rec == FeedbackRecord(id=1, user_id="alice", item_id="2571", kind="like", created_at=T0, revision=1)
+    assert rec == FeedbackRecord(
+        id=1, user_id="alice", item_id="2571", kind="like", created_at=T0, revision=1
+    )
     p = store.get_profile("alice")
     assert p.status == "ok"
     [entry] = p.liked_items
     assert (entry.item_id, entry.title, entry.origin, entry.source.text) == (
-        "2571", "The Matrix (1999)", "feedback", "feedback: like"
+        "2571",
+        "The Matrix (1999)",
+        "feedback",
+        "feedback: like",
     )
     assert store.history("alice")[0].reason == "feedback: like 2571"
 
@@ -32,7 +37,10 @@ def test_each_kind_lands_in_its_place(store):
     assert [e.item_id for e in p.constraints.excluded_items] == ["1258"]
     assert p.blocked_ids() == {"1", "318", "1258"}
     assert [r.reason for r in store.history("alice")] == [
-        "feedback: not_interested 1258", "feedback: seen 318", "feedback: dislike 1", "turn 1: extracted"
+        "feedback: not_interested 1258",
+        "feedback: seen 318",
+        "feedback: dislike 1",
+        "turn 1: extracted",
     ]
 
 
@@ -40,7 +48,10 @@ def test_repeated_feedback_is_logged_but_changes_the_profile_once(store):
     first = store.record_feedback("alice", "2571", "like")
     again = store.record_feedback("alice", "2571", "like")
     assert (first.revision, again.revision) == (1, None)
-    assert [(f.id, f.kind, f.revision) for f in store.feedback("alice")] == [(2, "like", None), (1, "like", 1)]
+    assert [(f.id, f.kind, f.revision) for f in store.feedback("alice")] == [
+        (2, "like", None),
+        (1, "like", 1),
+    ]
     assert [f.id for f in store.feedback("alice", limit=1)] == [2]
     assert len(store.history("alice")) == 1
 

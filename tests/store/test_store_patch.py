@@ -48,8 +48,13 @@ def test_remove_liked_item(alice):
 
 
 def test_remove_aspect_is_case_insensitive_and_names_the_stored_spelling(alice):
-    rev = alice.patch_profile("alice", [RemoveItem(op="remove_item", list="seen_items", item_id="318"),
-                                        {"op": "remove_aspect", "list": "liked_aspects", "aspect": "horror"}])
+    rev = alice.patch_profile(
+        "alice",
+        [
+            RemoveItem(op="remove_item", list="seen_items", item_id="318"),
+            {"op": "remove_aspect", "list": "liked_aspects", "aspect": "horror"},
+        ],
+    )
     assert rev.reason == (
         "edit: removed seen item 318 'The Shawshank Redemption (1994)'; removed liked aspect 'Horror'"
     )
@@ -58,18 +63,24 @@ def test_remove_aspect_is_case_insensitive_and_names_the_stored_spelling(alice):
 
 
 def test_clear_constraints_and_remove_theme(alice):
-    rev = alice.patch_profile("alice", [
-        {"op": "clear", "constraint": "years"},
-        {"op": "clear", "constraint": "max_runtime_minutes"},
-        {"op": "remove_theme", "text": "Something Thoughtful"},
-    ])
+    rev = alice.patch_profile(
+        "alice",
+        [
+            {"op": "clear", "constraint": "years"},
+            {"op": "clear", "constraint": "max_runtime_minutes"},
+            {"op": "remove_theme", "text": "Something Thoughtful"},
+        ],
+    )
     assert rev.reason == (
         "edit: cleared year constraint; cleared runtime constraint; removed theme 'something thoughtful'"
     )
     p = alice.get_profile("alice")
-    assert (p.constraints.years, p.constraints.max_runtime_minutes, p.constraints.runtime_source, p.themes) == (
-        None, None, None, []
-    )
+    assert (
+        p.constraints.years,
+        p.constraints.max_runtime_minutes,
+        p.constraints.runtime_source,
+        p.themes,
+    ) == (None, None, None, [])
 
 
 def test_add_item_moves_it_from_the_opposite_side(alice):
@@ -81,11 +92,14 @@ def test_add_item_moves_it_from_the_opposite_side(alice):
 
 
 def test_add_aspect_uses_catalog_spelling_and_set_years(alice):
-    alice.patch_profile("alice", [
-        {"op": "add_aspect", "list": "disliked_aspects", "aspect": "horror", "kind": "genre"},
-        {"op": "add_aspect", "list": "liked_aspects", "aspect": "CYBERPUNK", "kind": "tag"},
-        {"op": "set_years", "min_year": 1990, "max_year": 1999},
-    ])
+    alice.patch_profile(
+        "alice",
+        [
+            {"op": "add_aspect", "list": "disliked_aspects", "aspect": "horror", "kind": "genre"},
+            {"op": "add_aspect", "list": "liked_aspects", "aspect": "CYBERPUNK", "kind": "tag"},
+            {"op": "set_years", "min_year": 1990, "max_year": 1999},
+        ],
+    )
     p = alice.get_profile("alice")
     assert [(a.aspect, a.kind) for a in p.liked_aspects] == [("cyberpunk", "tag")]
     assert [(a.aspect, a.kind) for a in p.disliked_aspects] == [("Comedy", "genre"), ("Horror", "genre")]
