@@ -2,7 +2,15 @@
 
 The chat UI, the HTTP API and the `Assistant` all go through one `ProfileStore`
 opened with `open_store(settings)`, so they share profiles and apply edits and
-feedback the same way.
+feedback the same way::
+
+    store = open_store(settings, catalog)
+    store.merge_profile(uid, extracted, "turn 3: extracted")        # newer beats older, atomically
+    store.record_feedback(uid, "2571", "like", session_id=sid)      # logged + folded into the profile
+    store.patch_profile(uid, [{"op": "remove_aspect", "list": "liked_aspects", "aspect": "Horror"}])
+    store.undo(uid)                                                 # back one change; see store.history(uid)
+    sid = store.start_session(uid); store.append_turn(sid, "assistant", text, items=shown)
+    store.last_shown_items(sid)[1]                                  # "the second one"
 """
 
 from __future__ import annotations
@@ -30,7 +38,6 @@ from assistant.store.models import (
     ShownItem,
     Turn,
     UndoResult,
-    UserRecord,
 )
 from assistant.store.sqlite import SQLiteProfileStore
 
@@ -61,7 +68,6 @@ __all__ = [
     "ShownItem",
     "Turn",
     "UndoResult",
-    "UserRecord",
     "open_store",
 ]
 

@@ -147,6 +147,18 @@ class ProfileStore(ABC):
         reason = _check_reason(reason)
         return self.update_profile(user_id, lambda _old: (profile, reason))[1]
 
+    def merge_profile(self, user_id: str, newer: InterestProfile, reason: str) -> Revision | None:
+        """Merge what a turn extracted into the current profile (`InterestProfile.merged_with`) atomically.
+
+        Prefer this to `get_profile` + `save_profile` for chat turns: feedback recorded by another
+        request in between is kept instead of overwritten. Returns the revision, or None if nothing
+        changed. Creates the user if new; raises `InputError` for a bad id, reason or non-profile.
+        """
+        if not isinstance(newer, InterestProfile):
+            raise InputError(f"merge_profile needs an InterestProfile, got {type(newer).__name__}")
+        reason = _check_reason(reason)
+        return self.update_profile(user_id, lambda old: (old.merged_with(newer), reason))[1]
+
     def patch_profile(
         self, user_id: str, ops: Sequence[object], catalog: Catalog | None = None
     ) -> Revision | None:

@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from assistant.errors import InputError
 from assistant.profile import InterestProfile
@@ -49,12 +49,6 @@ def check_feedback_kind(kind: object) -> FeedbackKind:
 
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class UserRecord(_Record):
-    user_id: str
-    created_at: datetime
-    last_seen: datetime
 
 
 class Revision(_Record):
@@ -98,6 +92,10 @@ class ShownItem(BaseModel):
     item_id: str = Field(min_length=1, max_length=128)
     title: str = ""
     score: float | None = None
+    extra: dict[str, JsonValue] = Field(
+        default_factory=dict,
+        description="Anything the caller needs later, e.g. the evidence behind the item.",
+    )
 
 
 class SessionRecord(_Record):

@@ -130,14 +130,17 @@ class SQLiteProfileStore(ProfileStore):
         try:
             yield con
         except BaseException as exc:
-            con.execute("ROLLBACK")
+            # SQLite may already have rolled back (e.g. disk full); a second ROLLBACK would mask `exc`.
+            if con.in_transaction:
+                con.execute("ROLLBACK")
             if isinstance(exc, sqlite3.Error):
                 raise self._translate(exc) from None
             raise
         try:
             con.execute("COMMIT")
         except sqlite3.Error as e:
-            con.execute("ROLLBACK")
+            if con.in_transaction:
+                con.execute("ROLLBACK")
             raise self._translate(e) from None
 
     @contextmanager

@@ -116,3 +116,15 @@ def test_profiles_of_different_users_stay_apart(store):
     store.undo("bob")
     assert store.get_profile("alice").liked_ids() == ["2571"]
     assert store.get_profile("bob") == InterestProfile(status="empty")
+
+
+def test_merge_profile_keeps_feedback_recorded_in_between(store):
+    store.merge_profile("alice", liking("2571", turn=1), "turn 1: extracted")
+    stale = store.get_profile("alice")  # a chat turn reads the profile ...
+    store.record_feedback("alice", "1", "like")  # ... another request records feedback ...
+    rev = store.merge_profile("alice", liking("318", turn=2), "turn 2: extracted")  # ... the turn then merges
+    assert (rev.revision, rev.reason) == (3, "turn 2: extracted")
+    assert store.get_profile("alice").liked_ids() == ["2571", "1", "318"]
+    # What get + save would have done instead: the like of "1" lost.
+    assert stale.merged_with(liking("318")).liked_ids() == ["2571", "318"]
+    assert store.merge_profile("alice", liking("318", turn=2), "turn 3: extracted") is None

@@ -93,3 +93,10 @@ def test_long_and_odd_text_is_stored_verbatim(store):
     store.append_turn(sid, "user", text)
     assert store.session_turns(sid)[0].text == text
     assert store.get_profile("alice").is_empty()
+
+
+def test_shown_items_keep_caller_data(store):
+    sid = store.start_session("alice")
+    evidence = {"matched": ["Sci-Fi"], "closest": [{"item_id": "1", "sim": 0.8}], "rank": 1}
+    store.append_turn(sid, "assistant", "x", items=[ShownItem(item_id="2571", extra={"evidence": evidence})])
+    assert store.last_shown_items(sid)[0].extra == {"evidence": evidence}
