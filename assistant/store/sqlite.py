@@ -1,19 +1,15 @@
-"""SQLite backend of `ProfileStore`: one file in the data dir, WAL mode, one connection per thread.
+"""SQLite backend of `ProfileStore`: profiles with history, feedback and sessions in one file.
 
-Why this shape: WAL lets readers run beside the one writer; every write opens
-with `BEGIN IMMEDIATE`, taking the write lock before it reads, so two
-read-modify-write updates of the same profile (threads or processes) queue
-behind `busy_timeout` instead of losing one update or failing on lock upgrade.
+Connections, transactions and locking live in `sqlite_db.SQLiteDB`; this module
+is the SQL for each operation. Every multi-row write runs in one `db.write()`
+transaction, so a failure part-way leaves the previous state.
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,7 +32,7 @@ from assistant.store.models import (
     UndoResult,
     check_id,
 )
-from assistant.store.schema import migrate
+from assistant.store.sqlite_db import SQLiteDB
 
 if TYPE_CHECKING:
     from assistant.catalog import Catalog
@@ -65,114 +61,20 @@ class SQLiteProfileStore(ProfileStore):
         busy_timeout_s: float = 10.0,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
-        self.path = Path(path)
+        self.db = SQLiteDB(path, busy_timeout_s=busy_timeout_s)
         self.catalog = catalog
-        self.busy_timeout_s = busy_timeout_s
         self._clock = clock
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._conns: list[sqlite3.Connection] = []
-        self._pid = os.getpid()
-        self._closed = False
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise StoreError(f"cannot create the folder for profile store {self.path}: {e}") from None
-        con = self._conn()
-        try:
-            # Persistent in the file; set once here, outside any transaction as SQLite requires.
-            mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise StoreError(f"profile store {self.path}: could not switch to WAL mode (got {mode!r})")
-            migrate(con, str(self.path))
-        except sqlite3.Error as e:
-            raise self._translate(e) from None
 
     @classmethod
     def from_settings(cls, settings: Settings, catalog: Catalog | None = None) -> SQLiteProfileStore:
         return cls(settings.sqlite_path, catalog)
 
-    # --- connections and transactions -------------------------------------------------------------
-
-    def _conn(self) -> sqlite3.Connection:
-        if self._closed:
-            raise StoreError(f"profile store {self.path} is closed")
-        if self._pid != os.getpid():
-            # Forked child: the parent's connections must not be used (or closed) here; start afresh.
-            self._local, self._conns, self._pid = threading.local(), [], os.getpid()
-        con = getattr(self._local, "con", None)
-        if con is None:
-            try:
-                # check_same_thread=False only so close() may close every thread's connection;
-                # each connection is otherwise used by the thread that opened it.
-                con = sqlite3.connect(
-                    self.path, timeout=self.busy_timeout_s, isolation_level=None, check_same_thread=False
-                )
-                con.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
-                con.execute("PRAGMA foreign_keys = ON")
-                # NORMAL is crash-safe in WAL mode (only a power cut may lose the last commits).
-                con.execute("PRAGMA synchronous = NORMAL")
-            except sqlite3.Error as e:
-                raise self._translate(e) from None
-            self._local.con = con
-            with self._lock:
-                self._conns.append(con)
-        return con
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: all of it is committed or none (rolled back on any exception)."""
-        con = self._conn()
-        try:
-            con.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as e:
-            raise self._translate(e) from None
-        try:
-            yield con
-        except BaseException as exc:
-            # SQLite may already have rolled back (e.g. disk full); a second ROLLBACK would mask `exc`.
-            if con.in_transaction:
-                con.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
-                raise self._translate(exc) from None
-            raise
-        try:
-            con.execute("COMMIT")
-        except sqlite3.Error as e:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
-            raise self._translate(e) from None
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        """A read transaction, so several SELECTs see one consistent snapshot."""
-        con = self._conn()
-        try:
-            con.execute("BEGIN")
-            yield con
-        except sqlite3.Error as e:
-            raise self._translate(e) from None
-        finally:
-            if con.in_transaction:
-                con.execute("COMMIT")
-
-    def _translate(self, e: sqlite3.Error) -> StoreError:
-        text = str(e)
-        if "locked" in text or "busy" in text:
-            return StoreError(
-                f"profile store {self.path} stayed busy for more than {self.busy_timeout_s:g} s "
-                "(another process holds the write lock); try again"
-            )
-        if isinstance(e, sqlite3.DatabaseError) and "not a database" in text:
-            return StoreError(f"{self.path} is not a recassist profile store (not an SQLite database)")
-        return StoreError(f"profile store {self.path}: {text}")
+    @property
+    def path(self) -> Path:
+        return self.db.path
 
     def close(self) -> None:
-        with self._lock:
-            for con in self._conns:
-                con.close()
-            self._conns.clear()
-            self._closed = True
+        self.db.close()
 
     # --- helpers ----------------------------------------------------------------------------------
 
@@ -210,7 +112,7 @@ class SQLiteProfileStore(ProfileStore):
 
     def get_profile(self, user_id: str, *, create: bool = False) -> InterestProfile:
         check_id(user_id)
-        with self._read() as con:
+        with self.db.read() as con:
             row = con.execute(
                 "SELECT u.user_id, p.revision, p.profile_json FROM users u "
                 "LEFT JOIN profiles p ON p.user_id = u.user_id WHERE u.user_id = ?",
@@ -222,7 +124,7 @@ class SQLiteProfileStore(ProfileStore):
             return self._parse_profile(row[2], user_id, row[1], "current profile")
         if not create:
             raise NotFoundError(f"user {user_id!r} not found")
-        with self._write() as con:
+        with self.db.write() as con:
             self._ensure_user(con, user_id, self._now()[1], create=True)
         return InterestProfile(status="empty")
 
@@ -235,7 +137,7 @@ class SQLiteProfileStore(ProfileStore):
         feedback: tuple[str, FeedbackKind, str | None] | None = None,
     ) -> tuple[InterestProfile, Revision | None, FeedbackRecord | None]:
         check_id(user_id)
-        with self._write() as con:
+        with self.db.write() as con:
             now_dt, now = self._now()
             self._ensure_user(con, user_id, now, create)
             row = con.execute(
@@ -329,7 +231,7 @@ class SQLiteProfileStore(ProfileStore):
 
     def undo(self, user_id: str) -> UndoResult:
         check_id(user_id)
-        with self._write() as con:
+        with self.db.write() as con:
             _, now = self._now()
             self._ensure_user(con, user_id, now, create=False)
             row = con.execute(
@@ -365,7 +267,7 @@ class SQLiteProfileStore(ProfileStore):
     def history(self, user_id: str, *, limit: int | None = None) -> list[Revision]:
         check_id(user_id)
         n = _limit(limit)
-        with self._read() as con:
+        with self.db.read() as con:
             self._require_user(con, user_id)
             rows = con.execute(
                 "SELECT revision, created_at, reason, profile_json, undone_at FROM profile_revisions "
@@ -386,7 +288,7 @@ class SQLiteProfileStore(ProfileStore):
 
     def delete_profile(self, user_id: str) -> None:
         check_id(user_id)
-        with self._write() as con:
+        with self.db.write() as con:
             # Foreign keys cascade to profiles, revisions, feedback, sessions and turns.
             if not con.execute("DELETE FROM users WHERE user_id = ?", (user_id,)).rowcount:
                 raise NotFoundError(f"user {user_id!r} not found")
@@ -396,7 +298,7 @@ class SQLiteProfileStore(ProfileStore):
     def feedback(self, user_id: str, *, limit: int | None = None) -> list[FeedbackRecord]:
         check_id(user_id)
         n = _limit(limit)
-        with self._read() as con:
+        with self.db.read() as con:
             self._require_user(con, user_id)
             rows = con.execute(
                 "SELECT id, item_id, kind, created_at, session_id, revision FROM feedback "
@@ -415,7 +317,7 @@ class SQLiteProfileStore(ProfileStore):
     def start_session(self, user_id: str) -> str:
         check_id(user_id)
         session_id = uuid.uuid4().hex
-        with self._write() as con:
+        with self.db.write() as con:
             _, now = self._now()
             self._ensure_user(con, user_id, now, create=True)
             con.execute(
@@ -426,7 +328,7 @@ class SQLiteProfileStore(ProfileStore):
 
     def session(self, session_id: str) -> SessionRecord:
         check_id(session_id, "session id")
-        with self._read() as con:
+        with self.db.read() as con:
             row = con.execute(
                 "SELECT user_id, created_at FROM sessions WHERE session_id = ?", (session_id,)
             ).fetchone()
@@ -444,7 +346,7 @@ class SQLiteProfileStore(ProfileStore):
             raise InputError(f"turn text must be a string of at most {MAX_TURN_CHARS} characters")
         shown = _shown_items(items)
         items_json = "[" + ",".join(it.model_dump_json() for it in shown) + "]"
-        with self._write() as con:
+        with self.db.write() as con:
             now_dt, now = self._now()
             owner = con.execute("SELECT user_id FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
             if owner is None:
@@ -463,7 +365,7 @@ class SQLiteProfileStore(ProfileStore):
     def session_turns(self, session_id: str, last_n: int | None = None) -> list[Turn]:
         check_id(session_id, "session id")
         n = _limit(last_n)
-        with self._read() as con:
+        with self.db.read() as con:
             if con.execute("SELECT 1 FROM sessions WHERE session_id = ?", (session_id,)).fetchone() is None:
                 raise NotFoundError(f"session {session_id!r} not found")
             rows = con.execute(

@@ -137,7 +137,7 @@ def test_corrupt_revision_and_turn_rows_are_clear_errors(store):
 
 
 def test_file_settings_and_reopen(store):
-    con = store._conn()
+    con = store.db.connection()
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert con.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert con.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000
@@ -180,7 +180,7 @@ def test_migrations_upgrade_in_place_and_a_failed_step_changes_nothing(tmp_path,
     monkeypatch.setattr(schema, "MIGRATIONS", fixed)
     with SQLiteProfileStore(path) as v2:
         assert v2.get_profile("alice") == liking("2571")
-        con = v2._conn()
+        con = v2.db.connection()
         assert con.execute("PRAGMA user_version").fetchone()[0] == 2
         assert "display_name" in [r[1] for r in con.execute("PRAGMA table_info(users)")]
 
@@ -193,3 +193,16 @@ def test_open_store_uses_settings_and_registry(tmp_path, catalog):
     assert settings.sqlite_path.exists()
     with pytest.raises(ConfigError, match="unknown profile store backend 'mongo'; choose one of sqlite"):
         open_store(settings, backend="mongo")
+
+
+def test_a_write_lock_held_too_long_is_a_clear_store_error(tmp_path, catalog):
+    with SQLiteProfileStore(tmp_path / "s.sqlite3", catalog, busy_timeout_s=0.2) as store:
+        store.save_profile("alice", liking("2571"), "turn 1: extracted")
+        other = _raw(store)
+        other.execute("BEGIN IMMEDIATE")  # another process mid-write
+        with pytest.raises(StoreError, match=r"stayed busy for more than 0.2 s"):
+            store.record_feedback("alice", "1", "like")
+        assert store.get_profile("alice") == liking("2571")  # WAL: reads go on beside the writer
+        other.execute("ROLLBACK")
+        other.close()
+        assert store.record_feedback("alice", "1", "like").revision == 2
