@@ -1,9 +1,15 @@
 """Ranking: score catalog items for a user. See `ranking.base.Ranker` for the API others call.
 
-Importing the package registers every backend in `RANKERS`.
+Importing the package registers every backend in `RANKERS`:
+popularity, itemknn, ease (numpy) and sasrec (the trained torch model).
 """
 
-from ranking import popularity  # noqa: F401  (registers the backend)
+from ranking import ease, itemknn, popularity, sasrec  # noqa: F401  (registers the backends)
 from ranking.base import RANKERS, EncodedUser, Ranker, UserQuery
+from ranking.serving import default_checkpoint, load_default_ranker
+from ranking.storage import CheckpointError
 
-__all__ = ["RANKERS", "EncodedUser", "Ranker", "UserQuery"]
+__all__ = [
+    "RANKERS", "CheckpointError", "EncodedUser", "Ranker", "UserQuery", "default_checkpoint",
+    "load_default_ranker",
+]

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import scipy.sparse as sp
 
 from assistant.catalog import Catalog
 
@@ -26,6 +27,7 @@ class InteractionData:
     `valid_targets`: int64 [n_users], the validation item per user or -1 (no validation).
     `item_text`: float32 [n_items, d] L2-normalised text embeddings, or None.
     `catalog_version`: the catalog's content hash, recorded in checkpoints.
+    `text_model`: name of the embedder that made `item_text` (checked when aspects are embedded later).
     """
 
     item_ids: list[str]
@@ -34,6 +36,7 @@ class InteractionData:
     valid_targets: np.ndarray | None = None
     item_text: np.ndarray | None = None
     catalog_version: str = ""
+    text_model: str = ""
 
     @property
     def n_items(self) -> int:
@@ -44,10 +47,11 @@ class InteractionData:
         flat = np.concatenate(self.sequences) if self.sequences else np.zeros(0, np.int64)
         return np.bincount(flat, minlength=self.n_items).astype(np.int64)
 
-    def with_text(self, item_text: np.ndarray | None) -> InteractionData:
+    def with_text(self, item_text: np.ndarray | None, text_model: str = "") -> InteractionData:
+        """A copy with item text vectors float32 [n_items, d] (rows in `item_ids` order)."""
         if item_text is not None and item_text.shape[0] != self.n_items:
             raise ValueError(f"item_text has {item_text.shape[0]} rows for {self.n_items} items")
-        return replace(self, item_text=item_text)
+        return replace(self, item_text=item_text, text_model=text_model)
 
 
 @dataclass(frozen=True)
@@ -125,3 +129,14 @@ def all_for_training(catalog: Catalog, item_text: np.ndarray | None = None) -> I
     """
     split = leave_one_out(catalog, item_text)
     return replace(split.train, sequences=split.test_histories, valid_targets=split.test_targets)
+
+
+def interaction_matrix(sequences: Sequence[np.ndarray], n_items: int) -> sp.csr_matrix:
+    """Binary float32 CSR [n_users, n_items]: 1 where the user interacted with the item."""
+    rows = np.repeat(np.arange(len(sequences)), [len(s) for s in sequences])
+    cols = np.concatenate(sequences) if sequences else np.zeros(0, np.int64)
+    x = sp.csr_matrix((np.ones(cols.size, np.float32), (rows, cols)), shape=(len(sequences), n_items))
+    x.sum_duplicates()
+    x.data[:] = 1.0
+    return x
+

@@ -77,3 +77,11 @@ def evaluate(
         ndcg=float(ndcg.mean()), hr=float(hit.mean()), mrr=float((1.0 / (rk + 1.0)).mean()),
         coverage=float(recommended.mean()), users=int(users.size), k=k,
     )
+
+
+def validation_ndcg(score_fn: ScoreFn, sequences: Sequence[np.ndarray], valid_targets: np.ndarray | None,
+                    n_items: int, k: int = 10) -> float:
+    """NDCG@k of the validation targets given the training sequences (0.0 without targets)."""
+    if valid_targets is None:
+        return 0.0
+    return evaluate(score_fn, sequences, valid_targets, n_items, k).ndcg

@@ -1,0 +1,152 @@
+"""CLI commands: `recassist train` and `recassist eval ranker`.
+
+`add_ranking_commands(subparsers)` registers both on the main parser's subparsers; each
+sets `func(args) -> int`. Library errors propagate (the main CLI turns them into
+messages); `python -m ranking.cli ...` runs these commands standalone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from assistant.settings import Settings
+from ranking.sasrec_model import SASRecConfig
+
+# SASRecConfig fields exposed as flags (name -> help); the defaults come from the dataclass.
+_FLAGS = {
+    "max_epochs": "most epochs to train", "patience": "evaluations without improvement before stopping",
+    "eval_every": "epochs between validation runs", "seed": "random seed", "threads": "torch threads",
+    "hidden": "embedding size", "blocks": "transformer blocks", "heads": "attention heads",
+    "max_len": "longest history used", "dropout": "dropout rate",
+    "id_dropout": "share of id embeddings dropped per step",
+    "lr": "learning rate", "weight_decay": "AdamW weight decay", "batch_size": "windows per step",
+}
+
+
+def _add_config_flags(p: argparse.ArgumentParser) -> None:
+    defaults = SASRecConfig()
+    for f in fields(SASRecConfig):
+        if f.name in _FLAGS:
+            d = getattr(defaults, f.name)
+            p.add_argument(f"--{f.name.replace('_', '-')}", type=type(d), default=d,
+                           help=f"{_FLAGS[f.name]} (default {d})")
+    p.add_argument("--no-text", action="store_true", help="item vectors from ids only (no MiniLM text)")
+
+
+def _config(args: argparse.Namespace, **override) -> SASRecConfig:
+    kw = {name: getattr(args, name) for name in _FLAGS}
+    kw["use_text"] = not args.no_text
+    kw.update(override)
+    return SASRecConfig(**kw)
+
+
+def add_ranking_commands(subparsers) -> None:
+    """Register `train` and `eval ranker` on an argparse subparsers object."""
+    p = subparsers.add_parser("train", help="train the ranker on the catalog's interactions")
+    _add_config_flags(p)
+    p.add_argument("--checkpoint", type=Path, help="checkpoint file (default: <data dir>/models/ranker.pt)")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint's training state")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_train)
+
+    ev = subparsers.add_parser("eval", help="evaluate a component")
+    sub = ev.add_subparsers(dest="eval_target", required=True)
+    add_eval_ranker_command(sub)
+
+
+def add_eval_ranker_command(eval_subparsers) -> None:
+    """Register `ranker` under an existing `eval` command's subparsers."""
+    p = eval_subparsers.add_parser(
+        "ranker",
+        help="compare popularity, item-kNN, EASE and the trained model (leave-one-out, full ranking)",
+        description="Trains every model on the leave-one-out training split (the served checkpoint is "
+                    "trained on all events, so it is not reused here) and prints one table.",
+    )
+    _add_config_flags(p)
+    p.add_argument("--models", default="popularity,itemknn,ease,sasrec", help="comma-separated ranker names")
+    p.add_argument("--seeds", type=int, default=1, help="sasrec runs with seeds 0..N-1 (mean ± std)")
+    p.add_argument("--json", type=Path, help="also write every run's numbers to this JSON file")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_eval_ranker)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from assistant.catalog import load_catalog_cached
+    from ranking.data import all_for_training
+    from ranking.sasrec import SASRecRanker
+    from ranking.serving import default_checkpoint
+
+    settings = Settings()
+    settings.ensure_dirs()
+    cfg = _config(args)
+    catalog = load_catalog_cached(str(settings.catalog_dir))
+    data = all_for_training(catalog)
+    if cfg.use_text:
+        from retrieval.embedder import get_embedder
+        from retrieval.item_vectors import item_vectors
+
+        embedder = get_embedder(settings)
+        _, vectors = item_vectors(catalog, settings, embedder, progress=not args.no_progress)
+        data = data.with_text(vectors, embedder.name)
+    path = args.checkpoint or default_checkpoint(settings)
+    torch.set_num_threads(cfg.threads)
+    report = SASRecRanker(cfg).fit(data, progress=not args.no_progress, checkpoint=path, resume=args.resume)
+    print(f"saved {path}: best validation NDCG@10 {report['best_valid_ndcg@10']:.4f} at epoch "
+          f"{report['best_epoch']} ({report['seconds_to_best']:.0f} s; {report['epochs_run']} epochs run)")
+    return 0
+
+
+def cmd_eval_ranker(args: argparse.Namespace) -> int:
+    from ranking.base import RANKERS
+    from ranking.evaluation import Job, format_table, run_isolated
+
+    settings = Settings()
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = [m for m in models if m not in RANKERS]
+    if unknown:
+        from assistant.errors import InputError
+
+        raise InputError(f"unknown ranker(s) {', '.join(unknown)}; known: {', '.join(sorted(RANKERS))}")
+    results = []
+    for model in models:
+        seeds = range(args.seeds) if model == "sasrec" else [None]
+        for seed in seeds:
+            params = _config(args, seed=seed).as_dict() if model == "sasrec" else {}
+            job = Job(model, str(settings.catalog_dir), str(settings.data_dir), params,
+                      progress=not args.no_progress)
+            print(f"running {model}" + (f" seed {seed}" if seed is not None else ""), file=sys.stderr)
+            results.append(run_isolated(job))
+    print(format_table(results))
+    if args.json:
+        args.json.write_text(json.dumps([_as_json(r) for r in results], indent=1))
+    return 0
+
+
+def _as_json(r) -> dict:
+    return {"model": r.model, "params": r.params, "fit_report": r.fit_report, "valid": r.valid.as_dict(),
+            "test": r.test.as_dict(), "fit_seconds": r.fit_seconds, "seconds_to_best": r.seconds_to_best,
+            "peak_mb": r.peak_mb, "fit_mb": r.fit_mb}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone entry point: `python -m ranking.cli train` / `python -m ranking.cli eval ranker`."""
+    from assistant.errors import RecassistError
+
+    parser = argparse.ArgumentParser(prog="python -m ranking.cli")
+    add_ranking_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except RecassistError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

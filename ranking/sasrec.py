@@ -1,0 +1,164 @@
+"""`SASRecRanker`: the trained self-attention ranker behind the `Ranker` seam.
+
+How a user is scored:
+- with items (history, then profile liked items): the transformer's state at the newest
+  item, dotted with every candidate's vector (id embedding + projected text);
+- with profile aspects (genres / tags): their text embeddings' mean cosine with each
+  candidate's text (liked minus disliked), added as a standardised bonus;
+- with aspects only: that aspect score plus a small popularity prior;
+- with nothing: popularity (log of training interactions).
+Items never seen in training are scored through their text vector alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from assistant.errors import ConfigError
+from ranking.base import EncodedUser, Ranker, register
+from ranking.data import InteractionData
+from ranking.sasrec_ckpt import read_checkpoint, write_checkpoint
+from ranking.sasrec_model import SASRecConfig, SASRecNet, last_states
+from ranking.sasrec_train import payload, train
+from ranking.storage import CheckpointError
+
+TextEncoder = Callable[[list[str]], np.ndarray]
+
+ASPECT_WEIGHT = 0.5  # aspect bonus, in standard deviations of the sequence scores
+PRIOR_WEIGHT = 0.5  # popularity prior for aspect-only users, relative to the aspect score
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    sd = float(x.std())
+    return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
+
+
+@register
+class SASRecRanker(Ranker):
+    """Self-attention sequential ranker with text-fused item vectors.
+
+    `text_encoder(texts) -> float32 [n, t]` (L2-normalised, the model that embedded the items)
+    is needed only to score profile aspects; without one such a query raises `ConfigError`.
+    """
+
+    name = "sasrec"
+
+    def __init__(self, config: SASRecConfig | None = None, text_encoder: TextEncoder | None = None) -> None:
+        super().__init__()
+        self.config = config or SASRecConfig()
+        self.text_encoder = text_encoder
+        self.net: SASRecNet | None = None
+        self.catalog_version = ""
+        self.text_model = ""
+        self.report: dict[str, Any] = {}
+        self._items = torch.zeros(0, 0)  # item vectors [n_items, d], computed once per fit/load
+        self._text = np.zeros((0, 0), np.float32)
+        self._prior = np.zeros(0, np.float32)  # log(1 + training interactions) [n_items]
+
+    # --- training and storage -------------------------------------------
+    def fit(self, data: InteractionData, *, progress: bool = False, checkpoint: Path | str | None = None,
+            resume: bool = False) -> dict[str, Any]:
+        """Train (see `ranking.sasrec_train.train`); `checkpoint` is written during training."""
+        net, self.report = train(data, self.config, checkpoint, resume, progress)
+        self._adopt(net, data.item_ids, data.catalog_version, data.text_model, data.item_counts())
+        return {k: v for k, v in self.report.items() if k != "history"}
+
+    def _adopt(self, net: SASRecNet, item_ids: Sequence[str], catalog_version: str, text_model: str,
+               counts: np.ndarray) -> None:
+        self._set_vocabulary(item_ids)
+        net.eval()
+        self.net, self.config = net, net.cfg
+        self.catalog_version, self.text_model = catalog_version, text_model
+        with torch.inference_mode():
+            self._items = net.item_matrix()
+        self._text = net.text.numpy()
+        self._counts = np.asarray(counts, dtype=np.int64)
+        self._prior = np.log1p(self._counts).astype(np.float32)
+
+    def save(self, path: Path | str) -> None:
+        self._require_fitted()
+        assert self.net is not None
+        write_checkpoint(path, payload(self.net, self.item_ids, self.catalog_version, self.text_model,
+                                       self._counts, self.net.state_dict(), None))
+
+    @classmethod
+    def load(cls, path: Path | str, catalog_version: str | None = None,
+             text_encoder: TextEncoder | None = None, config: SASRecConfig | None = None) -> SASRecRanker:
+        """Load the best weights of a checkpoint.
+
+        `catalog_version` / `config`: when given, a checkpoint made for another catalog or
+        config raises `StateMismatchError`; a damaged file raises `CheckpointError`.
+        """
+        ck = read_checkpoint(path, catalog_version, config)
+        cfg: SASRecConfig = ck["config"]
+        net = SASRecNet(len(ck["item_ids"]), ck["item_text"], ck["has_id"], cfg)
+        try:
+            net.load_state_dict(ck["model"])
+        except RuntimeError as e:
+            raise CheckpointError(f"{path}: weights do not fit the saved config ({str(e)[:200]})") from None
+        r = cls(cfg, text_encoder)
+        counts = ck["item_counts"].numpy()
+        r._adopt(net, ck["item_ids"], ck["catalog_version"], ck.get("text_model", ""), counts)
+        return r
+
+    # --- scoring ---------------------------------------------------------
+    def score(self, users: Sequence[EncodedUser]) -> np.ndarray:
+        self._require_fitted()
+        assert self.net is not None
+        out = np.empty((len(users), len(self.item_ids)), dtype=np.float32)
+        with_items = [r for r, u in enumerate(users) if len(u.items)]
+        if with_items:
+            with torch.inference_mode():
+                h = last_states(self.net, self._items, [users[r].items for r in with_items])
+                out[with_items] = (h @ self._items.T).numpy()
+        everything = np.arange(len(self.item_ids))
+        for r, u in enumerate(users):
+            if u.liked_aspects or u.disliked_aspects or not len(u.items):
+                out[r] = self._finish(u, out[r] if len(u.items) else None, everything)
+        return out
+
+    def score_subset(self, user: EncodedUser, idx: np.ndarray) -> np.ndarray:
+        """One user, candidates `idx` only: a single unpadded forward pass (~ms on one thread)."""
+        self._require_fitted()
+        assert self.net is not None
+        seq_scores = None
+        if len(user.items):
+            tokens = torch.as_tensor(user.items[-self.config.max_len:] + 1).unsqueeze(0)
+            with torch.inference_mode():
+                h = self.net.hidden_states(tokens, self._items)[0, -1]
+                seq_scores = (self._items[torch.as_tensor(idx)] @ h).numpy()
+        return self._finish(user, seq_scores, idx)
+
+    def _finish(self, user: EncodedUser, seq_scores: np.ndarray | None, idx: np.ndarray) -> np.ndarray:
+        """Blend sequence scores (or their absence) with aspect and popularity evidence for `idx`."""
+        aspect = self._aspect_scores(user, idx)
+        if seq_scores is not None:
+            if aspect is None:
+                return seq_scores
+            return (seq_scores + ASPECT_WEIGHT * float(seq_scores.std()) * _z(aspect)).astype(np.float32)
+        prior = self._prior[idx]
+        if aspect is None:
+            return prior.copy()
+        return (_z(aspect) + PRIOR_WEIGHT * _z(prior)).astype(np.float32)
+
+    def _aspect_scores(self, user: EncodedUser, idx: np.ndarray) -> np.ndarray | None:
+        """Mean text cosine with liked aspects minus that with disliked ones, float32 [len(idx)]."""
+        if not (user.liked_aspects or user.disliked_aspects):
+            return None
+        if self.text_encoder is None or self._text.shape[1] == 0:
+            raise ConfigError(
+                "this ranker was loaded without a text encoder (or trained without text), so it cannot "
+                "score profile aspects; load it with ranking.load_default_ranker(settings, catalog)"
+            )
+        text = self._text[idx]
+        s = np.zeros(len(idx), np.float32)
+        for aspects, sign in ((user.liked_aspects, 1.0), (user.disliked_aspects, -1.0)):
+            if aspects:
+                vecs = np.asarray(self.text_encoder(list(aspects)), dtype=np.float32)
+                s += sign * (text @ vecs.T).mean(1)
+        return s

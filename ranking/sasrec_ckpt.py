@@ -1,0 +1,86 @@
+"""SASRec checkpoint file: one `torch.save` dict of tensors and plain values, read with `weights_only=True`.
+
+Layout (format 1):
+    ranker, format, config (JSON str), catalog_version, item_ids (list[str]),
+    item_text float32 [n_items, t], has_id bool [n_items], item_counts int64 [n_items],
+    model (state_dict of the best validation epoch),
+    train (optional: epoch, best_epoch, best_ndcg, bad_evals, elapsed_s, best_elapsed_s,
+           history (list of dicts), last_model (state_dict), optimizer (state_dict)).
+Written atomically, so a crash mid-save leaves the previous checkpoint whole.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from assistant.errors import StateMismatchError
+from ranking.sasrec_model import SASRecConfig
+from ranking.storage import CheckpointError, atomic_write, check_catalog
+
+NAME = "sasrec"
+FORMAT = 1
+
+
+def write_checkpoint(path: Path | str, payload: dict[str, Any]) -> None:
+    """Atomically `torch.save` `payload` (already in the layout above) to `path`."""
+    def write(f):
+        buf = io.BytesIO()
+        torch.save(payload, buf)
+        f.write(buf.getbuffer())
+
+    atomic_write(path, write)
+
+
+def read_checkpoint(
+    path: Path | str, catalog_version: str | None = None, config: SASRecConfig | None = None
+) -> dict[str, Any]:
+    """Read and check a checkpoint; returns the payload with `config` parsed into `SASRecConfig`.
+
+    Raises `CheckpointError` (missing, truncated, not a checkpoint) and `StateMismatchError`
+    (another ranker, format, catalog version, or a `config` differing in a model-changing field).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no ranker checkpoint at {path}; train one with `recassist train`")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, pickle.UnpicklingError) as e:
+        raise CheckpointError(
+            f"ranker checkpoint {path} is corrupt or unreadable ({type(e).__name__}: {str(e)[:200]}); "
+            "delete it and run `recassist train` again"
+        ) from None
+    if not isinstance(payload, dict) or payload.get("ranker") != NAME:
+        got = payload.get("ranker") if isinstance(payload, dict) else type(payload).__name__
+        raise StateMismatchError(f"{path} is not a {NAME} checkpoint (found {got!r})")
+    if payload.get("format") != FORMAT:
+        raise StateMismatchError(
+            f"{path} has checkpoint format {payload.get('format')}, this code reads {FORMAT}"
+        )
+    check_catalog(payload.get("catalog_version"), catalog_version, path)
+    try:
+        saved = SASRecConfig(**json.loads(payload["config"]))
+    except (TypeError, ValueError, KeyError) as e:
+        raise CheckpointError(f"{path} has an unreadable config ({e})") from None
+    if config is not None:
+        check_config(saved, config, path)
+    payload["config"] = saved
+    return payload
+
+
+def check_config(saved: SASRecConfig, wanted: SASRecConfig, path: Path | str) -> None:
+    """`StateMismatchError` listing every model-changing field where `wanted` differs from `saved`."""
+    a, b = saved.as_dict(), wanted.as_dict()
+    diff = [f"{k}: checkpoint {a[k]!r} vs requested {b[k]!r}" for k in a
+            if a[k] != b[k] and k not in SASRecConfig.RESUMABLE_CHANGES]
+    if diff:
+        raise StateMismatchError(
+            f"{path} was trained with another config ({'; '.join(diff)}); "
+            "use the same settings, or train from scratch without --resume"
+        )

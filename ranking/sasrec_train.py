@@ -1,0 +1,202 @@
+"""Training loop for `SASRecNet`: full-softmax cross-entropy at every position, early stopping, checkpoints.
+
+Every position of every training window predicts its next item against all items
+at once (one forward pass per window), unlike one-sample-per-prefix augmentation,
+which multiplies the work by the sequence length. Items with no training
+interactions are masked out of the softmax, so the text path is never taught that
+"items like this are never chosen" - which would sink brand-new items.
+
+Determinism: each epoch reseeds torch and numpy from (seed, epoch), so a resumed
+run continues exactly as an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ranking.data import InteractionData
+from ranking.metrics import validation_ndcg
+from ranking.sasrec_ckpt import FORMAT, NAME, read_checkpoint, write_checkpoint
+from ranking.sasrec_model import SASRecConfig, SASRecNet, last_states
+
+
+def build_windows(sequences: list[np.ndarray], max_len: int, all_windows: bool) -> list[np.ndarray]:
+    """Training windows of at most max_len + 1 items (input = window[:-1], targets = window[1:]).
+
+    Long histories are cut from the newest end into windows overlapping by one item, so
+    every event is a target exactly once; with `all_windows` off only the newest is kept.
+    """
+    out = []
+    for s in sequences:
+        end = len(s)
+        while end >= 2:
+            out.append(s[max(0, end - max_len - 1):end])
+            if not all_windows:
+                break
+            end -= max_len
+    return out
+
+
+def _batches(windows: list[np.ndarray], batch_size: int, rng: np.random.Generator) -> list[list[int]]:
+    """Shuffled batches of windows of similar length (less padding), in random order."""
+    order = rng.permutation(len(windows))
+    # Sort within chunks of 20 batches by length: keeps randomness, cuts padding.
+    chunk = batch_size * 20
+    batches = []
+    for start in range(0, len(order), chunk):
+        part = sorted(order[start:start + chunk], key=lambda i: len(windows[i]))
+        batches += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def _tokens(windows: list[np.ndarray]) -> torch.Tensor:
+    n = max(len(w) for w in windows)
+    out = torch.zeros(len(windows), n, dtype=torch.int64)
+    for r, w in enumerate(windows):
+        out[r, n - len(w):] = torch.as_tensor(w, dtype=torch.int64) + 1
+    return out
+
+
+def new_net(data: InteractionData, cfg: SASRecConfig) -> SASRecNet:
+    text = torch.zeros(data.n_items, 0)
+    if cfg.use_text:
+        if data.item_text is None:
+            raise ValueError("SASRecConfig.use_text is on but the training data has no item_text")
+        text = torch.tensor(np.asarray(data.item_text, dtype=np.float32))  # a copy: inputs may be read-only
+    has_id = torch.as_tensor(data.item_counts() > 0)
+    return SASRecNet(data.n_items, text, has_id, cfg)
+
+
+def validation_score(net: SASRecNet, data: InteractionData) -> float:
+    """Full-ranking NDCG@10 of `data.valid_targets` given `data.sequences`."""
+    net.eval()
+    with torch.inference_mode():
+        items = net.item_matrix()
+
+        def score(hist):
+            return (last_states(net, items, list(hist)) @ items.T).numpy()
+
+        return validation_ndcg(score, data.sequences, data.valid_targets, data.n_items)
+
+
+def payload(net: SASRecNet, item_ids: list[str], catalog_version: str, text_model: str,
+            item_counts: np.ndarray, best_state: dict, train: dict | None) -> dict[str, Any]:
+    """The checkpoint dict (layout in `ranking.sasrec_ckpt`)."""
+    return {
+        "ranker": NAME, "format": FORMAT, "config": json.dumps(net.cfg.as_dict(), sort_keys=True),
+        "catalog_version": catalog_version, "text_model": text_model, "item_ids": list(item_ids),
+        "item_text": net.text.clone(), "has_id": net.has_id.clone(),
+        "item_counts": torch.as_tensor(item_counts), "model": best_state, "train": train,
+    }
+
+
+def train(
+    data: InteractionData,
+    cfg: SASRecConfig,
+    checkpoint: Path | str | None = None,
+    resume: bool = False,
+    progress: bool = False,
+    on_eval: Callable[[dict], None] | None = None,
+) -> tuple[SASRecNet, dict[str, Any]]:
+    """Train and return (net with the best validation weights, report).
+
+    `checkpoint`: written (atomically) at each validation improvement and at the end;
+    `resume` continues from it (same catalog and config, else `StateMismatchError`).
+    Without validation targets the last epoch counts as best.
+    Report: best_epoch, best_valid_ndcg, epochs_run, seconds_to_best, seconds_total, history.
+    """
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    net = new_net(data, cfg)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    st = {"epoch": 0, "best_epoch": 0, "best_ndcg": -1.0, "bad_evals": 0, "elapsed_s": 0.0,
+          "best_elapsed_s": 0.0, "history": []}
+    best_state = {k: v.clone() for k, v in net.state_dict().items()}
+    if resume and checkpoint is not None and Path(checkpoint).is_file():
+        ck = read_checkpoint(checkpoint, data.catalog_version, cfg)
+        if ck.get("train") is None:
+            raise ValueError(f"{checkpoint} has no training state to resume from")
+        t = ck["train"]
+        net.load_state_dict(t["last_model"])
+        opt.load_state_dict(t["optimizer"])
+        best_state = ck["model"]
+        st.update({k: t[k] for k in st})
+    windows = build_windows(data.sequences, cfg.max_len, cfg.all_windows)
+    trainable = torch.as_tensor(np.flatnonzero(data.item_counts() > 0))
+    has_valid = data.valid_targets is not None and bool((data.valid_targets >= 0).any())
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=cfg.max_epochs, initial=st["epoch"], desc=f"training {NAME}", unit="epoch")
+    t0 = time.perf_counter() - st["elapsed_s"]
+    while st["epoch"] < cfg.max_epochs and st["bad_evals"] < cfg.patience:
+        st["epoch"] += 1
+        loss = _epoch(net, opt, windows, trainable, cfg, st["epoch"])
+        if bar is not None:
+            bar.update(1)
+        if st["epoch"] % cfg.eval_every and st["epoch"] < cfg.max_epochs:
+            continue
+        ndcg = validation_score(net, data) if has_valid else -loss
+        st["elapsed_s"] = time.perf_counter() - t0
+        row = {"epoch": st["epoch"], "loss": round(loss, 4), "valid_ndcg@10": round(ndcg, 5),
+               "seconds": round(st["elapsed_s"], 1)}
+        st["history"].append(row)
+        if ndcg > st["best_ndcg"]:
+            st.update(best_ndcg=ndcg, best_epoch=st["epoch"], bad_evals=0, best_elapsed_s=st["elapsed_s"])
+            best_state = {k: v.clone() for k, v in net.state_dict().items()}
+        else:
+            st["bad_evals"] += 1
+        if bar is not None:
+            best = f"{st['best_ndcg']:.4f}@{st['best_epoch']}"
+            bar.set_postfix(loss=f"{loss:.3f}", ndcg=f"{ndcg:.4f}", best=best)
+        if on_eval is not None:
+            on_eval(row)
+        if checkpoint is not None:
+            train_state = dict(st, last_model=net.state_dict(), optimizer=opt.state_dict())
+            write_checkpoint(checkpoint, payload(net, data.item_ids, data.catalog_version, data.text_model,
+                                                 data.item_counts(), best_state, train_state))
+    if bar is not None:
+        bar.close()
+    net.load_state_dict(best_state)
+    net.eval()
+    report = {"best_epoch": st["best_epoch"], "best_valid_ndcg@10": st["best_ndcg"] if has_valid else None,
+              "epochs_run": st["epoch"], "seconds_to_best": round(st["best_elapsed_s"], 1),
+              "seconds_total": round(time.perf_counter() - t0, 1), "history": st["history"]}
+    return net, report
+
+
+def _epoch(net: SASRecNet, opt: torch.optim.Optimizer, windows: list[np.ndarray], trainable: torch.Tensor,
+           cfg: SASRecConfig, epoch: int) -> float:
+    """One pass over the windows; returns the mean cross-entropy per predicted position."""
+    torch.manual_seed(cfg.seed * 100_003 + epoch)
+    rng = np.random.default_rng([cfg.seed, epoch])
+    net.train()
+    total, count = 0.0, 0
+    # Softmax over trained items only: target index -> its row in `trainable`.
+    remap = torch.full((net.n_items + 1,), -1, dtype=torch.int64)
+    remap[trainable + 1] = torch.arange(trainable.numel())
+    for batch in _batches(windows, cfg.batch_size, rng):
+        tok = _tokens([windows[i] for i in batch])
+        inp, tgt = tok[:, :-1], tok[:, 1:]
+        keep = torch.rand(net.n_items) >= cfg.id_dropout if cfg.id_dropout > 0 else None
+        items = net.item_matrix(keep)
+        h = net.hidden_states(inp, items)
+        sel = (tgt > 0) & (inp > 0)
+        logits = h[sel] @ items[trainable].T  # [positions, n_trained_items]
+        loss = F.cross_entropy(logits, remap[tgt[sel]])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        n = int(sel.sum())
+        total += float(loss.detach()) * n
+        count += n
+    return total / max(count, 1)

@@ -1,0 +1,43 @@
+"""Loading the trained ranker for serving: one call, clear errors, threads pinned."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from assistant.catalog import Catalog
+from assistant.settings import Settings
+from ranking.sasrec import SASRecRanker
+from ranking.storage import CheckpointError
+
+CHECKPOINT_NAME = "ranker.pt"
+
+
+def default_checkpoint(settings: Settings) -> Path:
+    """Where `recassist train` writes, and serving reads, the ranker: `models_dir / ranker.pt`."""
+    return Path(settings.models_dir) / CHECKPOINT_NAME
+
+
+def load_default_ranker(settings: Settings, catalog: Catalog, threads: int = 1) -> SASRecRanker:
+    """The trained ranker for `catalog`, ready for `recommend`.
+
+    Pins torch to `threads` intra-op threads (process-wide): one request's scoring is a
+    few small matrix products, faster and steadier on one thread than split across cores.
+    The sentence embedder (for profile aspects) is loaded lazily, on the first aspect query.
+    Raises `CheckpointError` when there is no checkpoint ("run `recassist train`") or it is
+    damaged, `StateMismatchError` when it was trained on another catalog.
+    """
+    path = default_checkpoint(settings)
+    if not path.is_file():
+        raise CheckpointError(f"no trained ranker at {path}; run `recassist train` first")
+    torch.set_num_threads(threads)
+
+    def encode(texts: list[str]) -> np.ndarray:
+        from retrieval.embedder import get_embedder
+
+        return get_embedder(settings).encode(texts)
+
+    ranker = SASRecRanker.load(path, catalog_version=catalog.version, text_encoder=encode)
+    return ranker
