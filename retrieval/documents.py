@@ -54,3 +54,8 @@ def catalog_documents(catalog: Catalog) -> tuple[list[str], list[str]]:
 def document_hash(text: str) -> str:
     """Cache key of one document: 32 hex chars of SHA-256 of its text."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def aspect_query(aspect: str, kind: str) -> str:
+    """Search text for a liked genre or tag, phrased like the documents so it lands near them."""
+    return f"Genres: {aspect}." if kind == "genre" else f"Tags: {aspect}."

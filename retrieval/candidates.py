@@ -1,0 +1,328 @@
+"""Candidate generation: several sources propose items, merged under per-source quotas.
+
+Sources (each obeys the profile's hard constraints and never proposes blocked items):
+- ``co_occurrence``: item-item co-interaction neighbours of the history / liked items,
+  recent history weighted more (the strongest signal for "what next").
+- ``item_neighbours``: embedding neighbours of the most recent / liked items.
+- ``semantic``: vector search for the positive side of the profile (liked aspects,
+  themes, the centroid of liked items) and the raw request text.
+- ``popular``: most-interacted items that satisfy the constraints (cold start, fallback).
+
+Blocked: disliked, excluded and seen items, the history and the liked items
+themselves (the user knows them). Each source fills its quota with items not
+yet taken, in a fixed order; slots a source cannot fill go to the others by
+rank, so no source crowds out the rest and `k` is reached whenever enough
+items pass the constraints.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.catalog import Catalog
+from assistant.errors import InputError
+from assistant.profile import InterestProfile
+from assistant.settings import Settings
+from retrieval.catalog_arrays import CatalogArrays
+from retrieval.cooccurrence import CoOccurrence
+from retrieval.documents import aspect_query
+from retrieval.embedder import Embedder
+from retrieval.filters import Filter, constraints_filter
+from retrieval.item_vectors import item_vectors
+from retrieval.store import VectorStore
+
+SOURCES = ("co_occurrence", "item_neighbours", "semantic", "popular")
+
+
+@dataclass(frozen=True)
+class CandidateConfig:
+    """Tunable knobs; the defaults were chosen on the ml-latest-small leave-one-out bench."""
+
+    #: Share of k each source may fill first, in this priority order (renormalised over active sources).
+    quotas: dict[str, float] = field(
+        default_factory=lambda: {
+            "co_occurrence": 0.7,
+            "item_neighbours": 0.1,
+            "semantic": 0.1,
+            "popular": 0.1,
+        }
+    )
+    #: History position at which an item's weight halves (0 = newest).
+    recency_half_life: float = 10.0
+    #: Most recent history items used as co-occurrence anchors.
+    max_cooc_anchors: int = 100
+    #: Most recent / liked items whose embedding neighbours are searched.
+    max_neighbour_anchors: int = 8
+    #: Nearest items each neighbour anchor contributes.
+    neighbours_per_anchor: int = 100
+    #: Below this share of items passing the filter, Chroma evaluates the `where`; above it,
+    #: over-fetching and filtering in memory is faster (Chroma's pre-filter costs ~30 ms here).
+    where_below_selectivity: float = 0.25
+
+
+@dataclass(slots=True)
+class Candidate:
+    """One proposed item. `scores`: source name -> that source's score (higher is better, scale per source);
+    `score`: reciprocal-rank fusion over sources, the order candidates are returned in."""
+
+    item_id: str
+    sources: list[str]
+    scores: dict[str, float]
+    score: float = 0.0
+
+
+class CandidateGenerator:
+    """Builds candidates for a profile and/or history; holds catalog arrays, vectors and co-occurrence.
+
+    Construction costs a few seconds the first time for a catalog (item vectors
+    and co-occurrence are cached on disk); `generate` takes milliseconds.
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        store: VectorStore,
+        embedder: Embedder,
+        settings: Settings,
+        config: CandidateConfig | None = None,
+    ) -> None:
+        self.catalog, self.store, self.embedder, self.settings = catalog, store, embedder, settings
+        self.config = config or CandidateConfig()
+        self.arrays = CatalogArrays.build(catalog)
+        ids, self.vectors = item_vectors(catalog, settings, embedder)
+        assert ids == self.arrays.ids  # both follow catalog order
+        self.cooc = CoOccurrence.load_or_build(catalog, self.arrays, settings)
+        self._popular_order = np.argsort(-self.arrays.popularity, kind="stable")
+        self._has_interactions = bool(self.arrays.popularity.any())
+        self._query_cache: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def open(cls, settings: Settings, catalog: Catalog | None = None) -> CandidateGenerator:
+        """Generator for the configured catalog, embedder and (checked) index.
+
+        Raises `StateMismatchError` when the index is missing or stale (the message says how to fix it).
+        """
+        from assistant.catalog import load_catalog_cached
+        from retrieval.embedder import get_embedder
+        from retrieval.index import open_index
+
+        catalog = catalog or load_catalog_cached(str(settings.catalog_dir))
+        embedder = get_embedder(settings)
+        return cls(catalog, open_index(catalog, settings, embedder), embedder, settings)
+
+    # --- public ---------------------------------------------------------
+    def generate(
+        self,
+        profile: InterestProfile | None = None,
+        history: Sequence[str] = (),
+        k: int = 300,
+        text: str | None = None,
+        filter: Filter | None = None,
+    ) -> list[Candidate]:
+        """Up to `k` candidates, best fused score first.
+
+        `history`: item ids, oldest first (unknown ids are ignored: a history may
+        predate catalog changes). `text`: raw request text, searched semantically.
+        `filter`: extra constraints (e.g. API filters), combined with the profile's.
+        Raises `InputError` for k < 1 and `FilterError` for a constraint outside the allow-list.
+        """
+        if k < 1:
+            raise InputError(f"k must be at least 1, got {k}")
+        if profile is not None and not isinstance(profile, InterestProfile):
+            raise InputError(f"profile must be an InterestProfile, got {type(profile).__name__}")
+        arrays = self.arrays
+        flt = filter or Filter()
+        if profile is not None:
+            flt = constraints_filter(profile.constraints, self.catalog) & flt
+        allowed = flt.mask(arrays)
+        hist_rows = arrays.rows(list(history))
+        liked_rows = arrays.rows(profile.liked_ids()) if profile else np.zeros(0, np.int64)
+        blocked_rows = arrays.rows(profile.blocked_ids() if profile else [])
+        blocked = np.concatenate([hist_rows, liked_rows, blocked_rows])
+        allowed[blocked] = False
+
+        anchors, weights = self._anchors(hist_rows, liked_rows)
+        lists = {
+            "co_occurrence": self._cooccurrence(anchors, weights, allowed, k),
+            "item_neighbours": self._neighbours(anchors, weights, allowed, k),
+            "popular": self._popular(allowed, k),
+        }
+        semantic = self._semantic(profile, text, allowed, flt, k)
+        if semantic is not None:
+            lists["semantic"] = semantic
+        return _merge(lists, self._quotas(lists), k, arrays.ids)
+
+    # --- anchors and sources ---------------------------------------------
+    def _anchors(self, hist_rows: np.ndarray, liked_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Items to look around, newest first, with weights: liked items 1, history by recency."""
+        cfg = self.config
+        recent = hist_rows[::-1][: cfg.max_cooc_anchors]
+        w_hist = 0.5 ** (np.arange(len(recent)) / cfg.recency_half_life)
+        rows = np.concatenate([liked_rows, recent])
+        w = np.concatenate([np.ones(len(liked_rows)), w_hist]).astype(np.float32)
+        # Keep each item once, at its highest weight (liked items come first).
+        _, first = np.unique(rows, return_index=True)
+        first.sort()
+        return rows[first], w[first]
+
+    def _cooccurrence(self, anchors, weights, allowed, k) -> tuple[np.ndarray, np.ndarray]:
+        if len(anchors) == 0 or not self._has_interactions:
+            return _empty()
+        return _top(self.cooc.scores(anchors, weights), allowed, k, positive_only=True)
+
+    def _popular(self, allowed, k) -> tuple[np.ndarray, np.ndarray]:
+        rows = self._popular_order[allowed[self._popular_order]][:k]
+        return rows, self.arrays.popularity[rows].astype(np.float32)
+
+    def _neighbours(self, anchors, weights, allowed, k) -> tuple[np.ndarray, np.ndarray]:
+        """Embedding neighbours of the anchors: sum over anchors of weight x cosine, each anchor
+        contributing only its own `neighbours_per_anchor` nearest allowed items.
+
+        Exact search over the in-memory item vectors (the same rows the store holds): the
+        anchors are history items, whose neighbourhoods are full of other history items, so a
+        store query would have to over-fetch by the history length; here blocked rows are masked
+        before ranking, for ~2 ms.
+        """
+        cfg = self.config
+        rows, w = anchors[: cfg.max_neighbour_anchors], weights[: cfg.max_neighbour_anchors]
+        if len(rows) == 0 or not allowed.any():
+            return _empty()
+        sims = self.vectors @ self.vectors[rows].T  # [n_items, m]
+        sims[~allowed] = -np.inf
+        per = min(cfg.neighbours_per_anchor, int(allowed.sum()))
+        top = np.argpartition(-sims, per - 1, axis=0)[:per]  # [per, m]
+        scores = np.zeros(len(self.arrays), dtype=np.float32)
+        np.add.at(scores, top.ravel(), (np.take_along_axis(sims, top, axis=0) * w[None, :]).ravel())
+        return _top(scores, allowed, k, positive_only=True)
+
+    def _semantic(self, profile, text, allowed, flt, k) -> tuple[np.ndarray, np.ndarray] | None:
+        """Store search for the profile's positive side and the raw text; None when there is no query."""
+        queries, weights = self._semantic_queries(profile, text)
+        if len(queries) == 0:
+            return None
+        selectivity = float(allowed.mean())
+        if selectivity == 0:
+            return _empty()
+        where = None
+        n_fetch = k
+        if flt and selectivity < self.config.where_below_selectivity:
+            where = flt.where()
+        else:
+            # Over-fetch so that after dropping disallowed items about k remain.
+            n_fetch = int(math.ceil(k / selectivity)) + 10
+        results = self.store.query(queries, min(n_fetch, len(self.arrays)), where)
+        return self._aggregate(results, weights, allowed, k)
+
+    def _semantic_queries(self, profile, text) -> tuple[np.ndarray, np.ndarray]:
+        """Query vectors [m, d] and weights [m] for the positive side of the profile plus the raw text."""
+        texts: list[str] = []
+        if profile is not None:
+            texts += [aspect_query(a.aspect, a.kind) for a in profile.liked_aspects]
+            texts += [t.text for t in profile.themes if t.text.strip()]
+        if text and text.strip():
+            texts.append(text.strip()[: self.settings.max_text_chars])
+        vecs = [self._encode(texts)] if texts else []
+        weights = [1.0] * len(texts)
+        liked = self.arrays.rows(profile.liked_ids()) if profile is not None else np.zeros(0, np.int64)
+        if len(liked):
+            centroid = self.vectors[liked].mean(axis=0)
+            vecs.append((centroid / max(np.linalg.norm(centroid), 1e-9))[None, :])
+            weights.append(1.0)
+        if not vecs:
+            return np.zeros((0, self.embedder.dim), np.float32), np.zeros(0, np.float32)
+        return np.concatenate(vecs).astype(np.float32), np.array(weights, np.float32)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        """Embed, remembering aspect/theme texts (a small vocabulary repeats across turns)."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._query_cache]
+        if missing:
+            if len(self._query_cache) > 10_000:
+                self._query_cache.clear()  # bounded memory; raw texts rarely repeat anyway
+            self._query_cache.update(zip(missing, self.embedder.encode(missing), strict=True))
+        return np.stack([self._query_cache[t] for t in texts])
+
+    def _aggregate(self, results, weights, allowed, k) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted sum of similarities over several query result lists -> top k allowed rows."""
+        index = self.arrays.index
+        acc: dict[int, float] = {}
+        for hits, w in zip(results, weights, strict=True):
+            for item_id, sim in hits:
+                row = index.get(item_id)
+                if row is not None and allowed[row]:
+                    acc[row] = acc.get(row, 0.0) + float(w) * sim
+        if not acc:
+            return _empty()
+        rows = np.fromiter(acc.keys(), dtype=np.int64, count=len(acc))
+        scores = np.fromiter(acc.values(), dtype=np.float32, count=len(acc))
+        order = np.argsort(-scores, kind="stable")[:k]
+        return rows[order], scores[order]
+
+    def _quotas(self, lists: dict) -> dict[str, float]:
+        active = {s: q for s, q in self.config.quotas.items() if s in lists and len(lists[s][0])}
+        total = sum(active.values()) or 1.0
+        return {s: q / total for s, q in active.items()}
+
+
+def _empty() -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros(0, np.int64), np.zeros(0, np.float32)
+
+
+def _top(scores: np.ndarray, allowed: np.ndarray, k: int, positive_only: bool = False):
+    """Top-k allowed rows of a full score vector, best first."""
+    s = np.where(allowed, scores, -np.inf)
+    if positive_only:
+        s[scores <= 0] = -np.inf
+    n_ok = int(np.isfinite(s).sum())
+    k = min(k, n_ok)
+    if k == 0:
+        return _empty()
+    top = np.argpartition(-s, k - 1)[:k]
+    top = top[np.argsort(-s[top], kind="stable")]
+    return top.astype(np.int64), scores[top].astype(np.float32)
+
+
+def _merge(lists: dict, quotas: dict[str, float], k: int, ids: list[str]) -> list[Candidate]:
+    """Quota pass in source order, then round-robin fill by rank; annotate every source that found an item."""
+    chosen: dict[int, None] = {}
+    order = [s for s in SOURCES if s in quotas]
+    seats = _seats(quotas, order, k)
+    for s in order:
+        taken = 0
+        for row in lists[s][0].tolist():
+            if taken >= seats[s]:
+                break
+            if row not in chosen:
+                chosen[row] = None
+                taken += 1
+    depth = 0
+    longest = max((len(lists[s][0]) for s in order), default=0)
+    while len(chosen) < k and depth < longest:
+        for s in order:
+            rows = lists[s][0]
+            if depth < len(rows) and len(chosen) < k:
+                chosen.setdefault(int(rows[depth]), None)
+        depth += 1
+
+    cands: dict[int, Candidate] = {}
+    for s in order:
+        rows, scores = lists[s]
+        for rank, (row, score) in enumerate(zip(rows.tolist(), scores.tolist(), strict=True)):
+            if row in chosen:
+                c = cands.get(row) or cands.setdefault(row, Candidate(ids[row], [], {}))
+                c.sources.append(s)
+                c.scores[s] = float(score)
+                c.score += 1.0 / (60 + rank)
+    return sorted(cands.values(), key=lambda c: -c.score)
+
+
+def _seats(quotas: dict[str, float], order: list[str], k: int) -> dict[str, int]:
+    """Integer seats per source summing to k (largest remainder)."""
+    raw = {s: quotas[s] * k for s in order}
+    seats = {s: int(math.floor(v)) for s, v in raw.items()}
+    for s in sorted(order, key=lambda s: raw[s] - seats[s], reverse=True)[: k - sum(seats.values())]:
+        seats[s] += 1
+    return seats

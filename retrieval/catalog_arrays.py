@@ -1,0 +1,64 @@
+"""Column arrays over a catalog's items, built once, for fast filtering and scoring.
+
+Row i of every array is `ids[i]` (catalog order), the same order as
+`item_vectors()` rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.catalog import Catalog
+
+NO_YEAR = -1
+
+
+@dataclass(frozen=True)
+class CatalogArrays:
+    ids: list[str]
+    index: dict[str, int]
+    #: int32 [n]; NO_YEAR where the item has no year.
+    years: np.ndarray
+    #: genre name -> column of `genre_matrix`.
+    genre_col: dict[str, int]
+    #: bool [n, n_genres].
+    genre_matrix: np.ndarray
+    #: lower-cased tag -> int array of row indices carrying it.
+    tag_rows: dict[str, np.ndarray]
+    #: int64 [n]: interaction counts.
+    popularity: np.ndarray
+
+    @classmethod
+    def build(cls, catalog: Catalog) -> CatalogArrays:
+        ids = list(catalog.item_ids)
+        index = {item_id: i for i, item_id in enumerate(ids)}
+        items = [catalog.items[i] for i in ids]
+        years = np.array([it.year if it.year else NO_YEAR for it in items], dtype=np.int32)
+        genre_col = {g: j for j, g in enumerate(catalog.genres)}
+        genre_matrix = np.zeros((len(ids), len(genre_col)), dtype=bool)
+        tag_lists: dict[str, list[int]] = {}
+        for row, it in enumerate(items):
+            for g in it.genres:
+                genre_matrix[row, genre_col[g]] = True
+            for t in {t.lower() for t in it.tags}:
+                tag_lists.setdefault(t, []).append(row)
+        pop = catalog.popularity
+        popularity = np.array([pop.get(i, 0) for i in ids], dtype=np.int64)
+        return cls(
+            ids=ids,
+            index=index,
+            years=years,
+            genre_col=genre_col,
+            genre_matrix=genre_matrix,
+            tag_rows={t: np.array(r, dtype=np.int64) for t, r in tag_lists.items()},
+            popularity=popularity,
+        )
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def rows(self, item_ids: list[str] | tuple[str, ...] | set[str]) -> np.ndarray:
+        """Row indices of the ids that exist in the catalog (unknown ids skipped), int64."""
+        return np.array([self.index[i] for i in item_ids if i in self.index], dtype=np.int64)
