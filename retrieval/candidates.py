@@ -96,8 +96,11 @@ class CandidateGenerator:
         ids, self.vectors = item_vectors(catalog, settings, embedder)
         assert ids == self.arrays.ids  # both follow catalog order
         self.cooc = CoOccurrence.load_or_build(catalog, self.arrays, settings)
-        self._popular_order = np.argsort(-self.arrays.popularity, kind="stable")
         self._has_interactions = bool(self.arrays.popularity.any())
+        order = np.argsort(-self.arrays.popularity, kind="stable")
+        # Items nobody interacted with are not "popular"; a catalog without interactions falls
+        # back to catalog order so a first request still gets something.
+        self._popular_order = order[self.arrays.popularity[order] > 0] if self._has_interactions else order
         self._query_cache: dict[str, np.ndarray] = {}
 
     @classmethod

@@ -66,6 +66,9 @@ class Filter:
             if c.field in ("year", "item_id"):
                 value = list(c.value) if c.op in _LIST_OPS else c.value
                 parts.append({c.field: {c.op: value}})
+                if c.field == "year" and c.op == "$ne":
+                    # Chroma's $ne matches items without the key; unknown years must fail like in `mask`.
+                    parts.append({"year": {"$gt": NO_YEAR}})
             elif c.field == "genre":
                 wanted = c.op in ("$eq", "$in")
                 genres = c.value if c.op in _LIST_OPS else (c.value,)

@@ -45,11 +45,11 @@ def make_interactions() -> list[Interaction]:
     return out
 
 
-def make_catalog(extra: list[Item] | None = None) -> Catalog:
+def make_catalog(extra: list[Item] | None = None, name: str = "tiny") -> Catalog:
     items = {
         i: Item(item_id=i, title=title, year=year, genres=genres, tags=tags)
         for i, title, year, genres, tags in ITEMS
     }
     for it in extra or []:
         items[it.item_id] = it
-    return Catalog(name="tiny", items=items, interactions=make_interactions())
+    return Catalog(name=name, items=items, interactions=make_interactions())

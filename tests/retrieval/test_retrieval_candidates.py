@@ -1,0 +1,128 @@
+"""Candidate generation on the synthetic catalog: known answers per source, exclusions, quotas."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.errors import FilterError, InputError
+from assistant.profile import (
+    AspectPreference,
+    Constraints,
+    InterestProfile,
+    ItemPreference,
+    Source,
+    Theme,
+    YearRange,
+)
+from retrieval.candidates import CandidateConfig, CandidateGenerator
+from retrieval.filters import parse_filter
+from retrieval.index import build_index, open_index
+
+SRC = Source(text="test")
+
+
+@pytest.fixture
+def generator(catalog, settings, embedder):
+    build_index(catalog, settings, embedder)
+    return CandidateGenerator(catalog, open_index(catalog, settings, embedder), embedder, settings)
+
+
+def _by_source(cands):
+    out: dict[str, list[str]] = {}
+    for c in cands:
+        for s in c.sources:
+            out.setdefault(s, []).append(c.item_id)
+    return out
+
+
+def _item(i, title="t"):
+    return ItemPreference(item_id=i, title=title, source=SRC)
+
+
+def test_history_sources_have_known_answers(generator):
+    cands = generator.generate(None, history=["1"], k=10)
+    src = _by_source(cands)
+    assert "1" not in {c.item_id for c in cands}  # the history item itself
+    co = [c for c in cands if "co_occurrence" in c.sources]
+    # Users who had item 1 had 11 right after, and 5 two steps later.
+    assert sorted(co, key=lambda c: -c.scores["co_occurrence"])[0].item_id == "11"
+    assert {"11", "5"} <= set(src["co_occurrence"])
+    # The nearest items by text are the other space films.
+    nb = sorted(
+        (c for c in cands if "item_neighbours" in c.sources), key=lambda c: -c.scores["item_neighbours"]
+    )
+    assert {c.item_id for c in nb[:3]} == {"2", "3", "4"}
+    assert src["popular"][0] == "5"
+    assert len({c.item_id for c in cands}) == len(cands) == 10
+
+
+def test_profile_semantic_search_and_exclusions(generator):
+    profile = InterestProfile(
+        liked_aspects=[AspectPreference(aspect="Horror", kind="genre", source=SRC)],
+        themes=[Theme(text="ghosts in a haunted house", source=SRC)],
+        disliked_items=[_item("8")],
+        constraints=Constraints(seen_items=[_item("9")]),
+    )
+    cands = generator.generate(profile, k=6)
+    ids = [c.item_id for c in cands]
+    assert "8" not in ids and "9" not in ids
+    sem = sorted((c for c in cands if "semantic" in c.sources), key=lambda c: -c.scores["semantic"])
+    assert sem[0].item_id == "10"  # the remaining ghost film
+
+
+def test_raw_text_alone_drives_semantic_search(generator):
+    cands = generator.generate(None, text="a heist movie about robbing a bank", k=5)
+    sem = sorted((c for c in cands if "semantic" in c.sources), key=lambda c: -c.scores["semantic"])
+    assert sem[0].item_id == "11"
+
+
+def test_hard_constraints_hold_for_every_source(generator, catalog):
+    profile = InterestProfile(
+        liked_items=[_item("1")],
+        themes=[Theme(text="ghost stories and vampires", source=SRC)],
+        constraints=Constraints(
+            years=YearRange(min_year=1990, max_year=2005, source=SRC),
+            excluded_genres=[AspectPreference(aspect="Horror", kind="genre", source=SRC)],
+            excluded_items=[_item("12")],
+        ),
+    )
+    cands = generator.generate(profile, history=["14"], k=50)
+    assert cands
+    for c in cands:
+        it = catalog.items[c.item_id]
+        assert it.year is not None and 1990 <= it.year <= 2005, it
+        assert "Horror" not in it.genres
+        assert c.item_id not in {"1", "12", "14"}
+    # Every item that passes the constraints and is not blocked is proposed (k is large).
+    assert {c.item_id for c in cands} == {"2", "5", "6", "15"}
+
+
+def test_extra_filter_combines_with_profile(generator):
+    cands = generator.generate(None, history=["1"], k=50, filter=parse_filter({"genre": {"$in": ["Sci-Fi"]}}))
+    assert {c.item_id for c in cands} == {"2", "3", "4"}
+    with pytest.raises(FilterError):
+        generator.generate(None, k=5, filter=parse_filter({"director": "x"}))
+
+
+def test_quotas_keep_every_source_in(catalog, settings, embedder):
+    build_index(catalog, settings, embedder)
+    equal = CandidateConfig(
+        quotas={s: 0.25 for s in ("co_occurrence", "item_neighbours", "semantic", "popular")}
+    )
+    gen = CandidateGenerator(catalog, open_index(catalog, settings, embedder), embedder, settings, equal)
+    cands = gen.generate(None, history=["1"], text="romantic comedy in paris", k=4)
+    assert len(cands) == 4
+    # Each source has one seat, so none is crowded out by another.
+    assert set(_by_source(cands)) == {"co_occurrence", "item_neighbours", "semantic", "popular"}
+
+
+def test_cold_start_and_bad_input(generator, catalog):
+    cands = generator.generate(None, k=100)
+    assert [c.sources for c in cands][:1] == [["popular"]]
+    # Only items with interactions are popular; nothing else proposes without input.
+    assert {c.item_id for c in cands} == {"1", "11", "5", "9", "14"}
+    assert generator.generate(None, history=["no-such-id"], k=3)  # unknown history ids are ignored
+    with pytest.raises(InputError, match="k must be"):
+        generator.generate(None, k=0)
+    with pytest.raises(InputError, match="InterestProfile"):
+        generator.generate({"liked_items": []}, k=5)
