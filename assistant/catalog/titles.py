@@ -66,6 +66,8 @@ def normalize_title(title: str, *, drop_article: bool = True) -> str:
     t = t.replace("&", " and ").replace("’", "'")
     t = re.sub(r"'s\b", "s", t)
     t = re.sub(r"[^a-z0-9]+", " ", t).strip()
+    # "Guardians of the Galaxy Vol. 2" ~ "Guardians of the Galaxy 2"; "Kill Bill: Vol. 1" ~ "Kill Bill 1".
+    t = re.sub(r"\b(?:vol|volume|pt)\s+(?=\d)", "", t)
     if drop_article:
         for art in _LEADING_ARTICLES:
             if t.startswith(art) and len(t) > len(art):

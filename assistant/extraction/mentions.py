@@ -24,14 +24,26 @@ _SENTENCE_END = re.compile(r"[.!?\n]\s*$")
 _YEAR_IN_PARENS = re.compile(r"\(\s*((?:18|19|20)\d{2})\s*\)")
 _RUN_TOKEN = re.compile(r"[\w'’&.!?-]+:?|[:,-]")
 _CONNECTORS = {"of", "the", "a", "an", "and", "in", "to", "on", "at", "for", "with", "from", "by", "is", "&",
-               "or", "vs", "vs.", "de", "la", "le", "-", ":", "my", "your", "his", "her", "me", "you", "it", "as"}
+               "or", "vs", "vs.", "de", "la", "le", "-", ":", ",", "my", "your", "his", "her", "me", "you", "it", "as"}
 _MAX_RUN_TOKENS = 14
+_ABBREVIATIONS = {"vol.", "mr.", "mrs.", "dr.", "st.", "jr.", "vs.", "no.", "pt.", "ms."}
 
 
-@lru_cache(maxsize=1)
-def common_words() -> frozenset[str]:
-    text = resources.files("assistant.extraction").joinpath("common_words.txt").read_text(encoding="utf-8")
-    return frozenset(w for line in text.splitlines() if not line.startswith("#") for w in line.split())
+# Word frequency on the Zipf scale (wordfreq): ~7 for "the", ~4.4 for "arrival", ~2.5 for "zootopia".
+RARE_ZIPF = 4.0  # below: not an everyday word, a capitalised occurrence is almost surely a title
+EVERYDAY_ZIPF = 5.5  # above: "it", "up", "her", "life": needs a year, quotes or a watch-verb before it
+_WATCH_VERBS = {"seen", "saw", "watched", "watch", "see", "loved", "liked", "like", "love", "enjoyed", "hated"}
+
+
+@lru_cache(maxsize=50_000)
+def zipf(word: str) -> float:
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en")
+
+
+def is_function_word(word: str) -> bool:
+    return zipf(word) >= 6.0
 
 
 @dataclass(frozen=True)
@@ -69,7 +81,7 @@ class TitleMatcher:
                     self._by_key.setdefault(key, []).append(entry)
                 if ":" in name:
                     main = normalize_title(name.split(":", 1)[0])
-                    if main and (len(main.split()) > 1 or main not in common_words()):
+                    if main:
                         self._by_main_title.setdefault(main, []).append(entry)
         for key in list(self._by_main_title):
             if key in self._by_key:
@@ -84,31 +96,39 @@ class TitleMatcher:
         self._keys = list(self._by_key)
 
     # ------------------------------------------------------------------ names
-    def match_name(self, name: str, year: int | None = None, *, fuzzy: bool = True) -> str | None:
+    def match_name(self, name: str, year: int | None = None, *, fuzzy: bool = True,
+                   strict_year: bool = False) -> str | None:
         """Catalog id for a title such as 'Super Troopers (2001)' or 'Matrix, The', or None.
 
         A year in the name (or given) picks among remakes; off-by-one years are
-        accepted since release and catalog years often differ by one.
+        accepted since release and catalog years often differ by one. With
+        `strict_year`, a title whose catalog year is further off does not match.
         """
         title, parsed_year = split_title_year(name)
         year = year if year is not None else parsed_year
         key = normalize_title(title)
         if not key:
             return None
-        for candidate_key in self._key_variants(key):
-            hit = self._pick(self._entries(candidate_key), year)
+        exact = [e for k in self._key_variants(key) for e in self._by_key.get(k, [])]
+        if year is None:
+            hit = self._pick(exact or self._by_main_title.get(key, []), None)
             if hit:
                 return hit
-        if year is not None:
-            # "Avengers: Infinity War" vs catalog "Avengers: Infinity War - Part I": same year, key is a prefix.
-            hit = self._pick([e for k in self._keys if k.startswith(key + " ") for e in self._by_key[k]], year,
-                             strict_year=True)
+        else:
+            # Year given: a version released that year (±1) beats a same-named remake or a subtitle match.
+            hit = self._pick(exact, year, strict_year=True) or self._pick(
+                self._by_main_title.get(key, []), year, strict_year=True
+            ) or (self._pick([e for k in self._keys if k.startswith(key + " ") for e in self._by_key[k]], year,
+                             strict_year=True) if len(key.split()) >= 2 else None)
             if hit:
                 return hit
+            # No version of that year: trust the title alone only when it is unambiguous.
+            if len(exact) == 1 and not strict_year:
+                return exact[0].item_id
         if fuzzy and len(key) >= 6:
             for cand, score, _ in process.extract(key, self._keys, scorer=fuzz.ratio, limit=5):
                 if score >= 90:
-                    hit = self._pick(self._by_key[cand], year, strict_year=year is not None)
+                    hit = self._pick(self._by_key[cand], year, strict_year=year is not None or strict_year)
                     if hit:
                         return hit
         return None
@@ -171,19 +191,26 @@ class TitleMatcher:
             run = _title_run_before(text, ym.start())
             if not run:
                 continue
-            for s in run:
-                name = text[s : ym.start()].strip()
-                item_id = self.match_name(name, year, fuzzy=False)
-                if item_id is None or not self._year_fits(item_id, year):
+            matched = False
+            for n, s in enumerate(run):
+                name = text[s : ym.start()].strip().lstrip(",").strip()
+                # Only the whole run (less leading everyday words like "Like", "I") may fall back to fuzzy
+                # spelling or an off year: a shorter tail ("Seconds" of "Seven Seconds (2018)") must match
+                # exactly, year included.
+                dropped = text[run[0] : s].split()
+                lenient = n == 0 or all(is_function_word(normalize_title(w, drop_article=False) or "the")
+                                        for w in dropped)
+                item_id = self.match_name(name, year, fuzzy=lenient, strict_year=not lenient)
+                if item_id is None:
                     continue
                 mentions.append(Mention(item_id, name, s, s + len(name), True))
+                masked.append((s, ym.end()))
+                matched = True
                 break
-            masked.append((run[0], ym.end()))
+            if not matched:
+                # An unknown "Title (Year)": hide its words so they are not misread as shorter titles.
+                masked.append((run[0], ym.end()))
         return mentions, masked
-
-    def _year_fits(self, item_id: str, year: int) -> bool:
-        y = self.catalog.items[item_id].year
-        return y is None or abs(y - year) <= 1
 
     def _match_at(self, text: str, tokens: list[tuple[str, int, int]], i: int) -> tuple[Mention, int] | None:
         words = [t[0] for t in tokens]
@@ -200,32 +227,61 @@ class TitleMatcher:
                 year = int(year_m.group(1)) if year_m else None
                 if not self._plausible(text, start, end, seq, year is not None):
                     continue
-                item_id = self._pick(self._entries(" ".join(seq)), year)
+                key = " ".join(seq)
+                # "Chris Rock" is the start of "Chris Rock: Bigger & Blacker" but usually means the person:
+                # a main-title-only key needs a rare word to be read as a title in free text.
+                if key not in self._by_key and year is None and min(zipf(w) for w in seq) >= RARE_ZIPF:
+                    continue
+                item_id = self._pick(self._entries(key), year)
                 if item_id is None:
                     continue
                 return Mention(item_id, surface, start, end, year is not None), (s - i) + n
         return None
 
     def _plausible(self, text: str, start: int, end: int, seq: tuple[str, ...], has_year: bool) -> bool:
-        """Reject ordinary words that happen to be titles ('it', 'up', 'her') unless the text marks them."""
+        """Reject ordinary words that happen to be titles ('whatever', 'up', 'her') unless the text marks them.
+
+        Evidence that words are a title: a year after them, quotes, capitals
+        mid-sentence, or rare words (by English word frequency).
+        """
         if has_year or _quoted(text, start, end):
             return True
-        common = common_words()
-        content = [w for w in seq if w not in common]
         surface = text[start:end]
-        capitalised = surface[:1].isupper()
+        if len("".join(seq)) <= 1 or all(w[:1].isdigit() for w in seq):
+            return False  # "Z", "13th", "9": only with a year or quotes
+        if _capitalised_neighbour(text, start, end):
+            return False  # "Jack Nicholson", "Kill Bill", "Chevy Chase": part of a longer name
+        words = [w for w in seq if not is_function_word(w)] or list(seq)
+        rarest = min(zipf(w) for w in words)
+        capitalised = all(w[:1].isupper() or w[:1].isdigit() for w in surface.split()
+                          if w.lower() not in ("the", "a", "an", "of", "and", "in", "to", "on"))
         sentence_start = start == 0 or bool(_SENTENCE_END.search(text[:start]))
-        if len(seq) >= 3 and len(content) >= 1:
+        if rarest < RARE_ZIPF:
+            # "Deadpool", "Zootopia": a rare word. Lower case only when every word is rare ("jurassic park"
+            # yes, "a superhero movie" no).
+            return capitalised or (len(words) >= 2 and max(zipf(w) for w in words) < RARE_ZIPF)
+        if not capitalised or sentence_start:
+            return False
+        if rarest < EVERYDAY_ZIPF or len(seq) >= 2:
             return True
-        if len(seq) == 2 and content:
-            return capitalised or len(content) == 2
-        if not content:
-            # Only common words ("It", "Up", "The Others"): capitalised mid-sentence is the only tell.
-            return capitalised and not sentence_start and all(
-                w[:1].isupper() for w in surface.split() if w.lower() not in ("the", "a", "an", "of")
-            )
-        # One uncommon word ("Arrival", "Gravity"): a capital letter is enough.
-        return capitalised
+        previous = re.findall(r"[A-Za-z']+", text[max(0, start - 20) : start])
+        return bool(previous) and previous[-1].lower() in _WATCH_VERBS
+
+
+_NEIGHBOUR_BEFORE = re.compile(r"([A-Za-z][\w']*)\s$")
+_NEIGHBOUR_AFTER = re.compile(r"^\s([A-Z][\w']*)")
+
+
+def _capitalised_neighbour(text: str, start: int, end: int) -> bool:
+    """Is the match glued (one space) to another capitalised word that is not sentence-initial or 'I'?"""
+    after = _NEIGHBOUR_AFTER.match(text[end : end + 30])
+    if after and after.group(1) not in ("I", "I'm", "I've", "I'd", "I'll"):
+        return True
+    before = _NEIGHBOUR_BEFORE.search(text[max(0, start - 30) : start])
+    if before and before.group(1)[:1].isupper() and before.group(1) not in ("I",):
+        word_start = start - len(before.group(0))
+        return not (word_start == 0 or _SENTENCE_END.search(text[:word_start]))
+    return False
 
 
 def _title_run_before(text: str, end: int) -> list[int]:
@@ -235,15 +291,17 @@ def _title_run_before(text: str, end: int) -> list[int]:
     ("of", "the", ":") — the shape of a title — and offers every start that
     begins with a capitalised word or digit.
     """
-    window_start = max(0, end - 160)
+    window_start = max(0, end - 160, text.rfind("\n", 0, end) + 1)
     segment = text[window_start:end]
     toks = list(_RUN_TOKEN.finditer(segment))
     starts: list[int] = []
     count = 0
     for tok in reversed(toks):
         word = tok.group()
-        if word == ",":
+        if word == "," and not starts:
             break
+        if word[-1:] in ".!?" and word.lower() not in _ABBREVIATIONS:
+            break  # the previous sentence ended here
         is_title_word = word[:1].isupper() or word[:1].isdigit()
         if not is_title_word and word.lower().rstrip(":") not in _CONNECTORS:
             break

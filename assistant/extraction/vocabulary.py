@@ -12,7 +12,7 @@ import yaml
 
 from assistant.catalog.models import Catalog
 from assistant.catalog.titles import normalize_title
-from assistant.extraction.mentions import common_words
+from assistant.extraction.mentions import is_function_word
 
 MIN_TAG_ITEMS = 3  # a tag on fewer items is noise ("in netflix queue" aside, see _TAG_NOISE)
 _TAG_NOISE = {"in netflix queue", "bad", "movies", "imdb top 250", "awesome", "good", "great", "boring"}
@@ -55,10 +55,9 @@ def build_vocabulary(catalog: Catalog) -> Vocabulary:
     tags = {t for t, n in tag_counts.items() if n >= MIN_TAG_ITEMS and t not in _TAG_NOISE}
     terms = [Term(g, "genre") for g in catalog.genres] + [Term(t, "tag") for t in sorted(tags)]
     vocab = Vocabulary(terms)
-    common = common_words()
     # Tags first, genres after: a phrase that is both ("comedy") resolves to the genre.
     for t in sorted(tags):
-        if _norm(t) not in common:
+        if not is_function_word(_norm(t)):
             vocab.phrases[_norm(t)] = Term(t, "tag")
     for g in catalog.genres:
         vocab.phrases[_norm(g)] = Term(g, "genre")

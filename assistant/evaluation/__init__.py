@@ -1,0 +1,1 @@
+"""Evaluation harnesses runnable from the CLI (`recassist eval ...`)."""

@@ -1,0 +1,28 @@
+"""Shared fixtures: the real demo catalog, the real embedded LLM, fake LLMs for failure paths only."""
+
+from __future__ import annotations
+
+import pytest
+from foundation_helpers import ScriptedLLM
+
+from assistant.catalog import load_catalog_cached
+from assistant.errors import LLMTimeoutError
+from assistant.settings import DEMO_CATALOG_DIR, Settings
+
+
+@pytest.fixture(scope="session")
+def catalog():
+    return load_catalog_cached(str(DEMO_CATALOG_DIR))
+
+
+@pytest.fixture(scope="session")
+def local_llm():
+    """The real embedded SmolLM2 (loads in well under a second)."""
+    from assistant.llm.local import LocalLlamaClient
+
+    return LocalLlamaClient(threads=Settings().local_threads, timeout_s=60.0)
+
+
+@pytest.fixture
+def timing_out_llm():
+    return ScriptedLLM([LLMTimeoutError("no answer within 0.1 s", backend="scripted", model="scripted")] * 3)

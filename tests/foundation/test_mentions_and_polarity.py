@@ -1,0 +1,72 @@
+import pytest
+
+from assistant.extraction.mentions import matcher_for
+from assistant.extraction.polarity import mention_polarity
+
+from foundation_helpers import item_id
+
+
+def labels(catalog, text):
+    return [catalog.get(m.item_id).label for m in matcher_for(catalog).find_mentions(text)]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("I loved Arrival and Interstellar, Gravity bored me", ["Arrival (2016)", "Interstellar (2014)", "Gravity (2013)"]),
+        ("have you seen The Matrix? or Se7en", ["The Matrix (1999)", "Seven (1995)"]),
+        ("Avengers: Infinity War (2018) was fun", ["Avengers: Infinity War - Part I (2018)"]),  # subtitle
+        ("Guardians of the Galaxy Vol. 2 (2017)", ["Guardians of the Galaxy 2 (2017)"]),
+        ("Crouching Tiger, Hidden Dragon (2000) is great", ["Crouching Tiger, Hidden Dragon (2000)"]),
+        ("Like Click  (2010) by Adam Sandler", ["Click (2006)"]),  # off year, unambiguous title
+        ("I watched Ghostbusters (2016) and Ghostbusters (1984)", ["Ghostbusters (2016)", "Ghostbusters (1984)"]),
+        ("Amélie and Leon: The Professional", ["Amelie (2001)", "Léon: The Professional (1994)"]),  # accents
+    ],
+)
+def test_titles_are_found_year_article_and_accent_aware(catalog, text, expected):
+    assert labels(catalog, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "it was up to her, whatever. Perfect! time to go",  # everyday words that are also titles
+        "I love Chris Rock and Jack Nicholson",  # a title glued to another capitalised word is a name
+        "Seven Seconds (2018) is not in the catalog",  # an unknown "Title (Year)" does not yield "Seconds"
+        "on prom night we saw a superhero movie",  # lower-case ordinary phrases
+    ],
+)
+def test_ordinary_words_are_not_titles(catalog, text):
+    assert labels(catalog, text) == []
+
+
+def test_match_name_handles_redial_spellings(catalog):
+    m = matcher_for(catalog)
+    assert m.match_name("Police Academy  (1984)") == item_id(catalog, "Police Academy (1984)")
+    assert m.match_name("Matrix, The") == "2571"
+    assert m.match_name("Isle Of Dogs (2018)") == item_id(catalog, "Isle of Dogs (2018)")
+    assert m.match_name("Killer Clowns from Outer Space (1988)") == item_id(catalog, "Killer Klowns from Outer Space (1988)")
+    assert m.match_name("Spider-Man: Homecoming (2017)") is None
+
+
+@pytest.mark.parametrize(
+    "text, title, expected",
+    [
+        ("I love The Lord of the Rings, but The Hobbit: An Unexpected Journey (2012) was too tedious!",
+         "The Hobbit: An Unexpected Journey", "disliked"),
+        ("I liked Despicable Me (2010) but not Minions (2015)", "Minions", "disliked"),
+        ("I liked Despicable Me (2010) but not Minions (2015)", "Despicable Me", "liked"),
+        ("I'm not a fan of Titanic (1997)", "Titanic", "disliked"),
+        ("I didn't love Inception", "Inception", "disliked"),
+        ("Never again, Cats (2019)... I mean Gigli", "Gigli", "neutral"),
+        ("Ghostbusters (2016) wasnt that good.", "Ghostbusters", "disliked"),
+        ("I haven't seen Logan (2017) yet, but I want to", "Logan", "neutral"),  # the extractor keeps it as inferred
+        ("I hated Titanic, Avatar and Inception", "Avatar", "disliked"),
+        ("Bad Boys (1995) is great fun", "Bad Boys", "liked"),  # the title's own words carry no sentiment
+    ],
+)
+def test_polarity_reads_negation_and_hedging(catalog, text, title, expected):
+    mentions = matcher_for(catalog).find_mentions(text)
+    spans = [(m.start, m.end) for m in mentions]
+    target = next(m for m in mentions if m.surface == title)
+    assert mention_polarity(text, target.start, target.end, spans).polarity == expected
