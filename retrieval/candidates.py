@@ -154,7 +154,13 @@ class CandidateGenerator:
             "item_neighbours": self._neighbours(anchors, weights, allowed, k),
             "popular": self._popular(allowed, k),
         }
-        semantic = self._semantic(profile, text, allowed, flt, k)
+        # The store query is the costly part: fetch about twice the seats semantic can win.
+        active = [q for src, q in self.config.quotas.items() if src in lists and len(lists[src][0])]
+        share = self.config.quotas.get("semantic", 0.0) / (
+            sum(active) + self.config.quotas.get("semantic", 0.0) or 1
+        )
+        need = min(k, int(math.ceil(2 * share * k)) + 20)
+        semantic = self._semantic(profile, text, allowed, flt, need)
         if semantic is not None:
             lists["semantic"] = semantic
         return _merge(lists, self._quotas(lists), k, arrays.ids)

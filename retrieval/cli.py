@@ -1,0 +1,195 @@
+"""Retrieval subcommands: `index build`, `index status`, `candidates`.
+
+`register_commands(sub, eval_sub)` is what `assistant.cli` discovers;
+`add_index_commands(sub)` adds the same commands to any argparse subparsers.
+Handlers take `(args, settings)`, return an exit code and raise library
+errors, which the main CLI turns into messages. `python -m retrieval.cli`
+runs these commands alone, with the same error mapping.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+
+from assistant.errors import InputError
+from assistant.settings import Settings
+
+
+def add_index_commands(sub) -> None:
+    """Register `index build|status` and `candidates` on an argparse subparsers object."""
+    idx = sub.add_parser("index", help="the item vector index (Chroma)")
+    idx_sub = idx.add_subparsers(dest="index_command", required=True, metavar="ACTION")
+    p = idx_sub.add_parser(
+        "build", help="embed the catalog (cached by content) and write the index; resumable"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(handler=cmd_index_build)
+    p = idx_sub.add_parser("status", help="show the index manifest and whether it matches the catalog")
+    p.set_defaults(handler=cmd_index_status)
+
+    p = sub.add_parser(
+        "candidates", help="candidate items for a text or an InterestProfile JSON, with sources"
+    )
+    p.add_argument("query", help="request text, a profile as JSON, '@file.json', or '-' for standard input")
+    p.add_argument("--k", type=int, default=300, help="how many candidates (default 300)")
+    p.add_argument("--history", default="", help="comma-separated item ids the user had, oldest first")
+    p.add_argument("--filter", default=None, help='extra filter as JSON, e.g. \'{"year": {"$gte": 1990}}\'')
+    p.add_argument("--no-llm", action="store_true", help="extract the profile from text without the LLM")
+    p.add_argument("--show", type=int, default=20, help="rows to print (default 20); --json prints all")
+    p.add_argument("--json", action="store_true", help="print candidates as JSON lines")
+    p.set_defaults(handler=cmd_candidates)
+
+
+def register_commands(sub, eval_sub=None) -> None:
+    """Hook used by `assistant.cli` to add this component's commands."""
+    add_index_commands(sub)
+
+
+def cmd_index_build(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.catalog import load_catalog_cached
+    from retrieval.embedder import get_embedder
+    from retrieval.index import build_index
+
+    catalog = load_catalog_cached(str(settings.catalog_dir))
+    report = build_index(catalog, settings, get_embedder(settings), progress=not args.quiet)
+    print(
+        f"index {report.mode}: {report.items} items in {report.where} "
+        f"({report.upserted} written, {report.deleted} deleted, {report.seconds:.1f} s)"
+    )
+    return 0
+
+
+def cmd_index_status(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.catalog import load_catalog_cached
+    from assistant.errors import StateMismatchError
+    from retrieval.embedder import get_embedder
+    from retrieval.index import check_manifest
+    from retrieval.store import connect
+
+    catalog = load_catalog_cached(str(settings.catalog_dir))
+    store = connect(settings, catalog.name)
+    manifest = store.manifest()
+    print(f"store: {store.where}, collection {store.name}")
+    print(json.dumps(manifest.__dict__ if manifest else None, indent=2))
+    try:
+        check_manifest(store, catalog, get_embedder(settings))
+    except StateMismatchError as e:
+        print(f"not usable: {e}")
+        return 2
+    print("ok: matches the configured catalog and embedding model")
+    return 0
+
+
+def cmd_candidates(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.catalog import load_catalog_cached
+    from retrieval.candidates import CandidateGenerator
+    from retrieval.filters import parse_filter
+
+    catalog = load_catalog_cached(str(settings.catalog_dir))
+    gen = CandidateGenerator.open(settings, catalog)
+    profile, text, how = read_query(args.query, settings, use_llm=not args.no_llm)
+    flt = parse_filter(_json_arg(args.filter, "--filter"), catalog) if args.filter else None
+    history = [h.strip() for h in args.history.split(",") if h.strip()]
+    t0 = time.perf_counter()
+    cands = gen.generate(profile, history=history, k=args.k, text=text, filter=flt)
+    ms = (time.perf_counter() - t0) * 1000
+    if args.json:
+        for c in cands:
+            print(
+                json.dumps(
+                    {
+                        "item_id": c.item_id,
+                        "label": catalog.items[c.item_id].label,
+                        "sources": c.sources,
+                        "scores": c.scores,
+                        "score": c.score,
+                    }
+                )
+            )
+        return 0
+    counts: dict[str, int] = {}
+    for c in cands:
+        for s in c.sources:
+            counts[s] = counts.get(s, 0) + 1
+    print(
+        f"{len(cands)} candidates in {ms:.1f} ms ({how}); per source: "
+        + ", ".join(f"{s} {n}" for s, n in counts.items())
+    )
+    print(f"{'#':>4}  {'item':<50} sources")
+    for rank, c in enumerate(cands[: args.show], start=1):
+        label = catalog.items[c.item_id].label
+        srcs = ", ".join(f"{s} {c.scores[s]:.3g}" for s in c.sources)
+        print(f"{rank:>4}  {label[:50]:<50} {srcs}")
+    return 0
+
+
+def read_query(query: str, settings: Settings, use_llm: bool = True):
+    """(profile or None, raw text or None, how it was read) from the `candidates` argument.
+
+    JSON (inline, '@file' or '-') must be an `InterestProfile`; a malformed one raises
+    `InputError` naming the field. Other text goes through `assistant.extraction` when
+    that component is present, and is also searched as raw text.
+    """
+    from pydantic import ValidationError
+
+    from assistant.profile import InterestProfile
+
+    raw = sys.stdin.read() if query == "-" else query
+    if raw.startswith("@"):
+        try:
+            with open(raw[1:], encoding="utf-8") as f:
+                raw = f.read()
+        except OSError as e:
+            raise InputError(f"cannot read {raw[1:]}: {e.strerror}") from None
+    if raw.lstrip().startswith("{"):
+        data = _json_arg(raw, "profile")
+        try:
+            return InterestProfile.model_validate(data), None, "profile JSON"
+        except ValidationError as e:
+            err = e.errors()[0]
+            where = ".".join(str(p) for p in err["loc"]) or "(profile)"
+            raise InputError(f"profile JSON, field '{where}': {err['msg']}") from None
+    try:
+        from assistant.extraction import extract_profile
+    except ImportError:
+        return None, raw, "raw text search (assistant.extraction not available)"
+    profile = extract_profile(raw, settings, use_llm=use_llm)
+    return profile, raw, "text -> extracted profile" + ("" if use_llm else " (no LLM)") + " + raw text search"
+
+
+def _json_arg(text: str, what: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{what} is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Stand-alone entry point, `python -m retrieval.cli ...`; same error mapping as `recassist`."""
+    from assistant.errors import BackendError, RecassistError
+
+    parser = argparse.ArgumentParser(prog="python -m retrieval.cli")
+    add_index_commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args, Settings()) or 0)
+    except InputError as e:
+        print(f"recassist: {e}", file=sys.stderr)
+        return 2
+    except BackendError as e:
+        print(f"recassist: a backend failed: {e}", file=sys.stderr)
+        return 3
+    except RecassistError as e:
+        print(f"recassist: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("recassist: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
