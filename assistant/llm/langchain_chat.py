@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 
 from assistant.errors import ConfigError, LLMError, LLMTimeoutError
 from assistant.llm.base import ChatMessage, LLMClient
+from assistant.llm.formats import JSON_MODES, is_format_refusal, response_format
 
 
 class LangChainChatClient(LLMClient):
@@ -22,6 +23,7 @@ class LangChainChatClient(LLMClient):
         super().__init__(model or getattr(chat_model, "model_name", type(chat_model).__name__),
                          timeout_s=timeout_s, max_reasks=max_reasks)
         self.chat_model = chat_model
+        self._json_modes = list(JSON_MODES)
 
     @classmethod
     def openai_compatible(cls, *, base_url: str | None, api_key: str | None, model: str, timeout_s: float,
@@ -44,17 +46,24 @@ class LangChainChatClient(LLMClient):
         self, messages: Sequence[ChatMessage], *, json_schema: dict | None = None, max_tokens: int = 256,
         timeout_s: float | None = None,
     ) -> str:
-        model = self.chat_model
-        bind: dict = {"max_tokens": max_tokens}
-        if json_schema is not None:
-            bind["response_format"] = {"type": "json_object"}
-        try:
-            reply = model.bind(**bind).invoke(self._lc_messages(messages))
-        except Exception as e:  # LangChain surfaces provider errors as many types; translate at the seam.
-            if "timeout" in type(e).__name__.lower() or "timed out" in str(e).lower():
-                raise LLMTimeoutError(f"no answer: {e}", backend=self.backend, model=self.model) from None
-            raise LLMError(f"chat model failed: {type(e).__name__}: {str(e)[:300]}", backend=self.backend,
-                           model=self.model) from None
+        while True:
+            mode = self._json_modes[0] if json_schema is not None else "none"
+            bind: dict = {"max_tokens": max_tokens}
+            fmt = response_format(mode, json_schema or {})
+            if fmt is not None:
+                bind["response_format"] = fmt
+            try:
+                reply = self.chat_model.bind(**bind).invoke(self._lc_messages(messages))
+                break
+            except Exception as e:  # LangChain surfaces provider errors as many types; translate at the seam.
+                status = getattr(e, "status_code", 0) or 0
+                if mode != "none" and len(self._json_modes) > 1 and is_format_refusal(status, str(e)):
+                    self._json_modes.pop(0)
+                    continue
+                if "timeout" in type(e).__name__.lower() or "timed out" in str(e).lower():
+                    raise LLMTimeoutError(f"no answer: {e}", backend=self.backend, model=self.model) from None
+                raise LLMError(f"chat model failed: {type(e).__name__}: {str(e)[:300]}", backend=self.backend,
+                               model=self.model) from None
         content = reply.content
         return content if isinstance(content, str) else "".join(
             part.get("text", "") if isinstance(part, dict) else str(part) for part in content

@@ -8,6 +8,7 @@ import httpx
 
 from assistant.errors import ConfigError, LLMError, LLMTimeoutError
 from assistant.llm.base import ChatMessage, LLMClient
+from assistant.llm.formats import JSON_MODES, is_format_refusal, response_format
 
 
 class OpenAICompatibleClient(LLMClient):
@@ -35,7 +36,7 @@ class OpenAICompatibleClient(LLMClient):
             base_url=base_url, api_key=api_key or "not-needed", timeout=timeout_s, max_retries=0,
             http_client=http_client,
         )
-        self._json_modes = ["json_schema", "json_object", "none"]
+        self._json_modes = list(JSON_MODES)
 
     def complete(
         self, messages: Sequence[ChatMessage], *, json_schema: dict | None = None, max_tokens: int = 256,
@@ -45,13 +46,9 @@ class OpenAICompatibleClient(LLMClient):
         while True:
             mode = self._json_modes[0] if json_schema is not None else "none"
             kwargs: dict = {}
-            if mode == "json_schema":
-                kwargs["response_format"] = {
-                    "type": "json_schema",
-                    "json_schema": {"name": json_schema.get("title", "output"), "schema": json_schema},
-                }
-            elif mode == "json_object":
-                kwargs["response_format"] = {"type": "json_object"}
+            fmt = response_format(mode, json_schema or {})
+            if fmt is not None:
+                kwargs["response_format"] = fmt
             try:
                 resp = self._client.chat.completions.create(
                     model=self.model, messages=[m.as_dict() for m in messages], max_tokens=max_tokens,
@@ -61,13 +58,10 @@ class OpenAICompatibleClient(LLMClient):
                 raise LLMTimeoutError(
                     f"no answer within {timeout_s or self.timeout_s:.1f} s", backend=self.backend, model=self.model
                 ) from None
-            except openai.BadRequestError as e:
-                if mode != "none" and len(self._json_modes) > 1:
+            except openai.APIStatusError as e:
+                if mode != "none" and len(self._json_modes) > 1 and is_format_refusal(e.status_code, _message(e)):
                     self._json_modes.pop(0)  # endpoint refused this response_format: downgrade for good
                     continue
-                raise LLMError(f"endpoint refused the request (400): {_message(e)}", backend=self.backend,
-                               model=self.model) from None
-            except openai.APIStatusError as e:
                 raise LLMError(f"endpoint answered {e.status_code}: {_message(e)}", backend=self.backend,
                                model=self.model) from None
             except openai.APIError as e:
