@@ -81,8 +81,11 @@ class Ranker(ABC):
 
     @classmethod
     @abstractmethod
-    def load(cls, path: Path | str) -> Ranker:
-        """Read a file written by `save`; raises `CheckpointError` / `StateMismatchError` with the reason."""
+    def load(cls, path: Path | str, catalog_version: str | None = None) -> Ranker:
+        """Read a file written by `save`; raises `CheckpointError` / `StateMismatchError` with the reason.
+
+        With `catalog_version`, a file trained on another catalog raises `StateMismatchError`.
+        """
 
     def score_subset(self, user: EncodedUser, idx: np.ndarray) -> np.ndarray:
         """Scores float32 [len(idx)] for vocabulary indices `idx`; backends override when cheaper."""

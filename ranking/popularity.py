@@ -10,7 +10,7 @@ import numpy as np
 
 from ranking.base import EncodedUser, Ranker, register
 from ranking.data import InteractionData
-from ranking.storage import load_npz, save_npz
+from ranking.storage import check_catalog, load_npz, save_npz
 
 FORMAT = 1
 
@@ -45,8 +45,9 @@ class PopularityRanker(Ranker):
         save_npz(path, meta, {"item_ids": np.array(self.item_ids), "counts": self.counts})
 
     @classmethod
-    def load(cls, path: Path | str) -> PopularityRanker:
+    def load(cls, path: Path | str, catalog_version: str | None = None) -> PopularityRanker:
         meta, arrays = load_npz(path, cls.name)
+        check_catalog(meta.get("catalog_version"), catalog_version, path)
         r = cls()
         r._set_vocabulary(arrays["item_ids"].tolist())
         r.counts = arrays["counts"].astype(np.float32)

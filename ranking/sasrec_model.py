@@ -33,6 +33,7 @@ class SASRecConfig:
     lr: float = 1e-3
     weight_decay: float = 0.1
     batch_size: int = 64
+    negatives: int = 0  # 0: full softmax over all trained items; n > 0: n shared uniform negatives per step
     all_windows: bool = True  # train on every max_len window of long histories, not only the newest
     max_epochs: int = 200
     eval_every: int = 2

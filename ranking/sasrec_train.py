@@ -117,8 +117,8 @@ def train(
     torch.manual_seed(cfg.seed)
     net = new_net(data, cfg)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    st = {"epoch": 0, "best_epoch": 0, "best_ndcg": -1.0, "bad_evals": 0, "elapsed_s": 0.0,
-          "best_elapsed_s": 0.0, "history": []}
+    st = {"epoch": 0, "best_epoch": 0, "best_ndcg": -1.0, "best_loss": float("inf"), "bad_evals": 0,
+          "elapsed_s": 0.0, "best_elapsed_s": 0.0, "history": []}
     best_state = {k: v.clone() for k, v in net.state_dict().items()}
     if resume and checkpoint is not None and Path(checkpoint).is_file():
         ck = read_checkpoint(checkpoint, data.catalog_version, cfg)
@@ -150,8 +150,10 @@ def train(
         row = {"epoch": st["epoch"], "loss": round(loss, 4), "valid_ndcg@10": round(ndcg, 5),
                "seconds": round(st["elapsed_s"], 1)}
         st["history"].append(row)
-        if ndcg > st["best_ndcg"]:
-            st.update(best_ndcg=ndcg, best_epoch=st["epoch"], bad_evals=0, best_elapsed_s=st["elapsed_s"])
+        # A tie on validation (a saturated metric on easy data) goes to the lower training loss.
+        if ndcg > st["best_ndcg"] or (ndcg == st["best_ndcg"] and loss < st["best_loss"]):
+            st.update(best_ndcg=ndcg, best_loss=loss, best_epoch=st["epoch"], bad_evals=0,
+                      best_elapsed_s=st["elapsed_s"])
             best_state = {k: v.clone() for k, v in net.state_dict().items()}
         else:
             st["bad_evals"] += 1
@@ -191,8 +193,17 @@ def _epoch(net: SASRecNet, opt: torch.optim.Optimizer, windows: list[np.ndarray]
         items = net.item_matrix(keep)
         h = net.hidden_states(inp, items)
         sel = (tgt > 0) & (inp > 0)
-        logits = h[sel] @ items[trainable].T  # [positions, n_trained_items]
-        loss = F.cross_entropy(logits, remap[tgt[sel]])
+        hs, pos = h[sel], tgt[sel] - 1
+        if cfg.negatives and cfg.negatives < trainable.numel():
+            # Sampled softmax (gSASRec-style, many negatives): the positive against a shared uniform
+            # sample; a sampled item equal to a row's positive is masked out of that row.
+            neg = trainable[torch.randint(trainable.numel(), (cfg.negatives,))]
+            logits = torch.cat([(hs * items[pos]).sum(1, keepdim=True), hs @ items[neg].T], 1)
+            logits[:, 1:] = logits[:, 1:].masked_fill(neg[None, :] == pos[:, None], float("-inf"))
+            loss = F.cross_entropy(logits, torch.zeros_like(pos))
+        else:
+            logits = hs @ items[trainable].T  # [positions, n_trained_items]
+            loss = F.cross_entropy(logits, remap[pos + 1])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -69,7 +70,7 @@ def load_npz(path: Path | str, expect_name: str) -> tuple[dict[str, Any], dict[s
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
         meta = json.loads(str(arrays.pop("meta")))
-    except (OSError, ValueError, KeyError, EOFError) as e:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
         raise CheckpointError(f"ranker file {path} is corrupt or not a ranker file ({e})") from None
     check_kind(meta, expect_name, path)
     return meta, arrays
