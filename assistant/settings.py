@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEMO_CATALOG_DIR = Path(__file__).parent / "demo_data" / "ml-latest-small"
 
@@ -45,6 +45,21 @@ class Settings(BaseSettings):
     store_backend: str = Field(default="sqlite", description="Profile store backend (see assistant.store.STORES).")
 
     max_text_chars: int = Field(default=4000, ge=100, description="Longer user text is truncated, with a flag.")
+
+    # HTTP API edge (ui/app.py). List settings are comma-separated in the environment.
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list, description="Bearer keys for /v1/* and the UI login; empty = no auth."
+    )
+    api_max_body_bytes: int = Field(default=65536, ge=1024, description="Larger /v1 request bodies get 413.")
+    api_rate_limit_per_minute: int = Field(default=1200, ge=0, description="Per key (or client); 0 = off.")
+    api_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Empty: CORS off.")
+
+    @field_validator("api_keys", "api_cors_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _check_backend(self) -> Settings:
