@@ -87,7 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = Settings()
-        return int(args.handler(args, settings) or 0)
+        if hasattr(args, "handler"):
+            return int(args.handler(args, settings) or 0)
+        return int(args.func(args) or 0)  # component commands read settings themselves
     except InputError as e:
         print(f"recassist: {e}", file=sys.stderr)
         return 2

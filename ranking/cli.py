@@ -58,6 +58,17 @@ def add_ranking_commands(subparsers) -> None:
     add_eval_ranker_command(sub)
 
 
+def register_commands(sub, eval_sub) -> None:
+    """Hook for the main `recassist` CLI: `train` on its subparsers, `ranker` under its `eval`."""
+    p = sub.add_parser("train", help="train the ranker on the catalog's interactions")
+    _add_config_flags(p)
+    p.add_argument("--checkpoint", type=Path, help="checkpoint file (default: <data dir>/models/ranker.pt)")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint's training state")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_train)
+    add_eval_ranker_command(eval_sub)
+
+
 def add_eval_ranker_command(eval_subparsers) -> None:
     """Register `ranker` under an existing `eval` command's subparsers."""
     p = eval_subparsers.add_parser(
