@@ -57,6 +57,7 @@ class SASRecRanker(Ranker):
         self.text_model = ""
         self.report: dict[str, Any] = {}
         self._items = torch.zeros(0, 0)  # item vectors [n_items, d], computed once per fit/load
+        self._table = torch.zeros(0, 0)  # the same with a zero padding row in front [n_items + 1, d]
         self._text = np.zeros((0, 0), np.float32)
         self._prior = np.zeros(0, np.float32)  # log(1 + training interactions) [n_items]
 
@@ -76,6 +77,7 @@ class SASRecRanker(Ranker):
         self.catalog_version, self.text_model = catalog_version, text_model
         with torch.inference_mode():
             self._items = net.item_matrix()
+            self._table = net.padded(self._items)  # built once: copying it per request costs ms
         self._text = net.text.numpy()
         self._counts = np.asarray(counts, dtype=np.int64)
         self._prior = np.log1p(self._counts).astype(np.float32)
@@ -130,7 +132,7 @@ class SASRecRanker(Ranker):
         if len(user.items):
             tokens = torch.as_tensor(user.items[-self.config.max_len:] + 1).unsqueeze(0)
             with torch.inference_mode():
-                h = self.net.hidden_states(tokens, self._items)[0, -1]
+                h = self.net.hidden_states(tokens, self._table, last_only=True)[0, -1]
                 seq_scores = (self._items[torch.as_tensor(idx)] @ h).numpy()
         return self._finish(user, seq_scores, idx)
 

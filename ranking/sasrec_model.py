@@ -62,15 +62,22 @@ class Block(nn.Module):
         self.ff = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        """x [B, L, d]; mask bool [B, 1, L, L] (True = may attend) or None for plain causal."""
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None, last_only: bool = False) -> torch.Tensor:
+        """x [B, L, d]; mask bool [B, 1, L, L] (True = may attend) or None for plain causal.
+
+        `last_only`: compute the output at the last position only -> [B, 1, d] (serving needs no more).
+        """
         b, n, d = x.shape
         q, k, v = self.qkv(self.ln1(x)).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-        if mask is None:
+        if last_only:
+            # The last position may attend to every non-padding position: no causal mask needed.
+            q, x = q[:, :, -1:], x[:, -1:]
+            a = F.scaled_dot_product_attention(q, k, v, attn_mask=None if mask is None else mask[..., -1:, :])
+        elif mask is None:
             a = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         else:
             a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        x = x + self.drop(self.out(a.transpose(1, 2).reshape(b, n, d)))
+        x = x + self.drop(self.out(a.transpose(1, 2).reshape(b, x.shape[1], d)))
         return x + self.drop(self.ff(self.ln2(x)))
 
 
@@ -105,12 +112,20 @@ class SASRecNet(nn.Module):
             e = e + self.text_proj(self.text)
         return e
 
-    def hidden_states(self, tokens: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        """tokens int64 [B, L] (0 = pad, left-padded, L <= max_len); items = `item_matrix()` -> [B, L, d]."""
+    @staticmethod
+    def padded(items: torch.Tensor) -> torch.Tensor:
+        """Lookup table [n_items + 1, d] for tokens: row 0 (padding) is zeros."""
+        return torch.cat([items.new_zeros(1, items.shape[1]), items], 0)
+
+    def hidden_states(self, tokens: torch.Tensor, table: torch.Tensor, last_only: bool = False
+                      ) -> torch.Tensor:
+        """tokens int64 [B, L] (0 = pad, left-padded, L <= max_len); table = `padded(item_matrix())`.
+
+        Returns [B, L, d], or [B, 1, d] with `last_only` (the state after the newest item).
+        """
         b, n = tokens.shape
-        table = torch.cat([items.new_zeros(1, items.shape[1]), items], 0)
         pos = torch.arange(self.cfg.max_len - n, self.cfg.max_len, device=tokens.device)
-        x = table[tokens] * math.sqrt(items.shape[1]) + self.pos_emb(pos)
+        x = table[tokens] * math.sqrt(table.shape[1]) + self.pos_emb(pos)
         x = self.emb_drop(x)
         valid = tokens > 0
         mask = None
@@ -119,8 +134,8 @@ class SASRecNet(nn.Module):
             # Real queries never attend to padding; a padding query attends to itself so no row is empty.
             mask = (causal & (valid[:, None, :] | torch.eye(n, dtype=torch.bool, device=tokens.device)))
             mask = mask.unsqueeze(1)
-        for blk in self.blocks:
-            x = blk(x, mask)
+        for i, blk in enumerate(self.blocks):
+            x = blk(x, mask, last_only=last_only and i == len(self.blocks) - 1)
         return self.final_ln(x)
 
 
@@ -141,7 +156,8 @@ def pad_left(sequences: list, max_len: int) -> torch.Tensor:
 def last_states(net: SASRecNet, items: torch.Tensor, sequences: list, batch_size: int = 256) -> torch.Tensor:
     """User states float32 [len(sequences), d]: the hidden state at each sequence's newest item."""
     outs = []
+    table = net.padded(items)
     for start in range(0, len(sequences), batch_size):
         tokens = pad_left(sequences[start:start + batch_size], net.cfg.max_len)
-        outs.append(net.hidden_states(tokens, items)[:, -1])
+        outs.append(net.hidden_states(tokens, table, last_only=True)[:, -1])
     return torch.cat(outs) if outs else items.new_zeros(0, items.shape[1])

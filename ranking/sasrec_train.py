@@ -191,7 +191,7 @@ def _epoch(net: SASRecNet, opt: torch.optim.Optimizer, windows: list[np.ndarray]
         inp, tgt = tok[:, :-1], tok[:, 1:]
         keep = torch.rand(net.n_items) >= cfg.id_dropout if cfg.id_dropout > 0 else None
         items = net.item_matrix(keep)
-        h = net.hidden_states(inp, items)
+        h = net.hidden_states(inp, net.padded(items))
         sel = (tgt > 0) & (inp > 0)
         hs, pos = h[sel], tgt[sel] - 1
         if cfg.negatives and cfg.negatives < trainable.numel():
