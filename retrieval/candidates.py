@@ -6,6 +6,8 @@ Sources (each obeys the profile's hard constraints and never proposes blocked it
 - ``item_neighbours``: embedding neighbours of the most recent / liked items.
 - ``semantic``: vector search for the positive side of the profile (liked aspects,
   themes, the centroid of liked items) and the raw request text.
+- ``aspect_match``: items carrying the most liked genres / tags exactly, popular first
+  (MiniLM places "Genres: Animation." near "Re-Animator"; the vocabulary is exact).
 - ``popular``: most-interacted items that satisfy the constraints (cold start, fallback).
 
 Blocked: disliked, excluded and seen items, the history and the liked items
@@ -35,7 +37,7 @@ from retrieval.filters import Filter, constraints_filter
 from retrieval.item_vectors import item_vectors
 from retrieval.store import VectorStore
 
-SOURCES = ("co_occurrence", "item_neighbours", "semantic", "popular")
+SOURCES = ("co_occurrence", "item_neighbours", "semantic", "aspect_match", "popular")
 
 
 @dataclass(frozen=True)
@@ -45,9 +47,10 @@ class CandidateConfig:
     #: Share of k each source may fill first, in this priority order (renormalised over active sources).
     quotas: dict[str, float] = field(
         default_factory=lambda: {
-            "co_occurrence": 0.7,
+            "co_occurrence": 0.6,
             "item_neighbours": 0.1,
             "semantic": 0.1,
+            "aspect_match": 0.1,
             "popular": 0.1,
         }
     )
@@ -152,6 +155,7 @@ class CandidateGenerator:
         lists = {
             "co_occurrence": self._cooccurrence(anchors, weights, allowed, k),
             "item_neighbours": self._neighbours(anchors, weights, allowed, k),
+            "aspect_match": self._aspect_match(profile, allowed, k),
             "popular": self._popular(allowed, k),
         }
         # The store query is the costly part: fetch about twice the seats semantic can win.
@@ -186,6 +190,23 @@ class CandidateGenerator:
     def _popular(self, allowed, k) -> tuple[np.ndarray, np.ndarray]:
         rows = self._popular_order[allowed[self._popular_order]][:k]
         return rows, self.arrays.popularity[rows].astype(np.float32)
+
+    def _aspect_match(self, profile, allowed, k) -> tuple[np.ndarray, np.ndarray]:
+        """Score = number of liked aspects the item carries, + popularity in [0, 0.5) to break ties."""
+        if profile is None or not profile.liked_aspects:
+            return _empty()
+        arrays = self.arrays
+        matches = np.zeros(len(arrays), dtype=np.float32)
+        for a in profile.liked_aspects:
+            if a.kind == "genre" and a.aspect in arrays.genre_col:
+                matches += arrays.genre_matrix[:, arrays.genre_col[a.aspect]]
+            elif a.kind == "tag" and a.aspect.lower() in arrays.tag_rows:
+                matches[arrays.tag_rows[a.aspect.lower()]] += 1.0
+        if not matches.any():
+            return _empty()
+        pop = np.log1p(arrays.popularity).astype(np.float32)
+        tie = 0.5 * pop / (pop.max() + 1.0)
+        return _top(np.where(matches > 0, matches + tie, 0.0), allowed, k, positive_only=True)
 
     def _neighbours(self, anchors, weights, allowed, k) -> tuple[np.ndarray, np.ndarray]:
         """Embedding neighbours of the anchors: sum over anchors of weight x cosine, each anchor
@@ -246,13 +267,21 @@ class CandidateGenerator:
         return np.concatenate(vecs).astype(np.float32), np.array(weights, np.float32)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        """Embed, remembering aspect/theme texts (a small vocabulary repeats across turns)."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._query_cache]
+        """Embed, remembering aspect/theme texts (a small vocabulary repeats across turns).
+
+        Reads the shared cache into a local dict first, so concurrent requests (API worker
+        threads) never see an entry vanish between lookup and use.
+        """
+        cache = self._query_cache
+        found = {t: cache.get(t) for t in dict.fromkeys(texts)}
+        missing = [t for t, v in found.items() if v is None]
         if missing:
-            if len(self._query_cache) > 10_000:
-                self._query_cache.clear()  # bounded memory; raw texts rarely repeat anyway
-            self._query_cache.update(zip(missing, self.embedder.encode(missing), strict=True))
-        return np.stack([self._query_cache[t] for t in texts])
+            fresh = dict(zip(missing, self.embedder.encode(missing), strict=True))
+            found.update(fresh)
+            if len(cache) > 10_000:
+                cache.clear()  # bounded memory; raw texts rarely repeat anyway
+            cache.update(fresh)
+        return np.stack([found[t] for t in texts])
 
     def _aggregate(self, results, weights, allowed, k) -> tuple[np.ndarray, np.ndarray]:
         """Weighted sum of similarities over several query result lists -> top k allowed rows."""

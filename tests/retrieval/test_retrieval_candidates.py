@@ -68,6 +68,8 @@ def test_profile_semantic_search_and_exclusions(generator):
     assert "8" not in ids and "9" not in ids
     sem = sorted((c for c in cands if "semantic" in c.sources), key=lambda c: -c.scores["semantic"])
     assert sem[0].item_id == "10"  # the remaining ghost film
+    # Exact vocabulary: the only horror film left is the only aspect match.
+    assert _by_source(cands)["aspect_match"] == ["10"]
 
 
 def test_raw_text_alone_drives_semantic_search(generator):
@@ -106,14 +108,15 @@ def test_extra_filter_combines_with_profile(generator):
 
 def test_quotas_keep_every_source_in(catalog, settings, embedder):
     build_index(catalog, settings, embedder)
-    equal = CandidateConfig(
-        quotas={s: 0.25 for s in ("co_occurrence", "item_neighbours", "semantic", "popular")}
-    )
+    names = ("co_occurrence", "item_neighbours", "semantic", "aspect_match", "popular")
+    equal = CandidateConfig(quotas={s: 0.2 for s in names})
     gen = CandidateGenerator(catalog, open_index(catalog, settings, embedder), embedder, settings, equal)
-    cands = gen.generate(None, history=["1"], text="romantic comedy in paris", k=4)
-    assert len(cands) == 4
-    # Each source has one seat, so none is crowded out by another.
-    assert set(_by_source(cands)) == {"co_occurrence", "item_neighbours", "semantic", "popular"}
+    profile = InterestProfile(liked_aspects=[AspectPreference(aspect="Animation", kind="genre", source=SRC)])
+    cands = gen.generate(profile, history=["1"], text="romantic comedy in paris", k=5)
+    assert len(cands) == 5
+    # One seat each: no source is crowded out, even co-occurrence whose list is longest.
+    assert set(_by_source(cands)) == set(names)
+    assert "14" in _by_source(cands)["aspect_match"]  # the most popular animation film
 
 
 def test_cold_start_and_bad_input(generator, catalog):
