@@ -52,8 +52,9 @@ def read_checkpoint(
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, pickle.UnpicklingError) as e:
+        # torch's own message suggests weights_only=False, i.e. running arbitrary pickles: not shown.
         raise CheckpointError(
-            f"ranker checkpoint {path} is corrupt or unreadable ({type(e).__name__}: {str(e)[:200]}); "
+            f"ranker checkpoint {path} is corrupt or not a recassist checkpoint ({type(e).__name__}); "
             "delete it and run `recassist train` again"
         ) from None
     if not isinstance(payload, dict) or payload.get("ranker") != NAME:
