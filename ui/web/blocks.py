@@ -1,0 +1,248 @@
+"""The Gradio chat UI: chat with streamed replies, recommendation cards with feedback, a profile panel.
+
+Callbacks are thin: each calls one `Assistant` method and hands the result to the pure renderers in
+`ui.web.render` / `ui.web.profile_panel`, which escape everything they put into markup. Every event
+has an explicit `api_name`; `/chat` is the one meant for `gradio_client`:
+
+    Client(url + "/ui/").predict("I loved Arrival", [], "my-user-id", api_name="/chat")
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import gradio as gr
+
+from assistant.conversation.models import ChatReply, RecommendedItem
+from assistant.errors import InputError, RecassistError
+from assistant.profile import InterestProfile
+from ui.ids import ID_PATTERN, ID_RULE
+from ui.web.profile_panel import profile_choices, profile_summary, selected_ops
+from ui.web.render import assistant_message, card_html, esc_md, user_message
+
+SLOTS = 5  # cards shown at once; the chat asks for this many items
+# Plain words: emoji need a colour font that a bare server browser (and some desktops) lack.
+FEEDBACK = (("like", "Like", "liked"), ("dislike", "Dislike", "disliked"), ("seen", "Seen it", "seen"))
+USER_ID = re.compile(ID_PATTERN)
+WELCOME_BACK = "Welcome back! Tell me what you feel like watching, or ask for more like your favourites."
+
+
+def new_user_id() -> str:
+    return f"web-{uuid.uuid4().hex[:12]}"
+
+
+def build_blocks(engine: Any) -> gr.Blocks:
+    """The UI around an opened `Assistant` (`engine`)."""
+    with gr.Blocks(title="recassist") as blocks:
+        stored_user = gr.BrowserState("", storage_key="recassist-user-id")
+        session = gr.State("")
+        shown = gr.State([])  # one dict per card: {"item": RecommendedItem dump, "reason": str, "mark": str}
+
+        gr.Markdown("## recassist\nTell me what you like; I recommend from the catalog and say why.")
+        with gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(elem_id="chat", height=460, sanitize_html=True, label="Chat")
+                with gr.Row():
+                    message = gr.Textbox(
+                        elem_id="message",
+                        show_label=False,
+                        scale=5,
+                        max_lines=4,
+                        placeholder="e.g. I loved Arrival and Interstellar, something thoughtful",
+                    )
+                    send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
+                recommend_now = gr.Button("Recommend now", size="sm", elem_id="recommend-now")
+            with gr.Column(scale=2, elem_id="cards"):
+                gr.Markdown("### Recommendations")
+                slots, cards, buttons = [], [], []
+                for i in range(SLOTS):
+                    with gr.Column(visible=False, elem_classes=["rc-slot"], elem_id=f"slot-{i + 1}") as slot:
+                        cards.append(gr.HTML(elem_id=f"card-{i + 1}"))
+                        with gr.Row(elem_classes=["rc-buttons"]):
+                            buttons.append(
+                                [
+                                    gr.Button(label, size="sm", elem_id=f"card-{i + 1}-{kind}")
+                                    for kind, label, _ in FEEDBACK
+                                ]
+                            )
+                    slots.append(slot)
+        with gr.Accordion("Your profile", open=True, elem_id="profile-panel"):
+            summary = gr.Markdown(elem_id="profile-summary")
+            entries = gr.CheckboxGroup(
+                label="What I know about your taste", choices=[], elem_id="profile-entries"
+            )
+            with gr.Row():
+                remove = gr.Button("Remove selected", size="sm", elem_id="remove-entries")
+                undo = gr.Button("Undo last change", size="sm", elem_id="undo")
+            status = gr.Markdown(elem_id="status")
+            with gr.Row():
+                user_box = gr.Textbox(label="Your user id (kept in this browser)", elem_id="user-id", scale=3)
+                switch = gr.Button("Use this id", size="sm", scale=1)
+                fresh = gr.Button("Start as a new user", size="sm", scale=1)
+
+        state_view = [session, shown, entries, summary, status, *slots, *cards]
+
+        def render(sid: str, items: list[dict], profile: InterestProfile | None, note: str = "") -> dict:
+            """Every output of `state_view` from the current state (the chat history is the caller's)."""
+            out: dict = {session: sid, shown: items, status: esc_md(note)}
+            if profile is not None:
+                out.update(render_profile(profile))
+            for i in range(SLOTS):
+                entry = items[i] if i < len(items) else None
+                out[slots[i]] = gr.Column(visible=entry is not None)
+                out[cards[i]] = _card(entry) if entry is not None else ""
+            return out
+
+        def render_profile(profile: InterestProfile) -> dict:
+            return {
+                entries: gr.CheckboxGroup(choices=profile_choices(profile), value=[]),
+                summary: profile_summary(profile),
+            }
+
+        @_friendly
+        def open_user(user_id: str) -> dict:
+            """A fresh chat for `user_id`: onboarding questions for a new user, a welcome back otherwise."""
+            user_id = check_user_id(user_id.strip() or new_user_id())
+            sid = engine.start_session(user_id)
+            step = engine.onboarding(user_id, session_id=sid)
+            history = [assistant_message(WELCOME_BACK if step.done else step.question)]
+            out = render(sid, [_card_state(it) for it in step.items], engine.get_profile(user_id))
+            return {**out, chatbot: history, user_box: user_id, stored_user: user_id}
+
+        def chat_turn(text: str, history: list, user_id: str, sid: str, items: list[dict]) -> Iterator[dict]:
+            """Streams one turn: the user's words, then the reply with cards, then each LLM reason."""
+            history = [*(history or []), user_message(text), assistant_message("…")]
+            yield {message: "", chatbot: history}
+            reply: ChatReply | None = None
+            reasons: dict[str, str] = {}
+            try:
+                for event in engine.chat_stream(
+                    check_user_id(user_id), text, session_id=sid or None, k=SLOTS
+                ):
+                    if event.type == "reply" and event.reply is not None:
+                        reply = event.reply
+                        if reply.items:  # "why ...?" and "undo" keep the cards on screen
+                            items = [_card_state(it) for it in reply.items]
+                        note = "; ".join(reply.profile_changes + reply.notes)
+                    elif event.type == "explanation" and reply is not None and event.item_id:
+                        reasons[event.item_id] = event.explanation or ""
+                        items = [_with_reason(entry, reasons) for entry in items]
+                    else:
+                        continue
+                    history[-1] = assistant_message(reply.text, reply.items, reasons)
+                    yield {**render(reply.session_id, items, reply.profile, note), chatbot: history}
+            except RecassistError as e:
+                history[-1] = assistant_message(f"Sorry, that did not work: {e}")
+                yield {chatbot: history}
+
+        def on_feedback(slot: int, kind: str, done: str):
+            @_friendly
+            def handler(user_id: str, sid: str, items: list[dict]) -> dict:
+                if slot >= len(items):
+                    return {}
+                item = RecommendedItem.model_validate(items[slot]["item"])
+                profile = engine.feedback(check_user_id(user_id), item.item_id, kind, session_id=sid or None)
+                items = [dict(entry, mark=done) if i == slot else entry for i, entry in enumerate(items)]
+                return render(sid, items, profile, f"{done.capitalize()}: {item.title}")
+
+            return handler
+
+        @_friendly
+        def on_remove(selected: list[str], user_id: str) -> dict:
+            ops = selected_ops(selected or [])
+            if not ops:
+                return {status: "Select the entries to remove first."}
+            profile = engine.patch_profile(check_user_id(user_id), ops)
+            return {
+                **render_profile(profile),
+                status: f"Removed {len(ops)} entr{'y' if len(ops) == 1 else 'ies'}.",
+            }
+
+        @_friendly
+        def on_undo(user_id: str) -> dict:
+            profile = engine.undo(check_user_id(user_id))
+            return {**render_profile(profile), status: "Undid the last change."}
+
+        session_outputs = [chatbot, *state_view, user_box, stored_user]
+        blocks.load(open_user, inputs=[stored_user], outputs=session_outputs, api_name="open_session")
+        switch.click(open_user, inputs=[user_box], outputs=session_outputs, api_name="switch_user")
+        user_box.submit(
+            open_user,
+            inputs=[user_box],
+            outputs=session_outputs,
+            api_name="switch_user_enter",
+            api_visibility="undocumented",
+        )
+        fresh.click(lambda: open_user(new_user_id()), outputs=session_outputs, api_name="new_user")
+
+        chat_inputs = [message, chatbot, user_box, session, shown]
+        gr.on(
+            [message.submit, send.click],
+            chat_turn,
+            inputs=chat_inputs,
+            outputs=[message, chatbot, *state_view],
+            api_name="chat",
+        )
+        recommend_now.click(
+            lambda: "Recommend something for me",
+            outputs=message,
+            api_name="recommend_now_text",
+            api_visibility="undocumented",
+        ).then(
+            chat_turn,
+            inputs=chat_inputs,
+            outputs=[message, chatbot, *state_view],
+            api_name="recommend_now",
+            api_visibility="undocumented",
+        )
+
+        for i, row in enumerate(buttons):
+            for button, (kind, _, done) in zip(row, FEEDBACK, strict=True):
+                button.click(
+                    on_feedback(i, kind, done),
+                    inputs=[user_box, session, shown],
+                    outputs=state_view,
+                    api_name=f"card_{i + 1}_{kind}",
+                    api_visibility="undocumented",
+                )
+        panel_outputs = [entries, summary, status]
+        remove.click(on_remove, inputs=[entries, user_box], outputs=panel_outputs, api_name="remove_entries")
+        undo.click(on_undo, inputs=[user_box], outputs=panel_outputs, api_name="undo")
+    return blocks
+
+
+def check_user_id(user_id: str) -> str:
+    """The same id rule as the HTTP API, so a UI user can be looked up there too."""
+    if not USER_ID.fullmatch(user_id or ""):
+        raise InputError(f"user id {user_id!r}: use {ID_RULE}")
+    return user_id
+
+
+def _friendly(fn: Callable[..., dict]) -> Callable[..., dict]:
+    """Library errors become a message in the UI (the one place the UI maps them), not a stack trace."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any) -> dict:
+        try:
+            return fn(*args)
+        except RecassistError as e:
+            raise gr.Error(str(e), print_exception=False) from None
+
+    return wrapper
+
+
+def _card(entry: dict) -> str:
+    return card_html(RecommendedItem.model_validate(entry["item"]), entry["reason"], feedback=entry["mark"])
+
+
+def _card_state(item: RecommendedItem) -> dict:
+    return {"item": item.model_dump(mode="json"), "reason": item.explanation, "mark": ""}
+
+
+def _with_reason(entry: dict, reasons: dict[str, str]) -> dict:
+    reason = reasons.get(entry["item"]["item_id"])
+    return dict(entry, reason=reason) if reason else entry
