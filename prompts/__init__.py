@@ -8,7 +8,7 @@ sandboxed Jinja environment: user text containing `{{ ... }}` stays text.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import yaml
@@ -59,7 +59,7 @@ class PromptTemplate(BaseModel):
         return messages
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_prompt(name: str) -> PromptTemplate:
     """Load `prompts/<name>.yaml`; raises `ConfigError` naming the file when it is missing or invalid."""
     try:

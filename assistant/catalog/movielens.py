@@ -76,8 +76,7 @@ def _rows(path: Path, required: tuple[str, ...]):
         missing = [c for c in required if c not in (reader.fieldnames or [])]
         if missing:
             raise DataFormatError(str(path), 1, ",".join(missing), f"a header with columns {', '.join(required)}")
-        for i, row in enumerate(reader, start=2):
-            yield i, row
+        yield from enumerate(reader, start=2)
 
 
 def _require(row: dict, field: str, path: Path, line: int) -> str:

@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from assistant.llm.base import LLMClient
 from prompts import load_prompt
 
-
 Aspect = Annotated[str, Field(max_length=30)]
 
 

@@ -1,0 +1,177 @@
+"""One recommendation request: profile + history -> candidates -> ranker -> top-k with evidence.
+
+The engine holds the heavy, read-only parts (catalog arrays, item vectors,
+co-occurrence, the trained ranker) and is shared by every user and session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.catalog.models import Catalog
+from assistant.conversation.models import Evidence, RecommendedItem, SimilarItem
+from assistant.profile import InterestProfile
+from ranking.base import Ranker, UserQuery
+from retrieval.candidates import Candidate, CandidateGenerator
+from retrieval.filters import Filter
+
+# Blend weights, in units of the ranker's score spread over the candidates (tuned on ReDial dev turns
+# and ml-latest-small; see README "Measuring the assistant").
+ASPECT_BONUS = 0.6  # per liked genre/tag the item carries
+ASPECT_PENALTY = 1.5  # per disliked genre/tag
+THEME_WEIGHT = 1.0  # cosine similarity to the profile's free-text themes
+FUSION_WEIGHT = 0.5  # the candidate generator's own fused score (rank-based)
+SIMILAR_MIN = 0.35  # below this cosine, "similar to X" is not worth saying
+
+
+@dataclass
+class RankedItem:
+    item_id: str
+    score: float
+    evidence: Evidence
+
+
+class RecommendationEngine:
+    def __init__(self, catalog: Catalog, candidates: CandidateGenerator, ranker: Ranker | None) -> None:
+        self.catalog = catalog
+        self.candidates = candidates
+        self.ranker = ranker
+        self.vectors = candidates.vectors  # float32 [n_items, d], L2-normalised, catalog order
+        self.rows = candidates.arrays.index
+
+    def history_of(self, user_id: str | None) -> list[str]:
+        """Item ids the catalog's interaction log holds for this user, oldest first (empty if unknown)."""
+        if not user_id:
+            return []
+        return [x.item_id for x in self._histories().get(user_id, [])]
+
+    def _histories(self) -> dict:
+        if not hasattr(self, "_hist"):
+            hist: dict[str, list] = {}
+            for x in self.catalog.interactions:
+                hist.setdefault(x.user_id, []).append(x)
+            for xs in hist.values():
+                xs.sort(key=lambda x: x.timestamp)
+            self._hist = hist
+        return self._hist
+
+    def recommend(
+        self, profile: InterestProfile, history: Sequence[str] = (), *, k: int = 5, text: str | None = None,
+        filters: Filter | None = None, n_candidates: int = 300, exclude: Sequence[str] = (),
+    ) -> list[RankedItem]:
+        """Top-`k` items with the evidence behind each. Blocked items (disliked, seen, excluded,
+        history, liked) never appear; hard constraints are applied by the candidate generator."""
+        cands = self.candidates.generate(profile, history, k=n_candidates, text=text, filter=filters)
+        blocked = set(exclude)
+        cands = [c for c in cands if c.item_id not in blocked]
+        if not cands:
+            return []
+        ids = [c.item_id for c in cands]
+        base, ranker_scores = self._ranker_scores(profile, history, cands)
+        blended = base + self._profile_adjustment(profile, ids)
+        order = np.argsort(-blended, kind="stable")[:k]
+        ranker_rank = {ids[j]: r + 1 for r, j in enumerate(np.argsort(-ranker_scores, kind="stable"))}
+        out = []
+        for j in order:
+            c = cands[j]
+            ev = self.evidence(profile, history, c)
+            ev.ranker = self.ranker.name if self.ranker is not None else "candidate-fusion"
+            ev.ranker_rank = ranker_rank[c.item_id]
+            ev.ranker_score = round(float(ranker_scores[j]), 4)
+            out.append(RankedItem(c.item_id, float(blended[j]), ev))
+        return out
+
+    # --- scoring ------------------------------------------------------------
+    def _ranker_scores(self, profile: InterestProfile, history: Sequence[str], cands: list[Candidate]):
+        """Standardised ranker scores (plus the fusion prior) and the raw ranker scores."""
+        fusion = np.array([c.score for c in cands], dtype=np.float32)
+        fusion_z = _zscore(fusion)
+        if self.ranker is None:
+            return fusion_z, fusion
+        known = [c.item_id for c in cands if c.item_id in self.ranker_index]
+        raw = np.full(len(cands), np.nan, dtype=np.float32)
+        if known:
+            ids, scores = self.ranker.recommend(
+                UserQuery(history=[h for h in history if h in self.ranker_index], profile=profile),
+                N=len(known), filter_already_liked_items=False, items=known,
+            )
+            pos = {c.item_id: i for i, c in enumerate(cands)}
+            for item_id, s in zip(ids.tolist(), scores.tolist(), strict=True):
+                raw[pos[item_id]] = s
+        # Items the ranker has never seen (added after training) take the candidates' mean.
+        raw = np.where(np.isnan(raw), np.nanmean(raw) if known else 0.0, raw)
+        return _zscore(raw) + FUSION_WEIGHT * fusion_z, raw
+
+    @property
+    def ranker_index(self) -> set[str]:
+        if not hasattr(self, "_ranker_ids"):
+            self._ranker_ids = set(self.ranker.item_ids) if self.ranker is not None else set()
+        return self._ranker_ids
+
+    def _profile_adjustment(self, profile: InterestProfile, ids: list[str]) -> np.ndarray:
+        adj = np.zeros(len(ids), dtype=np.float32)
+        liked = {a.aspect.lower() for a in profile.liked_aspects}
+        disliked = {a.aspect.lower() for a in profile.disliked_aspects}
+        if liked or disliked:
+            for j, item_id in enumerate(ids):
+                own = self._aspects_of(item_id)
+                adj[j] += ASPECT_BONUS * len(own & liked) - ASPECT_PENALTY * len(own & disliked)
+        if profile.themes:
+            q = self.candidates.embedder.encode([" ".join(t.text for t in profile.themes)])[0]
+            rows = np.array([self.rows[i] for i in ids])
+            adj += THEME_WEIGHT * (self.vectors[rows] @ q)
+        return adj
+
+    def _aspects_of(self, item_id: str) -> set[str]:
+        it = self.catalog.items[item_id]
+        return {g.lower() for g in it.genres} | {t.lower() for t in it.tags}
+
+    # --- evidence -----------------------------------------------------------
+    def evidence(self, profile: InterestProfile, history: Sequence[str], cand: Candidate) -> Evidence:
+        item_id = cand.item_id
+        own = self._aspects_of(item_id)
+        matched = [a.aspect for a in profile.liked_aspects if a.aspect.lower() in own]
+        anchors = list(dict.fromkeys([*profile.liked_ids(), *list(history)[-20:]]))
+        similar = self._similar(item_id, anchors)
+        satisfies = []
+        years = profile.constraints.years
+        if years is not None:
+            satisfies.append(f"year {years.min_year or '…'}–{years.max_year or '…'}")
+        satisfies += [f"not {g.aspect}" for g in profile.constraints.excluded_genres]
+        return Evidence(
+            matched_aspects=matched,
+            matched_themes=[t.text for t in profile.themes] if "semantic" in cand.sources else [],
+            similar_to_liked=similar,
+            sources=list(cand.sources),
+            satisfies=satisfies,
+        )
+
+    def _similar(self, item_id: str, anchors: list[str], top: int = 2) -> list[SimilarItem]:
+        rows = [self.rows[a] for a in anchors if a in self.rows and a != item_id]
+        if not rows or item_id not in self.rows:
+            return []
+        sims = self.vectors[rows] @ self.vectors[self.rows[item_id]]
+        best = np.argsort(-sims)[:top]
+        return [
+            SimilarItem(item_id=anchors_id, title=self.catalog.items[anchors_id].label, similarity=round(float(s), 3))
+            for anchors_id, s in ((self.candidates.arrays.ids[rows[b]], sims[b]) for b in best)
+            if s >= SIMILAR_MIN
+        ]
+
+    def to_recommended(self, ranked: list[RankedItem]) -> list[RecommendedItem]:
+        out = []
+        for rank, r in enumerate(ranked, 1):
+            it = self.catalog.items[r.item_id]
+            out.append(RecommendedItem(
+                item_id=it.item_id, title=it.title, year=it.year, genres=list(it.genres),
+                score=round(r.score, 4), rank=rank, evidence=r.evidence,
+            ))
+        return out
+
+
+def _zscore(x: np.ndarray) -> np.ndarray:
+    sd = float(x.std())
+    return (x - x.mean()) / sd if sd > 1e-9 else np.zeros_like(x)

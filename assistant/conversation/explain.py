@@ -1,0 +1,156 @@
+"""Explanations bound to evidence: the LLM writes, a checker verifies, a template stands in.
+
+The LLM sees only the evidence record. Its sentence is rejected if it names a
+title, a genre/tag, a person-like name or a year that the record does not
+contain, or carries markup; the fallback is a sentence built from the record.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.catalog.models import Catalog, Item
+from assistant.conversation.models import Evidence
+from assistant.errors import LLMError
+from assistant.extraction.aspects import find_aspects
+from assistant.extraction.mentions import matcher_for
+from assistant.extraction.vocabulary import vocabulary_for
+from assistant.llm.base import LLMClient
+from prompts import load_prompt
+
+_MARKUP = re.compile(r"[<>{}\[\]`]|https?://|www\.", re.IGNORECASE)
+_CAPITALISED_RUN = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+)+)")
+_YEAR = re.compile(r"\b(18|19|20)\d{2}\b")
+
+
+@dataclass
+class ExplanationStats:
+    """How often the LLM's sentence passed the checker (reported by the evaluation)."""
+
+    llm_attempts: int = 0
+    llm_passed: int = 0
+    fallbacks: int = 0
+
+    @property
+    def pass_rate(self) -> float:
+        return self.llm_passed / self.llm_attempts if self.llm_attempts else 0.0
+
+    @property
+    def fallback_rate(self) -> float:
+        total = self.llm_passed + self.fallbacks
+        return self.fallbacks / total if total else 0.0
+
+
+def render_record(item: Item, ev: Evidence) -> str:
+    """The evidence as short labelled lines: the one place structured data becomes prompt text."""
+    lines = [f"movie: {item.label}", f"genres: {', '.join(item.genres) or 'unknown'}"]
+    if ev.matched_aspects:
+        lines.append(f"matches what the user asked for: {', '.join(ev.matched_aspects)}")
+    if ev.matched_themes:
+        lines.append(f"fits the user's wish for: {', '.join(ev.matched_themes)}")
+    if ev.similar_to_liked:
+        lines.append(f"similar to movies the user liked: {', '.join(s.title for s in ev.similar_to_liked)}")
+    if ev.co_liked_with or "co_occurrence" in ev.sources:
+        lines.append("people with similar taste also liked it")
+    if ev.satisfies:
+        lines.append(f"meets the user's limits: {', '.join(ev.satisfies)}")
+    return "\n".join(lines)
+
+
+def template_explanation(item: Item, ev: Evidence) -> str:
+    """A sentence built only from the evidence: always true, sometimes plain."""
+    parts: list[str] = []
+    if ev.similar_to_liked:
+        top = ev.similar_to_liked[0]
+        parts.append(f"It is close to {top.title}, which you liked")
+    own = [g for g in item.genres if g in ev.matched_aspects] or list(item.genres[:2])
+    if ev.similar_to_liked and own and not ev.matched_aspects:
+        parts.append(f"a {' / '.join(own).lower()} pick")
+    if ev.matched_aspects:
+        parts.append(f"it has what you asked for: {', '.join(ev.matched_aspects[:3])}")
+    if ev.matched_themes and not ev.matched_aspects:
+        parts.append(f"it matches your wish for something {ev.matched_themes[0]}")
+    if not parts and "co_occurrence" in ev.sources:
+        parts.append("People whose taste overlaps with yours rated it highly")
+    if not parts:
+        parts.append(f"It ranked #{ev.ranker_rank} for your taste" if ev.ranker_rank else "It is popular and fits"
+                     " your limits")
+    text = "; ".join(parts)
+    text = text[0].upper() + text[1:] + "."
+    if ev.satisfies:
+        text += f" It fits your limits ({', '.join(ev.satisfies)})."
+    return text
+
+
+class ExplanationChecker:
+    """Accepts a sentence only if everything specific it says is in the evidence."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.matcher = matcher_for(catalog)
+        self.vocab = vocabulary_for(catalog)
+
+    def problems(self, text: str, item: Item, ev: Evidence) -> list[str]:
+        found: list[str] = []
+        if not 10 <= len(text) <= 400:
+            found.append("length")
+        if _MARKUP.search(text):
+            found.append("markup or link")
+        allowed_ids = {item.item_id} | {s.item_id for s in ev.similar_to_liked} | {s.item_id for s in ev.co_liked_with}
+        titles = self.matcher.find_mentions(text)
+        for m in titles:
+            if m.item_id not in allowed_ids:
+                found.append(f"names another title: {m.surface}")
+        spans = [(m.start, m.end) for m in titles]
+        allowed_aspects = {a.lower() for a in ev.matched_aspects} | {g.lower() for g in item.genres} | {
+            t.lower() for t in item.tags}
+        for a in find_aspects(text, self.vocab, spans):
+            if a.term.value.lower() not in allowed_aspects:
+                found.append(f"attribute not in evidence: {a.surface}")
+        allowed_words = {w.lower() for name in (item.title, *item.aliases, *(s.title for s in ev.similar_to_liked),
+                                                *item.genres) for w in re.findall(r"[A-Za-z]+", name)}
+        for m in _CAPITALISED_RUN.finditer(text):
+            if any(s <= m.start() < e for s, e in spans):
+                continue
+            if not all(w.lower() in allowed_words for w in m.group(1).split()):
+                found.append(f"unknown name: {m.group(1)}")
+        years = {str(item.year)} | {s.title[-5:-1] for s in ev.similar_to_liked}
+        for m in _YEAR.finditer(text):
+            if m.group(0) not in years:
+                found.append(f"year not in evidence: {m.group(0)}")
+        return found
+
+
+class Explainer:
+    def __init__(self, catalog: Catalog, llm: LLMClient | None, *, timeout_s: float = 15.0, max_tokens: int = 60):
+        self.catalog = catalog
+        self.llm = llm
+        self.timeout_s = timeout_s
+        self.max_tokens = max_tokens
+        self.checker = ExplanationChecker(catalog)
+        self.stats = ExplanationStats()
+
+    def explain(self, item_id: str, ev: Evidence, *, use_llm: bool = True) -> tuple[str, str]:
+        """(sentence, "llm" | "template"). Never raises for LLM trouble: the template stands in."""
+        item = self.catalog.get(item_id)
+        if use_llm and self.llm is not None:
+            self.stats.llm_attempts += 1
+            try:
+                messages = load_prompt("explain_item").render(record=render_record(item, ev))
+                text = " ".join(self.llm.complete(messages, max_tokens=self.max_tokens,
+                                                  timeout_s=self.timeout_s).split())
+                text = _first_sentences(text, 2)
+                if not self.checker.problems(text, item, ev):
+                    self.stats.llm_passed += 1
+                    return text, "llm"
+            except LLMError:
+                pass
+        self.stats.fallbacks += 1
+        return template_explanation(item, ev), "template"
+
+
+def _first_sentences(text: str, n: int) -> str:
+    parts = re.split(r"(?<=[.!?])\s+", text.strip())
+    out = " ".join(parts[:n]).strip()
+    return out

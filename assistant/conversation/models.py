@@ -1,0 +1,91 @@
+"""What the assistant returns: shared by the chat CLI, the Gradio UI and the HTTP API."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from assistant.profile import InterestProfile
+
+Intent = Literal[
+    "recommend", "explain", "refine", "feedback", "undo", "onboarding", "smalltalk", "out_of_scope", "empty"
+]
+FeedbackKind = Literal["like", "dislike", "seen", "not_interested"]
+
+
+class SimilarItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    item_id: str
+    title: str
+    similarity: float = Field(description="Cosine similarity of item text embeddings, -1..1.")
+
+
+class Evidence(BaseModel):
+    """Everything the system really knows about why an item was proposed. Explanations may state only this."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    matched_aspects: list[str] = Field(default_factory=list, description="Liked genres/tags the item carries.")
+    matched_themes: list[str] = Field(default_factory=list, description="Free-text wishes it matched semantically.")
+    similar_to_liked: list[SimilarItem] = Field(default_factory=list, description="Liked items it is closest to.")
+    co_liked_with: list[SimilarItem] = Field(
+        default_factory=list, description="Liked items that people who rated this item also rated highly."
+    )
+    sources: list[str] = Field(default_factory=list, description="Candidate sources that proposed it.")
+    ranker: str = ""
+    ranker_rank: int | None = Field(default=None, description="1-based rank among the candidates.")
+    ranker_score: float | None = None
+    satisfies: list[str] = Field(default_factory=list, description="Constraints it was checked against.")
+
+
+class RecommendedItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    item_id: str
+    title: str
+    year: int | None = None
+    genres: list[str] = Field(default_factory=list)
+    score: float
+    rank: int
+    explanation: str = ""
+    explanation_source: Literal["llm", "template", "none"] = "none"
+    evidence: Evidence = Field(default_factory=Evidence)
+
+
+class OnboardingStep(BaseModel):
+    """A cold-start question: free text and/or a few diverse items to react to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str
+    items: list[RecommendedItem] = Field(default_factory=list)
+    asked: list[str] = Field(default_factory=list, description="Question kinds asked so far (never repeated).")
+    done: bool = False
+
+
+class ChatReply(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: str
+    user_id: str
+    intent: Intent
+    text: str = Field(description="The assistant's message to show.")
+    items: list[RecommendedItem] = Field(default_factory=list)
+    profile: InterestProfile
+    profile_changes: list[str] = Field(default_factory=list, description="Human-readable changes this turn made.")
+    onboarding: OnboardingStep | None = None
+    notes: list[str] = Field(default_factory=list, description="Degradations (LLM timeout, truncation, ...).")
+
+
+class ChatEvent(BaseModel):
+    """One piece of a streamed reply: the list arrives first, explanations after."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["reply", "explanation", "done"]
+    reply: ChatReply | None = None  # type == "reply": items without (or with template) explanations
+    item_id: str | None = None  # type == "explanation"
+    explanation: str | None = None
+    explanation_source: Literal["llm", "template"] | None = None

@@ -1,0 +1,55 @@
+"""Make the artefacts the assistant needs: the vector index and the trained ranker (reused when current)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+from assistant.catalog import load_catalog_cached
+from assistant.errors import StateMismatchError
+from assistant.settings import Settings
+
+
+@dataclass
+class PrepareReport:
+    index: str
+    ranker: str
+
+
+def prepare(settings: Settings, *, progress: bool = True, train_config=None) -> PrepareReport:
+    """Build the index (incremental: a warm start embeds nothing) and train the ranker if no current one exists.
+
+    A checkpoint trained on another catalog version is retrained, not silently used.
+    """
+    import torch
+
+    from ranking.data import all_for_training
+    from ranking.sasrec import SASRecRanker
+    from ranking.sasrec_model import SASRecConfig
+    from ranking.serving import default_checkpoint
+    from ranking.storage import CheckpointError
+    from retrieval.embedder import get_embedder
+    from retrieval.index import build_index
+    from retrieval.item_vectors import item_vectors
+
+    settings.ensure_dirs()
+    catalog = load_catalog_cached(str(settings.catalog_dir))
+    embedder = get_embedder(settings)
+    built = build_index(catalog, settings, embedder, progress=progress)
+    index_note = f"index: {built}"
+    path = default_checkpoint(settings)
+    if path.is_file():
+        try:
+            SASRecRanker.load(path, catalog_version=catalog.version)
+            return PrepareReport(index_note, f"ranker: reused {path}")
+        except (StateMismatchError, CheckpointError) as e:
+            print(f"retraining the ranker: {e}", file=sys.stderr)
+    cfg = train_config or SASRecConfig()
+    data = all_for_training(catalog)
+    if cfg.use_text:
+        _, vectors = item_vectors(catalog, settings, embedder, progress=progress)
+        data = data.with_text(vectors, embedder.name)
+    torch.set_num_threads(cfg.threads)
+    report = SASRecRanker(cfg).fit(data, progress=progress, checkpoint=path)
+    return PrepareReport(index_note, f"ranker: trained {path} (best validation NDCG@10 "
+                                     f"{report.get('best_valid_ndcg@10', float('nan')):.4f})")

@@ -1,0 +1,64 @@
+"""Which action a chat turn asks for, decided by rules the tiny embedded model cannot get wrong.
+
+Order matters: an explicit command ("undo") beats a critique ("less violent"),
+which beats a plain statement of taste. A turn that names nothing the
+catalog knows and asks for nothing is small talk or out of scope.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.conversation.models import Intent
+
+_UNDO = re.compile(r"^\W*(?:undo|take (?:that|it) back|revert|go back|cancel that)\b", re.I)
+_WHY = re.compile(r"\bwhy\b|\bwhat makes\b|\bhow come\b|\bexplain\b", re.I)
+_SMALLTALK = re.compile(
+    r"^\W*(?:hi|hello|hey|yo|howdy|good (?:morning|afternoon|evening)|thanks?|thank you|thx|ok(?:ay)?|cool|great|"
+    r"bye|goodbye|see you|nice|awesome|lol|haha)\b[\s!.,?]*(?:(?:there|so much|a lot|again|you)\b[\s!.,?]*)*$",
+    re.I,
+)
+_OUT_OF_SCOPE = re.compile(
+    r"\b(?:system prompt|your (?:instructions|prompt|rules)|ignore (?:all |your |the |previous )+|"
+    r"pretend (?:to be|you are)|jailbreak|developer mode|print (?:your|the) (?:prompt|instructions)|"
+    r"weather|stock price|write (?:me )?(?:code|a poem|an essay)|my product)\b",
+    re.I,
+)
+_REQUEST = re.compile(
+    r"\b(?:recommend|suggest|suggestion|movies?|films?|watch|something|anything|show me|looking for|in the mood|"
+    r"surprise me|more|another|others?|like|love|enjoy|fan of|into)\b",
+    re.I,
+)
+_CRITIQUE = re.compile(
+    r"\b(?:less|more|fewer|not so|too|older|newer|more recent|recent|earlier|later|lighter|darker|shorter|"
+    r"funnier|scarier|happier|sadder|not that one|not this one|seen (?:it|that|this|them|those|the \w+ one)|"
+    r"already seen|watched (?:it|that|this)|something else|instead|but)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    intent: Intent
+    reason: str
+
+
+def route_turn(text: str, *, has_shown_items: bool, profile_extracted_anything: bool) -> Route:
+    """Classify one user turn. `profile_extracted_anything`: grounding found titles/aspects/limits in it."""
+    t = (text or "").strip()
+    if not t:
+        return Route("empty", "no text")
+    if _UNDO.search(t):
+        return Route("undo", "undo command")
+    if _OUT_OF_SCOPE.search(t) and not profile_extracted_anything:
+        return Route("out_of_scope", "instructions or another topic")
+    if has_shown_items and _WHY.search(t):
+        return Route("explain", "asks why")
+    if has_shown_items and _CRITIQUE.search(t):
+        return Route("refine", "critique of shown items")
+    if profile_extracted_anything or _REQUEST.search(t):
+        return Route("recommend", "states tastes or asks for items")
+    if _SMALLTALK.match(t):
+        return Route("smalltalk", "greeting or thanks")
+    return Route("out_of_scope", "nothing about movies")

@@ -1,0 +1,188 @@
+"""Conversational recommendation on ReDial (He et al. 2023 protocol; README "Measuring the assistant").
+
+At each recommender turn that mentions a movie the recommender suggested, the
+dialogue so far is fed to the assistant turn by turn (seeker turns through
+extraction and profile merging, as in a chat; every movie mentioned so far as
+context), the catalog is ranked, and each movie that turn newly mentions is a
+target. Movies mentioned earlier are excluded from the ranking. Targets not in
+the catalog count as misses (and are reported separately).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.catalog.models import Catalog
+from assistant.evaluation.redial import Dialogue
+from assistant.extraction.mentions import matcher_for
+from assistant.profile import InterestProfile
+
+KS = (1, 10, 50)
+
+
+@dataclass
+class Scores:
+    hits: dict[int, float] = field(default_factory=lambda: {k: 0.0 for k in KS})
+    ndcg10: float = 0.0
+    n: int = 0
+
+    def add(self, rank: int | None) -> None:
+        self.n += 1
+        for k in KS:
+            self.hits[k] += rank is not None and rank <= k
+        if rank is not None and rank <= 10:
+            self.ndcg10 += 1 / math.log2(rank + 1)
+
+    def row(self) -> tuple[float, ...]:
+        n = max(1, self.n)
+        return (*(self.hits[k] / n for k in KS), self.ndcg10 / n)
+
+
+@dataclass
+class CRSResult:
+    turns: int = 0
+    targets: int = 0
+    targets_in_catalog: int = 0
+    ours: Scores = field(default_factory=Scores)
+    ours_in_catalog: Scores = field(default_factory=Scores)
+    popularity: Scores = field(default_factory=Scores)
+    seconds: list[float] = field(default_factory=list)
+    explanation_pass_rate: float | None = None
+    explanation_fallback_rate: float | None = None
+    llm_backend: str = "none"
+
+
+def target_turns(d: Dialogue, catalog: Catalog):
+    """Yield (message index, [target catalog id or None]) for recommender turns with new suggested movies."""
+    matcher = matcher_for(catalog)
+    seen: set[str] = set()
+    for i, m in enumerate(d.messages):
+        ids = m.mentioned_ids()
+        if not m.is_seeker:
+            new = [mid for mid in dict.fromkeys(ids) if mid not in seen and _suggested(d, mid)]
+            if new:
+                yield i, [matcher.match_name(d.movie_names.get(mid, "") or "") for mid in new]
+        seen.update(ids)
+
+
+def _suggested(d: Dialogue, mid: str) -> bool:
+    for answers in (d.recommender_answers, d.seeker_answers):
+        a = answers.get(mid)
+        if isinstance(a, dict) and a.get("suggested") == 1:
+            return True
+    return False
+
+
+def evaluate_conversations(dialogues: list[Dialogue], assistant, *, use_llm: bool, explain_sample: int = 0,
+                           progress: Callable[[int], None] | None = None) -> CRSResult:
+    """Run the protocol with `assistant` (an `Assistant`: its extractor and engine are used)."""
+    catalog: Catalog = assistant.catalog
+    engine = assistant.engine
+    matcher = matcher_for(catalog)
+    pop = catalog.popularity
+    pop_order = sorted(catalog.items, key=lambda i: -pop.get(i, 0))
+    res = CRSResult(llm_backend=(assistant.llm.backend if assistant.llm and use_llm else "none"))
+    explained = 0
+    for n, d in enumerate(dialogues, 1):
+        turns = dict(target_turns(d, catalog))
+        if not turns:
+            if progress:
+                progress(n)
+            continue
+        profile = InterestProfile()
+        mentioned: list[str] = []
+        seeker_text: list[str] = []
+        t_start = time.perf_counter()
+        for i, m in enumerate(d.messages):
+            if i in turns:
+                exclude = set(mentioned)
+                ranked = engine.recommend(profile, _history(mentioned, profile), k=50, text=" ".join(seeker_text[-3:]),
+                                          exclude=list(exclude))
+                ids = [r.item_id for r in ranked]
+                res.seconds.append(time.perf_counter() - t_start)
+                if explain_sample and explained < explain_sample and ranked:
+                    assistant.explainer.explain(ranked[0].item_id, ranked[0].evidence, use_llm=use_llm)
+                    explained += 1
+                pop_ids = [x for x in pop_order[:400] if x not in exclude][:50]
+                res.turns += 1
+                for target in turns[i]:
+                    res.targets += 1
+                    rank = ids.index(target) + 1 if target in ids else None
+                    res.ours.add(rank)
+                    res.popularity.add(pop_ids.index(target) + 1 if target in pop_ids else None)
+                    if target is not None:
+                        res.targets_in_catalog += 1
+                        res.ours_in_catalog.add(rank)
+            text = d.render(m.text)
+            if m.is_seeker:
+                delta, _ = assistant.extractor.extract(text, use_llm=use_llm)
+                profile = profile.merged_with(delta)
+                seeker_text.append(text)
+            mentioned.extend(x.item_id for x in matcher.find_mentions(text) if x.item_id not in mentioned)
+            t_start = time.perf_counter()
+        if progress:
+            progress(n)
+    stats = assistant.explainer.stats
+    if stats.llm_attempts or stats.fallbacks:
+        res.explanation_pass_rate, res.explanation_fallback_rate = stats.pass_rate, stats.fallback_rate
+    return res
+
+
+def _history(mentioned: list[str], profile: InterestProfile) -> list[str]:
+    """Everything mentioned so far, in order, minus what the seeker disliked: the dialogue's 'history'."""
+    blocked = set(profile.disliked_ids())
+    return [m for m in mentioned if m not in blocked]
+
+
+def format_crs(r: CRSResult) -> str:
+    secs = np.array(r.seconds) if r.seconds else np.zeros(1)
+    lines = [
+        f"ReDial conversational recommendation: {r.turns} recommender turns, {r.targets} target movies "
+        f"({r.targets_in_catalog} in the catalog, {r.targets - r.targets_in_catalog} not: counted as misses); "
+        f"LLM: {r.llm_backend}",
+        "",
+        f"{'method':<34}{'R@1':>8}{'R@10':>8}{'R@50':>8}{'NDCG@10':>9}",
+    ]
+    for name, s in (("recassist", r.ours), ("recassist, in-catalog targets only", r.ours_in_catalog),
+                    ("popularity", r.popularity)):
+        r1, r10, r50, nd = s.row()
+        lines.append(f"{name:<34}{r1:>8.3f}{r10:>8.3f}{r50:>8.3f}{nd:>9.3f}")
+    lines.append(f"\nseconds per turn (dialogue so far -> ranked list): p50 {np.percentile(secs, 50):.3f}, "
+                 f"p95 {np.percentile(secs, 95):.3f}")
+    if r.explanation_pass_rate is not None:
+        lines.append(f"explanations: checker pass rate {r.explanation_pass_rate:.3f}, "
+                     f"fallback rate {r.explanation_fallback_rate:.3f}")
+    return "\n".join(lines)
+
+
+def register_eval(eval_sub) -> None:
+    p = eval_sub.add_parser("conversation", help="conversational recommendation on ReDial (see README)")
+    p.add_argument("--redial", default=None, help="path to dialogues.jsonl")
+    p.add_argument("--limit", type=int, default=None, help="only the first N dialogues")
+    p.add_argument("--no-llm", action="store_true", help="extraction without the LLM (much faster)")
+    p.add_argument("--explain-sample", type=int, default=50, help="explanations to generate and check")
+    p.set_defaults(handler=_cmd)
+
+
+def _cmd(args, settings) -> int:
+    import sys
+
+    from tqdm import tqdm
+
+    from assistant.conversation import Assistant
+    from assistant.evaluation.redial import load_dialogues
+
+    assistant = Assistant.open(settings, use_llm=True)
+    dialogues = load_dialogues(args.redial, limit=args.limit)
+    with tqdm(total=len(dialogues), desc="dialogues", unit="dlg", file=sys.stderr) as bar:
+        res = evaluate_conversations(dialogues, assistant, use_llm=not args.no_llm,
+                                     explain_sample=args.explain_sample, progress=lambda n: bar.update(1))
+    print(format_crs(res))
+    return 0
+
+
