@@ -1,0 +1,94 @@
+"""`recassist demo` and `recassist serve`: the chat UI and the HTTP API from one process.
+
+`demo` prepares what is missing (item index, trained ranker; reused when present) and serves on
+127.0.0.1; `serve` only opens what is already prepared. Library errors reach `assistant.cli`, which
+turns them into messages and exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from assistant.settings import Settings
+
+DEFAULT_PORT = 7860
+
+
+def register_commands(subparsers, eval_subparsers=None) -> None:
+    """Hook for `assistant.cli`: adds `demo` and `serve`."""
+    p = subparsers.add_parser(
+        "demo", help="prepare the demo catalog and serve the chat UI and HTTP API on 127.0.0.1"
+    )
+    p.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free)"
+    )
+    p.add_argument(
+        "--no-llm", action="store_true", help="no LLM: text rules for extraction, template reasons"
+    )
+    p.set_defaults(handler=_cmd_demo, host="127.0.0.1", ui=True)
+
+    p = subparsers.add_parser(
+        "serve", help="serve the chat UI and HTTP API (run `recassist demo` once first)"
+    )
+    p.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1; 0.0.0.0 = all)")
+    p.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free)"
+    )
+    p.add_argument("--no-ui", dest="ui", action="store_false", help="HTTP API only, no chat UI")
+    p.add_argument(
+        "--no-llm", action="store_true", help="no LLM: text rules for extraction, template reasons"
+    )
+    p.set_defaults(handler=_cmd_serve)
+
+
+def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.conversation.prepare import prepare
+
+    started = time.perf_counter()
+    _say("Preparing the demo (first start: item index and ranker training; later starts reuse them) ...")
+    prepare(settings, progress=True)
+    return _serve(args, settings, started)
+
+
+def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    return _serve(args, settings, time.perf_counter())
+
+
+def _serve(args: argparse.Namespace, settings: Settings, started: float) -> int:
+    from assistant.conversation import Assistant
+    from ui.app import create_app
+    from ui.server import LOCAL_HOSTS, bind, serve, urls_for
+
+    sock = bind(args.host, args.port)  # before the slow part: a busy port fails fast
+    assistant = Assistant.open(settings, use_llm=not args.no_llm)
+    app = create_app(assistant, settings, ui=args.ui)
+    urls = urls_for(sock)
+
+    def announce() -> None:
+        lines = [f"recassist is ready ({time.perf_counter() - started:.1f} s)."]
+        if args.ui:
+            lines.append(f"  Chat UI:   {urls.ui}")
+        lines.append(f"  HTTP API:  {urls.api}   (OpenAPI docs: {urls.docs})")
+        if settings.api_keys:
+            lines.append(
+                "  API keys:  required: 'Authorization: Bearer <key>'; the UI asks for a key as password."
+            )
+        else:
+            lines.append(
+                "  API keys:  none. To require one: RECASSIST_API_KEYS=<key1>,<key2> recassist serve"
+            )
+            if args.host not in LOCAL_HOSTS:
+                lines.append(
+                    f"  WARNING:   listening on {args.host} without API keys: anyone reaching it can use it."
+                )
+        lines.append("Press Ctrl+C to stop.")
+        _say("\n".join(lines))
+
+    serve(app, sock, on_ready=announce)
+    return 0
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stdout, flush=True)
