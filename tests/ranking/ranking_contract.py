@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from ranking_synthetic import Synthetic, item_id
 
 from assistant.errors import InputError, StateMismatchError, UnknownItemError
 from assistant.profile import InterestProfile, ItemPreference, Source
 from ranking.base import Ranker, UserQuery
 from ranking.storage import CheckpointError
-
-from .conftest import Synthetic, item_id
 
 
 def liked(*ids: str) -> InterestProfile:

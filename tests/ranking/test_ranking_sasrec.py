@@ -6,6 +6,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from ranking_contract import RankerContract
+from ranking_synthetic import Synthetic, item_id
 
 from assistant.errors import ConfigError, StateMismatchError
 from assistant.profile import AspectPreference, InterestProfile, Source
@@ -15,9 +17,6 @@ from ranking.sasrec import SASRecRanker
 from ranking.sasrec_model import SASRecConfig
 from ranking.sasrec_train import train
 from ranking.storage import CheckpointError
-
-from .conftest import Synthetic, item_id
-from .contract import RankerContract
 
 # One thread: tiny ops on a busy 2-core machine run several times faster without OpenMP hand-offs.
 SMALL = SASRecConfig(max_len=12, hidden=32, blocks=1, heads=2, dropout=0.1, id_dropout=0.3, lr=1e-2,

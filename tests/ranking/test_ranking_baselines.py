@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+from ranking_contract import RankerContract
+from ranking_synthetic import Synthetic, item_id
 
 from ranking.base import UserQuery
 from ranking.ease import EASERanker
 from ranking.itemknn import ItemKNNRanker
 from ranking.popularity import PopularityRanker
-
-from .conftest import Synthetic, item_id
-from .contract import RankerContract
 
 
 class TestPopularity(RankerContract):

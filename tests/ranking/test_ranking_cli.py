@@ -1,0 +1,60 @@
+"""`train` -> checkpoint -> `load_default_ranker` -> `recommend`, and `eval ranker`, on a catalog on disk."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from ranking_synthetic import make_synthetic
+
+from assistant.catalog import load_catalog
+from assistant.settings import Settings
+from ranking import UserQuery, load_default_ranker
+from ranking.cli import main
+from ranking.storage import CheckpointError
+
+FAST = ["--max-epochs", "4", "--eval-every", "2", "--hidden", "16", "--blocks", "1", "--max-len", "12",
+        "--threads", "1", "--no-text", "--no-progress"]
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """A recassist-format catalog folder (the synthetic data) and a data dir, both in tmp_path."""
+    synth = make_synthetic()
+    cat = tmp_path / "catalog"
+    cat.mkdir()
+    with (cat / "items.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["item_id", "title", "genres"])
+        for it in synth.catalog.items.values():
+            w.writerow([it.item_id, it.title, "|".join(it.genres)])
+    with (cat / "interactions.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["user_id", "item_id", "value", "timestamp"])
+        for x in synth.catalog.interactions:
+            w.writerow([x.user_id, x.item_id, x.value, x.timestamp])
+    monkeypatch.setenv("RECASSIST_CATALOG_DIR", str(cat))
+    monkeypatch.setenv("RECASSIST_DATA_DIR", str(tmp_path / "data"))
+    return Settings()
+
+
+def test_train_then_serve(env: Settings, capsys) -> None:
+    catalog = load_catalog(env.catalog_dir)
+    with pytest.raises(CheckpointError, match="recassist train"):
+        load_default_ranker(env, catalog)
+    assert main(["train", *FAST]) == 0
+    assert "best validation NDCG@10" in capsys.readouterr().out
+    ranker = load_default_ranker(env, catalog)
+    ids, scores = ranker.recommend(UserQuery(history=["c3i2", "c3i3"]), N=3)
+    assert len(ids) == 3 and "c3i2" not in ids
+    # Resuming with a different model size is refused with a message (exit code 2 at the edge).
+    assert main(["train", *FAST, "--resume", "--hidden", "8"]) == 2
+    assert "another config" in capsys.readouterr().err
+
+
+def test_eval_ranker_prints_one_table(env: Settings, capsys) -> None:
+    # One model keeps it quick: each model runs in its own fresh process.
+    assert main(["eval", "ranker", "--models", "popularity", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "NDCG@10" in out and "popularity" in out
+    assert main(["eval", "ranker", "--models", "nope"]) == 2
