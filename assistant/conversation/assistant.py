@@ -25,7 +25,7 @@ from assistant.conversation.models import (
     OnboardingStep,
     RecommendedItem,
 )
-from assistant.conversation.onboarding import Onboarding, is_confident
+from assistant.conversation.onboarding import Onboarding, has_positive_signal, is_confident
 from assistant.conversation.references import resolve_reference
 from assistant.conversation.router import route_turn
 from assistant.errors import InputError, UnknownItemError
@@ -147,14 +147,20 @@ class Assistant:
             profile = self.store.get_profile(user_id)
 
         history = self.engine.history_of(user_id)
+        step = None
         if not is_confident(profile, len(history)):
             step = self._onboarding_step(session_id, profile, shown)
-            yield from self._finish(session_id, user_id, "onboarding", step.question, step.items, profile, changes,
-                                    notes, onboarding=step)
-            return
+            if not has_positive_signal(profile, len(history)):
+                # Nothing to rank with yet: ask (or show well-known items to react to) instead of guessing.
+                yield from self._finish(session_id, user_id, "onboarding", step.question, step.items, profile,
+                                        changes, notes, onboarding=step)
+                return
         items = self._recommend_items(profile, history, k=k, text=text, exclude=exclude_now)
         msg = replies.NOTHING_FOUND if not items else _intro(route.intent, changes)
-        yield from self._finish(session_id, user_id, route.intent, msg, items, profile, changes, notes)
+        if step is not None and items:
+            msg += f" To sharpen this: {step.question}"
+        yield from self._finish(session_id, user_id, route.intent, msg, items, profile, changes, notes,
+                                onboarding=step)
         if explain and items and self.llm is not None:
             for it in items:
                 sentence, source = self.explainer.explain(it.item_id, it.evidence)

@@ -23,6 +23,11 @@ def is_confident(profile: InterestProfile, history_len: int) -> bool:
     return history_len >= 3 or liked >= 2 or (liked >= 1 and aspects >= 1) or aspects >= 2
 
 
+def has_positive_signal(profile: InterestProfile, history_len: int) -> bool:
+    """Anything at all to rank with: then recommend, and keep asking alongside until confident."""
+    return history_len > 0 or bool(profile.liked_items or profile.liked_aspects or profile.themes)
+
+
 class Onboarding:
     def __init__(self, catalog: Catalog, vectors: np.ndarray, row_of: dict[str, int]) -> None:
         self.catalog = catalog

@@ -1,0 +1,62 @@
+"""Fixtures shared across test folders: a real Assistant over a small slice of the demo catalog.
+
+The slice (the most-rated movies plus the ones tests name, with all their
+ratings) keeps index building and ranker training to seconds while every
+component — MiniLM, Chroma, the SASRec ranker, SQLite, SmolLM2 — is real.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.catalog import load_catalog_cached
+from assistant.settings import DEMO_CATALOG_DIR, Settings
+
+NAMED = {"164179", "109487", "104841", "79132", "115713", "134130", "2571", "1", "260", "1196", "4993", "5952",
+         "7153", "318", "356", "593", "296", "858", "1210", "2959", "58559", "6874", "48780", "4226", "1704"}
+SLICE_SIZE = 700
+
+
+def write_slice(folder: Path, size: int = SLICE_SIZE) -> Path:
+    """The demo catalog's `size` most-rated movies (+ NAMED) in recassist's own JSONL format."""
+    full = load_catalog_cached(str(DEMO_CATALOG_DIR))
+    pop = full.popularity
+    keep = set(sorted(pop, key=lambda i: -pop[i])[:size]) | NAMED
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "items.jsonl").open("w") as f:
+        for item_id in full.item_ids:
+            if item_id in keep:
+                f.write(full.items[item_id].model_dump_json() + "\n")
+    with (folder / "interactions.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["user_id", "item_id", "value", "timestamp"])
+        for x in full.interactions:
+            if x.item_id in keep:
+                w.writerow([x.user_id, x.item_id, x.value, x.timestamp])
+    return folder
+
+
+@pytest.fixture(scope="session")
+def small_settings(tmp_path_factory) -> Settings:
+    """Settings over a prepared data dir (index built, small ranker trained) for the catalog slice."""
+    from assistant.conversation.prepare import prepare
+    from ranking.sasrec_model import SASRecConfig
+
+    root = tmp_path_factory.mktemp("recassist")
+    settings = Settings(data_dir=root / "data", catalog_dir=write_slice(root / "catalog"), llm_timeout_s=60.0)
+    cfg = SASRecConfig(max_len=50, hidden=32, blocks=1, max_epochs=4, eval_every=2, patience=2)
+    prepare(settings, progress=False, train_config=cfg)
+    (root / "prepared.json").write_text(json.dumps({"catalog": str(settings.catalog_dir)}))
+    return settings
+
+
+@pytest.fixture(scope="session")
+def small_assistant(small_settings):
+    """A real Assistant (embedded LLM included) over the prepared slice."""
+    from assistant.conversation import Assistant
+
+    return Assistant.open(small_settings)

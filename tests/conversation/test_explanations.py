@@ -1,0 +1,27 @@
+"""The explanation checker rejects anything not in the evidence; the template is built from it."""
+
+from assistant.conversation.explain import ExplanationChecker, template_explanation
+from assistant.conversation.models import Evidence, SimilarItem
+
+
+def test_checker_accepts_evidence_and_rejects_inventions(small_assistant):
+    cat = small_assistant.catalog
+    item = cat.get("79132")  # Inception
+    ev = Evidence(matched_aspects=["Sci-Fi"], similar_to_liked=[SimilarItem(item_id="2571", title="The Matrix (1999)",
+                                                                          similarity=0.6)])
+    check = ExplanationChecker(cat).problems
+    assert check("You liked The Matrix, and this is sci-fi too.", item, ev) == []
+    assert any("another title" in p for p in check("Fans of Toy Story will love it.", item, ev))
+    assert any("unknown name" in p for p in check("It stars Leonardo DiCaprio and is great.", item, ev))
+    assert any("year" in p for p in check("A sci-fi classic from 1968.", item, ev))
+    assert any("markup" in p for p in check("<b>Great</b> sci-fi, see http://x.y", item, ev))
+    assert any("attribute" in p for p in check("A heartwarming romance for the family.", item, ev))
+
+
+def test_template_states_only_evidence(small_assistant):
+    item = small_assistant.catalog.get("79132")
+    ev = Evidence(similar_to_liked=[SimilarItem(item_id="2571", title="The Matrix (1999)", similarity=0.6)],
+                  satisfies=["year 1990–…"])
+    text = template_explanation(item, ev)
+    assert "The Matrix (1999)" in text and "1990" in text
+    assert not ExplanationChecker(small_assistant.catalog).problems(text.split(" It fits")[0], item, ev)
