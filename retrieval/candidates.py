@@ -273,8 +273,8 @@ class CandidateGenerator:
         threads) never see an entry vanish between lookup and use.
         """
         cache = self._query_cache
-        found = {t: cache.get(t) for t in dict.fromkeys(texts)}
-        missing = [t for t, v in found.items() if v is None]
+        found: dict[str, np.ndarray] = {t: v for t in dict.fromkeys(texts) if (v := cache.get(t)) is not None}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
             fresh = dict(zip(missing, self.embedder.encode(missing), strict=True))
             found.update(fresh)

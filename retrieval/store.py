@@ -138,8 +138,15 @@ class VectorStore:
         return self._collection
 
     def exists(self) -> bool:
-        with _backend(self.where, "list collections"):
-            return self.name in {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
+        from chromadb.errors import NotFoundError
+
+        # get_collection rather than list_collections: the latter pages (100 by default) on servers.
+        with _backend(self.where, "look up collection"):
+            try:
+                self.client.get_collection(self.name, embedding_function=None)
+            except NotFoundError:
+                return False
+            return True
 
     def reset(self) -> None:
         """Drop every vector and the manifest (used when the model or recipe changed)."""

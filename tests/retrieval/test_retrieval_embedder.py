@@ -80,3 +80,27 @@ def test_item_vectors_cache_embeds_only_new_documents(settings, embedder):
 def test_empty_catalog_is_an_input_error(settings, embedder):
     with pytest.raises(InputError, match="no items"):
         item_vectors(Catalog(name="empty", items={}), settings, embedder)
+
+
+def test_item_without_text_is_an_input_error_naming_it(settings, embedder):
+    blank = Item(item_id="99", title="   ")
+    with pytest.raises(InputError, match="item '99' has no title"):
+        item_vectors(make_catalog([blank]), settings, embedder)
+
+
+def test_documents_carry_title_year_genres_tags_and_description():
+    from retrieval.documents import item_document
+
+    it = Item(
+        item_id="1",
+        title="Arrival",
+        year=2016,
+        genres=("Sci-Fi", "Drama"),
+        tags=("aliens", "linguistics"),
+        aliases=("Story of Your Life",),
+        description="  A linguist   meets visitors. ",
+    )
+    assert item_document(it) == (
+        "Arrival (also known as Story of Your Life) (2016). Genres: Sci-Fi, Drama. "
+        "Tags: aliens, linguistics. A linguist meets visitors."
+    )
