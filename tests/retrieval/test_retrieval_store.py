@@ -182,3 +182,46 @@ class TestServerStore(StoreContract):
     @pytest.fixture
     def settings(self, tmp_path, chroma_server):
         return Settings(data_dir=tmp_path / "data", chroma_url=chroma_server)
+
+
+KILL_SCRIPT = """
+import os, signal, sys
+sys.path[:0] = [{root!r}, {here!r}]
+from retrieval_fixtures import make_catalog
+from assistant.settings import Settings
+from retrieval.index import build_index
+from retrieval.store import VectorStore, connect
+
+class KilledStore(VectorStore):
+    def max_batch(self):
+        return 5
+    def upsert(self, ids, vectors, metadatas, documents=None, on_chunk=None):
+        super().upsert(ids[:5], vectors[:5], metadatas[:5])
+        os.kill(os.getpid(), signal.SIGKILL)  # no cleanup, no flush: what `kill -9` does
+
+settings = Settings(data_dir={data!r})
+base = connect(settings, "tiny")
+build_index(make_catalog(), settings, store=KilledStore(base.client, base.name, base.where))
+"""
+
+
+@pytest.mark.slow
+def test_build_killed_with_sigkill_is_refused_then_completed(tmp_path, embedder):
+    """A real process killed mid-write: the embedded store must reopen, say so, and finish on rerun."""
+    import signal
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).parent
+    data = tmp_path / "data"
+    script = KILL_SCRIPT.format(root=str(here.parents[1]), here=str(here), data=str(data))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+
+    settings = Settings(data_dir=data)
+    catalog = make_catalog()
+    with pytest.raises(StateMismatchError, match="incomplete"):
+        open_index(catalog, settings, embedder)
+    report = build_index(catalog, settings, embedder)
+    assert report.mode == "resume" and report.upserted <= len(catalog) - 5
+    assert open_index(catalog, settings, embedder).count() == len(catalog)
