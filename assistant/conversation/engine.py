@@ -25,6 +25,11 @@ ASPECT_PENALTY = 1.5  # per disliked genre/tag
 THEME_WEIGHT = 1.0  # cosine similarity to the profile's free-text themes
 FUSION_WEIGHT = 0.5  # the candidate generator's own fused score (rank-based)
 SIMILAR_MIN = 0.35  # below this cosine, "similar to X" is not worth saying
+# Content similarity to the liked / recent items. Short or profile-only histories lean on it (the ranker
+# has little to go on there; on ReDial turns it lifted Recall@10 severalfold); long histories barely use it.
+CONTENT_WEIGHT_SHORT = 2.0
+CONTENT_WEIGHT_LONG = 0.25
+LONG_HISTORY = 20
 
 
 @dataclass
@@ -71,7 +76,7 @@ class RecommendationEngine:
             return []
         ids = [c.item_id for c in cands]
         base, ranker_scores = self._ranker_scores(profile, history, cands)
-        blended = base + self._profile_adjustment(profile, ids)
+        blended = base + self._profile_adjustment(profile, ids) + self._content_similarity(profile, history, ids)
         order = np.argsort(-blended, kind="stable")[:k]
         ranker_rank = {ids[j]: r + 1 for r, j in enumerate(np.argsort(-ranker_scores, kind="stable"))}
         out = []
@@ -124,6 +129,16 @@ class RecommendationEngine:
             rows = np.array([self.rows[i] for i in ids])
             adj += THEME_WEIGHT * (self.vectors[rows] @ q)
         return adj
+
+    def _content_similarity(self, profile: InterestProfile, history: Sequence[str], ids: list[str]) -> np.ndarray:
+        """Standardised mean cosine between each candidate and the liked / recent items."""
+        anchors = [self.rows[a] for a in dict.fromkeys([*profile.liked_ids(), *list(history)[-LONG_HISTORY:]])
+                   if a in self.rows]
+        if not anchors:
+            return np.zeros(len(ids), dtype=np.float32)
+        weight = CONTENT_WEIGHT_LONG if len(history) >= LONG_HISTORY else CONTENT_WEIGHT_SHORT
+        sims = (self.vectors[[self.rows[i] for i in ids]] @ self.vectors[anchors].T).mean(axis=1)
+        return weight * _zscore(sims)
 
     def _aspects_of(self, item_id: str) -> set[str]:
         it = self.catalog.items[item_id]
