@@ -34,7 +34,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant.catalog import Catalog, load_catalog  # noqa: E402
-from assistant.catalog.titles import normalize_title, split_title_year  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from retrieval.candidates import CandidateGenerator  # noqa: E402
 from retrieval.embedder import get_embedder  # noqa: E402
@@ -146,26 +145,15 @@ def bench_text_latency(gen: CandidateGenerator, k: int) -> str:
 
 
 class TitleIndex:
-    """'Title (Year)' -> catalog id by normalised title (and aliases) plus year; title-only if unique."""
+    """'Title (Year)' -> catalog id via the extraction's title matcher (subtitles, articles, off years)."""
 
     def __init__(self, catalog: Catalog) -> None:
-        self.by_title_year: dict[tuple[str, int | None], str] = {}
-        by_title: dict[str, set[str]] = {}
-        for it in catalog.items.values():
-            for name in (it.title, *it.aliases):
-                key = normalize_title(name)
-                self.by_title_year.setdefault((key, it.year), it.item_id)
-                by_title.setdefault(key, set()).add(it.item_id)
-        self.unique = {t: next(iter(ids)) for t, ids in by_title.items() if len(ids) == 1}
+        from assistant.extraction.mentions import matcher_for
+
+        self.matcher = matcher_for(catalog)
 
     def find(self, name: str) -> str | None:
-        title, year = split_title_year(" ".join(name.split()))
-        key = normalize_title(title)
-        if year is not None:
-            for y in (year, year - 1, year + 1):
-                if (key, y) in self.by_title_year:
-                    return self.by_title_year[(key, y)]
-        return self.unique.get(key)
+        return self.matcher.match_name(name) if name and name.strip() else None
 
 
 def bench_redial(
