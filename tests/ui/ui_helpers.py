@@ -57,26 +57,14 @@ def _write(path: Path, rows: list[dict], fields: list[str]) -> None:
 
 
 def prepare_small(settings: Settings) -> None:
-    """Item index plus a ranker trained for one epoch: what `recassist demo` prepares, made quick."""
-    from assistant.catalog import load_catalog_cached
-    from ranking.data import all_for_training
-    from ranking.sasrec import SASRecRanker
+    """What `recassist demo` prepares (item index, trained ranker), with a ranker trained for one epoch."""
+    from assistant.conversation.prepare import prepare
     from ranking.sasrec_model import SASRecConfig
-    from ranking.serving import default_checkpoint
-    from retrieval.embedder import get_embedder
-    from retrieval.index import build_index
-    from retrieval.item_vectors import item_vectors
 
-    settings.ensure_dirs()
-    catalog = load_catalog_cached(str(settings.catalog_dir))
-    embedder = get_embedder(settings)
-    build_index(catalog, settings, embedder)
-    _, vectors = item_vectors(catalog, settings, embedder)
-    data = all_for_training(catalog).with_text(vectors, embedder.name)
     cfg = SASRecConfig(
         max_epochs=1, hidden=32, blocks=1, max_len=20, eval_every=1, all_windows=False, threads=1
     )
-    SASRecRanker(cfg).fit(data, checkpoint=default_checkpoint(settings))
+    prepare(settings, progress=False, train_config=cfg)
 
 
 @contextmanager
