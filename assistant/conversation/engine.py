@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import re
+
 import numpy as np
 
 from assistant.catalog.models import Catalog
+from assistant.catalog.titles import normalize_title
 from assistant.conversation.models import Evidence, RecommendedItem, SimilarItem
 from assistant.profile import InterestProfile
 from ranking.base import Ranker, UserQuery
@@ -77,7 +80,7 @@ class RecommendationEngine:
         ids = [c.item_id for c in cands]
         base, ranker_scores = self._ranker_scores(profile, history, cands)
         blended = base + self._profile_adjustment(profile, ids) + self._content_similarity(profile, history, ids)
-        order = np.argsort(-blended, kind="stable")[:k]
+        order = self._one_per_franchise(np.argsort(-blended, kind="stable"), ids, k)
         ranker_rank = {ids[j]: r + 1 for r, j in enumerate(np.argsort(-ranker_scores, kind="stable"))}
         out = []
         for j in order:
@@ -88,6 +91,23 @@ class RecommendationEngine:
             ev.ranker_score = round(float(ranker_scores[j]), 4)
             out.append(RankedItem(c.item_id, float(blended[j]), ev))
         return out
+
+    def _one_per_franchise(self, order: np.ndarray, ids: list[str], k: int) -> list[int]:
+        """Top-k positions with at most one item per franchise ("Police Academy 3", "... 4": one slot).
+
+        Five sequels of one film tell the user little; later slots go to other films.
+        """
+        chosen: list[int] = []
+        families: set[str] = set()
+        for j in order:
+            fam = franchise_key(self.catalog.items[ids[j]].title)
+            if fam in families:
+                continue
+            families.add(fam)
+            chosen.append(int(j))
+            if len(chosen) == k:
+                break
+        return chosen
 
     # --- scoring ------------------------------------------------------------
     def _ranker_scores(self, profile: InterestProfile, history: Sequence[str], cands: list[Candidate]):
@@ -185,6 +205,15 @@ class RecommendationEngine:
                 score=round(r.score, 4), rank=rank, evidence=r.evidence,
             ))
         return out
+
+
+_SEQUEL_TAIL = re.compile(r"(?:\s+(?:\d+|ii|iii|iv|v|vi|vii|viii|ix|x|part \w+|chapter \w+|episode \w+))+$")
+
+
+def franchise_key(title: str) -> str:
+    """'Police Academy 3: Back in Training' -> 'police academy'; 'The Matrix Reloaded' stays itself."""
+    key = normalize_title(title.split(":")[0])
+    return _SEQUEL_TAIL.sub("", key) or key
 
 
 def _zscore(x: np.ndarray) -> np.ndarray:
