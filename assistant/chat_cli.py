@@ -48,7 +48,7 @@ def _cmd_chat(args: argparse.Namespace, settings) -> int:
                 for note in r.notes:
                     print(f"  (note: {note})")
                 items = r.items or (r.onboarding.items if r.onboarding else [])
-                shown = [i.item_id for i in items]
+                shown[:] = [i.item_id for i in items]  # in place: the /like commands read this list
                 for i in items:
                     year = f" ({i.year})" if i.year else ""
                     print(f"  {i.rank}. {i.title}{year} — {', '.join(i.genres[:3])}\n     {i.explanation}")

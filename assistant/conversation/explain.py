@@ -22,6 +22,10 @@ from prompts import load_prompt
 _MARKUP = re.compile(r"[<>{}\[\]`]|https?://|www\.", re.IGNORECASE)
 _CAPITALISED_RUN = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+)+)")
 _YEAR = re.compile(r"\b(18|19|20)\d{2}\b")
+# Claims about what the user thinks or did: only "you liked <a liked item in the evidence>" may be said.
+_THIRD_PERSON = re.compile(r"\b(?:the user|users?'s?|they|their|them)\b", re.IGNORECASE)
+_OPINION = re.compile(r"\b(?:you|we|i)\s+(?:\w+\s+)?(?:enjoyed|liked|loved|watched|saw|found|thought|felt|"
+                      r"rated|adored|hated)\b([^.;!?]*)", re.IGNORECASE)
 
 
 @dataclass
@@ -58,15 +62,16 @@ def render_record(item: Item, ev: Evidence) -> str:
     return "\n".join(lines)
 
 
-def template_explanation(item: Item, ev: Evidence) -> str:
+def template_explanation(item: Item, ev: Evidence, catalog: Catalog | None = None) -> str:
     """A sentence built only from the evidence: always true, sometimes plain."""
     parts: list[str] = []
     if ev.similar_to_liked:
         top = ev.similar_to_liked[0]
-        parts.append(f"It is close to {top.title}, which you liked")
-    own = [g for g in item.genres if g in ev.matched_aspects] or list(item.genres[:2])
-    if ev.similar_to_liked and own and not ev.matched_aspects:
-        parts.append(f"a {' / '.join(own).lower()} pick")
+        shared = []
+        if catalog is not None and top.item_id in catalog:
+            shared = [g for g in item.genres if g in catalog.items[top.item_id].genres][:3]
+        both = f" (both {', '.join(shared)})" if shared else ""
+        parts.append(f"It is close to {top.title}, which you liked{both}")
     if ev.matched_aspects:
         parts.append(f"it has what you asked for: {', '.join(ev.matched_aspects[:3])}")
     if ev.matched_themes and not ev.matched_aspects:
@@ -115,6 +120,13 @@ class ExplanationChecker:
                 continue
             if not all(w.lower() in allowed_words for w in m.group(1).split()):
                 found.append(f"unknown name: {m.group(1)}")
+        if _THIRD_PERSON.search(text):
+            found.append("speaks about 'the user' instead of to them")
+        liked_titles = {s.item_id for s in ev.similar_to_liked}
+        for m in _OPINION.finditer(text):
+            claimed = {x.item_id for x in self.matcher.find_mentions(m.group(1))}
+            if not claimed or not claimed <= liked_titles:
+                found.append(f"claims an opinion not in evidence: {m.group(0).strip()}")
         years = {str(item.year)} | {s.title[-5:-1] for s in ev.similar_to_liked}
         for m in _YEAR.finditer(text):
             if m.group(0) not in years:
@@ -147,7 +159,7 @@ class Explainer:
             except LLMError:
                 pass
         self.stats.fallbacks += 1
-        return template_explanation(item, ev), "template"
+        return template_explanation(item, ev, self.catalog), "template"
 
 
 def _first_sentences(text: str, n: int) -> str:

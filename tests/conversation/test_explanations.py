@@ -16,12 +16,14 @@ def test_checker_accepts_evidence_and_rejects_inventions(small_assistant):
     assert any("year" in p for p in check("A sci-fi classic from 1968.", item, ev))
     assert any("markup" in p for p in check("<b>Great</b> sci-fi, see http://x.y", item, ev))
     assert any("attribute" in p for p in check("A heartwarming romance for the family.", item, ev))
+    assert any("opinion" in p for p in check("You enjoyed Inception, a sci-fi ride.", item, ev))
+    assert any("the user" in p for p in check("The user will love this sci-fi film.", item, ev))
 
 
 def test_template_states_only_evidence(small_assistant):
     item = small_assistant.catalog.get("79132")
     ev = Evidence(similar_to_liked=[SimilarItem(item_id="2571", title="The Matrix (1999)", similarity=0.6)],
                   satisfies=["year 1990–…"])
-    text = template_explanation(item, ev)
-    assert "The Matrix (1999)" in text and "1990" in text
+    text = template_explanation(item, ev, small_assistant.catalog)
+    assert "The Matrix (1999)" in text and "1990" in text and "(both Action, Sci-Fi, Thriller)" in text
     assert not ExplanationChecker(small_assistant.catalog).problems(text.split(" It fits")[0], item, ev)
