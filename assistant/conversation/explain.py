@@ -124,7 +124,10 @@ class ExplanationChecker:
             found.append("speaks about 'the user' instead of to them")
         liked_titles = {s.item_id for s in ev.similar_to_liked}
         for m in _OPINION.finditer(text):
-            claimed = {x.item_id for x in self.matcher.find_mentions(m.group(1))}
+            # The sentence holding the claim: "X, which you liked" names X before the verb.
+            left = max(text.rfind(p, 0, m.start()) for p in ".!?") + 1
+            right = min((i for i in (text.find(p, m.end()) for p in ".!?") if i >= 0), default=len(text))
+            claimed = {x.item_id for x in self.matcher.find_mentions(text[left:right])}
             if not claimed or not claimed <= liked_titles:
                 found.append(f"claims an opinion not in evidence: {m.group(0).strip()}")
         years = {str(item.year)} | {s.title[-5:-1] for s in ev.similar_to_liked}
