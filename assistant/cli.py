@@ -85,11 +85,19 @@ def _optional_register(module_name: str) -> Callable | None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        settings = Settings()
+
+    def call() -> int | None:
         if hasattr(args, "handler"):
-            return int(args.handler(args, settings) or 0)
-        return int(args.func(args) or 0)  # component commands read settings themselves
+            return args.handler(args, Settings())
+        return args.func(args)  # component commands read settings themselves
+
+    return run_command(call)
+
+
+def run_command(call: Callable[[], int | None]) -> int:
+    """Run a command body; the one place library errors become messages and exit codes."""
+    try:
+        return int(call() or 0)
     except InputError as e:
         print(f"recassist: {e}", file=sys.stderr)
         return 2

@@ -170,25 +170,12 @@ def _json_arg(text: str, what: str):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Stand-alone entry point, `python -m retrieval.cli ...`; same error mapping as `recassist`."""
-    from assistant.errors import BackendError, RecassistError
+    from assistant.cli import run_command
 
     parser = argparse.ArgumentParser(prog="python -m retrieval.cli")
     add_index_commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     args = parser.parse_args(argv)
-    try:
-        return int(args.handler(args, Settings()) or 0)
-    except InputError as e:
-        print(f"recassist: {e}", file=sys.stderr)
-        return 2
-    except BackendError as e:
-        print(f"recassist: a backend failed: {e}", file=sys.stderr)
-        return 3
-    except RecassistError as e:
-        print(f"recassist: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("recassist: interrupted", file=sys.stderr)
-        return 130
+    return run_command(lambda: args.handler(args, Settings()))
 
 
 if __name__ == "__main__":
