@@ -87,9 +87,7 @@ def test_recommendations_obey_filters_and_persist_the_users_profile(api, engine)
 
 
 def test_recommendations_reject_bad_requests(api):
-    assert_error(
-        api.post("/v1/recommendations", json={"k": 3}), 422, "invalid_request"
-    )  # neither user nor text
+    assert_error(api.post("/v1/recommendations", json={"k": 3}), 422, "invalid_request")  # neither user nor text
     err = assert_error(
         api.post("/v1/recommendations", json={"text": "x", "k": 0, "colour": "red"}), 422, "invalid_request"
     )
@@ -121,9 +119,7 @@ def test_profile_get_patch_delete(api):
     assert ARRIVAL not in [p["item_id"] for p in after["liked_items"]]
     # Removing it again names what the list does hold.
     assert_error(api.patch("/v1/users/api-edit/profile", json={"ops": ops}), 404, "not_found")
-    assert_error(
-        api.patch("/v1/users/api-edit/profile", json={"ops": [{"op": "explode"}]}), 422, "invalid_request"
-    )
+    assert_error(api.patch("/v1/users/api-edit/profile", json={"ops": [{"op": "explode"}]}), 422, "invalid_request")
     assert_error(api.patch("/v1/users/api-edit/profile", json={"ops": []}), 422, "invalid_request")
     assert api.delete("/v1/users/api-edit/profile").status_code == 204
     assert_error(api.get("/v1/users/api-edit/profile"), 404, "not_found")
@@ -132,17 +128,13 @@ def test_profile_get_patch_delete(api):
 
 def test_feedback_updates_the_profile_and_seen_items_never_return(api):
     api.post("/v1/recommendations", json={"user_id": "api-fb", "text": "I loved Interstellar", "k": 1})
-    first = api.post("/v1/recommendations", json={"user_id": "api-fb", "k": 3, "explain": False}).json()[
-        "items"
-    ]
+    first = api.post("/v1/recommendations", json={"user_id": "api-fb", "k": 3, "explain": False}).json()["items"]
     seen, liked = first[0]["item_id"], first[1]["item_id"]
     profile = api.post("/v1/feedback", json={"user_id": "api-fb", "item_id": seen, "kind": "seen"}).json()
     assert seen in [p["item_id"] for p in profile["constraints"]["seen_items"]]
     profile = api.post("/v1/feedback", json={"user_id": "api-fb", "item_id": liked, "kind": "like"}).json()
     assert liked in [p["item_id"] for p in profile["liked_items"]]
-    again = api.post("/v1/recommendations", json={"user_id": "api-fb", "k": 10, "explain": False}).json()[
-        "items"
-    ]
+    again = api.post("/v1/recommendations", json={"user_id": "api-fb", "k": 10, "explain": False}).json()["items"]
     assert seen not in [it["item_id"] for it in again]
     unknown = api.post("/v1/feedback", json={"user_id": "api-fb", "item_id": "999999999", "kind": "like"})
     assert_error(unknown, 404, "unknown_item")
@@ -157,9 +149,7 @@ def test_feedback_updates_the_profile_and_seen_items_never_return(api):
 
 
 def test_chat_turns_share_a_session_and_refine_the_profile(api, engine):
-    first = api.post(
-        "/v1/chat", json={"user_id": "api-chat", "message": "I loved Arrival and Interstellar"}
-    ).json()
+    first = api.post("/v1/chat", json={"user_id": "api-chat", "message": "I loved Arrival and Interstellar"}).json()
     assert first["session_id"] and first["intent"] == "recommend" and first["items"]
     assert first["profile_changes"]
     second = api.post(
@@ -181,15 +171,11 @@ def test_put_item_makes_it_recommendable_and_delete_removes_it(api, engine):
     assert "api-new-1" in engine.catalog
     # The catalog ends in 2018: only the new item satisfies the filter, so it must come back.
     flt = {"year": {"$gte": 2020}}
-    items = api.post(
-        "/v1/recommendations", json={"text": "science fiction", "filters": flt, "explain": False}
-    ).json()
+    items = api.post("/v1/recommendations", json={"text": "science fiction", "filters": flt, "explain": False}).json()
     assert [it["item_id"] for it in items["items"]] == ["api-new-1"]
     assert api.delete("/v1/items/api-new-1").status_code == 204
     assert "api-new-1" not in engine.catalog
-    items = api.post(
-        "/v1/recommendations", json={"text": "science fiction", "filters": flt, "explain": False}
-    ).json()
+    items = api.post("/v1/recommendations", json={"text": "science fiction", "filters": flt, "explain": False}).json()
     assert items["items"] == []
     assert_error(api.delete("/v1/items/api-new-1"), 404, "unknown_item")
     assert_error(api.put("/v1/items/api-new-2", json={"title": ""}), 422, "invalid_request")
@@ -213,15 +199,11 @@ def test_api_keys_are_required_when_configured(engine, ui_settings):
     with running(app) as url, httpx.Client(base_url=url, timeout=60) as c:
         err = assert_error(c.post("/v1/profiles/extract", json={"text": "Moon"}), 401, "unauthorized")
         assert "RECASSIST_API_KEYS" in err["message"]
-        wrong = c.post(
-            "/v1/profiles/extract", json={"text": "Moon"}, headers={"Authorization": "Bearer k-three"}
-        )
+        wrong = c.post("/v1/profiles/extract", json={"text": "Moon"}, headers={"Authorization": "Bearer k-three"})
         assert_error(wrong, 401, "unauthorized")
         assert wrong.headers["www-authenticate"] == "Bearer"
         for key in ("k-one", "k-two"):
-            ok = c.post(
-                "/v1/profiles/extract", json={"text": "Moon"}, headers={"Authorization": f"Bearer {key}"}
-            )
+            ok = c.post("/v1/profiles/extract", json={"text": "Moon"}, headers={"Authorization": f"Bearer {key}"})
             assert ok.status_code == 200
         assert c.get("/healthz").status_code == 200  # probes stay open for load balancers
         assert c.get("/readyz").status_code == 200
@@ -240,17 +222,13 @@ def test_request_bodies_over_the_limit_get_413(engine, ui_settings):
                 yield b"x" * 100
             yield b'"}'
 
-        chunked = c.post(
-            "/v1/profiles/extract", content=chunks(), headers={"content-type": "application/json"}
-        )
+        chunked = c.post("/v1/profiles/extract", content=chunks(), headers={"content-type": "application/json"})
         assert_error(chunked, 413, "request_too_large")
         assert c.post("/v1/profiles/extract", json={"text": "I loved Moon"}).status_code == 200
 
 
 def test_rate_limit_answers_429_per_key(engine, ui_settings):
-    app = _edge_app(
-        engine, ui_settings, api_keys=[SecretStr("a"), SecretStr("b")], api_rate_limit_per_minute=3
-    )
+    app = _edge_app(engine, ui_settings, api_keys=[SecretStr("a"), SecretStr("b")], api_rate_limit_per_minute=3)
     with running(app) as url, httpx.Client(base_url=url, timeout=60) as c:
         as_a, as_b = {"Authorization": "Bearer a"}, {"Authorization": "Bearer b"}
         codes = [c.get("/v1/users/nobody/profile", headers=as_a).status_code for _ in range(4)]

@@ -86,9 +86,7 @@ def test_chat_cards_like_and_profile_in_a_browser(page, base_url, engine):
     page.reload()
     page.wait_for_selector("#chat .message")
     assert page.input_value("#user-id textarea") == user_id
-    page.wait_for_function(
-        "t => document.querySelector('#profile-entries').innerText.includes(t)", arg=first_title
-    )
+    page.wait_for_function("t => document.querySelector('#profile-entries').innerText.includes(t)", arg=first_title)
 
 
 def test_markup_in_titles_and_messages_shows_as_text(page, base_url):
@@ -100,9 +98,7 @@ def test_markup_in_titles_and_messages_shows_as_text(page, base_url):
     page.wait_for_function("old => document.querySelector('#user-id textarea').value !== old", arg=old_id)
     page.wait_for_function("!document.querySelector('#chat').innerText.includes('Interstellar')")
 
-    typed = (
-        "I loved Arrival and Interstellar, only movies from 2020 or later <b>bold</b> [x](https://e.example)"
-    )
+    typed = "I loved Arrival and Interstellar, only movies from 2020 or later <b>bold</b> [x](https://e.example)"
     send(page, typed)
     page.wait_for_selector("#card-1 .rc-card")
     # The catalog ends in 2018, so the one card is the upserted item: its title is text, not an <img>.
@@ -112,8 +108,6 @@ def test_markup_in_titles_and_messages_shows_as_text(page, base_url):
     for selector in ("#cards img", "#chat img", "#chat b", "#chat a[href*='e.example']", "[onerror]"):
         assert page.locator(selector).count() == 0, selector
     page.click("#card-1-like")
-    page.wait_for_function(
-        "t => document.querySelector('#profile-entries').innerText.includes(t)", arg=XSS_TITLE
-    )
+    page.wait_for_function("t => document.querySelector('#profile-entries').innerText.includes(t)", arg=XSS_TITLE)
     assert page.locator("#profile-panel img").count() == 0
     assert page.dialogs == []

@@ -5,6 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 from gradio_client import Client
+from pydantic import SecretStr
+from ui_helpers import running
+
+from ui.app import create_app
 
 ARRIVAL, INTERSTELLAR = "164179", "109487"
 
@@ -15,11 +19,7 @@ pytestmark = [
 
 
 def _last_text(history: list[dict]) -> str:
-    return (
-        history[-1]["content"][0]["text"]
-        if isinstance(history[-1]["content"], list)
-        else history[-1]["content"]
-    )
+    return history[-1]["content"][0]["text"] if isinstance(history[-1]["content"], list) else history[-1]["content"]
 
 
 def test_chat_streams_a_reply_with_cards_and_shares_the_profile_with_the_api(base_url, engine):
@@ -50,3 +50,15 @@ def test_a_bad_user_id_is_answered_in_the_chat(base_url):
     client = Client(base_url + "/ui/", verbose=False)
     history = client.predict("hello", [], "not a valid id!", api_name="/chat")[1]
     assert "user id" in _last_text(history) and "letters, digits" in _last_text(history)
+
+
+def test_with_api_keys_the_ui_asks_for_a_key_as_password(engine, ui_settings):
+    app = create_app(engine, ui_settings.model_copy(update={"api_keys": [SecretStr("ui-key")]}))
+    with running(app) as url:
+        locked = httpx.get(f"{url}/ui/config")
+        assert locked.status_code == 401 and "RECASSIST_API_KEYS" in locked.text
+        bad = httpx.post(f"{url}/ui/login", data={"username": "me", "password": "nope"})
+        assert bad.status_code == 400
+        client = Client(url + "/ui/", auth=("me", "ui-key"), verbose=False)
+        history = client.predict("I loved Moon", [], "keyed-user", api_name="/chat")[1]
+        assert "Moon" in _last_text(history)

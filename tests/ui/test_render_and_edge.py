@@ -43,9 +43,7 @@ def _item(title: str = MARKUP, **kw) -> RecommendedItem:
 
 
 def test_cards_escape_every_value():
-    html = card_html(
-        _item(item_id='"><script>x</script>'), "because <script>alert(2)</script>", feedback="<i>"
-    )
+    html = card_html(_item(item_id='"><script>x</script>'), "because <script>alert(2)</script>", feedback="<i>")
     assert "<img" not in html and "<script" not in html and "<b>" not in html and "<i>" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert 'data-item-id="&quot;&gt;&lt;script&gt;' in html

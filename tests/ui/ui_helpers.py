@@ -61,9 +61,7 @@ def prepare_small(settings: Settings) -> None:
     from assistant.conversation.prepare import prepare
     from ranking.sasrec_model import SASRecConfig
 
-    cfg = SASRecConfig(
-        max_epochs=1, hidden=32, blocks=1, max_len=20, eval_every=1, all_windows=False, threads=1
-    )
+    cfg = SASRecConfig(max_epochs=1, hidden=32, blocks=1, max_len=20, eval_every=1, all_windows=False, threads=1)
     prepare(settings, progress=False, train_config=cfg)
 
 
