@@ -36,9 +36,7 @@ def create_app(assistant: Any, settings: Settings, *, ui: bool = True) -> FastAP
     `ui=False` leaves out the Gradio UI (an API-only worker). Security settings come from `settings`:
     `api_keys`, `api_max_body_bytes`, `api_rate_limit_per_minute`, `api_cors_origins`.
     """
-    app = FastAPI(
-        title="recassist", version="0.1.0", description=DESCRIPTION, docs_url="/docs", redoc_url=None
-    )
+    app = FastAPI(title="recassist", version="0.1.0", description=DESCRIPTION, docs_url="/docs", redoc_url=None)
     app.state.assistant = assistant
     app.state.settings = settings
     app.state.api_keys = ApiKeys(settings.api_keys)
@@ -50,9 +48,7 @@ def create_app(assistant: Any, settings: Settings, *, ui: bool = True) -> FastAP
 
     api_limit = settings.api_max_body_bytes
     ui_limit = max(api_limit, UI_MIN_BODY_BYTES)
-    app.add_middleware(
-        BodyLimitMiddleware, limit_for=lambda path: api_limit if path.startswith("/v1") else ui_limit
-    )
+    app.add_middleware(BodyLimitMiddleware, limit_for=lambda path: api_limit if path.startswith("/v1") else ui_limit)
     if settings.api_cors_origins:
         # Off unless origins are listed: a browser page elsewhere must not drive this API by default.
         app.add_middleware(

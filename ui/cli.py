@@ -18,28 +18,16 @@ DEFAULT_PORT = 7860
 
 def register_commands(subparsers, eval_subparsers=None) -> None:
     """Hook for `assistant.cli`: adds `demo` and `serve`."""
-    p = subparsers.add_parser(
-        "demo", help="prepare the demo catalog and serve the chat UI and HTTP API on 127.0.0.1"
-    )
-    p.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free)"
-    )
-    p.add_argument(
-        "--no-llm", action="store_true", help="no LLM: text rules for extraction, template reasons"
-    )
+    p = subparsers.add_parser("demo", help="prepare the demo catalog and serve the chat UI and HTTP API on 127.0.0.1")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free)")
+    p.add_argument("--no-llm", action="store_true", help="no LLM: text rules for extraction, template reasons")
     p.set_defaults(handler=_cmd_demo, host="127.0.0.1", ui=True)
 
-    p = subparsers.add_parser(
-        "serve", help="serve the chat UI and HTTP API (run `recassist demo` once first)"
-    )
+    p = subparsers.add_parser("serve", help="serve the chat UI and HTTP API (run `recassist demo` once first)")
     p.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1; 0.0.0.0 = all)")
-    p.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free)"
-    )
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free)")
     p.add_argument("--no-ui", dest="ui", action="store_false", help="HTTP API only, no chat UI")
-    p.add_argument(
-        "--no-llm", action="store_true", help="no LLM: text rules for extraction, template reasons"
-    )
+    p.add_argument("--no-llm", action="store_true", help="no LLM: text rules for extraction, template reasons")
     p.set_defaults(handler=_cmd_serve)
 
 
@@ -72,17 +60,11 @@ def _serve(args: argparse.Namespace, settings: Settings, started: float) -> int:
             lines.append(f"  Chat UI:   {urls.ui}")
         lines.append(f"  HTTP API:  {urls.api}   (OpenAPI docs: {urls.docs})")
         if settings.api_keys:
-            lines.append(
-                "  API keys:  required: 'Authorization: Bearer <key>'; the UI asks for a key as password."
-            )
+            lines.append("  API keys:  required: 'Authorization: Bearer <key>'; the UI asks for a key as password.")
         else:
-            lines.append(
-                "  API keys:  none. To require one: RECASSIST_API_KEYS=<key1>,<key2> recassist serve"
-            )
+            lines.append("  API keys:  none. To require one: RECASSIST_API_KEYS=<key1>,<key2> recassist serve")
             if args.host not in LOCAL_HOSTS:
-                lines.append(
-                    f"  WARNING:   listening on {args.host} without API keys: anyone reaching it can use it."
-                )
+                lines.append(f"  WARNING:   listening on {args.host} without API keys: anyone reaching it can use it.")
         lines.append("Press Ctrl+C to stop.")
         _say("\n".join(lines))
 

@@ -43,9 +43,7 @@ def bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as e:
         sock.close()
-        raise ConfigError(
-            f"cannot listen on {host}:{port} ({e.strerror}); choose another with --port"
-        ) from None
+        raise ConfigError(f"cannot listen on {host}:{port} ({e.strerror}); choose another with --port") from None
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock

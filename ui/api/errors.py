@@ -97,9 +97,7 @@ def status_for(exc: Exception) -> tuple[int, str]:
 
 
 def error_payload(status: int, code: str, message: str, details: list[ErrorDetail] | None = None) -> dict:
-    return ErrorBody(
-        error=ErrorInfo(status=status, code=code, message=message, details=details or [])
-    ).model_dump()
+    return ErrorBody(error=ErrorInfo(status=status, code=code, message=message, details=details or [])).model_dump()
 
 
 def error_response(
@@ -157,9 +155,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         details = _validation_details(exc)
         summary = "; ".join(f"{d.loc}: {d.message}" for d in details[:5])
-        return error_response(
-            422, "invalid_request", f"request does not match the schema: {summary}", details=details
-        )
+        return error_response(422, "invalid_request", f"request does not match the schema: {summary}", details=details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -67,9 +67,7 @@ class Filters(_Strict):
     Example: `{"year": {"$gte": 1990, "$lt": 2000}, "genre": {"$nin": ["Horror"]}}`.
     """
 
-    year: int | YearClause | None = Field(
-        default=None, description="A year, or operators $eq $ne $gt $gte $lt $lte."
-    )
+    year: int | YearClause | None = Field(default=None, description="A year, or operators $eq $ne $gt $gte $lt $lte.")
     genre: Label | SetClause | None = Field(default=None, description="A genre, or $eq $ne $in $nin.")
     item_id: ItemId | SetClause | None = Field(default=None, description="An item id, or $eq $ne $in $nin.")
     tag: TagClause | None = Field(default=None, description="Tags to avoid: $nin.")
@@ -83,9 +81,7 @@ class RecommendationRequest(_Strict):
     """Recommendations for a stored user, for a text, or both (the text refines the stored profile)."""
 
     user_id: UserId | None = None
-    text: UserText | None = Field(
-        default=None, examples=["I loved Arrival and Interstellar, nothing before 1990"]
-    )
+    text: UserText | None = Field(default=None, examples=["I loved Arrival and Interstellar, nothing before 1990"])
     k: int = Field(default=10, ge=1, le=50, description="How many items.")
     filters: Filters | None = None
     explain: bool = Field(default=True, description="Write a reason per item (LLM); off is much faster.")

@@ -54,9 +54,7 @@ class RateLimiter:
     tracked callers is capped (least recently seen dropped) so spoofed addresses cannot grow it.
     """
 
-    def __init__(
-        self, per_minute: int, *, clock: Callable[[], float] = time.monotonic, max_callers: int = 10_000
-    ):
+    def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic, max_callers: int = 10_000):
         self.per_minute = per_minute
         self._rate = per_minute / 60.0
         self._clock = clock

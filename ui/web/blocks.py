@@ -72,9 +72,7 @@ def build_blocks(engine: Any) -> gr.Blocks:
                     slots.append(slot)
         with gr.Accordion("Your profile", open=True, elem_id="profile-panel"):
             summary = gr.Markdown(elem_id="profile-summary")
-            entries = gr.CheckboxGroup(
-                label="What I know about your taste", choices=[], elem_id="profile-entries"
-            )
+            entries = gr.CheckboxGroup(label="What I know about your taste", choices=[], elem_id="profile-entries")
             with gr.Row():
                 remove = gr.Button("Remove selected", size="sm", elem_id="remove-entries")
                 undo = gr.Button("Undo last change", size="sm", elem_id="undo")
@@ -120,12 +118,11 @@ def build_blocks(engine: Any) -> gr.Blocks:
             reply: ChatReply | None = None
             reasons: dict[str, str] = {}
             try:
-                for event in engine.chat_stream(
-                    check_user_id(user_id), text, session_id=sid or None, k=SLOTS
-                ):
+                for event in engine.chat_stream(check_user_id(user_id), text, session_id=sid or None, k=SLOTS):
                     if event.type == "reply" and event.reply is not None:
                         reply = event.reply
-                        if reply.items:  # "why ...?" and "undo" keep the cards on screen
+                        # "why ...?", "undo" and small talk keep the cards; a new list (even empty) replaces them.
+                        if reply.items or reply.intent in ("recommend", "refine", "feedback"):
                             items = [_card_state(it) for it in reply.items]
                         note = "; ".join(reply.profile_changes + reply.notes)
                     elif event.type == "explanation" and reply is not None and event.item_id:

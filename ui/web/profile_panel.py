@@ -25,9 +25,7 @@ def profile_choices(profile: InterestProfile) -> list[tuple[str, str]]:
             choices.append((f"{label}: {e.title}", _op(op="remove_item", list=name, item_id=e.item_id)))
     for name, label in (("liked_aspects", "likes"), ("disliked_aspects", "dislikes")):
         for a in getattr(profile, name):
-            choices.append(
-                (f"{label} {a.kind}: {a.aspect}", _op(op="remove_aspect", list=name, aspect=a.aspect))
-            )
+            choices.append((f"{label} {a.kind}: {a.aspect}", _op(op="remove_aspect", list=name, aspect=a.aspect)))
     for t in profile.themes:
         choices.append((f"wish: {t.text}", _op(op="remove_theme", text=t.text)))
     c = profile.constraints
@@ -35,9 +33,7 @@ def profile_choices(profile: InterestProfile) -> list[tuple[str, str]]:
         span = f"{c.years.min_year or '…'}–{c.years.max_year or '…'}"
         choices.append((f"years: {span}", _op(op="clear", constraint="years")))
     if c.max_runtime_minutes is not None:
-        choices.append(
-            (f"at most {c.max_runtime_minutes} min", _op(op="clear", constraint="max_runtime_minutes"))
-        )
+        choices.append((f"at most {c.max_runtime_minutes} min", _op(op="clear", constraint="max_runtime_minutes")))
     for g in c.excluded_genres:
         choices.append((f"no {g.aspect}", _op(op="remove_aspect", list="excluded_genres", aspect=g.aspect)))
     for name, label in (("excluded_items", "not interested"), ("seen_items", "seen")):

@@ -52,9 +52,7 @@ def user_message(text: str) -> dict:
     return {"role": "user", "content": text_block(esc_md(text))}
 
 
-def assistant_message(
-    text: str, items: Iterable[RecommendedItem] = (), reasons: dict[str, str] | None = None
-) -> dict:
+def assistant_message(text: str, items: Iterable[RecommendedItem] = (), reasons: dict[str, str] | None = None) -> dict:
     """The assistant's turn: its words, then a numbered list of the items with their reasons so far."""
     reasons = reasons or {}
     lines = [esc_md(text)] if text else []
@@ -70,9 +68,7 @@ def card_html(item: RecommendedItem, reason: str = "", *, feedback: str = "") ->
     genres = " · ".join(esc_html(g) for g in item.genres)
     year = f'<span class="rc-year">{esc_html(item.year)}</span>' if item.year else ""
     reason = reason or item.explanation
-    why = (
-        f'<p class="rc-reason">{esc_html(reason)}</p>' if reason else '<p class="rc-reason rc-pending">…</p>'
-    )
+    why = f'<p class="rc-reason">{esc_html(reason)}</p>' if reason else '<p class="rc-reason rc-pending">…</p>'
     mark = f'<span class="rc-feedback">{esc_html(feedback)}</span>' if feedback else ""
     return (
         f'<div class="rc-card" data-item-id="{esc_html(item.item_id)}">'
