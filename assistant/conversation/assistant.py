@@ -27,7 +27,7 @@ from assistant.conversation.models import (
 )
 from assistant.conversation.onboarding import Onboarding, has_positive_signal, is_confident
 from assistant.conversation.references import resolve_reference
-from assistant.conversation.router import route_turn
+from assistant.conversation.router import llm_route, route_turn
 from assistant.errors import InputError, UnknownItemError
 from assistant.extraction.extractor import InterestExtractor
 from assistant.llm.base import LLMClient
@@ -105,6 +105,10 @@ class Assistant:
         # Route on the rules-only reading first: commands, "why", small talk and refusals need no LLM call.
         delta, _ = self.extractor.extract(text, turn=turn_no, use_llm=False)
         route = route_turn(text, has_shown_items=bool(shown), profile_extracted_anything=not delta.is_empty())
+        if route.intent not in ("empty", "undo"):
+            # A capable endpoint may overrule the rules (tool choice); the embedded model never does.
+            route = llm_route(self.llm, text, [self.catalog.items[i].label for i in shown if i in self.catalog],
+                              timeout_s=self.settings.llm_timeout_s) or route
         if route.intent in ("recommend", "refine") and self.llm is not None:
             delta, _ = self.extractor.extract(text, turn=turn_no)
         notes = list(delta.notes) if delta.status == "degraded" or delta.truncated else []

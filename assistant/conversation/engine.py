@@ -6,10 +6,9 @@ co-occurrence, the trained ranker) and is shared by every user and session.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import re
 
 import numpy as np
 

@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.conversation.models import Intent
+from assistant.errors import LLMError
+from assistant.llm.base import LLMClient
+from prompts import load_prompt
 
 _UNDO = re.compile(r"^\W*(?:undo|take (?:that|it) back|revert|go back|cancel that)\b", re.I)
 _WHY = re.compile(r"\bwhy\b|\bwhat makes\b|\bhow come\b|\bexplain\b", re.I)
@@ -62,3 +68,36 @@ def route_turn(text: str, *, has_shown_items: bool, profile_extracted_anything: 
     if _SMALLTALK.match(t):
         return Route("smalltalk", "greeting or thanks")
     return Route("out_of_scope", "nothing about movies")
+
+
+class RouteChoice(BaseModel):
+    """What a capable LLM answers when asked to route a turn (the `route_turn` prompt)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["recommend", "explain", "refine", "undo", "smalltalk", "out_of_scope"]
+    item_reference: str | None = Field(default=None, max_length=120)
+
+
+# Below this judgement weight (the embedded 135M model) the LLM is not asked: the rules decide.
+LLM_ROUTING_MIN_WEIGHT = 0.5
+
+
+def llm_route(llm: LLMClient | None, text: str, shown_titles: list[str], *, timeout_s: float) -> Route | None:
+    """Let a capable configured endpoint choose the action; None (use the rules) for the embedded model or on error.
+
+    Actions that need something to act on (explain / refine without shown items) fall back to the rules too.
+    """
+    if llm is None or llm.judgement_weight < LLM_ROUTING_MIN_WEIGHT or not text.strip():
+        return None
+    from assistant.extraction.proposal import sanitize_for_prompt
+
+    messages = load_prompt("route_turn").render(message=sanitize_for_prompt(text),
+                                                shown="; ".join(shown_titles) or "none")
+    try:
+        choice = llm.structured(messages, RouteChoice, max_tokens=60, timeout_s=timeout_s)
+    except LLMError:
+        return None
+    if choice.action in ("explain", "refine") and not shown_titles:
+        return None
+    return Route(choice.action, f"LLM ({llm.backend}) chose {choice.action}")

@@ -1,11 +1,10 @@
 """Extraction with the real embedded model, the real catalog and real grounding."""
 
 import pytest
+from foundation_helpers import ScriptedLLM, item_id
 
 from assistant.errors import LLMOutputError
 from assistant.extraction.extractor import InterestExtractor
-
-from foundation_helpers import ScriptedLLM, item_id
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,8 @@
 import pytest
+from foundation_helpers import item_id
 
 from assistant.extraction.mentions import matcher_for
 from assistant.extraction.polarity import mention_polarity
-
-from foundation_helpers import item_id
 
 
 def labels(catalog, text):
