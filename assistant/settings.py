@@ -67,7 +67,8 @@ class Settings(BaseSettings):
             from assistant.errors import ConfigError
 
             raise ConfigError(
-                f"RECASSIST_LLM_BACKEND={self.llm_backend} needs RECASSIST_LLM_BASE_URL (and usually RECASSIST_LLM_API_KEY)."
+                f"RECASSIST_LLM_BACKEND={self.llm_backend} needs RECASSIST_LLM_BASE_URL "
+                "(and usually RECASSIST_LLM_API_KEY)."
             )
         return self
 

@@ -60,7 +60,8 @@ def main() -> int:
                 full.append(time.perf_counter() - start)
                 n += 1
     st = assistant.explainer.stats
-    print(f"machine: {settings.local_threads} llama.cpp threads; LLM backend {assistant.llm.backend if assistant.llm else 'none'}")
+    backend = assistant.llm.backend if assistant.llm else "none"
+    print(f"machine: {settings.local_threads} llama.cpp threads; LLM backend {backend}")
     print(f"Assistant.open: {open_s:.2f} s; turns timed: {len(first)} ({', '.join(sorted(set(intents)))})")
     print(f"time to first recommendation: p50 {np.percentile(first, 50):.2f} s, p95 {np.percentile(first, 95):.2f} s")
     print(f"turn incl. streamed explanations: p50 {np.percentile(full, 50):.2f} s, p95 {np.percentile(full, 95):.2f} s")

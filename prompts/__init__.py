@@ -8,7 +8,7 @@ sandboxed Jinja environment: user text containing `{{ ... }}` stays text.
 
 from __future__ import annotations
 
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 
 import yaml

@@ -67,7 +67,8 @@ def load_recassist_dir(path: Path) -> Catalog:
         for line, row in _records(inter_file):
             x = Interaction(**_validate(_INTERACTION, _coerce_interaction(row), inter_file, line).model_dump())
             if x.item_id not in items:
-                raise DataFormatError(str(inter_file), line, "item_id", f"an id present in {items_file.name}", x.item_id)
+                expected = f"an id present in {items_file.name}"
+                raise DataFormatError(str(inter_file), line, "item_id", expected, x.item_id)
             interactions.append(x)
     return Catalog(name=path.name, items=items, interactions=interactions)
 

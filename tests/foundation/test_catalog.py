@@ -42,7 +42,9 @@ def test_normalized_titles_meet_across_spellings():
 
 
 def test_own_format_csv_and_jsonl(tmp_path):
-    (tmp_path / "items.csv").write_text("item_id,title,year,genres,tags\n1,Alpha,2001,Drama|War,slow\n2,Beta,,Comedy,\n")
+    (tmp_path / "items.csv").write_text(
+        "item_id,title,year,genres,tags\n1,Alpha,2001,Drama|War,slow\n2,Beta,,Comedy,\n"
+    )
     rows = [{"user_id": "u1", "item_id": "1", "value": 5, "timestamp": 10}, {"user_id": 7, "item_id": 2}]
     (tmp_path / "interactions.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     cat = load_catalog(tmp_path)
