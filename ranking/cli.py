@@ -24,6 +24,7 @@ _FLAGS = {
     "max_len": "longest history used", "dropout": "dropout rate",
     "id_dropout": "share of id embeddings dropped per step",
     "lr": "learning rate", "weight_decay": "AdamW weight decay", "batch_size": "windows per step",
+    "negatives": "sampled negatives per step (0 = full softmax over all items)",
 }
 
 

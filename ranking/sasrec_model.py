@@ -36,10 +36,12 @@ class SASRecConfig:
     weight_decay: float = 0.1
     batch_size: int = 16
     negatives: int = 0  # 0: full softmax over all trained items; n > 0: n shared uniform negatives per step
-    all_windows: bool = False  # also train on older max_len windows of long histories (+70% work)
+    # Older max_len windows of long histories: +70% work per epoch, and no better on validation
+    # in our runs (0.0731 vs 0.0723 best NDCG@10, within noise; test 0.0565 vs 0.0605).
+    all_windows: bool = False
     max_epochs: int = 200
     eval_every: int = 2
-    patience: int = 5  # evaluations without improvement before stopping
+    patience: int = 3  # evaluations without improvement before stopping (validation peaks ~epoch 12-14)
     seed: int = 0
     threads: int = 2
 
