@@ -46,28 +46,26 @@ def _config(args: argparse.Namespace, **override) -> SASRecConfig:
 
 
 def add_ranking_commands(subparsers) -> None:
-    """Register `train` and `eval ranker` on an argparse subparsers object."""
+    """Register `train` and `eval ranker` on an argparse subparsers object (standalone use)."""
+    add_train_command(subparsers)
+    ev = subparsers.add_parser("eval", help="evaluate a component")
+    add_eval_ranker_command(ev.add_subparsers(dest="eval_target", required=True))
+
+
+def register_commands(sub, eval_sub) -> None:
+    """Hook for the main `recassist` CLI: `train` on its subparsers, `ranker` under its `eval`."""
+    add_train_command(sub)
+    add_eval_ranker_command(eval_sub)
+
+
+def add_train_command(subparsers) -> None:
+    """Register `train` on an argparse subparsers object."""
     p = subparsers.add_parser("train", help="train the ranker on the catalog's interactions")
     _add_config_flags(p)
     p.add_argument("--checkpoint", type=Path, help="checkpoint file (default: <data dir>/models/ranker.pt)")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint's training state")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
-
-    ev = subparsers.add_parser("eval", help="evaluate a component")
-    sub = ev.add_subparsers(dest="eval_target", required=True)
-    add_eval_ranker_command(sub)
-
-
-def register_commands(sub, eval_sub) -> None:
-    """Hook for the main `recassist` CLI: `train` on its subparsers, `ranker` under its `eval`."""
-    p = sub.add_parser("train", help="train the ranker on the catalog's interactions")
-    _add_config_flags(p)
-    p.add_argument("--checkpoint", type=Path, help="checkpoint file (default: <data dir>/models/ranker.pt)")
-    p.add_argument("--resume", action="store_true", help="continue from the checkpoint's training state")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_train)
-    add_eval_ranker_command(eval_sub)
 
 
 def add_eval_ranker_command(eval_subparsers) -> None:
