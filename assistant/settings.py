@@ -6,7 +6,6 @@ argument in tests) at a temporary folder isolates everything.
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -78,20 +77,20 @@ class Settings(BaseSettings):
             return self.llm_backend
         return "openai" if self.llm_base_url else "local"
 
-    # Derived paths: nothing else in the code invents a location.
-    @cached_property
+    # Derived paths (plain properties, so a copied Settings never keeps another data dir's paths).
+    @property
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
 
-    @cached_property
+    @property
     def embedding_cache_dir(self) -> Path:
         return self.data_dir / "embeddings"
 
-    @cached_property
+    @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
 
-    @cached_property
+    @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "recassist.sqlite3"
 

@@ -34,10 +34,19 @@ def load_default_ranker(settings: Settings, catalog: Catalog, threads: int = 1) 
         raise CheckpointError(f"no trained ranker at {path}; run `recassist train` first")
     torch.set_num_threads(threads)
 
+    cache: dict[str, np.ndarray] = {}
+
     def encode(texts: list[str]) -> np.ndarray:
+        """Aspect texts repeat across requests ("Comedy", "thought-provoking"): encode each once per process."""
         from retrieval.embedder import get_embedder
 
-        return get_embedder(settings).encode(texts)
+        missing = [t for t in dict.fromkeys(texts) if t not in cache]
+        if missing:
+            if len(cache) > 50_000:
+                cache.clear()
+            for t, v in zip(missing, get_embedder(settings).encode(missing), strict=True):
+                cache[t] = v
+        return np.stack([cache[t] for t in texts])
 
     ranker = SASRecRanker.load(path, catalog_version=catalog.version, text_encoder=encode)
     return ranker

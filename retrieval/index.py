@@ -221,11 +221,7 @@ def delete_items(
         )
     embedder = embedder or get_embedder(settings)
     store = open_index(catalog, settings, embedder)
-    new = Catalog(
-        catalog.name,
-        {k: v for k, v in catalog.items.items() if k not in drop},
-        [x for x in catalog.interactions if x.item_id not in drop],
-    )
+    new = catalog.without_items(sorted(drop))
     target, _, _ = _expected(new, embedder, complete=True)
     store.write_manifest(_with(target, complete=False))
     store.delete(sorted(drop))

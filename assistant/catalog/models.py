@@ -113,6 +113,15 @@ class Catalog:
             merged[it.item_id] = it
         return Catalog(self.name, merged, self.interactions)
 
+    def without_items(self, item_ids: Sequence[str]) -> Catalog:
+        """A copy without these items and their interactions."""
+        drop = set(item_ids)
+        return Catalog(
+            self.name,
+            {k: v for k, v in self.items.items() if k not in drop},
+            [x for x in self.interactions if x.item_id not in drop],
+        )
+
 
 def _by_frequency(values: Iterable[str]) -> list[str]:
     counts: dict[str, int] = {}

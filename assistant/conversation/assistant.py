@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 
 from assistant.catalog import load_catalog_cached
 from assistant.catalog.models import Catalog, Item
+from assistant.catalog.updates import apply_updates, record_delete, record_upsert
 from assistant.conversation import replies
 from assistant.conversation.critique import apply_critique
 from assistant.conversation.engine import RecommendationEngine
@@ -66,9 +67,10 @@ class Assistant:
 
         settings = settings or Settings()
         settings.ensure_dirs()
-        catalog = load_catalog_cached(str(settings.catalog_dir))
+        base = load_catalog_cached(str(settings.catalog_dir))
+        catalog = apply_updates(base, settings)  # items added / removed through the API since
         candidates = CandidateGenerator.open(settings, catalog)
-        ranker = load_default_ranker(settings, catalog)
+        ranker = load_default_ranker(settings, base)  # trained on the catalog folder; new items score by text
         store = open_store(settings, catalog)
         return cls(settings, catalog, store, candidates, ranker, get_llm(settings) if use_llm else None)
 
@@ -286,6 +288,7 @@ class Assistant:
         from retrieval.index import upsert_items
 
         with self._catalog_lock:
+            record_upsert(self.settings, item)  # first: a crash after it is repaired by `recassist index build`
             self._replace_catalog(upsert_items(self.catalog, [item], self.settings, self.engine.candidates.embedder))
 
     def delete_item(self, item_id: str) -> None:
@@ -294,13 +297,22 @@ class Assistant:
         if item_id not in self.catalog:
             raise UnknownItemError(f"item id {item_id!r} is not in the catalog")
         with self._catalog_lock:
+            record_delete(self.settings, item_id)
             self._replace_catalog(delete_items(self.catalog, [item_id], self.settings,
                                                self.engine.candidates.embedder))
 
     def _replace_catalog(self, catalog: Catalog) -> None:
+        """Build the catalog-dependent parts anew, then swap them in: requests in flight keep the old ones."""
         old = self.engine.candidates
         candidates = CandidateGenerator(catalog, old.store, old.embedder, self.settings, old.config)
-        self.__init__(self.settings, catalog, self.store, candidates, self.engine.ranker, self.llm)  # type: ignore[misc]
+        engine = RecommendationEngine(catalog, candidates, self.engine.ranker)
+        extractor = InterestExtractor(catalog, self.llm, max_chars=self.settings.max_text_chars,
+                                      llm_timeout_s=self.settings.llm_timeout_s)
+        explainer = Explainer(catalog, self.llm, timeout_s=min(15.0, self.settings.llm_timeout_s))
+        explainer.stats = self.explainer.stats
+        onboarding = Onboarding(catalog, candidates.vectors, candidates.arrays.index)
+        self.catalog, self.engine, self.extractor, self.explainer, self.onboarding_flow = (
+            catalog, engine, extractor, explainer, onboarding)
 
 
 def _check_k(k: int, limit: int = MAX_K) -> int:

@@ -6,6 +6,7 @@ import sys
 from dataclasses import dataclass
 
 from assistant.catalog import load_catalog_cached
+from assistant.catalog.updates import apply_updates
 from assistant.errors import StateMismatchError
 from assistant.settings import Settings
 
@@ -33,9 +34,10 @@ def prepare(settings: Settings, *, progress: bool = True, train_config=None) -> 
     from retrieval.item_vectors import item_vectors
 
     settings.ensure_dirs()
-    catalog = load_catalog_cached(str(settings.catalog_dir))
+    catalog = load_catalog_cached(str(settings.catalog_dir))  # the ranker trains on the catalog folder
     embedder = get_embedder(settings)
-    built = build_index(catalog, settings, embedder, progress=progress)
+    # The index also holds items added through the API since (see assistant.catalog.updates).
+    built = build_index(apply_updates(catalog, settings), settings, embedder, progress=progress)
     index_note = f"index: {built}"
     path = default_checkpoint(settings)
     if path.is_file():

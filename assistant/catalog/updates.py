@@ -1,0 +1,60 @@
+"""Catalog updates made while serving (`PUT/DELETE /v1/items`), kept in the data dir so restarts see them.
+
+The catalog folder itself is never rewritten: updates are appended, one JSON
+line each (flushed and fsynced), to `data_dir/catalog_updates.jsonl` and
+replayed over the catalog on load. A crash can only cut the last line short;
+such a line is ignored, and the index check then asks for `recassist index build`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+from assistant.catalog.models import Catalog, Item
+from assistant.settings import Settings
+
+UPDATES_FILE = "catalog_updates.jsonl"
+_LOCK = threading.Lock()
+
+
+def updates_path(settings: Settings) -> Path:
+    return Path(settings.data_dir) / UPDATES_FILE
+
+
+def record_upsert(settings: Settings, item: Item) -> None:
+    _append(settings, {"op": "upsert", "item": item.model_dump(mode="json")})
+
+
+def record_delete(settings: Settings, item_id: str) -> None:
+    _append(settings, {"op": "delete", "item_id": item_id})
+
+
+def _append(settings: Settings, entry: dict) -> None:
+    path = updates_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(entry, ensure_ascii=False) + "\n"
+    with _LOCK, path.open("a", encoding="utf-8") as f:
+        f.write(line)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def apply_updates(catalog: Catalog, settings: Settings) -> Catalog:
+    """`catalog` with every recorded update replayed in order (the same catalog object when there are none)."""
+    path = updates_path(settings)
+    if not path.is_file():
+        return catalog
+    out = catalog
+    for text in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(text)
+        except json.JSONDecodeError:
+            continue  # a line cut short by a crash mid-append: that update never completed
+        if entry.get("op") == "upsert":
+            out = out.with_items([Item.model_validate(entry["item"])])
+        elif entry.get("op") == "delete" and entry.get("item_id") in out:
+            out = out.without_items([entry["item_id"]])
+    return out
