@@ -60,3 +60,11 @@ def small_assistant(small_settings):
     from assistant.conversation import Assistant
 
     return Assistant.open(small_settings)
+
+
+@pytest.fixture(scope="session")
+def rules_assistant(small_settings):
+    """The same Assistant without an LLM: for conversation logic that does not depend on the model."""
+    from assistant.conversation import Assistant
+
+    return Assistant.open(small_settings, use_llm=False)

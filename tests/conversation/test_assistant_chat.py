@@ -43,8 +43,8 @@ def test_recommend_refine_explain_undo(small_assistant):
     assert undone.intent == "undo" and undone.profile.constraints.years.max_year is None
 
 
-def test_more_like_the_second_one_and_not_that_one(small_assistant):
-    a = small_assistant
+def test_more_like_the_second_one_and_not_that_one(rules_assistant):
+    a = rules_assistant
     sid = a.start_session("bob")
     r = chat(a, "bob", "I want something like The Matrix (1999)", sid)
     target = r.items[1].item_id
@@ -123,8 +123,8 @@ def test_streamed_turn_lists_items_first_then_checked_explanations(small_assista
     assert stats.llm_attempts >= 3 and stats.llm_passed + stats.fallbacks >= 3
 
 
-def test_api_recommend_with_filters_and_without_user(small_assistant):
-    a = small_assistant
+def test_api_recommend_with_filters_and_without_user(rules_assistant):
+    a = rules_assistant
     r = a.recommend(None, "funny animated movies", k=4, filters={"year": {"$gte": 2000}}, explain=False)
     assert len(r.items) == 4 and all(i.year >= 2000 for i in r.items)
     from assistant.errors import FilterError
