@@ -116,7 +116,10 @@ class CandidateGenerator:
         from retrieval.embedder import get_embedder
         from retrieval.index import open_index
 
-        catalog = catalog or load_catalog_cached(str(settings.catalog_dir))
+        if catalog is None:
+            from assistant.catalog.updates import apply_updates
+
+            catalog = apply_updates(load_catalog_cached(str(settings.catalog_dir)), settings)
         embedder = get_embedder(settings)
         return cls(catalog, open_index(catalog, settings, embedder), embedder, settings)
 

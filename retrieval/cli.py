@@ -51,10 +51,11 @@ def register_commands(sub, eval_sub=None) -> None:
 
 def cmd_index_build(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.catalog import load_catalog_cached
+    from assistant.catalog.updates import apply_updates
     from retrieval.embedder import get_embedder
     from retrieval.index import build_index
 
-    catalog = load_catalog_cached(str(settings.catalog_dir))
+    catalog = apply_updates(load_catalog_cached(str(settings.catalog_dir)), settings)  # + API item updates
     report = build_index(catalog, settings, get_embedder(settings), progress=not args.quiet)
     print(
         f"index {report.mode}: {report.items} items in {report.where} "
@@ -65,12 +66,13 @@ def cmd_index_build(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_index_status(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.catalog import load_catalog_cached
+    from assistant.catalog.updates import apply_updates
     from assistant.errors import StateMismatchError
     from retrieval.embedder import get_embedder
     from retrieval.index import check_manifest
     from retrieval.store import connect
 
-    catalog = load_catalog_cached(str(settings.catalog_dir))
+    catalog = apply_updates(load_catalog_cached(str(settings.catalog_dir)), settings)  # + API item updates
     store = connect(settings, catalog.name)
     manifest = store.manifest()
     print(f"store: {store.where}, collection {store.name}")
@@ -86,10 +88,11 @@ def cmd_index_status(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_candidates(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.catalog import load_catalog_cached
+    from assistant.catalog.updates import apply_updates
     from retrieval.candidates import CandidateGenerator
     from retrieval.filters import parse_filter
 
-    catalog = load_catalog_cached(str(settings.catalog_dir))
+    catalog = apply_updates(load_catalog_cached(str(settings.catalog_dir)), settings)  # + API item updates
     gen = CandidateGenerator.open(settings, catalog)
     profile, text, how = read_query(args.query, settings, use_llm=not args.no_llm)
     flt = parse_filter(_json_arg(args.filter, "--filter"), catalog) if args.filter else None
