@@ -145,7 +145,8 @@ class InterestExtractor:
             if item_id in have:
                 continue
             span = _locate(vote.title, lowered)
-            if span is None:
+            # The words found in the text must themselves name the item, not just resemble the LLM's title.
+            if span is None or self.matcher.match_name(text[span[0] : span[1]]) != item_id:
                 report.rejected_titles.append(vote.title)
                 continue
             have.add(item_id)
