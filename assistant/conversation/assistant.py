@@ -63,8 +63,10 @@ class Assistant:
         """Everything from settings. Raises `StateMismatchError` / `CheckpointError` naming the command to run
         (`recassist index build`, `recassist train`) when an artefact is missing or stale."""
         from assistant.llm import get_llm
+        from assistant.threads import pin_compute_threads
         from ranking.serving import load_default_ranker
 
+        pin_compute_threads(1)  # requests run side by side in worker threads, each on one core
         settings = settings or Settings()
         settings.ensure_dirs()
         base = load_catalog_cached(str(settings.catalog_dir))
