@@ -10,6 +10,9 @@ Measures:
   the rules, template reasons) at concurrency 8 (closed loop: each worker sends its
   next request when the previous answer arrives): requests per second, p50 / p95 latency.
   Targets on 2 cores: >= 50 RPS, p95 <= 150 ms. Requests mix a text only, a stored user only, and both.
+  Texts are generated per request from templates over the catalog's popular titles and its genres, so
+  (almost) every text is new to the server: the server remembers query embeddings of texts it has seen,
+  and a handful of fixed texts would measure that memory instead of the work a new text costs.
 - with the embedded LLM (extraction, then `explain: true`: the LLM writes each reason), k=5, one request
   at a time: p50 / p95.
 - with --demo-ready: `recassist demo` time to ready (the banner printed once the server accepts requests),
@@ -41,17 +44,59 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-TEXTS = [
-    "I loved Arrival and Interstellar, something thoughtful",
-    "a funny animated movie for the whole family",
-    "crime thrillers like Heat, nothing before 1990",
-    "I want a romantic comedy set in Paris",
-    "The Matrix and Inception blew my mind, more mind-bending sci-fi please",
-    "something scary but not gory",
-    "classic westerns",
-    "feel-good movies about friendship",
+TEMPLATES = [
+    "I loved {title} and {title2}, something {mood}",
+    "a {mood} {genre} movie for {occasion}",
+    "{genre} films like {title}, nothing before {year}",
+    "I want a {genre} set in {place}",
+    "{title} and {title2} blew my mind, more {mood} {genre} please",
+    "something {mood} but not {avoid}, maybe {genre}",
+    "classic {genre} from the {decade}s, like {title}",
+    "{mood} {genre} movies about {topic}",
 ]
+WORDS = {
+    "mood": ["thoughtful", "funny", "scary", "feel-good", "dark", "romantic", "mind-bending", "uplifting", "tense",
+             "quiet", "weird", "epic"],
+    "occasion": ["the whole family", "a rainy evening", "date night", "a long flight", "kids", "a party"],
+    "place": ["Paris", "New York", "space", "Tokyo", "the desert", "a small town", "London", "the sea"],
+    "avoid": ["gory", "too long", "depressing", "violent", "slow", "silly"],
+    "topic": ["friendship", "revenge", "growing up", "time travel", "heists", "music", "family", "war"],
+    "year": [str(y) for y in range(1960, 2011, 5)],
+    "decade": [str(d) for d in range(1940, 2010, 10)],
+}
+POPULAR_TITLES = 400  # people name well-known films; the long tail rarely comes up in a request
 READY = re.compile(r"HTTP API:\s+(http://\S+)/v1")
+
+
+class TextMaker:
+    """Request texts from `TEMPLATES`, filled with the catalog's popular titles, its genres and `WORDS`."""
+
+    def __init__(self) -> None:
+        sys.path.insert(0, str(ROOT))
+        from assistant.catalog import load_catalog_cached
+        from assistant.settings import Settings
+
+        catalog = load_catalog_cached(str(Settings().catalog_dir))  # the server's catalog (same environment)
+        popular = sorted(catalog.items, key=lambda i: -catalog.popularity.get(i, 0))[:POPULAR_TITLES]
+        self.titles = [catalog.items[i].title for i in popular]
+        # Words people use: not "(no genres listed)", not the "IMAX" format.
+        self.genres = [g.lower() for g in catalog.genres if g.replace("-", "").isalpha() and not g.isupper()]
+
+    def __call__(self, rng: random.Random) -> str:
+        title, title2 = rng.sample(self.titles, 2)
+        words = {k: rng.choice(v) for k, v in WORDS.items()}
+        return rng.choice(TEMPLATES).format(title=title, title2=title2, genre=rng.choice(self.genres), **words)
+
+
+_texts: TextMaker | None = None
+
+
+def make_text(rng: random.Random) -> str:
+    """One request text (the catalog is read on the first call)."""
+    global _texts
+    if _texts is None:
+        _texts = TextMaker()
+    return _texts(rng)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -65,7 +110,7 @@ def bodies(seed: int) -> Iterator[dict]:
     rng = random.Random(seed)
     while True:
         kind = rng.random()
-        text = rng.choice(TEXTS)
+        text = make_text(rng)
         user = f"bench-{rng.randrange(50)}"
         if kind < 0.5:
             yield {"text": text, "k": 10, "explain": False}
@@ -113,9 +158,10 @@ async def load(url: str, concurrency: int, duration_s: float, warmup: int) -> di
 def explained(url: str, n: int) -> dict:
     """`n` sequential requests with LLM explanations; latencies in seconds and the share the LLM wrote."""
     latencies, sources = [], []
+    rng = random.Random(1)
     with httpx.Client(base_url=url, timeout=600) as client:
-        for i in range(n):
-            body = {"text": TEXTS[i % len(TEXTS)], "k": 5, "explain": True}
+        for _ in range(n):
+            body = {"text": make_text(rng), "k": 5, "explain": True}
             t0 = time.perf_counter()
             r = client.post("/v1/recommendations", json=body)
             r.raise_for_status()
