@@ -9,7 +9,7 @@ import torch
 
 from assistant.catalog import Catalog
 from assistant.settings import Settings
-from ranking.sasrec import SASRecRanker
+from ranking.sasrec import SASRecRanker, TextEncoder
 from ranking.storage import CheckpointError
 
 CHECKPOINT_NAME = "ranker.pt"
@@ -20,12 +20,14 @@ def default_checkpoint(settings: Settings) -> Path:
     return Path(settings.models_dir) / CHECKPOINT_NAME
 
 
-def load_default_ranker(settings: Settings, catalog: Catalog, threads: int = 1) -> SASRecRanker:
+def load_default_ranker(settings: Settings, catalog: Catalog, threads: int = 1,
+                        text_encoder: TextEncoder | None = None) -> SASRecRanker:
     """The trained ranker for `catalog`, ready for `recommend`.
 
     Pins torch to `threads` intra-op threads (process-wide): one request's scoring is a
     few small matrix products, faster and steadier on one thread than split across cores.
-    The sentence embedder (for profile aspects) is loaded lazily, on the first aspect query.
+    `text_encoder` embeds profile aspects (a serving process passes its shared, caching one); by
+    default the sentence embedder is loaded lazily, on the first aspect query.
     Raises `CheckpointError` when there is no checkpoint ("run `recassist train`") or it is
     damaged, `StateMismatchError` when it was trained on another catalog.
     """
@@ -33,6 +35,8 @@ def load_default_ranker(settings: Settings, catalog: Catalog, threads: int = 1) 
     if not path.is_file():
         raise CheckpointError(f"no trained ranker at {path}; run `recassist train` first")
     torch.set_num_threads(threads)
+    if text_encoder is not None:
+        return SASRecRanker.load(path, catalog_version=catalog.version, text_encoder=text_encoder)
 
     cache: dict[str, np.ndarray] = {}
 

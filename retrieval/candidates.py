@@ -35,6 +35,7 @@ from retrieval.documents import aspect_query
 from retrieval.embedder import Embedder
 from retrieval.filters import Filter, constraints_filter
 from retrieval.item_vectors import item_vectors
+from retrieval.query_vectors import QueryEncoder
 from retrieval.store import VectorStore
 
 SOURCES = ("co_occurrence", "item_neighbours", "semantic", "aspect_match", "popular")
@@ -65,6 +66,11 @@ class CandidateConfig:
     #: Below this share of items passing the filter, Chroma evaluates the `where`; above it,
     #: over-fetching and filtering in memory is faster (Chroma's pre-filter costs ~30 ms here).
     where_below_selectivity: float = 0.25
+    #: Catalogs up to this many items search semantically by an exact matrix product over the item
+    #: vectors the generator holds anyway: at ~10k items that is under 1 ms of CPU (GIL released),
+    #: against 8-20 ms for the same queries through Chroma (GIL held), and exact rather than HNSW.
+    #: Larger catalogs query the store's index.
+    exact_search_max_items: int = 100_000
 
 
 @dataclass(slots=True)
@@ -92,9 +98,12 @@ class CandidateGenerator:
         embedder: Embedder,
         settings: Settings,
         config: CandidateConfig | None = None,
+        queries: QueryEncoder | None = None,
     ) -> None:
         self.catalog, self.store, self.embedder, self.settings = catalog, store, embedder, settings
         self.config = config or CandidateConfig()
+        #: Request-side text embeddings, shared with the engine and the ranker (and kept across catalog swaps).
+        self.queries = queries or QueryEncoder(embedder)
         self.arrays = CatalogArrays.build(catalog)
         ids, self.vectors = item_vectors(catalog, settings, embedder)
         assert ids == self.arrays.ids  # both follow catalog order
@@ -104,7 +113,6 @@ class CandidateGenerator:
         # Items nobody interacted with are not "popular"; a catalog without interactions falls
         # back to catalog order so a first request still gets something.
         self._popular_order = order[self.arrays.popularity[order] > 0] if self._has_interactions else order
-        self._query_cache: dict[str, np.ndarray] = {}
 
     @classmethod
     def open(cls, settings: Settings, catalog: Catalog | None = None) -> CandidateGenerator:
@@ -224,16 +232,35 @@ class CandidateGenerator:
         rows, w = anchors[: cfg.max_neighbour_anchors], weights[: cfg.max_neighbour_anchors]
         if len(rows) == 0 or not allowed.any():
             return _empty()
-        sims = self.vectors @ self.vectors[rows].T  # [n_items, m]
-        sims[~allowed] = -np.inf
         per = min(cfg.neighbours_per_anchor, int(allowed.sum()))
-        top = np.argpartition(-sims, per - 1, axis=0)[:per]  # [per, m]
-        scores = np.zeros(len(self.arrays), dtype=np.float32)
-        np.add.at(scores, top.ravel(), (np.take_along_axis(sims, top, axis=0) * w[None, :]).ravel())
-        return _top(scores, allowed, k, positive_only=True)
+        return self._sum_of_nearest(self.vectors[rows], w, allowed, per, k, positive_only=True)
+
+    def _sum_of_nearest(self, queries: np.ndarray, weights: np.ndarray, allowed: np.ndarray, per: int, k: int,
+                        positive_only: bool = False, prefilter: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Each query's `per` nearest rows by cosine (allowed rows only with `prefilter`; else the
+        disallowed among them are dropped after); a row scores the weighted sum of its similarities
+        over the queries it is near to; the top `k` such rows (with `positive_only`, of those scoring
+        above 0), best first.
+
+        `queries`: float32 [m, d], unit length; `weights`: [m]. Row-major [m, n_items] similarities,
+        so each query's partition runs over contiguous memory.
+        """
+        sims = queries @ self.vectors.T  # [m, n_items]
+        if prefilter:
+            sims[:, ~allowed] = -np.inf
+        top = np.argpartition(-sims, per - 1, axis=1)[:, :per]  # [m, per]
+        contrib = np.take_along_axis(sims, top, axis=1) * weights[:, None]
+        n = len(self.arrays)
+        scores = np.bincount(top.ravel(), weights=contrib.ravel(), minlength=n).astype(np.float32)
+        near = np.zeros(n, dtype=bool)
+        near[top.ravel()] = True
+        near &= allowed
+        if positive_only:
+            near &= scores > 0
+        return _top(scores, near, k)
 
     def _semantic(self, profile, text, allowed, flt, k) -> tuple[np.ndarray, np.ndarray] | None:
-        """Store search for the profile's positive side and the raw text; None when there is no query."""
+        """Semantic search for the profile's positive side and the raw text; None when there is no query."""
         queries, weights = self._semantic_queries(profile, text)
         if len(queries) == 0:
             return None
@@ -247,18 +274,29 @@ class CandidateGenerator:
         else:
             # Over-fetch so that after dropping disallowed items about k remain.
             n_fetch = int(math.ceil(k / selectivity)) + 10
-        results = self.store.query(queries, min(n_fetch, len(self.arrays)), where)
+        n_fetch = min(n_fetch, len(self.arrays))
+        if len(self.arrays) <= self.config.exact_search_max_items:
+            # What the store query below returns, computed exactly over the in-memory vectors.
+            if where is not None:
+                return self._sum_of_nearest(queries, weights, allowed, min(n_fetch, int(allowed.sum())), k)
+            return self._sum_of_nearest(queries, weights, allowed, n_fetch, k, prefilter=False)
+        results = self.store.query(queries, n_fetch, where)
         return self._aggregate(results, weights, allowed, k)
 
-    def _semantic_queries(self, profile, text) -> tuple[np.ndarray, np.ndarray]:
-        """Query vectors [m, d] and weights [m] for the positive side of the profile plus the raw text."""
+    def semantic_texts(self, profile: InterestProfile | None, text: str | None) -> list[str]:
+        """The texts `generate` embeds for its semantic search: liked aspects, themes, the raw text."""
         texts: list[str] = []
         if profile is not None:
             texts += [aspect_query(a.aspect, a.kind) for a in profile.liked_aspects]
             texts += [t.text for t in profile.themes if t.text.strip()]
         if text and text.strip():
             texts.append(text.strip()[: self.settings.max_text_chars])
-        vecs = [self._encode(texts)] if texts else []
+        return texts
+
+    def _semantic_queries(self, profile, text) -> tuple[np.ndarray, np.ndarray]:
+        """Query vectors [m, d] and weights [m] for the positive side of the profile plus the raw text."""
+        texts = self.semantic_texts(profile, text)
+        vecs = [self.queries.encode(texts)] if texts else []
         weights = [1.0] * len(texts)
         liked = self.arrays.rows(profile.liked_ids()) if profile is not None else np.zeros(0, np.int64)
         if len(liked):
@@ -268,23 +306,6 @@ class CandidateGenerator:
         if not vecs:
             return np.zeros((0, self.embedder.dim), np.float32), np.zeros(0, np.float32)
         return np.concatenate(vecs).astype(np.float32), np.array(weights, np.float32)
-
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        """Embed, remembering aspect/theme texts (a small vocabulary repeats across turns).
-
-        Reads the shared cache into a local dict first, so concurrent requests (API worker
-        threads) never see an entry vanish between lookup and use.
-        """
-        cache = self._query_cache
-        found: dict[str, np.ndarray] = {t: v for t in dict.fromkeys(texts) if (v := cache.get(t)) is not None}
-        missing = [t for t in dict.fromkeys(texts) if t not in found]
-        if missing:
-            fresh = dict(zip(missing, self.embedder.encode(missing), strict=True))
-            found.update(fresh)
-            if len(cache) > 10_000:
-                cache.clear()  # bounded memory; raw texts rarely repeat anyway
-            cache.update(fresh)
-        return np.stack([found[t] for t in texts])
 
     def _aggregate(self, results, weights, allowed, k) -> tuple[np.ndarray, np.ndarray]:
         """Weighted sum of similarities over several query result lists -> top k allowed rows."""

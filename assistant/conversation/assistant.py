@@ -72,7 +72,8 @@ class Assistant:
         base = load_catalog_cached(str(settings.catalog_dir))
         catalog = apply_updates(base, settings)  # items added / removed through the API since
         candidates = CandidateGenerator.open(settings, catalog)
-        ranker = load_default_ranker(settings, base)  # trained on the catalog folder; new items score by text
+        # Trained on the catalog folder; new items score by text. Aspect texts share the request-side cache.
+        ranker = load_default_ranker(settings, base, text_encoder=candidates.queries.encode)
         store = open_store(settings, catalog)
         return cls(settings, catalog, store, candidates, ranker, get_llm(settings) if use_llm else None)
 
@@ -306,7 +307,7 @@ class Assistant:
     def _replace_catalog(self, catalog: Catalog) -> None:
         """Build the catalog-dependent parts anew, then swap them in: requests in flight keep the old ones."""
         old = self.engine.candidates
-        candidates = CandidateGenerator(catalog, old.store, old.embedder, self.settings, old.config)
+        candidates = CandidateGenerator(catalog, old.store, old.embedder, self.settings, old.config, old.queries)
         engine = RecommendationEngine(catalog, candidates, self.engine.ranker)
         extractor = InterestExtractor(catalog, self.llm, max_chars=self.settings.max_text_chars,
                                       llm_timeout_s=self.settings.llm_timeout_s)

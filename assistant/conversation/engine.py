@@ -48,6 +48,7 @@ class RecommendationEngine:
         self.ranker = ranker
         self.vectors = candidates.vectors  # float32 [n_items, d], L2-normalised, catalog order
         self.rows = candidates.arrays.index
+        self._aspect_sets: dict[str, frozenset[str]] = {}  # item id -> lower-cased genres and tags
 
     def history_of(self, user_id: str | None) -> list[str]:
         """Item ids the catalog's interaction log holds for this user, oldest first (empty if unknown)."""
@@ -71,6 +72,9 @@ class RecommendationEngine:
     ) -> list[RankedItem]:
         """Top-`k` items with the evidence behind each. Blocked items (disliked, seen, excluded,
         history, liked) never appear; hard constraints are applied by the candidate generator."""
+        # Every text the request embeds, in one model call: each MiniLM call reads all ~40 MB of its
+        # weights, so three short texts together cost about what one costs alone. Later lookups hit.
+        self.candidates.queries.encode(self._query_texts(profile, text))
         cands = self.candidates.generate(profile, history, k=n_candidates, text=text, filter=filters)
         blocked = set(exclude)
         cands = [c for c in cands if c.item_id not in blocked]
@@ -90,6 +94,18 @@ class RecommendationEngine:
             ev.ranker_score = round(float(ranker_scores[j]), 4)
             out.append(RankedItem(c.item_id, float(blended[j]), ev))
         return out
+
+    def _query_texts(self, profile: InterestProfile, text: str | None) -> list[str]:
+        """Texts the candidate generator, the theme score and the ranker's aspect score will embed.
+
+        Only a prefetch: a text missing here is embedded where it is needed, a few ms later.
+        """
+        texts = self.candidates.semantic_texts(profile, text)
+        if profile.themes:
+            texts.append(_theme_text(profile))
+        if self.ranker is not None:
+            texts += [a.aspect for a in (*profile.liked_aspects, *profile.disliked_aspects)]
+        return texts
 
     def _one_per_franchise(self, order: np.ndarray, ids: list[str], k: int) -> list[int]:
         """Top-k positions with at most one item per franchise ("Police Academy 3", "... 4": one slot).
@@ -144,7 +160,7 @@ class RecommendationEngine:
                 own = self._aspects_of(item_id)
                 adj[j] += ASPECT_BONUS * len(own & liked) - ASPECT_PENALTY * len(own & disliked)
         if profile.themes:
-            q = self.candidates.embedder.encode([" ".join(t.text for t in profile.themes)])[0]
+            q = self.candidates.queries.encode([_theme_text(profile)])[0]
             rows = np.array([self.rows[i] for i in ids])
             adj += THEME_WEIGHT * (self.vectors[rows] @ q)
         return adj
@@ -159,9 +175,13 @@ class RecommendationEngine:
         sims = (self.vectors[[self.rows[i] for i in ids]] @ self.vectors[anchors].T).mean(axis=1)
         return weight * _zscore(sims)
 
-    def _aspects_of(self, item_id: str) -> set[str]:
-        it = self.catalog.items[item_id]
-        return {g.lower() for g in it.genres} | {t.lower() for t in it.tags}
+    def _aspects_of(self, item_id: str) -> frozenset[str]:
+        """Lower-cased genres and tags; built once per item (a request asks for ~300 items, twice)."""
+        own = self._aspect_sets.get(item_id)
+        if own is None:
+            it = self.catalog.items[item_id]
+            own = self._aspect_sets[item_id] = frozenset(g.lower() for g in (*it.genres, *it.tags))
+        return own
 
     # --- evidence -----------------------------------------------------------
     def evidence(self, profile: InterestProfile, history: Sequence[str], cand: Candidate) -> Evidence:
@@ -213,6 +233,11 @@ def franchise_key(title: str) -> str:
     """'Police Academy 3: Back in Training' -> 'police academy'; 'The Matrix Reloaded' stays itself."""
     key = normalize_title(title.split(":")[0])
     return _SEQUEL_TAIL.sub("", key) or key
+
+
+def _theme_text(profile: InterestProfile) -> str:
+    """All free-text themes as one query (the theme score compares items with their sum)."""
+    return " ".join(t.text for t in profile.themes)
 
 
 def _zscore(x: np.ndarray) -> np.ndarray:

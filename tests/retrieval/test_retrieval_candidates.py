@@ -129,3 +129,25 @@ def test_cold_start_and_bad_input(generator, catalog):
         generator.generate(None, k=0)
     with pytest.raises(InputError, match="InterestProfile"):
         generator.generate({"liked_items": []}, k=5)
+
+
+def test_exact_in_memory_search_agrees_with_the_store(catalog, settings, embedder):
+    """The in-memory semantic search returns what the store's search returns (exact HNSW on 16 items)."""
+    build_index(catalog, settings, embedder)
+    store = open_index(catalog, settings, embedder)
+    exact = CandidateGenerator(catalog, store, embedder, settings)
+    via_store = CandidateGenerator(catalog, store, embedder, settings, CandidateConfig(exact_search_max_items=0))
+    profile = InterestProfile(
+        liked_aspects=[AspectPreference(aspect="Horror", kind="genre", source=SRC)],
+        themes=[Theme(text="ghosts in a haunted house", source=SRC)],
+        liked_items=[_item("2")],
+        disliked_items=[_item("8")],
+    )
+    # No filter, a broad one (the store over-fetches), a narrow one (the store evaluates a `where`).
+    for flt in (None, parse_filter({"year": {"$gte": 1990}}), parse_filter({"genre": {"$in": ["Horror"]}})):
+        a = exact.generate(profile, text="a heist movie about robbing a bank", k=10, filter=flt)
+        b = via_store.generate(profile, text="a heist movie about robbing a bank", k=10, filter=flt)
+        assert [c.item_id for c in a] == [c.item_id for c in b]
+        for x, y in zip(a, b, strict=True):
+            assert x.sources == y.sources
+            assert x.scores == pytest.approx(y.scores, abs=1e-5)

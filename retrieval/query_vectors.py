@@ -1,0 +1,63 @@
+"""Embeddings of request-side texts (raw request text, aspect queries, themes), remembered per process.
+
+One MiniLM call costs several ms of CPU per text, and most request-side texts repeat: aspect queries
+("Genres: Comedy.") and themes come from a small vocabulary, and a client retrying or paging sends
+the same text again. Every part of a request that embeds text (candidate search, the engine's theme
+score, the ranker's aspect score) shares one `QueryEncoder`, so a text is embedded once per process
+while it stays among the most recently used.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+
+from retrieval.embedder import Embedder
+
+DEFAULT_SIZE = 4096  # texts kept; 4096 x 384 float32 is 6 MB
+
+
+class QueryEncoder:
+    """`encode(texts) -> float32 [len(texts), dim]` (L2-normalised), with an LRU of `size` texts.
+
+    Thread-safe: the lock guards only the dictionary, never the model call, so concurrent
+    requests embed in parallel (torch releases the GIL); two requests missing the same text
+    may both embed it, which costs time, not correctness.
+    """
+
+    def __init__(self, embedder: Embedder, size: int = DEFAULT_SIZE) -> None:
+        self.embedder = embedder
+        self.size = size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def dim(self) -> int:
+        return self.embedder.dim
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for `texts`, in order; texts not remembered are embedded in one batch."""
+        if isinstance(texts, str):
+            raise TypeError("encode() takes a sequence of strings, not one string")
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for t in texts:
+                v = self._cache.get(t)
+                if v is not None:
+                    self._cache.move_to_end(t)
+                    found[t] = v
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            fresh = self.embedder.encode(missing)
+            fresh.setflags(write=False)  # rows are shared between requests
+            with self._lock:
+                for t, v in zip(missing, fresh, strict=True):
+                    self._cache[t] = found[t] = v
+                while len(self._cache) > self.size:
+                    self._cache.popitem(last=False)
+        return np.stack([found[t] for t in texts])

@@ -1,0 +1,75 @@
+"""QueryEncoder: the request-side embedding cache returns the embedder's vectors, in order, bounded."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from retrieval.embedder import Embedder
+from retrieval.query_vectors import QueryEncoder
+
+
+class CountingEmbedder(Embedder):
+    """Deterministic vectors from the text's characters; counts the texts it was asked to embed."""
+
+    name = "counting"
+    dim = 4
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def _encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        self.seen += texts
+        return np.array([[len(t), sum(map(ord, t)) % 7, 1.0, t.count("a")] for t in texts], dtype=np.float32)
+
+
+def test_same_vectors_as_the_embedder_in_one_batch_per_call():
+    emb = CountingEmbedder()
+    enc = QueryEncoder(emb)
+    texts = ["comedy", "a heist", "comedy", "Genres: Drama."]
+    np.testing.assert_array_equal(enc.encode(texts), emb.encode(texts))
+    assert emb.seen == ["comedy", "a heist", "Genres: Drama.", *texts]  # duplicates embedded once
+    emb.seen.clear()
+    np.testing.assert_array_equal(enc.encode(["Genres: Drama.", "new"]), emb.encode(["Genres: Drama.", "new"]))
+    assert emb.seen[:1] == ["new"]  # only the text not seen before
+    assert enc.encode([]).shape == (0, 4)
+    with pytest.raises(TypeError):
+        enc.encode("one string")
+
+
+def test_keeps_the_most_recently_used():
+    emb = CountingEmbedder()
+    enc = QueryEncoder(emb, size=2)
+    enc.encode(["a"])
+    enc.encode(["b"])
+    enc.encode(["a"])  # "a" is now the most recent
+    enc.encode(["c"])  # evicts "b"
+    emb.seen.clear()
+    enc.encode(["a", "c"])
+    assert emb.seen == []
+    enc.encode(["b"])
+    assert emb.seen == ["b"]
+
+
+def test_concurrent_callers_get_their_own_vectors():
+    emb = CountingEmbedder()
+    enc = QueryEncoder(emb, size=8)
+    texts = [f"text {i} {'a' * (i % 5)}" for i in range(40)]
+    expected = {t: emb.encode([t])[0] for t in texts}
+    errors: list[str] = []
+
+    def worker(offset: int) -> None:
+        for j in range(200):
+            batch = [texts[(offset + j + d) % len(texts)] for d in range(3)]
+            got = enc.encode(batch)
+            if not all(np.array_equal(v, expected[t]) for t, v in zip(batch, got, strict=True)):
+                errors.append(f"wrong vector for {batch}")
+
+    threads = [threading.Thread(target=worker, args=(i * 7,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
