@@ -49,6 +49,9 @@ class RecommendationEngine:
         self.vectors = candidates.vectors  # float32 [n_items, d], L2-normalised, catalog order
         self.rows = candidates.arrays.index
         self._aspect_sets: dict[str, frozenset[str]] = {}  # item id -> lower-cased genres and tags
+        self._genre_cols: dict[str, list[int]] = {}  # lower-cased genre -> its columns of genre_matrix
+        for genre, col in candidates.arrays.genre_col.items():
+            self._genre_cols.setdefault(genre.lower(), []).append(col)
 
     def history_of(self, user_id: str | None) -> list[str]:
         """Item ids the catalog's interaction log holds for this user, oldest first (empty if unknown)."""
@@ -81,8 +84,9 @@ class RecommendationEngine:
         if not cands:
             return []
         ids = [c.item_id for c in cands]
+        rows = np.fromiter(map(self.rows.__getitem__, ids), dtype=np.int64, count=len(ids))
         base, ranker_scores = self._ranker_scores(profile, history, cands)
-        blended = base + self._profile_adjustment(profile, ids) + self._content_similarity(profile, history, ids)
+        blended = base + self._profile_adjustment(profile, rows) + self._content_similarity(profile, history, rows)
         order = self._one_per_franchise(np.argsort(-blended, kind="stable"), ids, k)
         ranker_rank = {ids[j]: r + 1 for r, j in enumerate(np.argsort(-ranker_scores, kind="stable"))}
         out = []
@@ -151,28 +155,41 @@ class RecommendationEngine:
             self._ranker_ids = set(self.ranker.item_ids) if self.ranker is not None else set()
         return self._ranker_ids
 
-    def _profile_adjustment(self, profile: InterestProfile, ids: list[str]) -> np.ndarray:
-        adj = np.zeros(len(ids), dtype=np.float32)
+    def _profile_adjustment(self, profile: InterestProfile, rows: np.ndarray) -> np.ndarray:
+        """Aspect bonus / penalty and theme similarity for the candidates at item `rows`: float32 [len(rows)]."""
+        adj = np.zeros(len(rows), dtype=np.float32)
         liked = {a.aspect.lower() for a in profile.liked_aspects}
         disliked = {a.aspect.lower() for a in profile.disliked_aspects}
         if liked or disliked:
-            for j, item_id in enumerate(ids):
-                own = self._aspects_of(item_id)
-                adj[j] += ASPECT_BONUS * len(own & liked) - ASPECT_PENALTY * len(own & disliked)
+            adj += ASPECT_BONUS * self._carrying(liked)[rows] - ASPECT_PENALTY * self._carrying(disliked)[rows]
         if profile.themes:
             q = self.candidates.queries.encode([_theme_text(profile)])[0]
-            rows = np.array([self.rows[i] for i in ids])
             adj += THEME_WEIGHT * (self.vectors[rows] @ q)
         return adj
 
-    def _content_similarity(self, profile: InterestProfile, history: Sequence[str], ids: list[str]) -> np.ndarray:
-        """Standardised mean cosine between each candidate and the liked / recent items."""
+    def _carrying(self, aspects: set[str]) -> np.ndarray:
+        """int32 [n_items]: how many of `aspects` (lower-cased) each item carries as a genre or tag,
+        the count `_aspects_of(item) & aspects` gives, for every item at once."""
+        arrays = self.candidates.arrays
+        counts = np.zeros(len(arrays), dtype=np.int32)
+        for a in aspects:
+            has = np.zeros(len(arrays), dtype=bool)
+            for col in self._genre_cols.get(a, ()):
+                has |= arrays.genre_matrix[:, col]
+            tagged = arrays.tag_rows.get(a)
+            if tagged is not None:
+                has[tagged] = True
+            counts += has
+        return counts
+
+    def _content_similarity(self, profile: InterestProfile, history: Sequence[str], rows: np.ndarray) -> np.ndarray:
+        """Standardised mean cosine between each candidate (item `rows`) and the liked / recent items."""
         anchors = [self.rows[a] for a in dict.fromkeys([*profile.liked_ids(), *list(history)[-LONG_HISTORY:]])
                    if a in self.rows]
         if not anchors:
-            return np.zeros(len(ids), dtype=np.float32)
+            return np.zeros(len(rows), dtype=np.float32)
         weight = CONTENT_WEIGHT_LONG if len(history) >= LONG_HISTORY else CONTENT_WEIGHT_SHORT
-        sims = (self.vectors[[self.rows[i] for i in ids]] @ self.vectors[anchors].T).mean(axis=1)
+        sims = (self.vectors[rows] @ self.vectors[anchors].T).mean(axis=1)
         return weight * _zscore(sims)
 
     def _aspects_of(self, item_id: str) -> frozenset[str]:
