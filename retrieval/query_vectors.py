@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from retrieval.embed_batcher import EmbedBatcher
 from retrieval.embedder import Embedder
 
 DEFAULT_SIZE = 4096  # texts kept; 4096 x 384 float32 is 6 MB
@@ -23,9 +24,9 @@ DEFAULT_SIZE = 4096  # texts kept; 4096 x 384 float32 is 6 MB
 class QueryEncoder:
     """`encode(texts) -> float32 [len(texts), dim]` (L2-normalised), with an LRU of `size` texts.
 
-    Thread-safe: the lock guards only the dictionary, never the model call, so concurrent
-    requests embed in parallel (torch releases the GIL); two requests missing the same text
-    may both embed it, which costs time, not correctness.
+    Thread-safe: the lock guards only the dictionary, never the model call. Texts not remembered
+    go through an `EmbedBatcher`, so concurrent requests share forward passes; two requests
+    missing the same text may both ask for it, which costs time, not correctness.
     """
 
     def __init__(self, embedder: Embedder, size: int = DEFAULT_SIZE) -> None:
@@ -33,6 +34,7 @@ class QueryEncoder:
         self.size = size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        self._batcher = EmbedBatcher(embedder)
 
     @property
     def dim(self) -> int:
@@ -53,7 +55,7 @@ class QueryEncoder:
                     found[t] = v
         missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
-            fresh = self.embedder.encode(missing)
+            fresh = self._batcher.encode(missing)
             fresh.setflags(write=False)  # rows are shared between requests
             with self._lock:
                 for t, v in zip(missing, fresh, strict=True):

@@ -73,3 +73,62 @@ def test_concurrent_callers_get_their_own_vectors():
     for t in threads:
         t.join()
     assert errors == []
+
+
+class SlowEmbedder(CountingEmbedder):
+    """Takes 50 ms per call, so callers arriving meanwhile queue up; records each call's texts."""
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        super().__init__()
+        self.calls: list[list[str]] = []
+        self.fail_on = fail_on
+
+    def _encode(self, texts, batch_size):
+        import time
+
+        self.calls.append(list(texts))
+        time.sleep(0.05)
+        if self.fail_on in texts:
+            raise RuntimeError("model failed")
+        return super()._encode(texts, batch_size)
+
+
+def _in_threads(fn, args_list):
+    results: dict[int, object] = {}
+
+    def run(i, args):
+        try:
+            results[i] = fn(*args)
+        except Exception as e:  # noqa: BLE001 - the test inspects it
+            results[i] = e
+
+    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(args_list)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return [results[i] for i in range(len(args_list))]
+
+
+def test_batcher_embeds_waiting_callers_together():
+    from retrieval.embed_batcher import EmbedBatcher
+
+    emb = SlowEmbedder()
+    batcher = EmbedBatcher(emb)
+    requests = [[f"text {i}", "shared"] for i in range(8)]
+    got = _in_threads(batcher.encode, [(r,) for r in requests])
+    for r, vecs in zip(requests, got, strict=True):
+        np.testing.assert_array_equal(vecs, CountingEmbedder().encode(r))
+    assert len(emb.calls) < len(requests)  # callers that waited shared a pass
+    assert sum(t == "shared" for call in emb.calls for t in call) == len(emb.calls)  # once per pass
+    assert batcher.encode([]).shape == (0, 4)
+
+
+def test_batcher_hands_an_error_to_the_callers_of_that_pass_only():
+    from retrieval.embed_batcher import EmbedBatcher
+
+    emb = SlowEmbedder(fail_on="bad")
+    batcher = EmbedBatcher(emb)
+    with pytest.raises(RuntimeError, match="model failed"):
+        batcher.encode(["bad"])
+    np.testing.assert_array_equal(batcher.encode(["good"]), CountingEmbedder().encode(["good"]))  # worker lives on
