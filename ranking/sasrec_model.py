@@ -30,11 +30,19 @@ class SASRecConfig:
     dropout: float = 0.3
     id_dropout: float = 0.2
     use_text: bool = True
+    text_layers: int = 1
     # Small batches of whole sequences: every position is a target, so 16 windows already give
     # ~1,500 targets per step, and more steps per epoch is what makes the validation curve rise fast.
     lr: float = 5e-3
     weight_decay: float = 0.1
     batch_size: int = 16
+    # Learning-rate schedule, in epochs: linear warm-up, then cosine decay reaching 0 at `decay_epochs`
+    # (0 = constant lr). A decaying rate settles into a better minimum than early stopping alone.
+    # Exponential moving average of the weights, per step (0 = off): validation, checkpoints and serving
+    # use the average, which is steadier than any single step's weights on a small, noisy dataset.
+    ema_decay: float = 0.0
+    warmup_epochs: int = 0
+    decay_epochs: int = 0
     negatives: int = 0  # 0: full softmax over all trained items; n > 0: n shared uniform negatives per step
     # Older max_len windows of long histories: +70% work per epoch, and no better on validation
     # in our runs (0.0731 vs 0.0723 best NDCG@10, within noise; test 0.0565 vs 0.0605).
@@ -101,7 +109,12 @@ class SASRecNet(nn.Module):
         self.register_buffer("has_id", has_id.bool(), persistent=False)
         self.id_emb = nn.Embedding(n_items, d)
         nn.init.normal_(self.id_emb.weight, std=0.02)
-        self.text_proj = nn.Linear(text.shape[1], d) if cfg.use_text and text.shape[1] else None
+        self.text_proj: nn.Module | None = None
+        if cfg.use_text and text.shape[1]:
+            t = text.shape[1]
+            # One linear map, or a small MLP (text_layers=2): a non-linear map places items by content better.
+            self.text_proj = nn.Linear(t, d) if cfg.text_layers == 1 else nn.Sequential(
+                nn.Linear(t, 2 * d), nn.GELU(), nn.Linear(2 * d, d))
         self.pos_emb = nn.Embedding(cfg.max_len, d)
         nn.init.normal_(self.pos_emb.weight, std=0.02)
         self.emb_drop = nn.Dropout(cfg.dropout)

@@ -13,6 +13,7 @@ run continues exactly as an uninterrupted one would.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -120,6 +121,7 @@ def train(
     st = {"epoch": 0, "best_epoch": 0, "best_ndcg": -1.0, "best_loss": float("inf"), "bad_evals": 0,
           "elapsed_s": 0.0, "best_elapsed_s": 0.0, "history": []}
     best_state = {k: v.clone() for k, v in net.state_dict().items()}
+    ema = WeightAverage(net, cfg.ema_decay) if cfg.ema_decay > 0 else None
     if resume and checkpoint is not None and Path(checkpoint).is_file():
         ck = read_checkpoint(checkpoint, data.catalog_version, cfg)
         if ck.get("train") is None:
@@ -128,6 +130,8 @@ def train(
         net.load_state_dict(t["last_model"])
         opt.load_state_dict(t["optimizer"])
         best_state = ck["model"]
+        if ema is not None:
+            ema.load(t["ema"])
         st.update({k: t[k] for k in st})
     windows = build_windows(data.sequences, cfg.max_len, cfg.all_windows)
     trainable = torch.as_tensor(np.flatnonzero(data.item_counts() > 0))
@@ -136,15 +140,20 @@ def train(
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=cfg.max_epochs, initial=st["epoch"], desc=f"training {NAME}", unit="epoch")
+        bar = tqdm(total=min(cfg.max_epochs, cfg.decay_epochs or cfg.max_epochs), initial=st["epoch"], desc=f"training {NAME}", unit="epoch")
     t0 = time.perf_counter() - st["elapsed_s"]
-    while st["epoch"] < cfg.max_epochs and st["bad_evals"] < cfg.patience:
+    last_epoch = min(cfg.max_epochs, cfg.decay_epochs or cfg.max_epochs)  # past the decay the lr is 0
+    while st["epoch"] < last_epoch and st["bad_evals"] < cfg.patience:
         st["epoch"] += 1
-        loss = _epoch(net, opt, windows, trainable, cfg, st["epoch"])
+        loss = _epoch(net, opt, windows, trainable, cfg, st["epoch"], ema)
         if bar is not None:
             bar.update(1)
-        if st["epoch"] % cfg.eval_every and st["epoch"] < cfg.max_epochs:
+        if st["epoch"] % cfg.eval_every and st["epoch"] < last_epoch:
             continue
+        live = None
+        if ema is not None:  # judge (and keep) the averaged weights
+            live = {k: v.clone() for k, v in net.state_dict().items()}
+            net.load_state_dict(ema.state)
         ndcg = validation_score(net, data) if has_valid else -loss
         st["elapsed_s"] = time.perf_counter() - t0
         row = {"epoch": st["epoch"], "loss": round(loss, 4), "valid_ndcg@10": round(ndcg, 5),
@@ -157,13 +166,16 @@ def train(
             best_state = {k: v.clone() for k, v in net.state_dict().items()}
         else:
             st["bad_evals"] += 1
+        if live is not None:
+            net.load_state_dict(live)
         if bar is not None:
             best = f"{st['best_ndcg']:.4f}@{st['best_epoch']}"
             bar.set_postfix(loss=f"{loss:.3f}", ndcg=f"{ndcg:.4f}", best=best)
         if on_eval is not None:
             on_eval(row)
         if checkpoint is not None:
-            train_state = dict(st, last_model=net.state_dict(), optimizer=opt.state_dict())
+            train_state = dict(st, last_model=net.state_dict(), optimizer=opt.state_dict(),
+                               ema=ema.state if ema is not None else None)
             write_checkpoint(checkpoint, payload(net, data.item_ids, data.catalog_version, data.text_model,
                                                  data.item_counts(), best_state, train_state))
     if bar is not None:
@@ -176,8 +188,37 @@ def train(
     return net, report
 
 
+def lr_at(cfg: SASRecConfig, progress: float) -> float:
+    """Learning rate after `progress` epochs (fractional) under the config's warm-up / cosine schedule."""
+    if cfg.warmup_epochs and progress < cfg.warmup_epochs:
+        return cfg.lr * (progress + 1e-3) / cfg.warmup_epochs
+    if not cfg.decay_epochs:
+        return cfg.lr
+    span = max(cfg.decay_epochs - cfg.warmup_epochs, 1)
+    done = min((progress - cfg.warmup_epochs) / span, 1.0)
+    return cfg.lr * 0.5 * (1 + math.cos(math.pi * done))
+
+
+class WeightAverage:
+    """Exponential moving average of a net's weights: `state` is a state dict, updated after each step."""
+
+    def __init__(self, net: SASRecNet, decay: float) -> None:
+        self.decay = decay
+        self.state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        self._pairs = [(self.state[k], p) for k, p in net.named_parameters()]
+
+    def update(self) -> None:
+        with torch.no_grad():
+            avg, live = zip(*self._pairs)
+            torch._foreach_lerp_(list(avg), [p.detach() for p in live], 1.0 - self.decay)
+
+    def load(self, state: dict) -> None:
+        for k, v in state.items():
+            self.state[k].copy_(v)
+
+
 def _epoch(net: SASRecNet, opt: torch.optim.Optimizer, windows: list[np.ndarray], trainable: torch.Tensor,
-           cfg: SASRecConfig, epoch: int) -> float:
+           cfg: SASRecConfig, epoch: int, ema: WeightAverage | None = None) -> float:
     """One pass over the windows; returns the mean cross-entropy per predicted position."""
     torch.manual_seed(cfg.seed * 100_003 + epoch)
     rng = np.random.default_rng([cfg.seed, epoch])
@@ -186,7 +227,10 @@ def _epoch(net: SASRecNet, opt: torch.optim.Optimizer, windows: list[np.ndarray]
     # Softmax over trained items only: target index -> its row in `trainable`.
     remap = torch.full((net.n_items + 1,), -1, dtype=torch.int64)
     remap[trainable + 1] = torch.arange(trainable.numel())
-    for batch in _batches(windows, cfg.batch_size, rng):
+    batches = _batches(windows, cfg.batch_size, rng)
+    for step, batch in enumerate(batches):
+        for group in opt.param_groups:
+            group["lr"] = lr_at(cfg, epoch - 1 + step / len(batches))
         tok = _tokens([windows[i] for i in batch])
         inp, tgt = tok[:, :-1], tok[:, 1:]
         keep = torch.rand(net.n_items) >= cfg.id_dropout if cfg.id_dropout > 0 else None
@@ -207,6 +251,8 @@ def _epoch(net: SASRecNet, opt: torch.optim.Optimizer, windows: list[np.ndarray]
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if ema is not None:
+            ema.update()
         n = int(sel.sum())
         total += float(loss.detach()) * n
         count += n
