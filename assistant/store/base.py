@@ -128,6 +128,10 @@ class ProfileStore(ABC):
     def close(self) -> None:
         """Release connections; the store is unusable afterwards."""
 
+    @abstractmethod
+    def ping(self) -> None:
+        """A cheap read proving the store answers (readiness probes); `StoreError` if it does not."""
+
     def __enter__(self) -> ProfileStore:
         return self
 

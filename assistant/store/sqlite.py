@@ -76,6 +76,13 @@ class SQLiteProfileStore(ProfileStore):
     def close(self) -> None:
         self.db.close()
 
+    def ping(self) -> None:
+        try:
+            with self.db.read() as con:
+                con.execute("SELECT 1 FROM users LIMIT 1").fetchall()
+        except sqlite3.Error as e:
+            raise self.db.translate(e) from None
+
     # --- helpers ----------------------------------------------------------------------------------
 
     def _now(self) -> tuple[datetime, str]:

@@ -35,6 +35,7 @@ def test_health_ready_and_docs(api, engine):
     assert api.get("/healthz").json() == {"status": "ok"}
     ready = api.get("/readyz").json()
     assert ready["status"] == "ready" and ready["items"] == len(engine.catalog)
+    assert ready["indexed_items"] == len(engine.catalog)  # read from the vector index itself
     assert "swagger" in api.get("/docs").text.lower()
     paths = api.get("/openapi.json").json()["paths"]
     for path in (
@@ -49,6 +50,18 @@ def test_health_ready_and_docs(api, engine):
     ):
         assert path in paths
     assert set(paths["/v1/users/{user_id}/profile"]) == {"get", "patch", "delete"}
+
+
+def test_readyz_answers_503_naming_the_backend_that_fails(api, engine, monkeypatch):
+    from assistant.errors import StoreError
+
+    def broken() -> None:
+        raise StoreError("profile store /data/recassist.sqlite3 is not a database")
+
+    monkeypatch.setattr(engine.store, "ping", broken)
+    err = assert_error(api.get("/readyz"), 503, "store_unavailable")
+    assert "profile store" in err["message"]
+    assert api.get("/healthz").status_code == 200  # the process itself is up
 
 
 # --- recommendations and extraction ------------------------------------------------------------------

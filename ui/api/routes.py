@@ -108,9 +108,11 @@ async def healthz() -> Health:
 
 @probes.get("/readyz", response_model=Readiness)
 def readyz(request: Request, engine: Engine) -> Readiness:
-    """The engine is loaded and can answer."""
+    """The engine is loaded and its backends answer: the profile store and the vector index are
+    each read once (a failure answers 503 with the backend's message)."""
     catalog = engine.catalog
     settings = request.app.state.settings
-    return Readiness(
-        status="ready", catalog=catalog.name, items=len(catalog), llm_backend=settings.resolved_llm_backend
-    )
+    engine.store.ping()
+    indexed = engine.engine.candidates.store.count()
+    return Readiness(status="ready", catalog=catalog.name, items=len(catalog), indexed_items=indexed,
+                     llm_backend=settings.resolved_llm_backend)

@@ -136,4 +136,5 @@ class Readiness(BaseModel):
     status: str = Field(description="'ready' when the catalog, index, ranker and store are loaded.")
     catalog: str
     items: int
+    indexed_items: int = Field(description="Items in the vector index (read from it by this probe).")
     llm_backend: str
