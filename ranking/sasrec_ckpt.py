@@ -38,6 +38,11 @@ def write_checkpoint(path: Path | str, payload: dict[str, Any]) -> None:
     atomic_write(path, write)
 
 
+#: Config fields added after checkpoints were first written, with the value those older checkpoints were
+#: trained under (not today's default).
+LEGACY_CONFIG = {"ema_decay": 0.0, "warmup_epochs": 0, "decay_epochs": 0, "text_layers": 1}
+
+
 def read_checkpoint(
     path: Path | str, catalog_version: str | None = None, config: SASRecConfig | None = None
 ) -> dict[str, Any]:
@@ -66,7 +71,7 @@ def read_checkpoint(
         )
     check_catalog(payload.get("catalog_version"), catalog_version, path)
     try:
-        saved = SASRecConfig(**json.loads(payload["config"]))
+        saved = SASRecConfig(**{**LEGACY_CONFIG, **json.loads(payload["config"])})
     except (TypeError, ValueError, KeyError) as e:
         raise CheckpointError(f"{path} has an unreadable config ({e})") from None
     if config is not None:
