@@ -28,6 +28,7 @@ _FLAGS = {
     "ema_decay": "per-step decay of the weight average used for validation and serving (0 = off)",
     "warmup_epochs": "epochs of linear lr warm-up", "decay_epochs": "epoch where the cosine lr reaches 0 (0 = constant)",
     "text_layers": "layers of the text-to-item map (1 linear, 2 MLP)",
+    "members": "networks trained one after another (seeds seed + 1000 m) whose scores are averaged",
 }
 
 
@@ -110,9 +111,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     path = args.checkpoint or default_checkpoint(settings)
     torch.set_num_threads(cfg.threads)
     report = SASRecRanker(cfg).fit(data, progress=not args.no_progress, checkpoint=path, resume=args.resume)
-    print(f"saved {path}: best validation NDCG@10 {report['best_valid_ndcg@10']:.4f} at epoch "
-          f"{report['best_epoch']} ({report['seconds_to_best']:.0f} s; {report['epochs_run']} epochs run)")
+    print(f"saved {path}: {_summary(report, cfg.members)}")
     return 0
+
+
+def _summary(report: dict, members: int) -> str:
+    """One line on the trained model: validation score, epochs, time, and what it is made of."""
+    valid = report["best_valid_ndcg@10"]
+    score = f"{valid:.4f}" if valid is not None else "n/a (no validation targets)"
+    parts = f"{members} networks" if members > 1 else "1 network"
+    if report.get("ease_weight"):
+        parts += (f" + EASE (weight {report['ease_weight']}; networks alone "
+                  f"{report['networks_valid_ndcg@10']:.4f})")
+    epochs = ", ".join(map(str, report["best_epoch"])) if members > 1 else str(report["best_epoch"])
+    return (f"validation NDCG@10 {score}, {parts}; best epoch {epochs}; {report['seconds_to_best']:.0f} s "
+            f"to {'the last network' if members > 1 else 'its'} best, {report['epochs_run']} epochs run")
 
 
 def cmd_eval_ranker(args: argparse.Namespace) -> int:

@@ -2,7 +2,9 @@
 
 How a user is scored:
 - with items (history, then profile liked items): the transformer's state at the newest
-  item, dotted with every candidate's vector (id embedding + projected text);
+  item, dotted with every candidate's vector (id embedding + projected text); with an ensemble
+  (`SASRecConfig.members`), the mean of the members' such scores; with `ease_blend`, plus a
+  small, validation-picked share of EASE's item-item scores (`ranking.ease_blend`);
 - with profile aspects (genres / tags): their text embeddings' mean cosine with each
   candidate's text (liked minus disliked), added as a standardised bonus;
 - with aspects only: that aspect score plus a small popularity prior;
@@ -21,10 +23,11 @@ import torch
 
 from assistant.errors import ConfigError
 from ranking.base import EncodedUser, Ranker, register
+from ranking.ease_blend import EaseBlend
 from ranking.data import InteractionData
-from ranking.sasrec_ckpt import read_checkpoint, write_checkpoint
-from ranking.sasrec_model import SASRecConfig, SASRecNet, last_states
-from ranking.sasrec_train import payload, train
+from ranking.sasrec_ckpt import add_to_checkpoint, read_checkpoint, write_checkpoint
+from ranking.sasrec_model import SASRecConfig, SASRecNet
+from ranking.sasrec_train import ensemble_items, ensemble_states, payload, train
 from ranking.storage import CheckpointError
 
 TextEncoder = Callable[[list[str]], np.ndarray]
@@ -52,72 +55,85 @@ class SASRecRanker(Ranker):
         super().__init__()
         self.config = config or SASRecConfig()
         self.text_encoder = text_encoder
-        self.net: SASRecNet | None = None
+        self.nets: list[SASRecNet] = []  # ensemble members (one by default)
         self.catalog_version = ""
         self.text_model = ""
         self.report: dict[str, Any] = {}
-        self._items = torch.zeros(0, 0)  # item vectors [n_items, d], computed once per fit/load
-        self._table = torch.zeros(0, 0)  # the same with a zero padding row in front [n_items + 1, d]
+        self._items = torch.zeros(0, 0)  # members' item vectors side by side [n_items, members * d]
+        self._tables: list[torch.Tensor] = []  # per member: its item vectors after a zero padding row
         self._text = np.zeros((0, 0), np.float32)
         self._prior = np.zeros(0, np.float32)  # log(1 + training interactions) [n_items]
+        self._blend: EaseBlend | None = None
 
     # --- training and storage -------------------------------------------
     def fit(self, data: InteractionData, *, progress: bool = False, checkpoint: Path | str | None = None,
             resume: bool = False) -> dict[str, Any]:
         """Train (see `ranking.sasrec_train.train`); `checkpoint` is written during training."""
-        net, self.report = train(data, self.config, checkpoint, resume, progress)
-        self._adopt(net, data.item_ids, data.catalog_version, data.text_model, data.item_counts())
+        nets, self.report = train(data, self.config, checkpoint, resume, progress)
+        self._adopt(nets, data.item_ids, data.catalog_version, data.text_model, data.item_counts())
+        if self.config.ease_blend:
+            self._blend = EaseBlend.fit(data, self._sequence_scores)
+            self.report["ease_weight"] = self._blend.weight if self._blend else 0.0
+            if self._blend is not None:  # the served model is the blend: report its validation score
+                self.report["networks_valid_ndcg@10"] = self.report["best_valid_ndcg@10"]
+                self.report["best_valid_ndcg@10"] = self._blend.valid_ndcg
+            if checkpoint is not None and self._blend is not None:
+                add_to_checkpoint(checkpoint, "ease", self._blend.state())
         return {k: v for k, v in self.report.items() if k != "history"}
 
-    def _adopt(self, net: SASRecNet, item_ids: Sequence[str], catalog_version: str, text_model: str,
+    def _adopt(self, nets: list[SASRecNet], item_ids: Sequence[str], catalog_version: str, text_model: str,
                counts: np.ndarray) -> None:
         self._set_vocabulary(item_ids)
-        net.eval()
-        self.net, self.config = net, net.cfg
+        for net in nets:
+            net.eval()
+        self.nets, self.config = nets, nets[0].cfg
         self.catalog_version, self.text_model = catalog_version, text_model
         with torch.inference_mode():
-            self._items = net.item_matrix()
-            self._table = net.padded(self._items)  # built once: copying it per request costs ms
-        self._text = net.text.numpy()
+            self._items = ensemble_items(nets)
+            # Built once: copying a table per request costs ms.
+            self._tables = [net.padded(net.item_matrix()) for net in nets]
+        self._text = nets[0].text.numpy()
         self._counts = np.asarray(counts, dtype=np.int64)
         self._prior = np.log1p(self._counts).astype(np.float32)
 
     def save(self, path: Path | str) -> None:
         self._require_fitted()
-        assert self.net is not None
-        write_checkpoint(path, payload(self.net, self.item_ids, self.catalog_version, self.text_model,
-                                       self._counts, self.net.state_dict(), None))
+        write_checkpoint(path, payload(self.nets, self.item_ids, self.catalog_version, self.text_model,
+                                       self._counts, [net.state_dict() for net in self.nets], None,
+                                       self._blend.state() if self._blend else None))
 
     @classmethod
     def load(cls, path: Path | str, catalog_version: str | None = None,
              text_encoder: TextEncoder | None = None, config: SASRecConfig | None = None) -> SASRecRanker:
-        """Load the best weights of a checkpoint.
+        """Load the best weights of a checkpoint (of an ensemble still training: the members so far).
 
         `catalog_version` / `config`: when given, a checkpoint made for another catalog or
         config raises `StateMismatchError`; a damaged file raises `CheckpointError`.
         """
         ck = read_checkpoint(path, catalog_version, config)
         cfg: SASRecConfig = ck["config"]
-        net = SASRecNet(len(ck["item_ids"]), ck["item_text"], ck["has_id"], cfg)
-        try:
-            net.load_state_dict(ck["model"])
-        except RuntimeError as e:
-            raise CheckpointError(f"{path}: weights do not fit the saved config ({str(e)[:200]})") from None
+        nets = []
+        for state in ck["models"]:
+            net = SASRecNet(len(ck["item_ids"]), ck["item_text"], ck["has_id"], cfg)
+            try:
+                net.load_state_dict(state)
+            except RuntimeError as e:
+                raise CheckpointError(f"{path}: weights do not fit the saved config ({str(e)[:200]})") from None
+            nets.append(net)
         r = cls(cfg, text_encoder)
         counts = ck["item_counts"].numpy()
-        r._adopt(net, ck["item_ids"], ck["catalog_version"], ck.get("text_model", ""), counts)
+        r._adopt(nets, ck["item_ids"], ck["catalog_version"], ck.get("text_model", ""), counts)
+        if ck.get("ease"):
+            r._blend = EaseBlend.from_state(ck["ease"], r.item_ids)
         return r
 
     # --- scoring ---------------------------------------------------------
     def score(self, users: Sequence[EncodedUser]) -> np.ndarray:
         self._require_fitted()
-        assert self.net is not None
         out = np.empty((len(users), len(self.item_ids)), dtype=np.float32)
         with_items = [r for r, u in enumerate(users) if len(u.items)]
         if with_items:
-            with torch.inference_mode():
-                h = last_states(self.net, self._items, [users[r].items for r in with_items])
-                out[with_items] = (h @ self._items.T).numpy()
+            out[with_items] = self._sequence_scores([users[r].items for r in with_items])
         everything = np.arange(len(self.item_ids))
         for r, u in enumerate(users):
             if u.liked_aspects or u.disliked_aspects or not len(u.items):
@@ -125,16 +141,27 @@ class SASRecRanker(Ranker):
         return out
 
     def score_subset(self, user: EncodedUser, idx: np.ndarray) -> np.ndarray:
-        """One user, candidates `idx` only: a single unpadded forward pass (~ms on one thread)."""
+        """One user, candidates `idx` only: one unpadded forward pass per member (~ms on one thread)."""
         self._require_fitted()
-        assert self.net is not None
         seq_scores = None
         if len(user.items):
             tokens = torch.as_tensor(user.items[-self.config.max_len:] + 1).unsqueeze(0)
             with torch.inference_mode():
-                h = self.net.hidden_states(tokens, self._table, last_only=True)[0, -1]
-                seq_scores = (self._items[torch.as_tensor(idx)] @ h).numpy()
+                h = torch.cat([net.hidden_states(tokens, table, last_only=True)[0, -1]
+                               for net, table in zip(self.nets, self._tables, strict=True)]) / len(self.nets)
+                if self._blend is None:
+                    seq_scores = (self._items[torch.as_tensor(idx)] @ h).numpy()
+                else:  # the blend scales each part over all items (~2 ms on one thread)
+                    full = (self._items @ h).numpy()[None]
+                    seq_scores = self._blend.blend(full, [user.items])[0, idx]
         return self._finish(user, seq_scores, idx)
+
+    def _sequence_scores(self, histories: Sequence[np.ndarray]) -> np.ndarray:
+        """Scores over all items [len(histories), n_items] of users with items, the EASE blend included."""
+        with torch.inference_mode():
+            h = ensemble_states(self.nets, self._tables, list(histories))
+            scores = (h @ self._items.T).numpy()
+        return scores if self._blend is None else self._blend.blend(scores, histories)
 
     def _finish(self, user: EncodedUser, seq_scores: np.ndarray | None, idx: np.ndarray) -> np.ndarray:
         """Blend sequence scores (or their absence) with aspect and popularity evidence for `idx`."""

@@ -1,12 +1,16 @@
 """SASRec checkpoint file: one `torch.save` dict of tensors and plain values, read with `weights_only=True`.
 
-Layout (format 1):
+Layout (format 2):
     ranker, format, config (JSON str), catalog_version, item_ids (list[str]),
     item_text float32 [n_items, t], has_id bool [n_items], item_counts int64 [n_items],
-    model (state_dict of the best validation epoch),
-    train (optional: epoch, best_epoch, best_ndcg, bad_evals, elapsed_s, best_elapsed_s,
-           history (list of dicts), last_model (state_dict), optimizer (state_dict)).
-Written atomically, so a crash mid-save leaves the previous checkpoint whole.
+    models (list of state_dicts, one per ensemble member: its best validation epoch; while training,
+            the members finished so far and the current one's best),
+    ease (optional: the EASE blend: lam, weight, x_indptr / x_indices / x_shape of its training matrix),
+    train (optional: member (index being trained), member_reports (finished members' reports), and that
+           member's epoch, best_epoch, best_ndcg, bad_evals, elapsed_s, best_elapsed_s, history
+           (list of dicts), last_model (state_dict), optimizer (state_dict), ema (state_dict or None)).
+Format 1 (one network, its weights under `model`) is still read. Written atomically, so a crash
+mid-save leaves the previous checkpoint whole.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from ranking.sasrec_model import SASRecConfig
 from ranking.storage import CheckpointError, atomic_write, check_catalog
 
 NAME = "sasrec"
-FORMAT = 1
+FORMAT = 2
+READABLE_FORMATS = (1, 2)
 
 
 def write_checkpoint(path: Path | str, payload: dict[str, Any]) -> None:
@@ -38,9 +43,17 @@ def write_checkpoint(path: Path | str, payload: dict[str, Any]) -> None:
     atomic_write(path, write)
 
 
+def add_to_checkpoint(path: Path | str, key: str, value: Any) -> None:
+    """Set `key` in the checkpoint at `path` (rewritten atomically, everything else kept)."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    payload[key] = value
+    write_checkpoint(path, payload)
+
+
 #: Config fields added after checkpoints were first written, with the value those older checkpoints were
 #: trained under (not today's default).
-LEGACY_CONFIG = {"ema_decay": 0.0, "warmup_epochs": 0, "decay_epochs": 0, "text_layers": 1}
+LEGACY_CONFIG = {"ema_decay": 0.0, "warmup_epochs": 0, "decay_epochs": 0, "text_layers": 1, "members": 1,
+                 "ease_blend": False}
 
 
 def read_checkpoint(
@@ -65,10 +78,13 @@ def read_checkpoint(
     if not isinstance(payload, dict) or payload.get("ranker") != NAME:
         got = payload.get("ranker") if isinstance(payload, dict) else type(payload).__name__
         raise StateMismatchError(f"{path} is not a {NAME} checkpoint (found {got!r})")
-    if payload.get("format") != FORMAT:
+    if payload.get("format") not in READABLE_FORMATS:
         raise StateMismatchError(
-            f"{path} has checkpoint format {payload.get('format')}, this code reads {FORMAT}"
+            f"{path} has checkpoint format {payload.get('format')}, this code reads "
+            f"{', '.join(map(str, READABLE_FORMATS))}; train again with `recassist train`"
         )
+    if payload["format"] == 1:
+        payload["models"] = [payload.pop("model")]
     check_catalog(payload.get("catalog_version"), catalog_version, path)
     try:
         saved = SASRecConfig(**{**LEGACY_CONFIG, **json.loads(payload["config"])})

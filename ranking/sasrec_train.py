@@ -76,26 +76,50 @@ def new_net(data: InteractionData, cfg: SASRecConfig) -> SASRecNet:
     return SASRecNet(data.n_items, text, has_id, cfg)
 
 
-def validation_score(net: SASRecNet, data: InteractionData) -> float:
-    """Full-ranking NDCG@10 of `data.valid_targets` given `data.sequences`."""
-    net.eval()
+MEMBER_SEED_STRIDE = 1000  # member m of an ensemble trains with seed `cfg.seed + 1000 * m`
+
+
+def member_seed(cfg: SASRecConfig, member: int) -> int:
+    return cfg.seed + MEMBER_SEED_STRIDE * member
+
+
+def ensemble_states(nets: list[SASRecNet], tables: list[torch.Tensor], sequences: list) -> torch.Tensor:
+    """User states [len(sequences), members * d] whose dot product with `ensemble_items` is the mean of
+    the members' scores (each member's state and item vectors side by side, the state divided by M)."""
+    return torch.cat([last_states(net, t, sequences) for net, t in zip(nets, tables, strict=True)],
+                     1) / len(nets)
+
+
+def ensemble_items(nets: list[SASRecNet]) -> torch.Tensor:
+    """Item vectors [n_items, members * d]: the members' item vectors side by side."""
+    return torch.cat([net.item_matrix() for net in nets], 1)
+
+
+def validation_score(nets: list[SASRecNet], data: InteractionData) -> float:
+    """Full-ranking NDCG@10 of `data.valid_targets` given `data.sequences`, members' scores averaged."""
+    for net in nets:
+        net.eval()
     with torch.inference_mode():
-        items = net.item_matrix()
+        items = ensemble_items(nets)
+        tables = [net.padded(net.item_matrix()) for net in nets]
 
         def score(hist):
-            return (last_states(net, items, list(hist)) @ items.T).numpy()
+            return (ensemble_states(nets, tables, list(hist)) @ items.T).numpy()
 
         return validation_ndcg(score, data.sequences, data.valid_targets, data.n_items)
 
 
-def payload(net: SASRecNet, item_ids: list[str], catalog_version: str, text_model: str,
-            item_counts: np.ndarray, best_state: dict, train: dict | None) -> dict[str, Any]:
+def payload(nets: list[SASRecNet], item_ids: list[str], catalog_version: str, text_model: str,
+            item_counts: np.ndarray, best_states: list[dict], train: dict | None,
+            ease: dict | None = None) -> dict[str, Any]:
     """The checkpoint dict (layout in `ranking.sasrec_ckpt`)."""
+    net = nets[0]
     return {
         "ranker": NAME, "format": FORMAT, "config": json.dumps(net.cfg.as_dict(), sort_keys=True),
         "catalog_version": catalog_version, "text_model": text_model, "item_ids": list(item_ids),
         "item_text": net.text.clone(), "has_id": net.has_id.clone(),
-        "item_counts": torch.as_tensor(item_counts), "model": best_state, "train": train,
+        "item_counts": torch.as_tensor(item_counts), "models": best_states, "train": train,
+        "ease": ease,
     }
 
 
@@ -106,46 +130,90 @@ def train(
     resume: bool = False,
     progress: bool = False,
     on_eval: Callable[[dict], None] | None = None,
-) -> tuple[SASRecNet, dict[str, Any]]:
-    """Train and return (net with the best validation weights, report).
+) -> tuple[list[SASRecNet], dict[str, Any]]:
+    """Train `cfg.members` networks one after another; return (nets with their best validation weights,
+    report).
 
-    `checkpoint`: written (atomically) at each validation improvement and at the end;
-    `resume` continues from it (same catalog and config, else `StateMismatchError`).
-    Without validation targets the last epoch counts as best.
-    Report: best_epoch, best_valid_ndcg, epochs_run, seconds_to_best, seconds_total, history.
+    `checkpoint`: written (atomically) at each validation and at the end, holding the finished
+    members and the current one's training state; `resume` continues from it (same catalog and
+    config, else `StateMismatchError`). Without validation targets the last epoch counts as best.
+    Report: best_epoch, best_valid_ndcg, epochs_run, seconds_to_best, seconds_total, history. With
+    several members: `best_valid_ndcg@10` of the averaged scores, `seconds_to_best` until the last
+    member's best epoch (earlier members' whole runs included), `best_epoch` a list, `members` their reports.
     """
     torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
+    finished: list[dict] = []  # best weights of members already trained
+    reports: list[dict] = []
+    saved: dict | None = None
+    if resume and checkpoint is not None and Path(checkpoint).is_file():
+        ck = read_checkpoint(checkpoint, data.catalog_version, cfg)
+        if ck.get("train") is None:
+            raise ValueError(f"{checkpoint} has no training state to resume from")
+        saved = ck["train"]
+        member = saved.get("member", 0)
+        finished, reports = ck["models"][:member], saved.get("member_reports", [])[:member]
+        saved = dict(saved, best_state=ck["models"][member])
+    for m in range(len(finished), cfg.members):
+        best, report = _train_member(data, cfg, m, finished, reports, checkpoint, saved, progress, on_eval)
+        saved = None
+        finished.append(best)
+        reports.append(report)
+    nets = []
+    for state in finished:
+        net = new_net(data, cfg)
+        net.load_state_dict(state)
+        net.eval()
+        nets.append(net)
+    if cfg.members == 1:
+        return nets, reports[0]
+    has_valid = data.valid_targets is not None and bool((data.valid_targets >= 0).any())
+    before_last = sum(r["seconds_total"] for r in reports[:-1])
+    return nets, {
+        "best_valid_ndcg@10": validation_score(nets, data) if has_valid else None,
+        "best_epoch": [r["best_epoch"] for r in reports],
+        "epochs_run": sum(r["epochs_run"] for r in reports),
+        "seconds_to_best": round(before_last + reports[-1]["seconds_to_best"], 1),
+        "seconds_total": round(before_last + reports[-1]["seconds_total"], 1),
+        "history": [dict(row, member=m) for m, r in enumerate(reports) for row in r["history"]],
+        "members": [{k: v for k, v in r.items() if k != "history"} for r in reports],
+    }
+
+
+def _train_member(
+    data: InteractionData, cfg: SASRecConfig, member: int, finished: list[dict], reports: list[dict],
+    checkpoint: Path | str | None, saved: dict | None, progress: bool, on_eval: Callable[[dict], None] | None,
+) -> tuple[dict, dict[str, Any]]:
+    """Train member `member` (resuming from the `saved` training state when given); returns its best
+    weights and its report."""
+    seed = member_seed(cfg, member)
+    torch.manual_seed(seed)
     net = new_net(data, cfg)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     st = {"epoch": 0, "best_epoch": 0, "best_ndcg": -1.0, "best_loss": float("inf"), "bad_evals": 0,
           "elapsed_s": 0.0, "best_elapsed_s": 0.0, "history": []}
     best_state = {k: v.clone() for k, v in net.state_dict().items()}
     ema = WeightAverage(net, cfg.ema_decay) if cfg.ema_decay > 0 else None
-    if resume and checkpoint is not None and Path(checkpoint).is_file():
-        ck = read_checkpoint(checkpoint, data.catalog_version, cfg)
-        if ck.get("train") is None:
-            raise ValueError(f"{checkpoint} has no training state to resume from")
-        t = ck["train"]
-        net.load_state_dict(t["last_model"])
-        opt.load_state_dict(t["optimizer"])
-        best_state = ck["model"]
+    if saved is not None:
+        net.load_state_dict(saved["last_model"])
+        opt.load_state_dict(saved["optimizer"])
+        best_state = saved["best_state"]
         if ema is not None:
-            ema.load(t["ema"])
-        st.update({k: t[k] for k in st})
+            ema.load(saved["ema"])
+        st.update({k: saved[k] for k in st})
     windows = build_windows(data.sequences, cfg.max_len, cfg.all_windows)
     trainable = torch.as_tensor(np.flatnonzero(data.item_counts() > 0))
     has_valid = data.valid_targets is not None and bool((data.valid_targets >= 0).any())
     bar = None
+    last_epoch = min(cfg.max_epochs, cfg.decay_epochs or cfg.max_epochs)  # past the decay the lr is 0
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=min(cfg.max_epochs, cfg.decay_epochs or cfg.max_epochs), initial=st["epoch"], desc=f"training {NAME}", unit="epoch")
+        label = f"training {NAME}" + (f" {member + 1}/{cfg.members}" if cfg.members > 1 else "")
+        bar = tqdm(total=last_epoch, initial=st["epoch"], desc=label, unit="epoch")
     t0 = time.perf_counter() - st["elapsed_s"]
-    last_epoch = min(cfg.max_epochs, cfg.decay_epochs or cfg.max_epochs)  # past the decay the lr is 0
     while st["epoch"] < last_epoch and st["bad_evals"] < cfg.patience:
         st["epoch"] += 1
-        loss = _epoch(net, opt, windows, trainable, cfg, st["epoch"], ema)
+        loss = _epoch(net, opt, windows, trainable, cfg, seed, st["epoch"], ema)
         if bar is not None:
             bar.update(1)
         if st["epoch"] % cfg.eval_every and st["epoch"] < last_epoch:
@@ -154,7 +222,7 @@ def train(
         if ema is not None:  # judge (and keep) the averaged weights
             live = {k: v.clone() for k, v in net.state_dict().items()}
             net.load_state_dict(ema.state)
-        ndcg = validation_score(net, data) if has_valid else -loss
+        ndcg = validation_score([net], data) if has_valid else -loss
         st["elapsed_s"] = time.perf_counter() - t0
         row = {"epoch": st["epoch"], "loss": round(loss, 4), "valid_ndcg@10": round(ndcg, 5),
                "seconds": round(st["elapsed_s"], 1)}
@@ -172,20 +240,19 @@ def train(
             best = f"{st['best_ndcg']:.4f}@{st['best_epoch']}"
             bar.set_postfix(loss=f"{loss:.3f}", ndcg=f"{ndcg:.4f}", best=best)
         if on_eval is not None:
-            on_eval(row)
+            on_eval(dict(row, member=member) if cfg.members > 1 else row)
         if checkpoint is not None:
             train_state = dict(st, last_model=net.state_dict(), optimizer=opt.state_dict(),
-                               ema=ema.state if ema is not None else None)
-            write_checkpoint(checkpoint, payload(net, data.item_ids, data.catalog_version, data.text_model,
-                                                 data.item_counts(), best_state, train_state))
+                               ema=ema.state if ema is not None else None, member=member,
+                               member_reports=reports)
+            write_checkpoint(checkpoint, payload([net], data.item_ids, data.catalog_version, data.text_model,
+                                                 data.item_counts(), [*finished, best_state], train_state))
     if bar is not None:
         bar.close()
-    net.load_state_dict(best_state)
-    net.eval()
     report = {"best_epoch": st["best_epoch"], "best_valid_ndcg@10": st["best_ndcg"] if has_valid else None,
               "epochs_run": st["epoch"], "seconds_to_best": round(st["best_elapsed_s"], 1),
               "seconds_total": round(time.perf_counter() - t0, 1), "history": st["history"]}
-    return net, report
+    return best_state, report
 
 
 def lr_at(cfg: SASRecConfig, progress: float) -> float:
@@ -218,10 +285,10 @@ class WeightAverage:
 
 
 def _epoch(net: SASRecNet, opt: torch.optim.Optimizer, windows: list[np.ndarray], trainable: torch.Tensor,
-           cfg: SASRecConfig, epoch: int, ema: WeightAverage | None = None) -> float:
+           cfg: SASRecConfig, seed: int, epoch: int, ema: WeightAverage | None = None) -> float:
     """One pass over the windows; returns the mean cross-entropy per predicted position."""
-    torch.manual_seed(cfg.seed * 100_003 + epoch)
-    rng = np.random.default_rng([cfg.seed, epoch])
+    torch.manual_seed(seed * 100_003 + epoch)
+    rng = np.random.default_rng([seed, epoch])
     net.train()
     total, count = 0.0, 0
     # Softmax over trained items only: target index -> its row in `trainable`.

@@ -36,7 +36,7 @@ def test_sasrec_beats_popularity_on_validation() -> None:
     pop.fit(data)
     cfg = SASRecConfig(max_len=50, hidden=32, blocks=1, heads=1, dropout=0.2, id_dropout=0.0, use_text=False,
                        lr=5e-3, batch_size=32, all_windows=False, max_epochs=6, eval_every=3, patience=2,
-                       seed=0, threads=1)
+                       seed=0, threads=1, members=1)
     model = SASRecRanker(cfg)
     report = model.fit(data)
     ours, floor = valid_ndcg(model), valid_ndcg(pop)

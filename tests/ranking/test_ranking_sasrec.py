@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 from ranking_contract import RankerContract
 from ranking_synthetic import Synthetic, item_id
 
 from assistant.errors import ConfigError, StateMismatchError
 from assistant.profile import AspectPreference, InterestProfile, Source
-from ranking import sasrec_ckpt
+from ranking import sasrec_ckpt, sasrec_train
 from ranking.base import UserQuery
+from ranking.ease import EASERanker
+from ranking.ease_blend import WEIGHTS, EaseBlend, scaled
+from ranking.metrics import evaluate
 from ranking.sasrec import SASRecRanker
 from ranking.sasrec_model import SASRecConfig
 from ranking.sasrec_train import train
@@ -21,7 +26,7 @@ from ranking.storage import CheckpointError
 # One thread: tiny ops on a busy 2-core machine run several times faster without OpenMP hand-offs.
 SMALL = SASRecConfig(max_len=12, hidden=32, blocks=1, heads=2, dropout=0.1, id_dropout=0.3, lr=1e-2,
                      weight_decay=0.0, batch_size=32, max_epochs=25, eval_every=5, patience=3, seed=0,
-                     threads=1)
+                     threads=1, members=1)
 
 
 @pytest.fixture(scope="module")
@@ -148,3 +153,97 @@ def test_lr_schedule_warms_up_then_decays_to_zero() -> None:
     assert lr_at(cfg, 2.0) == pytest.approx(1e-2) and lr_at(cfg, 6.0) == pytest.approx(5e-3)
     assert lr_at(cfg, 10.0) == pytest.approx(0.0, abs=1e-12)
     assert lr_at(replace(SMALL, lr=3e-3), 7.5) == 3e-3  # no schedule: constant
+
+
+def test_ensemble_averages_its_members_and_resumes_member_by_member(synth: Synthetic, tmp_path) -> None:
+    """Two members: scores are the mean of the members' scores, the checkpoint keeps both, and a run
+    interrupted during the second member resumes to the same weights as an uninterrupted one."""
+    cfg = replace(SMALL, members=2, max_epochs=6, eval_every=2, patience=100)
+    path = tmp_path / "ranker.pt"
+    nets, report = train(synth.split.train, cfg, checkpoint=path)
+    assert len(nets) == 2 and len(report["best_epoch"]) == 2 and len(report["members"]) == 2
+    assert report["best_valid_ndcg@10"] > 0.3 and report["seconds_to_best"] <= report["seconds_total"]
+    # The members differ (own seeds), and the ensemble's score is their mean.
+    ensemble = SASRecRanker.load(path)
+    singles = []
+    for net in ensemble.nets:
+        one = tmp_path / f"single{len(singles)}.pt"
+        sasrec_ckpt.write_checkpoint(one, sasrec_train.payload(
+            [net], ensemble.item_ids, ensemble.catalog_version, "", ensemble._counts, [net.state_dict()], None))
+        singles.append(SASRecRanker.load(one))
+    hist = [item_id(1, k) for k in range(4)]
+    s0, s1 = (r.recommend(UserQuery(history=hist), N=5, items=ensemble.item_ids)[1] for r in singles)
+    assert not np.allclose(s0, s1)
+    user = ensemble.encode(UserQuery(history=hist))
+    both = ensemble.score([user])[0]
+    expect = (singles[0].score([user])[0] + singles[1].score([user])[0]) / 2
+    np.testing.assert_allclose(both, expect, rtol=1e-4, atol=1e-5)
+    idx = np.arange(0, len(ensemble.item_ids), 3)
+    np.testing.assert_allclose(ensemble.score_subset(user, idx), expect[idx], rtol=1e-4, atol=1e-5)
+
+    # Interrupt: a checkpoint written while the second member had run 4 epochs, then resume.
+    part = tmp_path / "part.pt"
+    rows: list[dict] = []
+
+    def stop_in_second_member(row: dict) -> None:
+        rows.append(row)
+        if row["member"] == 1 and row["epoch"] == 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(synth.split.train, cfg, checkpoint=part, on_eval=stop_in_second_member)
+    assert len(SASRecRanker.load(part).nets) == 2  # the finished member and the second's best so far
+    resumed_nets, resumed = train(synth.split.train, cfg, checkpoint=part, resume=True)
+    assert [h["member"] for h in resumed["history"]] == [0, 0, 0, 1, 1, 1]
+    for a, b in zip(resumed_nets, nets, strict=True):
+        for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+            torch.testing.assert_close(va, vb, rtol=1e-4, atol=1e-5, msg=k)
+
+
+def test_single_network_checkpoints_of_format_1_still_load(trained: SASRecRanker, tmp_path) -> None:
+    """Checkpoints written before ensembles (format 1: weights under `model`) load and score the same."""
+    path = tmp_path / "old.pt"
+    trained.save(path)
+    old = torch.load(path, weights_only=True)
+    old["format"], old["model"] = 1, old.pop("models")[0]
+    cfg = json.loads(old["config"])
+    del cfg["members"]
+    old["config"] = json.dumps(cfg)
+    torch.save(old, path)
+    loaded = SASRecRanker.load(path)
+    assert loaded.config.members == 1
+    user = trained.encode(UserQuery(history=[item_id(2, k) for k in range(3)]))
+    np.testing.assert_allclose(loaded.score([user]), trained.score([user]), rtol=1e-5)
+
+
+def test_ease_blend_scores_the_same_everywhere_and_survives_a_checkpoint(trained: SASRecRanker, synth: Synthetic,
+                                                                          tmp_path) -> None:
+    """With an EASE blend, a candidate subset scores exactly as in the full ranking, the blend changes the
+    scores, and save / load keeps weight, lambda and scores."""
+    ease = EASERanker(lam=10.0)
+    ease.fit(synth.split.train)
+    blended = SASRecRanker(SMALL, text_encoder=trained.text_encoder)
+    blended._adopt(trained.nets, trained.item_ids, trained.catalog_version, "", trained._counts)
+    blended._blend = EaseBlend(ease, 0.05)
+    user = blended.encode(UserQuery(history=[item_id(1, k) for k in range(4)]))
+    full = blended.score([user])[0]
+    assert not np.allclose(scaled(trained.score([user]))[0], full)
+    idx = np.arange(1, len(blended.item_ids), 2)
+    np.testing.assert_allclose(blended.score_subset(user, idx), full[idx], rtol=1e-5, atol=1e-6)
+    path = tmp_path / "blend.pt"
+    blended.save(path)
+    loaded = SASRecRanker.load(path)
+    assert loaded._blend is not None and (loaded._blend.weight, loaded._blend.ease.lam) == (0.05, 10.0)
+    np.testing.assert_allclose(loaded.score([user])[0], full, rtol=1e-5, atol=1e-6)
+
+
+def test_the_blend_weight_is_picked_on_validation(trained: SASRecRanker, synth: Synthetic) -> None:
+    """`EaseBlend.fit` keeps the weight that scores best on validation: never below the networks alone."""
+    data = synth.split.train
+    nets_only = SASRecRanker(SMALL)
+    nets_only._adopt(trained.nets, trained.item_ids, trained.catalog_version, "", trained._counts)
+    picked = EaseBlend.fit(data, nets_only._sequence_scores)
+    alone = evaluate(nets_only._sequence_scores, data.sequences, data.valid_targets, data.n_items).ndcg
+    if picked is not None:
+        assert picked.weight in WEIGHTS[1:] and picked.valid_ndcg >= alone
+    assert EaseBlend.fit(replace(data, valid_targets=None), nets_only._sequence_scores) is None
