@@ -40,11 +40,13 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
             p.add_argument(f"--{f.name.replace('_', '-')}", type=type(d), default=d,
                            help=f"{_FLAGS[f.name]} (default {d})")
     p.add_argument("--no-text", action="store_true", help="item vectors from ids only (no MiniLM text)")
+    p.add_argument("--no-ease-blend", action="store_true", help="the networks alone, without the EASE share")
 
 
 def _config(args: argparse.Namespace, **override) -> SASRecConfig:
     kw = {name: getattr(args, name) for name in _FLAGS}
     kw["use_text"] = not args.no_text
+    kw["ease_blend"] = not args.no_ease_blend
     kw.update(override)
     return SASRecConfig(**kw)
 

@@ -96,6 +96,19 @@ def read_checkpoint(
     return payload
 
 
+def training_finished(payload: dict[str, Any]) -> bool:
+    """Whether a checkpoint read by `read_checkpoint` holds a finished training run (False when its
+    run was interrupted: members missing, or the last one stopped before early stopping / max epochs)."""
+    cfg: SASRecConfig = payload["config"]
+    t = payload.get("train")
+    if t is None:
+        return True  # saved by `save()`: a finished model
+    if len(payload["models"]) < cfg.members or t.get("member", 0) < cfg.members - 1:
+        return False
+    last_epoch = min(cfg.max_epochs, cfg.decay_epochs or cfg.max_epochs)
+    return t["bad_evals"] >= cfg.patience or t["epoch"] >= last_epoch
+
+
 def check_config(saved: SASRecConfig, wanted: SASRecConfig, path: Path | str) -> None:
     """`StateMismatchError` listing every model-changing field where `wanted` differs from `saved`."""
     a, b = saved.as_dict(), wanted.as_dict()

@@ -20,12 +20,14 @@ class PrepareReport:
 def prepare(settings: Settings, *, progress: bool = True, train_config=None) -> PrepareReport:
     """Build the index (incremental: a warm start embeds nothing) and train the ranker if no current one exists.
 
-    A checkpoint trained on another catalog version is retrained, not silently used.
+    A checkpoint trained on another catalog version is retrained, not silently used; one whose training
+    was interrupted is resumed from where it stopped.
     """
     import torch
 
     from ranking.data import all_for_training
     from ranking.sasrec import SASRecRanker
+    from ranking.sasrec_ckpt import read_checkpoint, training_finished
     from ranking.sasrec_model import SASRecConfig
     from ranking.serving import default_checkpoint
     from ranking.storage import CheckpointError
@@ -40,18 +42,24 @@ def prepare(settings: Settings, *, progress: bool = True, train_config=None) -> 
     built = build_index(apply_updates(catalog, settings), settings, embedder, progress=progress)
     index_note = f"index: {built}"
     path = default_checkpoint(settings)
+    cfg = train_config or SASRecConfig()
+    resume = False
     if path.is_file():
         try:
-            SASRecRanker.load(path, catalog_version=catalog.version)
-            return PrepareReport(index_note, f"ranker: reused {path}")
+            ck = read_checkpoint(path, catalog_version=catalog.version)
+            if training_finished(ck):
+                SASRecRanker.load(path, catalog_version=catalog.version)
+                return PrepareReport(index_note, f"ranker: reused {path}")
+            # A run stopped part-way (Ctrl+C, a crash): continue it with the config it was started with.
+            cfg, resume = ck["config"], True
+            print("resuming the interrupted ranker training", file=sys.stderr)
         except (StateMismatchError, CheckpointError) as e:
             print(f"retraining the ranker: {e}", file=sys.stderr)
-    cfg = train_config or SASRecConfig()
     data = all_for_training(catalog)
     if cfg.use_text:
         _, vectors = item_vectors(catalog, settings, embedder, progress=progress)
         data = data.with_text(vectors, embedder.name)
     torch.set_num_threads(cfg.threads)
-    report = SASRecRanker(cfg).fit(data, progress=progress, checkpoint=path)
+    report = SASRecRanker(cfg).fit(data, progress=progress, checkpoint=path, resume=resume)
     return PrepareReport(index_note, f"ranker: trained {path} (best validation NDCG@10 "
                                      f"{report.get('best_valid_ndcg@10', float('nan')):.4f})")

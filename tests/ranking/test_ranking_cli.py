@@ -58,3 +58,36 @@ def test_eval_ranker_prints_one_table(env: Settings, capsys) -> None:
     out = capsys.readouterr().out
     assert "NDCG@10" in out and "popularity" in out
     assert main(["eval", "ranker", "--models", "nope"]) == 2
+
+
+def test_prepare_resumes_an_interrupted_training(env: Settings) -> None:
+    """`recassist demo` stopped while the ranker trains (Ctrl+C): the next start continues that run,
+    with the config it was started with, instead of serving half an ensemble."""
+    from dataclasses import replace
+
+    from assistant.catalog import load_catalog_cached
+    from assistant.conversation.prepare import prepare
+    from ranking.data import all_for_training
+    from ranking.sasrec_ckpt import read_checkpoint, training_finished
+    from ranking.sasrec_model import SASRecConfig
+    from ranking.sasrec_train import train
+    from ranking.serving import default_checkpoint
+
+    cfg = SASRecConfig(max_len=12, hidden=16, blocks=1, max_epochs=4, eval_every=2, use_text=False, threads=1,
+                       members=2)
+    env.ensure_dirs()
+    path = default_checkpoint(env)
+
+    def stop_in_second_member(row: dict) -> None:
+        if row["member"] == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(all_for_training(load_catalog_cached(str(env.catalog_dir))), cfg, checkpoint=path,
+              on_eval=stop_in_second_member)
+    assert not training_finished(read_checkpoint(path))
+    report = prepare(env, progress=False, train_config=replace(cfg, hidden=8))
+    ck = read_checkpoint(path)
+    assert "trained" in report.ranker and training_finished(ck)
+    assert len(ck["models"]) == 2 and ck["config"].hidden == 16
+    assert "reused" in prepare(env, progress=False).ranker
