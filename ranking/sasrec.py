@@ -23,7 +23,7 @@ import torch
 
 from assistant.errors import ConfigError
 from ranking.base import EncodedUser, Ranker, register
-from ranking.ease_blend import EaseBlend
+from ranking.ease_blend import EaseBlend, Moments, std_from_sums
 from ranking.data import InteractionData
 from ranking.sasrec_ckpt import add_to_checkpoint, read_checkpoint, write_checkpoint
 from ranking.sasrec_model import SASRecConfig, SASRecNet
@@ -92,6 +92,7 @@ class SASRecRanker(Ranker):
             self._items = ensemble_items(nets)
             # Built once: copying a table per request costs ms.
             self._tables = [net.padded(net.item_matrix()) for net in nets]
+        self._moments = Moments(self._items.numpy())  # spread of a user's scores without scoring all items
         self._text = nets[0].text.numpy()
         self._counts = np.asarray(counts, dtype=np.int64)
         self._prior = np.log1p(self._counts).astype(np.float32)
@@ -149,11 +150,11 @@ class SASRecRanker(Ranker):
             with torch.inference_mode():
                 h = torch.cat([net.hidden_states(tokens, table, last_only=True)[0, -1]
                                for net, table in zip(self.nets, self._tables, strict=True)]) / len(self.nets)
-                if self._blend is None:
-                    seq_scores = (self._items[torch.as_tensor(idx)] @ h).numpy()
-                else:  # the blend scales each part over all items (~2 ms on one thread)
-                    full = (self._items @ h).numpy()[None]
-                    seq_scores = self._blend.blend(full, [user.items])[0, idx]
+                seq_scores = (self._items[torch.as_tensor(idx)] @ h).numpy()
+            if self._blend is not None:  # each part scaled by its spread over all items
+                s1, s2 = self._moments.sums(h.numpy())
+                seq_std = std_from_sums(self._moments.n, s1, s2)
+                seq_scores = self._blend.blend_subset(seq_scores, seq_std, user.items, idx)
         return self._finish(user, seq_scores, idx)
 
     def _sequence_scores(self, histories: Sequence[np.ndarray]) -> np.ndarray:

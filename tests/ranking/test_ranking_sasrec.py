@@ -247,3 +247,24 @@ def test_the_blend_weight_is_picked_on_validation(trained: SASRecRanker, synth: 
     if picked is not None:
         assert picked.weight in WEIGHTS[1:] and picked.valid_ndcg >= alone
     assert EaseBlend.fit(replace(data, valid_targets=None), nets_only._sequence_scores) is None
+
+
+@pytest.mark.parametrize("n_users", [40, 400])  # fewer users than items (Woodbury form), and more
+def test_ease_candidate_scores_and_spread_match_the_full_catalog(n_users: int) -> None:
+    """The blend's per-candidate EASE path gives the full-catalog scores and their std, history items included."""
+    from ranking.data import InteractionData
+    from ranking.ease_blend import _EaseSubset
+
+    rng = np.random.default_rng(0)
+    n_items = 120
+    seqs = [rng.choice(n_items, size=rng.integers(3, 25), replace=False) for _ in range(n_users)]
+    ease = EASERanker(lam=20.0)
+    ease.fit(InteractionData([str(i) for i in range(n_items)], [str(u) for u in range(n_users)], seqs))
+    subset = _EaseSubset(ease)
+    assert subset.woodbury == (n_users < n_items)
+    history = np.array([3, 17, 42, 99])
+    full = ease._score_histories([history])[0]
+    idx = np.array([0, 3, 5, 42, 77, 119])
+    scores, std = subset.scores(history, idx)
+    np.testing.assert_allclose(scores, full[idx], rtol=1e-4, atol=1e-5)
+    assert std == pytest.approx(float(full.std()), rel=1e-4)
