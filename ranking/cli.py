@@ -126,8 +126,9 @@ def _summary(report: dict, members: int) -> str:
         parts += (f" + EASE (weight {report['ease_weight']}; networks alone "
                   f"{report['networks_valid_ndcg@10']:.4f})")
     epochs = ", ".join(map(str, report["best_epoch"])) if members > 1 else str(report["best_epoch"])
+    whose = "the last network's" if members > 1 else "its"
     return (f"validation NDCG@10 {score}, {parts}; best epoch {epochs}; {report['seconds_to_best']:.0f} s "
-            f"to {'the last network' if members > 1 else 'its'} best, {report['epochs_run']} epochs run")
+            f"to {whose} best, {report['epochs_run']} epochs run")
 
 
 def cmd_eval_ranker(args: argparse.Namespace) -> int:
