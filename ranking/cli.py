@@ -26,7 +26,8 @@ _FLAGS = {
     "lr": "learning rate", "weight_decay": "AdamW weight decay", "batch_size": "windows per step",
     "negatives": "sampled negatives per step (0 = full softmax over all items)",
     "ema_decay": "per-step decay of the weight average used for validation and serving (0 = off)",
-    "warmup_epochs": "epochs of linear lr warm-up", "decay_epochs": "epoch where the cosine lr reaches 0 (0 = constant)",
+    "warmup_epochs": "epochs of linear lr warm-up",
+    "decay_epochs": "epoch where the cosine lr reaches 0 (0 = constant)",
     "text_layers": "layers of the text-to-item map (1 linear, 2 MLP)",
     "members": "networks trained one after another (seeds seed + 1000 m) whose scores are averaged",
 }

@@ -23,8 +23,8 @@ import torch
 
 from assistant.errors import ConfigError
 from ranking.base import EncodedUser, Ranker, register
-from ranking.ease_blend import EaseBlend, Moments, std_from_sums
 from ranking.data import InteractionData
+from ranking.ease_blend import EaseBlend, Moments, std_from_sums
 from ranking.sasrec_ckpt import add_to_checkpoint, read_checkpoint, write_checkpoint
 from ranking.sasrec_model import SASRecConfig, SASRecNet
 from ranking.sasrec_train import ensemble_items, ensemble_states, payload, train

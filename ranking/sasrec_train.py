@@ -276,7 +276,7 @@ class WeightAverage:
 
     def update(self) -> None:
         with torch.no_grad():
-            avg, live = zip(*self._pairs)
+            avg, live = zip(*self._pairs, strict=True)
             torch._foreach_lerp_(list(avg), [p.detach() for p in live], 1.0 - self.decay)
 
     def load(self, state: dict) -> None:
