@@ -49,6 +49,9 @@ def prepare(settings: Settings, *, progress: bool = True, train_config=None) -> 
             ck = read_checkpoint(path, catalog_version=catalog.version)
             if training_finished(ck):
                 SASRecRanker.load(path, catalog_version=catalog.version)
+                if _recipe(ck["config"]) != _recipe(cfg):
+                    print(f"note: the ranker at {path} was trained with another recipe than this version's; "
+                          "`recassist train` retrains it with the current one", file=sys.stderr)
                 return PrepareReport(index_note, f"ranker: reused {path}")
             # A run stopped part-way (Ctrl+C, a crash): continue it with the config it was started with.
             cfg, resume = ck["config"], True
@@ -63,3 +66,8 @@ def prepare(settings: Settings, *, progress: bool = True, train_config=None) -> 
     report = SASRecRanker(cfg).fit(data, progress=progress, checkpoint=path, resume=resume)
     return PrepareReport(index_note, f"ranker: trained {path} (best validation NDCG@10 "
                                      f"{report.get('best_valid_ndcg@10', float('nan')):.4f})")
+
+
+def _recipe(cfg) -> dict:
+    """The config fields that change the model (not e.g. threads or patience)."""
+    return {k: v for k, v in cfg.as_dict().items() if k not in cfg.RESUMABLE_CHANGES}

@@ -60,7 +60,7 @@ def test_eval_ranker_prints_one_table(env: Settings, capsys) -> None:
     assert main(["eval", "ranker", "--models", "nope"]) == 2
 
 
-def test_prepare_resumes_an_interrupted_training(env: Settings) -> None:
+def test_prepare_resumes_an_interrupted_training(env: Settings, capsys) -> None:
     """`recassist demo` stopped while the ranker trains (Ctrl+C): the next start continues that run,
     with the config it was started with, instead of serving half an ensemble."""
     from dataclasses import replace
@@ -90,4 +90,8 @@ def test_prepare_resumes_an_interrupted_training(env: Settings) -> None:
     ck = read_checkpoint(path)
     assert "trained" in report.ranker and training_finished(ck)
     assert len(ck["models"]) == 2 and ck["config"].hidden == 16
-    assert "reused" in prepare(env, progress=False).ranker
+    capsys.readouterr()
+    assert "reused" in prepare(env, progress=False, train_config=cfg).ranker
+    assert "another recipe" not in capsys.readouterr().err
+    assert "reused" in prepare(env, progress=False).ranker  # today's default recipe differs: a hint, no retraining
+    assert "`recassist train` retrains it" in capsys.readouterr().err
