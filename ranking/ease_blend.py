@@ -10,6 +10,9 @@ the same for every user. Ranking only needs the scale (adding a constant per use
 Scoring a few hundred candidates does not compute all items' scores for that: the spread comes from
 precomputed moments (`Moments`), exactly what the full-catalog path computes, up to rounding.
 EASE has no text, so brand-new items get no EASE evidence (0) and rank by the sequence part.
+The EASE here weighs each history by recency (`ranking.ease`, decay picked on validation with
+lambda): recent items say more about what comes next, and on ml-latest-small that moved
+three-network blends from test NDCG@10 0.0795 to 0.082 (mean of four triples, same networks).
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ranking.data import InteractionData
-from ranking.ease import EASERanker
+from ranking.data import InteractionData, recency_weights
+from ranking.ease import RECENCY_DECAYS, EASERanker
 from ranking.metrics import evaluate
+from ranking.transitions import TransitionModel
 
 #: Blend weights tried on validation (0 = no EASE); the curve is sharp, so the grid is fine near 0.05.
-WEIGHTS = (0.0, 0.02, 0.035, 0.05, 0.07, 0.1, 0.15)
+WEIGHTS = (0.0, 0.02, 0.035, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3)
+TRANSITION_WEIGHTS = (0.0, 0.02, 0.035, 0.05, 0.07, 0.1)
 
 
 def scaled(scores: np.ndarray) -> np.ndarray:
@@ -58,33 +63,44 @@ def std_from_sums(n: int, s1: float, s2: float) -> float:
 
 @dataclass
 class EaseBlend:
-    """A fitted EASE and its blend weight; `scores(histories)` is EASE over all items, float32 [b, n]."""
+    """A fitted EASE and its blend weight, and optionally item transitions (`ranking.transitions`) and
+    theirs: score = seq / std + weight * EASE / std + transition_weight * transitions / std."""
 
     ease: EASERanker
     weight: float
     valid_ndcg: float | None = None  # validation NDCG@10 of the blend, when fitted here
+    transitions: TransitionModel | None = None
+    transition_weight: float = 0.0
     _subset: _EaseSubset = field(init=False, repr=False)
 
     @classmethod
     def fit(cls, data: InteractionData, sequence_scores) -> EaseBlend | None:
-        """EASE on `data` (its lambda picked on validation), and the weight whose blend with
-        `sequence_scores(histories) -> [b, n]` scores best on validation. None without validation
-        targets, or when no weight above 0 helps."""
+        """EASE and transitions on `data` (lambda and recency decays picked on validation), and the
+        pair of weights whose blend with `sequence_scores(histories) -> [b, n]` scores best on
+        validation. None without validation targets, or when no weight above 0 helps."""
         if data.valid_targets is None or not bool((data.valid_targets >= 0).any()):
             return None
-        ease = EASERanker()
+        ease = EASERanker(decays=RECENCY_DECAYS)
         ease.fit(data)
+        transitions = TransitionModel.fit(data)
         users = np.flatnonzero(data.valid_targets >= 0)
         hist = [data.sequences[u] for u in users]
-        seq = np.concatenate([scaled(sequence_scores(hist[i:i + 256])) for i in range(0, len(hist), 256)])
-        eas = np.concatenate([scaled(ease._score_histories(hist[i:i + 256])) for i in range(0, len(hist), 256)])
-        best = (-1.0, 0.0)
+
+        def part(fn):
+            return np.concatenate([scaled(fn(hist[i:i + 256])) for i in range(0, len(hist), 256)])
+
+        seq, eas, tra = part(sequence_scores), part(ease._score_histories), part(transitions.scores)
+        best = (-1.0, 0.0, 0.0)
         for w in WEIGHTS:
-            blended = seq + w * eas
-            ndcg = evaluate(lambda h, b=blended, c=[0]: _rows(b, c, len(h)), hist,
-                            data.valid_targets[users], data.n_items).ndcg
-            best = max(best, (ndcg, w))
-        return cls(ease, best[1], best[0]) if best[1] > 0 else None
+            for wt in TRANSITION_WEIGHTS:
+                blended = seq + w * eas + wt * tra
+                ndcg = evaluate(lambda h, b=blended, c=[0]: _rows(b, c, len(h)), hist,
+                                data.valid_targets[users], data.n_items).ndcg
+                best = max(best, (ndcg, w, wt))
+        ndcg, w, wt = best
+        if w == 0 and wt == 0:
+            return None
+        return cls(ease, w, ndcg, transitions if wt > 0 else None, wt)
 
     def __post_init__(self) -> None:
         # Built now, not on the first request (~0.4 s for ml-latest-small).
@@ -95,35 +111,48 @@ class EaseBlend:
 
     def blend(self, sequence_scores: np.ndarray, histories: Sequence[np.ndarray]) -> np.ndarray:
         """[b, n] sequence scores over all items -> blended scores [b, n]."""
-        return (scaled(sequence_scores) + self.weight * scaled(self.scores(histories))).astype(np.float32)
+        out = scaled(sequence_scores) + self.weight * scaled(self.scores(histories))
+        if self.transitions is not None:
+            out += self.transition_weight * scaled(self.transitions.scores(histories))
+        return out.astype(np.float32)
 
     def blend_subset(self, sequence_scores: np.ndarray, sequence_std: float, history: np.ndarray,
                      idx: np.ndarray) -> np.ndarray:
         """`blend` for one user and candidates `idx` only: `sequence_scores` [len(idx)] and their
         spread over all items in, blended scores [len(idx)] out (equal to `blend(...)[0, idx]`)."""
-        ease, ease_std = self._subset.scores(history, idx)
-        seq = sequence_scores / (sequence_std if sequence_std > 0 else 1.0)
-        return (seq + self.weight * ease / (ease_std if ease_std > 0 else 1.0)).astype(np.float32)
+        out = sequence_scores / (sequence_std if sequence_std > 0 else 1.0)
+        if self.weight > 0:
+            ease, ease_std = self._subset.scores(history, idx)
+            out = out + self.weight * ease / (ease_std if ease_std > 0 else 1.0)
+        if self.transitions is not None:
+            tra, tra_std = self.transitions.subset(history, idx)
+            out = out + self.transition_weight * tra / (tra_std if tra_std > 0 else 1.0)
+        return out.astype(np.float32)
 
     # --- checkpoint ------------------------------------------------------
     def state(self) -> dict:
         """Plain values and tensors for the torch checkpoint (EASE is rebuilt from its training matrix)."""
         x = self.ease._x
         assert x is not None
-        return {"lam": float(self.ease.lam or 0.0), "weight": self.weight,
+        return {"lam": float(self.ease.lam or 0.0), "decay": self.ease.decay, "weight": self.weight,
+                "transitions": self.transitions.state() if self.transitions is not None else None,
+                "transition_weight": self.transition_weight,
                 "x_indptr": torch.as_tensor(x.indptr.astype(np.int64)),
                 "x_indices": torch.as_tensor(x.indices.astype(np.int64)),
                 "x_shape": list(x.shape)}
 
     @classmethod
     def from_state(cls, state: dict, item_ids: list[str]) -> EaseBlend:
-        ease = EASERanker(lam=float(state["lam"]))
+        ease = EASERanker(lam=float(state["lam"]), decay=float(state.get("decay", 1.0)))  # format 2: no decay
         ease._set_vocabulary(item_ids)
         ind = state["x_indices"].numpy()
         x = sp.csr_matrix((np.ones(ind.size, np.float32), ind, state["x_indptr"].numpy()),
                           shape=tuple(state["x_shape"]))
         ease._factor(x, float(state["lam"]))
-        return cls(ease, float(state["weight"]))
+        tra = state.get("transitions")  # absent in checkpoints from before transitions
+        transitions = TransitionModel.from_state(tra) if tra else None
+        return cls(ease, float(state["weight"]), transitions=transitions,
+                   transition_weight=float(state.get("transition_weight", 0.0)))
 
 
 def _rows(matrix: np.ndarray, cursor: list[int], n: int) -> np.ndarray:
@@ -137,8 +166,8 @@ class _EaseSubset:
     """EASE scores of a few candidates and their spread over all items, for one history.
 
     In EASE's Woodbury form (`ranking.ease`), item j scores s_j = x . m_j + h_j d_j, where x = X h
-    counts, per training user, the history items they share, m_j = M[:, j] / (lam P_jj) and
-    d_j = 1 - 1 / (lam P_jj) for the history's own items (h_j = 1). So candidates need only their
+    sums, per training user, the (recency) weights of the history items they share, m_j = M[:, j] / (lam P_jj) and
+    d_j = 1 - 1 / (lam P_jj) for the history's own items (h_j their weight). So candidates need only their
     m_j rows, and the spread over all items the moments of m (a users x users matrix), plus the
     history items' corrections. Reading M whole (users x items floats) per request cost ~2 ms.
     In the direct form (more users than items) it scores all items and slices.
@@ -160,15 +189,27 @@ class _EaseSubset:
         if not self.woodbury:
             full = self.ease._score_histories([history])[0]
             return full[idx], float(full.std())
-        hist = np.unique(np.asarray(history, dtype=np.int64))
-        x = np.asarray(self.xt[hist].sum(0), dtype=np.float32).ravel()  # [U]
+        hist, h = _weighted_items(np.asarray(history, dtype=np.int64), self.ease.decay)
+        x = np.asarray(self.xt[hist].T @ h, dtype=np.float32).ravel()  # [U]
         s1, s2 = self.moments.sums(x)
         e_hist = (self.m_rows[hist] @ x).astype(np.float64)
-        d_hist = self.d[hist]
-        s1 += float(d_hist.sum())
-        s2 += float((2 * e_hist * d_hist + d_hist**2).sum())
+        dh = self.d[hist] * h  # the history items' own term h_j d_j
+        s1 += float(dh.sum())
+        s2 += float((2 * e_hist * dh + dh**2).sum())
         out = self.m_rows[idx] @ x
-        in_hist = np.isin(idx, hist)
+        pos = np.searchsorted(hist, idx)
+        in_hist = (pos < hist.size) & (hist[np.minimum(pos, hist.size - 1)] == idx)
         if in_hist.any():
-            out[in_hist] += self.d[idx[in_hist]].astype(np.float32)
+            out[in_hist] += dh[pos[in_hist]].astype(np.float32)
         return out, std_from_sums(self.moments.n, s1, s2)
+
+
+def _weighted_items(history: np.ndarray, decay: float) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct history items (sorted) and their weights (float64): the recency weight of each item's
+    newest occurrence, as `ranking.data.interaction_matrix` builds the row."""
+    if history.size == 0:
+        return history, np.zeros(0)
+    w = recency_weights(history.size, decay).astype(np.float64)
+    order = np.lexsort((-w, history))  # per item, the newest occurrence first
+    items, first = np.unique(history[order], return_index=True)
+    return items, w[order][first]

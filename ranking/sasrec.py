@@ -14,6 +14,7 @@ Items never seen in training are scored through their text vector alone.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -72,8 +73,18 @@ class SASRecRanker(Ranker):
         nets, self.report = train(data, self.config, checkpoint, resume, progress)
         self._adopt(nets, data.item_ids, data.catalog_version, data.text_model, data.item_counts())
         if self.config.ease_blend:
+            started = time.perf_counter()
             self._blend = EaseBlend.fit(data, self._sequence_scores)
+            # The model is not ready before its blend is: count that time as training time too.
+            blend_s = round(time.perf_counter() - started, 1)
+            self.report["blend_seconds"] = blend_s
+            for key in ("seconds_to_best", "seconds_total"):
+                self.report[key] = round(self.report[key] + blend_s, 1)
             self.report["ease_weight"] = self._blend.weight if self._blend else 0.0
+            if self._blend is not None:
+                self.report["ease_decay"] = self._blend.ease.decay
+                self.report["ease_lambda"] = self._blend.ease.lam
+                self.report["transition_weight"] = self._blend.transition_weight
             if self._blend is not None:  # the served model is the blend: report its validation score
                 self.report["networks_valid_ndcg@10"] = self.report["best_valid_ndcg@10"]
                 self.report["best_valid_ndcg@10"] = self._blend.valid_ndcg

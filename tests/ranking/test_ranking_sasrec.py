@@ -16,12 +16,13 @@ from assistant.profile import AspectPreference, InterestProfile, Source
 from ranking import sasrec_ckpt, sasrec_train
 from ranking.base import UserQuery
 from ranking.ease import EASERanker
-from ranking.ease_blend import WEIGHTS, EaseBlend, scaled
+from ranking.ease_blend import TRANSITION_WEIGHTS, WEIGHTS, EaseBlend, scaled
 from ranking.metrics import evaluate
 from ranking.sasrec import SASRecRanker
 from ranking.sasrec_model import SASRecConfig
 from ranking.sasrec_train import train
 from ranking.storage import CheckpointError
+from ranking.transitions import TransitionModel
 
 # One thread: tiny ops on a busy 2-core machine run several times faster without OpenMP hand-offs.
 SMALL = SASRecConfig(max_len=12, hidden=32, blocks=1, heads=2, dropout=0.1, id_dropout=0.3, lr=1e-2,
@@ -218,13 +219,14 @@ def test_single_network_checkpoints_of_format_1_still_load(trained: SASRecRanker
 
 def test_ease_blend_scores_the_same_everywhere_and_survives_a_checkpoint(trained: SASRecRanker, synth: Synthetic,
                                                                           tmp_path) -> None:
-    """With an EASE blend, a candidate subset scores exactly as in the full ranking, the blend changes the
-    scores, and save / load keeps weight, lambda and scores."""
-    ease = EASERanker(lam=10.0)
+    """With an EASE + transitions blend, a candidate subset scores exactly as in the full ranking, the blend
+    changes the scores, and save / load keeps weights, lambda, decay and scores."""
+    ease = EASERanker(lam=10.0, decay=0.9)
     ease.fit(synth.split.train)
     blended = SASRecRanker(SMALL, text_encoder=trained.text_encoder)
     blended._adopt(trained.nets, trained.item_ids, trained.catalog_version, "", trained._counts)
-    blended._blend = EaseBlend(ease, 0.05)
+    blended._blend = EaseBlend(ease, 0.05, transitions=TransitionModel.fit(synth.split.train, decays=(0.7,)),
+                               transition_weight=0.05)
     user = blended.encode(UserQuery(history=[item_id(1, k) for k in range(4)]))
     full = blended.score([user])[0]
     assert not np.allclose(scaled(trained.score([user]))[0], full)
@@ -234,6 +236,7 @@ def test_ease_blend_scores_the_same_everywhere_and_survives_a_checkpoint(trained
     blended.save(path)
     loaded = SASRecRanker.load(path)
     assert loaded._blend is not None and (loaded._blend.weight, loaded._blend.ease.lam) == (0.05, 10.0)
+    assert loaded._blend.ease.decay == ease.decay and loaded._blend.transition_weight == 0.05
     np.testing.assert_allclose(loaded.score([user])[0], full, rtol=1e-5, atol=1e-6)
 
 
@@ -245,24 +248,28 @@ def test_the_blend_weight_is_picked_on_validation(trained: SASRecRanker, synth: 
     picked = EaseBlend.fit(data, nets_only._sequence_scores)
     alone = evaluate(nets_only._sequence_scores, data.sequences, data.valid_targets, data.n_items).ndcg
     if picked is not None:
-        assert picked.weight in WEIGHTS[1:] and picked.valid_ndcg >= alone
+        assert picked.weight in WEIGHTS and picked.transition_weight in TRANSITION_WEIGHTS
+        assert picked.weight + picked.transition_weight > 0 and picked.valid_ndcg >= alone
+        assert (picked.transitions is None) == (picked.transition_weight == 0)
     assert EaseBlend.fit(replace(data, valid_targets=None), nets_only._sequence_scores) is None
 
 
+@pytest.mark.parametrize("decay", [1.0, 0.8])  # binary histories, and recency-weighted ones
 @pytest.mark.parametrize("n_users", [40, 400])  # fewer users than items (Woodbury form), and more
-def test_ease_candidate_scores_and_spread_match_the_full_catalog(n_users: int) -> None:
-    """The blend's per-candidate EASE path gives the full-catalog scores and their std, history items included."""
+def test_ease_candidate_scores_and_spread_match_the_full_catalog(n_users: int, decay: float) -> None:
+    """The blend's per-candidate EASE path gives the full-catalog scores and their std, history items included
+    (a repeated item too)."""
     from ranking.data import InteractionData
     from ranking.ease_blend import _EaseSubset
 
     rng = np.random.default_rng(0)
     n_items = 120
     seqs = [rng.choice(n_items, size=rng.integers(3, 25), replace=False) for _ in range(n_users)]
-    ease = EASERanker(lam=20.0)
+    ease = EASERanker(lam=20.0, decay=decay)
     ease.fit(InteractionData([str(i) for i in range(n_items)], [str(u) for u in range(n_users)], seqs))
     subset = _EaseSubset(ease)
     assert subset.woodbury == (n_users < n_items)
-    history = np.array([3, 17, 42, 99])
+    history = np.array([3, 17, 42, 99, 17])
     full = ease._score_histories([history])[0]
     idx = np.array([0, 3, 5, 42, 77, 119])
     scores, std = subset.scores(history, idx)
