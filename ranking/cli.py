@@ -41,7 +41,8 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
             p.add_argument(f"--{f.name.replace('_', '-')}", type=type(d), default=d,
                            help=f"{_FLAGS[f.name]} (default {d})")
     p.add_argument("--no-text", action="store_true", help="item vectors from ids only (no MiniLM text)")
-    p.add_argument("--no-ease-blend", action="store_true", help="the networks alone, without the EASE share")
+    p.add_argument("--no-ease-blend", action="store_true",
+                   help="the networks alone, without the EASE and transitions shares")
 
 
 def _config(args: argparse.Namespace, **override) -> SASRecConfig:
