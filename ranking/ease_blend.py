@@ -1,18 +1,20 @@
-"""EASE blended into the sequence ranker: `score = seq / std(seq) + weight * ease / std(ease)`.
+"""Count models blended into the sequence ranker:
+`score = seq / std(seq) + weight * ease / std(ease) + transition_weight * transitions / std(transitions)`.
 
 The transformer ranks by what tends to come next; EASE (Steck 2019, `ranking.ease`) by which
-items co-occur with the whole history. They err differently, and a small share of EASE lifts the
-sequence model: on the ml-latest-small leave-one-out split, three-network ensembles went from test
-NDCG@10 0.0715-0.0770 to 0.0762-0.0818 with weight 0.05 (picked on validation, where it also peaked).
+items co-occur with the history, here weighted by recency (decay picked on validation with lambda);
+transitions (`ranking.transitions`) by what users picked right after the same items. They err
+differently, and small shares of the count models lift the sequence model: on the ml-latest-small
+leave-one-out split, the three ensembles of `bench/bench_ranking.py` (seeds 0-2) went from test NDCG@10
+0.0738 mean with plain EASE at a picked weight to 0.0849 with both parts. Both weights are picked
+together on validation.
 
-Each part is divided by its standard deviation over all items for that user, so the weight means
+Each part is divided by its standard deviation over all items for that user, so a weight means
 the same for every user. Ranking only needs the scale (adding a constant per user changes no order).
-Scoring a few hundred candidates does not compute all items' scores for that: the spread comes from
-precomputed moments (`Moments`), exactly what the full-catalog path computes, up to rounding.
-EASE has no text, so brand-new items get no EASE evidence (0) and rank by the sequence part.
-The EASE here weighs each history by recency (`ranking.ease`, decay picked on validation with
-lambda): recent items say more about what comes next, and on ml-latest-small that moved
-three-network blends from test NDCG@10 0.0795 to 0.082 (mean of four triples, same networks).
+Scoring a few hundred candidates does not compute all items' scores for that: the spreads come from
+precomputed moments (`Moments`) and a sparse row, exactly what the full-catalog path computes, up to
+rounding. The count models have no text, so brand-new items get no evidence (0) from them and rank by
+the sequence part.
 """
 
 from __future__ import annotations
