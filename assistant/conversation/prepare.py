@@ -49,7 +49,7 @@ def prepare(settings: Settings, *, progress: bool = True, train_config=None) -> 
             ck = read_checkpoint(path, catalog_version=catalog.version)
             if training_finished(ck):
                 SASRecRanker.load(path, catalog_version=catalog.version)
-                if _recipe(ck["config"]) != _recipe(cfg):
+                if outdated(ck, cfg):
                     print(f"note: the ranker at {path} was trained with another recipe than this version's; "
                           "`recassist train` retrains it with the current one", file=sys.stderr)
                 return PrepareReport(index_note, f"ranker: reused {path}")
@@ -66,6 +66,13 @@ def prepare(settings: Settings, *, progress: bool = True, train_config=None) -> 
     report = SASRecRanker(cfg).fit(data, progress=progress, checkpoint=path, resume=resume)
     return PrepareReport(index_note, f"ranker: trained {path} (best validation NDCG@10 "
                                      f"{report.get('best_valid_ndcg@10', float('nan')):.4f})")
+
+
+def outdated(ck: dict, cfg) -> bool:
+    """Whether a finished checkpoint was made with another recipe than `cfg`: another model config, or an
+    EASE blend from before the recency-weighted EASE and transitions (its state has no `decay`)."""
+    old_blend = cfg.ease_blend and bool(ck.get("ease")) and "decay" not in ck["ease"]
+    return _recipe(ck["config"]) != _recipe(cfg) or old_blend
 
 
 def _recipe(cfg) -> dict:

@@ -95,3 +95,16 @@ def test_prepare_resumes_an_interrupted_training(env: Settings, capsys) -> None:
     assert "another recipe" not in capsys.readouterr().err
     assert "reused" in prepare(env, progress=False).ranker  # today's default recipe differs: a hint, no retraining
     assert "`recassist train` retrains it" in capsys.readouterr().err
+
+
+def test_a_checkpoint_with_the_older_blend_counts_as_another_recipe() -> None:
+    """A ranker saved before the blend had recency-weighted EASE and transitions gets the retrain hint."""
+    from assistant.conversation.prepare import outdated
+    from ranking.sasrec_model import SASRecConfig
+
+    cfg = SASRecConfig()
+    current = {"config": cfg, "ease": {"lam": 200.0, "decay": 0.8, "weight": 0.05}}
+    assert not outdated(current, cfg)
+    assert not outdated(dict(current, ease=None), cfg)  # a blend that did not help is not outdated
+    assert outdated(dict(current, ease={"lam": 50.0, "weight": 0.05}), cfg)
+    assert outdated(current, SASRecConfig(hidden=32))
