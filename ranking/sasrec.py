@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from assistant.errors import ConfigError
+from assistant.lru import LRU
 from ranking.base import EncodedUser, Ranker, register
 from ranking.data import InteractionData
 from ranking.ease_blend import EaseBlend, Moments, std_from_sums
@@ -40,6 +41,9 @@ PRIOR_WEIGHT = 0.5  # popularity prior for aspect-only users, relative to the as
 def _z(x: np.ndarray) -> np.ndarray:
     sd = float(x.std())
     return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
+
+
+STATE_CACHE_SIZE = 4096  # remembered user states; each is members x d floats (~1 KB)
 
 
 @register
@@ -65,6 +69,7 @@ class SASRecRanker(Ranker):
         self._text = np.zeros((0, 0), np.float32)
         self._prior = np.zeros(0, np.float32)  # log(1 + training interactions) [n_items]
         self._blend: EaseBlend | None = None
+        self._states = LRU(STATE_CACHE_SIZE)  # history tokens -> (user state, its score moments)
 
     # --- training and storage -------------------------------------------
     def fit(self, data: InteractionData, *, progress: bool = False, checkpoint: Path | str | None = None,
@@ -104,6 +109,7 @@ class SASRecRanker(Ranker):
             # Built once: copying a table per request costs ms.
             self._tables = [net.padded(net.item_matrix()) for net in nets]
         self._moments = Moments(self._items.numpy())  # spread of a user's scores without scoring all items
+        self._states = LRU(STATE_CACHE_SIZE)  # states of the previous networks are not these
         self._text = nets[0].text.numpy()
         self._counts = np.asarray(counts, dtype=np.int64)
         self._prior = np.log1p(self._counts).astype(np.float32)
@@ -157,16 +163,29 @@ class SASRecRanker(Ranker):
         self._require_fitted()
         seq_scores = None
         if len(user.items):
-            tokens = torch.as_tensor(user.items[-self.config.max_len:] + 1).unsqueeze(0)
+            h, seq_std = self._user_state(user.items[-self.config.max_len:])
             with torch.inference_mode():
-                h = torch.cat([net.hidden_states(tokens, table, last_only=True)[0, -1]
-                               for net, table in zip(self.nets, self._tables, strict=True)]) / len(self.nets)
                 seq_scores = (self._items[torch.as_tensor(idx)] @ h).numpy()
             if self._blend is not None:  # each part scaled by its spread over all items
-                s1, s2 = self._moments.sums(h.numpy())
-                seq_std = std_from_sums(self._moments.n, s1, s2)
                 seq_scores = self._blend.blend_subset(seq_scores, seq_std, user.items, idx)
         return self._finish(user, seq_scores, idx)
+
+    def _user_state(self, items: np.ndarray) -> tuple[torch.Tensor, float]:
+        """The ensemble's state after `items` and the spread of its scores over all items, remembered
+        per history: the networks' forward passes are most of a request's ranking time, and a
+        returning user (paging, refining with a filter) asks with the same history again."""
+        key = np.asarray(items, dtype=np.int64).tobytes()
+        found = self._states.get(key)
+        if found is not None:
+            return found
+        tokens = torch.as_tensor(items + 1).unsqueeze(0)
+        with torch.inference_mode():
+            h = torch.cat([net.hidden_states(tokens, table, last_only=True)[0, -1]
+                           for net, table in zip(self.nets, self._tables, strict=True)]) / len(self.nets)
+        s1, s2 = self._moments.sums(h.numpy())
+        state = (h, std_from_sums(self._moments.n, s1, s2))
+        self._states.put(key, state)
+        return state
 
     def _sequence_scores(self, histories: Sequence[np.ndarray]) -> np.ndarray:
         """Scores over all items [len(histories), n_items] of users with items, the EASE blend included."""

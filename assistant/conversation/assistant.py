@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from assistant.catalog import load_catalog_cached
 from assistant.catalog.models import Catalog, Item
 from assistant.catalog.updates import apply_updates, record_delete, record_upsert
+from assistant.compute_gate import ComputeGate
 from assistant.conversation import replies
 from assistant.conversation.critique import apply_critique
 from assistant.conversation.engine import RecommendationEngine
@@ -57,6 +58,7 @@ class Assistant:
         self._asked: dict[str, list[str]] = {}  # session -> onboarding question kinds asked
         self._last_discussed: dict[str, str] = {}
         self._catalog_lock = threading.Lock()
+        self._compute_gate = ComputeGate(settings.compute_slots)  # see assistant/compute_gate.py
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, use_llm: bool = True) -> Assistant:
@@ -72,6 +74,7 @@ class Assistant:
         base = load_catalog_cached(str(settings.catalog_dir))
         catalog = apply_updates(base, settings)  # items added / removed through the API since
         candidates = CandidateGenerator.open(settings, catalog)
+        _warm_up_query_embeddings(candidates.embedder)
         # Trained on the catalog folder; new items score by text. Aspect texts share the request-side cache.
         ranker = load_default_ranker(settings, base, text_encoder=candidates.queries.encode)
         store = open_store(settings, catalog)
@@ -192,7 +195,8 @@ class Assistant:
 
     def _recommend_items(self, profile: InterestProfile, history: Sequence[str], *, k: int, text: str | None,
                          filters: Filter | None = None, exclude: Sequence[str] = ()) -> list[RecommendedItem]:
-        ranked = self.engine.recommend(profile, history, k=k, text=text, filters=filters, exclude=exclude)
+        with self._compute_gate:
+            ranked = self.engine.recommend(profile, history, k=k, text=text, filters=filters, exclude=exclude)
         items = self.engine.to_recommended(ranked)
         for it in items:
             it.explanation, it.explanation_source = self.explainer.explain(it.item_id, it.evidence, use_llm=False)
@@ -345,3 +349,10 @@ def _intro(intent: str, changes: list[str]) -> str:
     if changes:
         return f"Noted: {'; '.join(changes)}. You might like:"
     return "You might like:"
+
+
+def _warm_up_query_embeddings(embedder) -> None:
+    """Build the fast request-text path now (~1.5 s, once per process), not inside the first request."""
+    warm = getattr(embedder, "small_batch_backend", None)
+    if warm is not None:
+        warm()

@@ -19,7 +19,7 @@ from ranking.ease import EASERanker
 from ranking.ease_blend import TRANSITION_WEIGHTS, WEIGHTS, EaseBlend, scaled
 from ranking.metrics import evaluate
 from ranking.sasrec import SASRecRanker
-from ranking.sasrec_model import SASRecConfig
+from ranking.sasrec_model import SASRecConfig, SASRecNet
 from ranking.sasrec_train import train
 from ranking.storage import CheckpointError
 from ranking.transitions import TransitionModel
@@ -238,6 +238,28 @@ def test_ease_blend_scores_the_same_everywhere_and_survives_a_checkpoint(trained
     assert loaded._blend is not None and (loaded._blend.weight, loaded._blend.ease.lam) == (0.05, 10.0)
     assert loaded._blend.ease.decay == ease.decay and loaded._blend.transition_weight == 0.05
     np.testing.assert_allclose(loaded.score([user])[0], full, rtol=1e-5, atol=1e-6)
+
+
+def test_a_returning_history_reuses_its_state_with_the_same_scores(trained: SASRecRanker, synth: Synthetic,
+                                                                   monkeypatch) -> None:
+    """Candidate scoring remembers the ensemble state per history: a repeat gives identical scores without a
+    forward pass, another history gets its own state, and adopting networks forgets the old states."""
+    ranker = SASRecRanker(SMALL, text_encoder=trained.text_encoder)
+    ranker._adopt(trained.nets, trained.item_ids, trained.catalog_version, "", trained._counts)
+    user = ranker.encode(UserQuery(history=[item_id(1, k) for k in range(4)]))
+    other = ranker.encode(UserQuery(history=[item_id(2, k) for k in range(3)]))
+    idx = np.arange(0, len(ranker.item_ids), 3)
+    first = ranker.score_subset(user, idx)
+    assert len(ranker._states) == 1
+    calls = []
+    forward = SASRecNet.hidden_states
+    monkeypatch.setattr(SASRecNet, "hidden_states", lambda *a, **k: calls.append(1) or forward(*a, **k))
+    np.testing.assert_array_equal(ranker.score_subset(user, idx), first)
+    assert calls == []
+    np.testing.assert_allclose(ranker.score_subset(other, idx), ranker.score([other])[0][idx], rtol=1e-5, atol=1e-6)
+    assert len(calls) > 0 and len(ranker._states) == 2
+    ranker._adopt(trained.nets, trained.item_ids, trained.catalog_version, "", trained._counts)
+    assert len(ranker._states) == 0
 
 
 def test_the_blend_weight_is_picked_on_validation(trained: SASRecRanker, synth: Synthetic) -> None:

@@ -31,7 +31,8 @@ UserPath = Annotated[str, Path(pattern=ID_PATTERN, description="The user's id.")
 ItemPath = Annotated[str, Path(pattern=ID_PATTERN, description="The item's id.")]
 
 
-def get_assistant(request: Request) -> Any:
+async def get_assistant(request: Request) -> Any:
+    # async: a plain `def` dependency would cost every request a trip through the thread pool.
     return request.app.state.assistant
 
 

@@ -1,0 +1,114 @@
+"""Request-side fast paths give the same answers as the slow ones: MiniLM in ONNX Runtime, and
+remembered similarity rows. Real MiniLM, real ONNX export."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import numpy as np
+import pytest
+from retrieval_fixtures import make_catalog
+
+from assistant.lru import LRU
+from assistant.profile import AspectPreference, InterestProfile, ItemPreference, Source, Theme
+from retrieval.candidates import CandidateGenerator
+from retrieval.index import build_index, open_index
+from retrieval.similarity_rows import SimilarityRows
+from retrieval.st_embedder import SentenceTransformerEmbedder
+
+SRC = Source(text="test")
+
+
+def test_request_texts_run_in_onnxruntime_with_torchs_vectors(embedder):
+    assert embedder.small_batch_backend() == "onnxruntime"
+    texts = [
+        "I loved Arrival and Interstellar, something thoughtful",  # padded next to shorter ones
+        "Genres: Comedy.",
+        "Amélie ou le fabuleux destin",
+        "",
+        "a long slow western " * 200,  # past the 256-token window: truncated like sentence-transformers does
+    ]
+    reference = embedder.model.encode(texts, convert_to_numpy=True, normalize_embeddings=True)
+    np.testing.assert_allclose(embedder.encode(texts), reference, atol=1e-5)
+    for i, text in enumerate(texts):  # alone: no padding at all
+        np.testing.assert_allclose(embedder.encode([text])[0], reference[i], atol=1e-5)
+
+
+def test_without_onnx_the_embedder_stays_on_torch(embedder, monkeypatch, caplog):
+    from retrieval import onnx_forward
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # as if the package were not installed
+    with caplog.at_level(logging.INFO, logger="retrieval.onnx_forward"):
+        assert onnx_forward.build(embedder.model) is None
+    assert "onnx is not installed" in caplog.text
+
+
+def test_a_graph_that_disagrees_with_torch_is_not_used(embedder, monkeypatch, caplog):
+    from retrieval import onnx_forward
+
+    monkeypatch.setattr(onnx_forward, "MAX_DIFF", -1.0)  # any difference at all counts as a mismatch
+    with caplog.at_level(logging.WARNING, logger="retrieval.onnx_forward"):
+        assert onnx_forward.build(embedder.model) is None
+    assert "differ from torch" in caplog.text
+
+
+def test_onnx_can_be_switched_off(embedder):
+    torch_only = SentenceTransformerEmbedder(embedder.path, onnx_small_batches=False)
+    assert torch_only.small_batch_backend() == "torch"
+    texts = ["a feel-good comedy", "ghosts"]
+    np.testing.assert_allclose(torch_only.encode(texts), embedder.encode(texts), atol=1e-5)
+
+
+def test_similarity_rows_are_exact_and_remembered_by_key():
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((50, 8)).astype(np.float32)
+    queries = rng.standard_normal((3, 8)).astype(np.float32)
+    rows = SimilarityRows(vectors, size=2)
+    exact = (vectors @ queries.T).T
+    np.testing.assert_allclose(rows.rows([("t", "a"), None, ("t", "b")], queries), exact, rtol=1e-6)
+    # A remembered row is returned for its key even if the query vector passed differs:
+    # the key, not the vector, says what the query is.
+    again = rows.rows([("t", "a")], np.zeros((1, 8), np.float32))
+    np.testing.assert_allclose(again[0], exact[0], rtol=1e-6)
+    # None keys are never remembered; the oldest key goes when the cache is full.
+    assert rows.rows([None], np.zeros((1, 8), np.float32))[0].max() == 0
+    rows.rows([("t", "c")], queries[:1])
+    assert rows.rows([("t", "b")], np.zeros((1, 8), np.float32))[0].max() == 0  # "b" was evicted: recomputed
+    with pytest.raises(ValueError, match="2 keys for 1 queries"):
+        rows.rows([None, None], queries[:1])
+
+
+def test_lru_keeps_the_most_recently_used():
+    cache = LRU(2)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    assert cache.get("a") == 1  # "a" is now the most recent
+    cache.put("c", 3)
+    assert cache.get("b") is None and cache.get("a") == 1 and cache.get("c") == 3 and len(cache) == 2
+    with pytest.raises(ValueError):
+        LRU(0)
+
+
+def test_candidates_are_the_same_with_a_warm_similarity_cache(tmp_path, embedder):
+    from assistant.settings import Settings
+
+    catalog, settings = make_catalog(), Settings(data_dir=tmp_path / "data")
+    build_index(catalog, settings, embedder)
+    generator = CandidateGenerator(catalog, open_index(catalog, settings, embedder), embedder, settings)
+    profile = InterestProfile(
+        liked_aspects=[AspectPreference(aspect="Horror", kind="genre", source=SRC)],
+        themes=[Theme(text="ghosts in a haunted house", source=SRC)],
+        liked_items=[ItemPreference(item_id="2", title="t", source=SRC)],
+    )
+
+    def run():
+        return [(c.item_id, c.sources, c.scores, c.score)
+                for c in generator.generate(profile, history=["1", "3"], text="a heist movie", k=10)]
+
+    cold = run()
+    assert len(generator.similarity._cache) > 0
+    assert run() == cold
+    fresh = CandidateGenerator(catalog, open_index(catalog, settings, embedder), embedder, settings)
+    assert [(c.item_id, c.sources, c.scores, c.score)
+            for c in fresh.generate(profile, history=["1", "3"], text="a heist movie", k=10)] == cold
