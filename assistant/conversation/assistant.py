@@ -195,6 +195,7 @@ class Assistant:
 
     def _recommend_items(self, profile: InterestProfile, history: Sequence[str], *, k: int, text: str | None,
                          filters: Filter | None = None, exclude: Sequence[str] = ()) -> list[RecommendedItem]:
+        self.engine.embed_texts(profile, text)
         with self._compute_gate:
             ranked = self.engine.recommend(profile, history, k=k, text=text, filters=filters, exclude=exclude)
         items = self.engine.to_recommended(ranked)
@@ -352,7 +353,7 @@ def _intro(intent: str, changes: list[str]) -> str:
 
 
 def _warm_up_query_embeddings(embedder) -> None:
-    """Build the fast request-text path now (~1.5 s, once per process), not inside the first request."""
-    warm = getattr(embedder, "small_batch_backend", None)
+    """Build the fast embedding paths now (~3 s, once per process), not inside the first request."""
+    warm = getattr(embedder, "backends", None)
     if warm is not None:
         warm()

@@ -75,9 +75,7 @@ class RecommendationEngine:
     ) -> list[RankedItem]:
         """Top-`k` items with the evidence behind each. Blocked items (disliked, seen, excluded,
         history, liked) never appear; hard constraints are applied by the candidate generator."""
-        # Every text the request embeds, in one model call: each MiniLM call reads all ~40 MB of its
-        # weights, so three short texts together cost 17 ms where one costs 10 ms here. Later lookups hit.
-        self.candidates.queries.encode(self._query_texts(profile, text))
+        self.embed_texts(profile, text)  # usually done already (see `embed_texts`): then all lookups hit
         cands = self.candidates.generate(profile, history, k=n_candidates, text=text, filter=filters)
         blocked = set(exclude)
         cands = [c for c in cands if c.item_id not in blocked]
@@ -98,6 +96,15 @@ class RecommendationEngine:
             ev.ranker_score = round(float(ranker_scores[j]), 4)
             out.append(RankedItem(c.item_id, float(blended[j]), ev))
         return out
+
+    def embed_texts(self, profile: InterestProfile, text: str | None) -> None:
+        """Embed every text `recommend` will need, in one model call (one call per text costs more).
+
+        Callers may run this before taking a compute slot (see `assistant.compute_gate`): embedding
+        runs on the embedder's own thread and batches texts of all requests waiting on it, so doing it
+        outside the slot lets one request embed while others rank.
+        """
+        self.candidates.queries.encode(self._query_texts(profile, text))
 
     def _query_texts(self, profile: InterestProfile, text: str | None) -> list[str]:
         """Texts the candidate generator, the theme score and the ranker's aspect score will embed.

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from retrieval_fixtures import make_catalog
 
+from assistant.errors import ConfigError
 from assistant.lru import LRU
 from assistant.profile import AspectPreference, InterestProfile, ItemPreference, Source, Theme
 from retrieval.candidates import CandidateGenerator
@@ -20,8 +21,8 @@ from retrieval.st_embedder import SentenceTransformerEmbedder
 SRC = Source(text="test")
 
 
-def test_request_texts_run_in_onnxruntime_with_torchs_vectors(embedder):
-    assert embedder.small_batch_backend() == "onnxruntime"
+def test_small_batches_run_in_onnxruntime_with_torchs_vectors(embedder):
+    assert embedder.backends() == {"documents": "onnxruntime", "queries": "onnxruntime-int8"}
     texts = [
         "I loved Arrival and Interstellar, something thoughtful",  # padded next to shorter ones
         "Genres: Comedy.",
@@ -33,6 +34,18 @@ def test_request_texts_run_in_onnxruntime_with_torchs_vectors(embedder):
     np.testing.assert_allclose(embedder.encode(texts), reference, atol=1e-5)
     for i, text in enumerate(texts):  # alone: no padding at all
         np.testing.assert_allclose(embedder.encode([text])[0], reference[i], atol=1e-5)
+
+
+def test_request_texts_use_int8_weights_close_to_torchs_vectors(embedder):
+    texts = ["I loved Arrival and Interstellar, something thoughtful", "Genres: Comedy.", "a slow western " * 200]
+    reference = embedder.model.encode(texts, convert_to_numpy=True, normalize_embeddings=True)
+    queries = embedder.encode_queries(texts)
+    assert queries.dtype == np.float32 and np.allclose(np.linalg.norm(queries, axis=1), 1.0, atol=1e-5)
+    cosines = (queries * reference).sum(1)
+    assert cosines.min() >= 0.98 and not np.allclose(queries, reference, atol=1e-5)  # close, not identical
+    # Meaning survives: a comedy query is nearer a comedy description than a war film's.
+    items = embedder.encode(["A hilarious comedy about two friends.", "A grim war film about soldiers."])
+    assert (embedder.encode_queries(["a funny comedy"]) @ items.T)[0].argmax() == 0
 
 
 def test_without_onnx_the_embedder_stays_on_torch(embedder, monkeypatch, caplog):
@@ -48,16 +61,23 @@ def test_a_graph_that_disagrees_with_torch_is_not_used(embedder, monkeypatch, ca
     from retrieval import onnx_forward
 
     monkeypatch.setattr(onnx_forward, "MAX_DIFF", -1.0)  # any difference at all counts as a mismatch
+    monkeypatch.setattr(onnx_forward, "MIN_COSINE_INT8", 1.5)
     with caplog.at_level(logging.WARNING, logger="retrieval.onnx_forward"):
         assert onnx_forward.build(embedder.model) is None
-    assert "differ from torch" in caplog.text
+        assert onnx_forward.build(embedder.model, int8=True) is None
+    assert "float vectors differ from torch" in caplog.text and "int8 vectors differ from torch" in caplog.text
 
 
-def test_onnx_can_be_switched_off(embedder):
-    torch_only = SentenceTransformerEmbedder(embedder.path, onnx_small_batches=False)
-    assert torch_only.small_batch_backend() == "torch"
+def test_onnx_can_be_switched_off_or_kept_float(embedder):
     texts = ["a feel-good comedy", "ghosts"]
-    np.testing.assert_allclose(torch_only.encode(texts), embedder.encode(texts), atol=1e-5)
+    torch_only = SentenceTransformerEmbedder(embedder.path, query_backend="torch")
+    assert torch_only.backends() == {"documents": "torch", "queries": "torch"}
+    np.testing.assert_allclose(torch_only.encode_queries(texts), embedder.encode(texts), atol=1e-5)
+    float_only = SentenceTransformerEmbedder(embedder.path, query_backend="onnx")
+    assert float_only.backends() == {"documents": "onnxruntime", "queries": "onnxruntime"}
+    np.testing.assert_allclose(float_only.encode_queries(texts), embedder.encode(texts), atol=1e-5)
+    with pytest.raises(ConfigError, match="unknown query embedding backend"):
+        SentenceTransformerEmbedder(embedder.path, query_backend="fp8")
 
 
 def test_similarity_rows_are_exact_and_remembered_by_key():
