@@ -19,7 +19,10 @@ Measures:
   on a fresh data dir (index build and ranker training included) and again on that now-warm dir.
 
 The server runs in its own process with the rate limit off (RECASSIST_API_RATE_LIMIT_PER_MINUTE=0);
-client and server share the machine's cores, as they would on one box.
+client and server share the machine's cores, as they would on one box. It serves a copy of the
+prepared data dir (index, vectors, ranker) with an empty profile store: the 50 bench users' profiles
+are built by the run's own requests, so runs start alike (reusing the store let profiles grow from
+run to run) and the prepared data dir is never written to.
 """
 
 from __future__ import annotations
@@ -195,6 +198,19 @@ def explained(url: str, n: int) -> dict:
 
 
 @contextmanager
+def fresh_store_copy(data_dir: Path) -> Iterator[Path]:
+    """A temporary copy of `data_dir` without its profile store (SQLite files); removed afterwards."""
+    if not (data_dir / "chroma").is_dir():
+        raise SystemExit(f"{data_dir} is not a prepared data dir: run `recassist demo` once first")
+    tmp = Path(tempfile.mkdtemp(prefix="recassist-bench-"))
+    try:
+        shutil.copytree(data_dir, tmp / "data", ignore=shutil.ignore_patterns("recassist.sqlite3*"))
+        yield tmp / "data"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
 def server(args: list[str], env: dict[str, str], timeout_s: float) -> Iterator[tuple[str, float, int]]:
     """Run `recassist ARGS --port 0`; yields (base URL, seconds until its ready banner, pid), then stops it."""
     cmd = [sys.executable, "-m", "assistant.cli", *args, "--port", "0"]
@@ -265,13 +281,22 @@ def main() -> int:
     else:
         # LLM steps excluded for throughput (text read by the rules, template reasons), as DESIGN asks;
         # the embedded LLM on a second server for the explained requests.
-        with server(["serve", "--no-ui", "--no-llm"], env, timeout_s=600) as (url, ready_s, pid):
-            print(f"`recassist serve --no-ui --no-llm` ready in {ready_s:.1f} s")
-            run_load(url, args, server_pid=pid)
+        sys.path.insert(0, str(ROOT))
+        from assistant.settings import Settings
+
+        source = Path(env.get("RECASSIST_DATA_DIR") or Settings().data_dir)
+        source = source if source.is_absolute() else ROOT / source  # the server runs in ROOT
+        with fresh_store_copy(source) as data_dir:
+            served = {**env, "RECASSIST_DATA_DIR": str(data_dir)}
+            with server(["serve", "--no-ui", "--no-llm"], served, timeout_s=600) as (url, ready_s, pid):
+                print(f"`recassist serve --no-ui --no-llm` ready in {ready_s:.1f} s")
+                run_load(url, args, server_pid=pid)
         if not args.skip_explain:
-            with server(["serve", "--no-ui"], env, timeout_s=600) as (url, ready_s, _):
-                print(f"`recassist serve --no-ui` (embedded LLM) ready in {ready_s:.1f} s")
-                run_explained(url, args)
+            with fresh_store_copy(source) as data_dir:
+                served = {**env, "RECASSIST_DATA_DIR": str(data_dir)}
+                with server(["serve", "--no-ui"], served, timeout_s=600) as (url, ready_s, _):
+                    print(f"`recassist serve --no-ui` (embedded LLM) ready in {ready_s:.1f} s")
+                    run_explained(url, args)
     if args.demo_ready:
         times = demo_ready(env, args.demo_timeout, args.keep_demo_dir)
         print(f"`recassist demo` time to ready: fresh data dir {times['fresh']:.1f} s, warm {times['warm']:.1f} s")

@@ -130,6 +130,13 @@ class Ranker(ABC):
             disliked_aspects = tuple(a.aspect for a in profile.disliked_aspects)
         return EncodedUser(self.indices(ids), liked_aspects, disliked_aspects)
 
+    def score_items(self, user: UserQuery, item_ids: Sequence[str]) -> np.ndarray:
+        """Scores float32 [len(item_ids)] of these catalog ids (unique), in their order: nothing dropped,
+        nothing sorted. For callers that blend the ranker with other signals (the engine does): it skips
+        `recommend`'s sorting and its str array of ids, ~1 ms of Python for 300 candidates."""
+        self._require_fitted()
+        return np.asarray(self.score_subset(self.encode(user), self.indices(item_ids)), dtype=np.float32)
+
     def recommend(
         self,
         user: UserQuery,

@@ -86,13 +86,14 @@ class RecommendationEngine:
         base, ranker_scores = self._ranker_scores(profile, history, cands)
         blended = base + self._profile_adjustment(profile, rows) + self._content_similarity(profile, history, rows)
         order = self._one_per_franchise(np.argsort(-blended, kind="stable"), ids, k)
-        ranker_rank = {ids[j]: r + 1 for r, j in enumerate(np.argsort(-ranker_scores, kind="stable"))}
+        ranker_rank = np.empty(len(ids), dtype=np.int64)  # candidate position -> rank by ranker score alone
+        ranker_rank[np.argsort(-ranker_scores, kind="stable")] = np.arange(1, len(ids) + 1)
         out = []
         for j in order:
             c = cands[j]
             ev = self.evidence(profile, history, c)
             ev.ranker = self.ranker.name if self.ranker is not None else "candidate-fusion"
-            ev.ranker_rank = ranker_rank[c.item_id]
+            ev.ranker_rank = int(ranker_rank[j])
             ev.ranker_score = round(float(ranker_scores[j]), 4)
             out.append(RankedItem(c.item_id, float(blended[j]), ev))
         return out
@@ -142,16 +143,12 @@ class RecommendationEngine:
         fusion_z = _zscore(fusion)
         if self.ranker is None:
             return fusion_z, fusion
-        known = [c.item_id for c in cands if c.item_id in self.ranker_index]
+        index = self.ranker_index
+        known = [j for j, c in enumerate(cands) if c.item_id in index]
         raw = np.full(len(cands), np.nan, dtype=np.float32)
         if known:
-            ids, scores = self.ranker.recommend(
-                UserQuery(history=[h for h in history if h in self.ranker_index], profile=profile),
-                N=len(known), filter_already_liked_items=False, items=known,
-            )
-            pos = {c.item_id: i for i, c in enumerate(cands)}
-            for item_id, s in zip(ids.tolist(), scores.tolist(), strict=True):
-                raw[pos[item_id]] = s
+            query = UserQuery(history=[h for h in history if h in index], profile=profile)
+            raw[known] = self.ranker.score_items(query, [cands[j].item_id for j in known])
         # Items the ranker has never seen (added after training) take the candidates' mean.
         raw = np.where(np.isnan(raw), np.nanmean(raw) if known else 0.0, raw)
         return _zscore(raw) + FUSION_WEIGHT * fusion_z, raw

@@ -67,6 +67,19 @@ class RankerContract:
         lookup = dict(zip(full_ids.tolist(), full_scores.tolist(), strict=True))
         assert np.allclose(scores, [lookup[i] for i in ids], rtol=1e-4, atol=1e-5)
 
+    def test_score_items_scores_in_the_given_order(self, ranker: Ranker) -> None:
+        """`score_items` gives each id the score `recommend` gives it over the same candidates, in the
+        order asked, history items included (nothing is dropped)."""
+        cands = [item_id(3, 9), item_id(1, 0), item_id(3, 2), item_id(2, 0)]  # item (3, 2) is in the history
+        query = UserQuery(history=self.cluster3_history())
+        scores = ranker.score_items(query, cands)
+        assert scores.dtype == np.float32 and scores.shape == (4,)
+        ids, ranked = ranker.recommend(query, N=10, items=cands, filter_already_liked_items=False)
+        lookup = dict(zip(ids.tolist(), ranked.tolist(), strict=True))
+        assert np.allclose(scores, [lookup[i] for i in cands], rtol=1e-5, atol=1e-6)
+        with pytest.raises(UnknownItemError):
+            ranker.score_items(query, ["nope"])
+
     def test_unknown_ids_raise(self, ranker: Ranker) -> None:
         with pytest.raises(UnknownItemError):
             ranker.recommend(UserQuery(history=["nope"]))
