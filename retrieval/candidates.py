@@ -8,7 +8,9 @@ Sources (each obeys the profile's hard constraints and never proposes blocked it
   themes, the centroid of liked items) and the raw request text.
 - ``aspect_match``: items carrying the most liked genres / tags exactly, popular first
   (MiniLM places "Genres: Animation." near "Re-Animator"; the vocabulary is exact).
-- ``popular``: most-interacted items that satisfy the constraints (cold start, fallback).
+- ``popular``: what is popular now, among items that satisfy the constraints: fastest-gathering
+  interactions first (`retrieval.trending`; all-time counts bury what is new and being watched under
+  decades-old favourites), then the rest by count (cold start, fallback).
 
 Blocked: disliked, excluded and seen items, the history and the liked items
 themselves (the user knows them). Each source fills its quota with items not
@@ -111,7 +113,8 @@ class CandidateGenerator:
         self.similarity = SimilarityRows(self.vectors)
         self.cooc = CoOccurrence.load_or_build(catalog, self.arrays, settings)
         self._has_interactions = bool(self.arrays.popularity.any())
-        order = np.argsort(-self.arrays.popularity, kind="stable")
+        # By trend, ties (e.g. items with a single interaction, trend 0) by count.
+        order = np.lexsort((-self.arrays.popularity, -self.arrays.trending))
         # Items nobody interacted with are not "popular"; a catalog without interactions falls
         # back to catalog order so a first request still gets something.
         self._popular_order = order[self.arrays.popularity[order] > 0] if self._has_interactions else order
@@ -211,7 +214,7 @@ class CandidateGenerator:
 
     def _popular(self, allowed, k) -> tuple[np.ndarray, np.ndarray]:
         rows = self._popular_order[allowed[self._popular_order]][:k]
-        return rows, self.arrays.popularity[rows].astype(np.float32)
+        return rows, self.arrays.trending[rows]
 
     def _aspect_match(self, profile, allowed, k) -> tuple[np.ndarray, np.ndarray]:
         """Score = number of liked aspects the item carries, + popularity in [0, 0.5) to break ties."""

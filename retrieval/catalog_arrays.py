@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.catalog import Catalog
+from retrieval.trending import trending_scores
 
 NO_YEAR = -1
 
@@ -29,6 +30,8 @@ class CatalogArrays:
     tag_rows: dict[str, np.ndarray]
     #: int64 [n]: interaction counts.
     popularity: np.ndarray
+    #: float32 [n]: interactions per year since the item's first one (see `retrieval.trending`).
+    trending: np.ndarray
 
     @classmethod
     def build(cls, catalog: Catalog) -> CatalogArrays:
@@ -54,6 +57,7 @@ class CatalogArrays:
             genre_matrix=genre_matrix,
             tag_rows={t: np.array(r, dtype=np.int64) for t, r in tag_lists.items()},
             popularity=popularity,
+            trending=trending_scores(catalog, index),
         )
 
     def __len__(self) -> int:

@@ -51,10 +51,14 @@ class CRSResult:
     ours: Scores = field(default_factory=Scores)
     ours_in_catalog: Scores = field(default_factory=Scores)
     popularity: Scores = field(default_factory=Scores)
+    trending: Scores = field(default_factory=Scores)
     seconds: list[float] = field(default_factory=list)
     explanation_pass_rate: float | None = None
     explanation_fallback_rate: float | None = None
     llm_backend: str = "none"
+    #: Share of the top 10 carrying the genre asked for, over one request per catalog genre.
+    named_genre_precision: float | None = None
+    named_genres: int = 0
 
 
 def target_turns(d: Dialogue, catalog: Catalog):
@@ -86,6 +90,9 @@ def evaluate_conversations(dialogues: list[Dialogue], assistant, *, use_llm: boo
     matcher = matcher_for(catalog)
     pop = catalog.popularity
     pop_order = sorted(catalog.items, key=lambda i: -pop.get(i, 0))
+    # "Popular now" alone (retrieval.trending): how much of the assistant's score the trend explains.
+    arrays = engine.candidates.arrays
+    trend_order = [arrays.ids[r] for r in np.lexsort((-arrays.popularity, -arrays.trending))[:400]]
     res = CRSResult(llm_backend=(assistant.llm.backend if assistant.llm and use_llm else "none"))
     explained = 0
     for n, d in enumerate(dialogues, 1):
@@ -109,12 +116,14 @@ def evaluate_conversations(dialogues: list[Dialogue], assistant, *, use_llm: boo
                     assistant.explainer.explain(ranked[0].item_id, ranked[0].evidence, use_llm=use_llm)
                     explained += 1
                 pop_ids = [x for x in pop_order[:400] if x not in exclude][:50]
+                trend_ids = [x for x in trend_order if x not in exclude][:50]
                 res.turns += 1
                 for target in turns[i]:
                     res.targets += 1
                     rank = ids.index(target) + 1 if target in ids else None
                     res.ours.add(rank)
                     res.popularity.add(pop_ids.index(target) + 1 if target in pop_ids else None)
+                    res.trending.add(trend_ids.index(target) + 1 if target in trend_ids else None)
                     if target is not None:
                         res.targets_in_catalog += 1
                         res.ours_in_catalog.add(rank)
@@ -127,10 +136,29 @@ def evaluate_conversations(dialogues: list[Dialogue], assistant, *, use_llm: boo
             t_start = time.perf_counter()
         if progress:
             progress(n)
+    res.named_genre_precision, res.named_genres = named_genre_precision(assistant, use_llm=use_llm)
     stats = assistant.explainer.stats
     if stats.llm_attempts or stats.fallbacks:
         res.explanation_pass_rate, res.explanation_fallback_rate = stats.pass_rate, stats.fallback_rate
     return res
+
+
+GENRE_REQUEST = "recommend me a good {} movie"
+
+
+def named_genre_precision(assistant, *, use_llm: bool, k: int = 10) -> tuple[float, int]:
+    """Guard against priors that drown what the user asked for: for each catalog genre, the share of
+    the top `k` for "recommend me a good <genre> movie" that carries the genre. Returns (share, genres)."""
+    catalog, engine = assistant.catalog, assistant.engine
+    shares = []
+    for genre in catalog.genres:
+        if genre.startswith("("):  # MovieLens's "(no genres listed)"
+            continue
+        text = GENRE_REQUEST.format(genre.lower())
+        profile, _ = assistant.extractor.extract(text, use_llm=use_llm)
+        ranked = engine.recommend(profile, [], k=k, text=text)
+        shares.append(sum(genre in catalog.items[r.item_id].genres for r in ranked) / k)
+    return (float(np.mean(shares)) if shares else 0.0), len(shares)
 
 
 def _history(mentioned: list[str], profile: InterestProfile) -> list[str]:
@@ -149,11 +177,14 @@ def format_crs(r: CRSResult) -> str:
         f"{'method':<34}{'R@1':>8}{'R@10':>8}{'R@50':>8}{'NDCG@10':>9}",
     ]
     for name, s in (("recassist", r.ours), ("recassist, in-catalog targets only", r.ours_in_catalog),
-                    ("popularity", r.popularity)):
+                    ("popularity", r.popularity), ("popular now (trend alone)", r.trending)):
         r1, r10, r50, nd = s.row()
         lines.append(f"{name:<34}{r1:>8.3f}{r10:>8.3f}{r50:>8.3f}{nd:>9.3f}")
     lines.append(f"\nseconds per turn (dialogue so far -> ranked list): p50 {np.percentile(secs, 50):.3f}, "
                  f"p95 {np.percentile(secs, 95):.3f}")
+    if r.named_genre_precision is not None:
+        lines.append(f'named-genre requests ("{GENRE_REQUEST.format("<genre>")}", {r.named_genres} genres): '
+                     f"share of the top 10 with that genre {r.named_genre_precision:.3f}")
     if r.explanation_pass_rate is not None:
         lines.append(f"explanations: checker pass rate {r.explanation_pass_rate:.3f}, "
                      f"fallback rate {r.explanation_fallback_rate:.3f}")

@@ -18,6 +18,12 @@ _NEG_BEFORE = re.compile(
 )
 # The words that make it a hard exclusion rather than a dislike: "no horror", "nothing scary", "without gore".
 _HARD_BEFORE = re.compile(r"\b(?:no|nothing|without|avoid|exclude|except|skip|not)\s+(?:\w+\s+){0,2}$", re.IGNORECASE)
+# "anything but horror", "everything except westerns or musicals": the clause split at "but" hides the
+# negation from the clause, so the words before the clause are checked for it.
+_ANYTHING_BUT = re.compile(
+    r"\b(?:anything|everything|whatever|all)\s+(?:but|except|other than|apart from)\s+(?:\w+\s+){0,3}$",
+    re.IGNORECASE,
+)
 _NEG_AFTER = re.compile(
     r"^[^.;!?,]{0,25}\b(?:not my thing|not for me|bores? me|bored me|is boring|are boring|"
     r"(?:is|are) (?:too much|not my cup of tea)|please no|no thanks)\b",
@@ -59,8 +65,9 @@ def find_aspects(text: str, vocab: Vocabulary, title_spans: list[tuple[int, int]
         term, start, end, n = hit
         left, right = clause_bounds(text, start, end)
         before = text[left:start]
-        negative = bool(_NEG_BEFORE.search(before) or _NEG_AFTER.search(text[end:]))
-        hard = negative and term.kind == "genre" and bool(_HARD_BEFORE.search(before))
+        anything_but = bool(_ANYTHING_BUT.search(text[:start]))
+        negative = bool(anything_but or _NEG_BEFORE.search(before) or _NEG_AFTER.search(text[end:]))
+        hard = negative and term.kind == "genre" and bool(anything_but or _HARD_BEFORE.search(before))
         near_title = any(left <= s < right for s, _ in title_spans)
         found.append(AspectMention(term, text[start:end], start, end, "disliked" if negative else "liked", hard,
                                    near_title))

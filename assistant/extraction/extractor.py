@@ -46,6 +46,8 @@ _THEME = re.compile(
     re.IGNORECASE,
 )
 _THEME_STOP = {"else", "good", "new", "like", "similar", "to", "to watch", "watch", "for", "you", "i", "please"}
+# "anything but horror", "something except comedy": what follows is not wished for (aspects.py reads it).
+_THEME_NEGATED = {"but", "except", "not", "no", "without", "besides", "other", "apart"}
 
 
 @dataclass
@@ -221,7 +223,7 @@ class InterestExtractor:
         aspect_words = {a.source.text.lower() for a in (*profile.liked_aspects, *profile.disliked_aspects)}
         for m in _THEME.finditer(text):
             phrase = m.group(1).strip().lower()
-            if not phrase or phrase in _THEME_STOP or phrase in aspect_words:
+            if not phrase or phrase in _THEME_STOP or phrase in aspect_words or phrase.split()[0] in _THEME_NEGATED:
                 continue
             if any(s <= m.start(1) < e for s, e in title_spans):
                 continue

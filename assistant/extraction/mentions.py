@@ -72,6 +72,9 @@ class TitleMatcher:
         self._by_key: dict[str, list[_Entry]] = {}
         # "Anchorman" for "Anchorman: The Legend of Ron Burgundy": used only when no exact key exists.
         self._by_main_title: dict[str, list[_Entry]] = {}
+        # Every "main: subtitle" title under its main title, even where the main title exists on its own:
+        # "Jumanji (2017)" is "Jumanji: Welcome to the Jungle", not the 1995 "Jumanji".
+        self._subtitled: dict[str, list[_Entry]] = {}
         for it in catalog.items.values():
             entry = _Entry(it.item_id, it.year, pop.get(it.item_id, 0))
             for name in {it.title, *it.aliases}:
@@ -82,6 +85,7 @@ class TitleMatcher:
                     main = normalize_title(name.split(":", 1)[0])
                     if main:
                         self._by_main_title.setdefault(main, []).append(entry)
+                        self._subtitled.setdefault(main, []).append(entry)
         for key in list(self._by_main_title):
             if key in self._by_key:
                 del self._by_main_title[key]
@@ -116,7 +120,7 @@ class TitleMatcher:
         else:
             # Year given: a version released that year (±1) beats a same-named remake or a subtitle match.
             hit = self._pick(exact, year, strict_year=True) or self._pick(
-                self._by_main_title.get(key, []), year, strict_year=True
+                self._subtitled.get(key, []), year, strict_year=True
             ) or (self._pick([e for k in self._keys if k.startswith(key + " ") for e in self._by_key[k]], year,
                              strict_year=True) if len(key.split()) >= 2 else None)
             if hit:

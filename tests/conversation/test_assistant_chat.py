@@ -131,3 +131,23 @@ def test_api_recommend_with_filters_and_without_user(rules_assistant):
 
     with pytest.raises(FilterError, match="not allowed"):
         a.recommend(None, "anything", filters={"director": "X"})
+
+
+def test_named_genres_beat_the_trend_and_vague_requests_get_what_is_new(rules_assistant):
+    """The trend prior ("popular now") orders what fits; it never overrides a genre the user named."""
+    a = rules_assistant
+    for genre in ("Horror", "Animation", "Romance"):
+        r = a.recommend(None, f"recommend me a good {genre.lower()} movie", k=5, explain=False)
+        assert [genre in i.genres for i in r.items] == [True] * 5, (genre, [i.title for i in r.items])
+    latest = max(i.year or 0 for i in a.catalog.items.values() if a.catalog.popularity.get(i.item_id, 0) > 1)
+    r = a.recommend(None, "any good movie for tonight?", k=5, explain=False)
+    assert any((i.year or 0) >= latest - 3 for i in r.items), [i.label for i in r.items]
+
+
+def test_at_most_two_films_of_a_franchise_per_list(rules_assistant):
+    engine = rules_assistant.engine
+    by_title = {i.label: i.item_id for i in rules_assistant.catalog.items.values()}
+    ids = [by_title[t] for t in ("Toy Story (1995)", "Toy Story 2 (1999)", "Toy Story 3 (2010)", "The Matrix (1999)",
+                                 "The Matrix Reloaded (2003)")]
+    chosen = engine._few_per_franchise(list(range(len(ids))), ids, k=4)
+    assert [ids[j] for j in chosen] == [ids[0], ids[1], ids[3], ids[4]]  # the third Toy Story gives way

@@ -50,6 +50,16 @@ def test_match_name_handles_redial_spellings(catalog):
     assert m.match_name("Spider-Man: Homecoming (2017)") is None
 
 
+def test_a_year_picks_the_subtitled_title_over_an_older_namesake(catalog):
+    """ReDial's "Jumanji (2017)" is "Jumanji: Welcome to the Jungle", not the 1995 film of that exact name."""
+    m = matcher_for(catalog)
+    assert catalog.get(m.match_name("Jumanji  (2017)")).label == "Jumanji: Welcome to the Jungle (2017)"
+    assert catalog.get(m.match_name("Jumanji (1995)")).label == "Jumanji (1995)"
+    assert catalog.get(m.match_name("Jumanji")).label == "Jumanji (1995)"  # no year: the exact title
+    assert labels(catalog, "I loved Jumanji  (2017) more than Jumanji (1995)") == [
+        "Jumanji: Welcome to the Jungle (2017)", "Jumanji (1995)"]
+
+
 @pytest.mark.parametrize(
     "text, title, expected",
     [

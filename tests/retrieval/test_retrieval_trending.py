@@ -1,0 +1,56 @@
+"""`retrieval.trending`: interactions per year since an item's first one, and the "popular" source using it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.catalog import Catalog, Interaction, Item
+from retrieval.catalog_arrays import CatalogArrays
+from retrieval.trending import MIN_AGE_YEARS, SECONDS_PER_YEAR, trending_scores
+
+NOW = 50 * SECONDS_PER_YEAR
+YEAR = SECONDS_PER_YEAR
+
+
+def _catalog(stamps: dict[str, list[float]]) -> Catalog:
+    items = {i: Item(item_id=i, title=f"Film {i}") for i in ("classic", "new_hit", "one_off", "unrated")}
+    inter = [Interaction(f"u{n}", item, 4.0, int(t)) for item, ts in stamps.items() for n, t in enumerate(ts)]
+    return Catalog(name="trend", items=items, interactions=inter)
+
+
+def test_a_new_hit_outranks_a_classic_with_more_interactions():
+    cat = _catalog({
+        "classic": [NOW - 20 * YEAR + k * YEAR for k in range(20)] + [NOW],  # 21 over 20 years
+        "new_hit": [NOW - 0.25 * YEAR + k * 0.02 * YEAR for k in range(8)],  # 8 in the last 3 months
+        "one_off": [NOW - 0.01 * YEAR],
+    })
+    arrays = CatalogArrays.build(cat)
+    trend = dict(zip(arrays.ids, arrays.trending.tolist(), strict=True))
+    assert trend["classic"] == pytest.approx(20 / (20 + MIN_AGE_YEARS), rel=1e-4)
+    assert trend["new_hit"] == pytest.approx(7 / (0.25 + MIN_AGE_YEARS), rel=1e-4)
+    assert trend["new_hit"] > trend["classic"]
+    assert trend["one_off"] == 0.0 and trend["unrated"] == 0.0  # one interaction is not a trend
+
+
+def test_without_timestamps_the_trend_follows_popularity():
+    cat = _catalog({"classic": [0] * 6, "new_hit": [0] * 3, "one_off": [0]})
+    arrays = CatalogArrays.build(cat)
+    assert np.argsort(-arrays.trending, kind="stable").tolist()[:2] == [
+        arrays.index["classic"], arrays.index["new_hit"]]
+    assert trending_scores(Catalog(name="empty", items=cat.items, interactions=[]), arrays.index).sum() == 0
+
+
+def test_popular_source_lists_trend_first_then_count(settings, embedder):
+    from retrieval.candidates import CandidateGenerator
+    from retrieval.index import build_index, open_index
+
+    cat = _catalog({
+        "classic": [NOW - 20 * YEAR + k * YEAR for k in range(20)] + [NOW],
+        "new_hit": [NOW - 0.25 * YEAR + k * 0.02 * YEAR for k in range(8)],
+        "one_off": [NOW - 5 * YEAR],
+    })
+    build_index(cat, settings, embedder)
+    gen = CandidateGenerator(cat, open_index(cat, settings, embedder), embedder, settings)
+    cands = gen.generate(None, k=10)
+    assert [c.item_id for c in cands if "popular" in c.sources] == ["new_hit", "classic", "one_off"]
