@@ -151,3 +151,32 @@ def test_at_most_two_films_of_a_franchise_per_list(rules_assistant):
                                  "The Matrix Reloaded (2003)")]
     chosen = engine._few_per_franchise(list(range(len(ids))), ids, k=4)
     assert [ids[j] for j in chosen] == [ids[0], ids[1], ids[3], ids[4]]  # the third Toy Story gives way
+
+
+def test_the_ranker_weighs_in_only_when_it_knows_something_about_the_user(rules_assistant):
+    """With nothing watched or liked, the ranker's scores are only its popularity prior: the list must
+    not depend on them. With a history it must."""
+    import copy
+
+    import numpy as np
+
+    from assistant.profile import InterestProfile
+
+    engine = rules_assistant.engine
+    contrary = copy.copy(engine)
+
+    class Contrary:  # the real ranker's scores, negated
+        def __init__(self, ranker):
+            self.ranker, self.name, self.item_ids = ranker, ranker.name, ranker.item_ids
+
+        def score_items(self, query, item_ids):
+            return -np.asarray(self.ranker.score_items(query, item_ids))
+
+    contrary.ranker = Contrary(engine.ranker)
+    empty = InterestProfile()
+    for text in ("", "something to watch tonight"):
+        assert [r.item_id for r in engine.recommend(empty, [], k=10, text=text)] == [
+            r.item_id for r in contrary.recommend(empty, [], k=10, text=text)]
+    history = [i.item_id for i in rules_assistant.catalog.items.values() if i.title in ("Toy Story", "Up")]
+    assert [r.item_id for r in engine.recommend(empty, history, k=10)] != [
+        r.item_id for r in contrary.recommend(empty, history, k=10)]
