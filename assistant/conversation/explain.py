@@ -57,6 +57,8 @@ def render_record(item: Item, ev: Evidence) -> str:
         lines.append(f"similar to movies the user liked: {', '.join(s.title for s in ev.similar_to_liked)}")
     if ev.co_liked_with or "co_occurrence" in ev.sources:
         lines.append("people with similar taste also liked it")
+    if ev.popular_now:
+        lines.append("many people have been watching it lately")
     if ev.satisfies:
         lines.append(f"meets the user's limits: {', '.join(ev.satisfies)}")
     return "\n".join(lines)
@@ -78,6 +80,8 @@ def template_explanation(item: Item, ev: Evidence, catalog: Catalog | None = Non
         parts.append(f"it matches your wish for something {ev.matched_themes[0]}")
     if not parts and "co_occurrence" in ev.sources:
         parts.append("People whose taste overlaps with yours rated it highly")
+    if not parts and ev.popular_now:
+        parts.append("Many people have been watching it lately")
     if not parts:
         parts.append(f"It ranked #{ev.ranker_rank} for your taste" if ev.ranker_rank else "It is popular and fits"
                      " your limits")

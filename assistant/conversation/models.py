@@ -34,7 +34,11 @@ class Evidence(BaseModel):
         default_factory=list, description="Liked items that people who rated this item also rated highly."
     )
     sources: list[str] = Field(default_factory=list, description="Candidate sources that proposed it.")
-    ranker: str = ""
+    popular_now: bool = Field(
+        default=False, description="Among the titles gathering interactions fastest lately (top 1% by trend)."
+    )
+    ranker: str = Field(default="", description="The ranker whose scores counted; empty when nothing was known "
+                        "about the user (no history, no liked items) and its scores were left out.")
     ranker_rank: int | None = Field(default=None, description="1-based rank among the candidates.")
     ranker_score: float | None = None
     satisfies: list[str] = Field(default_factory=list, description="Constraints it was checked against.")

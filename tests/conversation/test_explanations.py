@@ -27,3 +27,17 @@ def test_template_states_only_evidence(small_assistant):
     text = template_explanation(item, ev, small_assistant.catalog)
     assert "The Matrix (1999)" in text and "1990" in text and "(both Action, Sci-Fi, Thriller)" in text
     assert not ExplanationChecker(small_assistant.catalog).problems(text.split(" It fits")[0], item, ev)
+
+
+def test_a_request_with_nothing_known_is_explained_by_what_is_watched_now(rules_assistant):
+    """No history and no liked items: the ranker's scores did not count, so the evidence does not cite
+    them; the titles at the top are there because many people are watching them lately, and say so."""
+    from assistant.profile import InterestProfile
+
+    ranked = rules_assistant.engine.recommend(InterestProfile(), [], k=5, text="")
+    assert all(r.evidence.ranker == "" and r.evidence.ranker_rank is None for r in ranked)
+    top = next(r for r in ranked if r.evidence.popular_now)
+    item = rules_assistant.catalog.get(top.item_id)
+    text = template_explanation(item, top.evidence, rules_assistant.catalog)
+    assert text == "Many people have been watching it lately."
+    assert not ExplanationChecker(rules_assistant.catalog).problems(text, item, top.evidence)
