@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.catalog.models import Catalog, Item
+from assistant.catalog.titles import normalize_title
 from assistant.conversation.models import Evidence
 from assistant.errors import LLMError
 from assistant.extraction.aspects import find_aspects
@@ -24,8 +25,10 @@ _CAPITALISED_RUN = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:\s+[A-Z][a-z]
 _YEAR = re.compile(r"\b(18|19|20)\d{2}\b")
 # Claims about what the user thinks or did: only "you liked <a liked item in the evidence>" may be said.
 _THIRD_PERSON = re.compile(r"\b(?:the user|users?'s?|they|their|them)\b", re.IGNORECASE)
-_OPINION = re.compile(r"\b(?:you|we|i)\s+(?:\w+\s+)?(?:enjoyed|liked|loved|watched|saw|found|thought|felt|"
-                      r"rated|adored|hated)\b([^.;!?]*)", re.IGNORECASE)
+_OPINION = re.compile(r"\b(?:you|we|i)\s+(?:\w+\s+)?(?:enjoyed|liked|loved|watched|saw|seen|found|thought|felt|"
+                      r"rated|adored|hated|mentioned|answered)\b([^.;!?]*)", re.IGNORECASE)
+# Talk about the prompt itself ("as the record says", "you answered the question").
+_META = re.compile(r"\b(?:record|question|prompt|evidence)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -47,20 +50,24 @@ class ExplanationStats:
 
 
 def render_record(item: Item, ev: Evidence) -> str:
-    """The evidence as short labelled lines: the one place structured data becomes prompt text."""
+    """The evidence as short labelled lines: the one place structured data becomes prompt text.
+
+    Written to the user ("you asked for"): the small model copies the record's wording, and a record
+    about "the user" made it write about "the user", which the checker rejects.
+    """
     lines = [f"movie: {item.label}", f"genres: {', '.join(item.genres) or 'unknown'}"]
     if ev.matched_aspects:
-        lines.append(f"matches what the user asked for: {', '.join(ev.matched_aspects)}")
+        lines.append(f"you asked for: {', '.join(ev.matched_aspects)}")
     if ev.matched_themes:
-        lines.append(f"fits the user's wish for: {', '.join(ev.matched_themes)}")
+        lines.append(f"fits your wish for: {', '.join(ev.matched_themes)}")
     if ev.similar_to_liked:
-        lines.append(f"similar to movies the user liked: {', '.join(s.title for s in ev.similar_to_liked)}")
+        lines.append(f"similar to movies you liked: {', '.join(s.title for s in ev.similar_to_liked)}")
     if ev.co_liked_with or "co_occurrence" in ev.sources:
-        lines.append("people with similar taste also liked it")
+        lines.append("people with taste like yours also liked it")
     if ev.popular_now:
         lines.append("many people have been watching it lately")
     if ev.satisfies:
-        lines.append(f"meets the user's limits: {', '.join(ev.satisfies)}")
+        lines.append(f"meets your limits: {', '.join(ev.satisfies)}")
     return "\n".join(lines)
 
 
@@ -107,7 +114,9 @@ class ExplanationChecker:
         if _MARKUP.search(text):
             found.append("markup or link")
         allowed_ids = {item.item_id} | {s.item_id for s in ev.similar_to_liked} | {s.item_id for s in ev.co_liked_with}
-        titles = self.matcher.find_mentions(text)
+        # A genre or tag the item carries is not a title, even where a film shares its name ("Adventure").
+        own_words = {w.lower() for w in (*item.genres, *item.tags, *ev.matched_aspects)}
+        titles = [m for m in self.matcher.find_mentions(text) if m.surface.lower() not in own_words]
         for m in titles:
             if m.item_id not in allowed_ids:
                 found.append(f"names another title: {m.surface}")
@@ -134,11 +143,29 @@ class ExplanationChecker:
             claimed = {x.item_id for x in self.matcher.find_mentions(text[left:right])}
             if not claimed or not claimed <= liked_titles:
                 found.append(f"claims an opinion not in evidence: {m.group(0).strip()}")
+        if _META.search(text):
+            found.append("talks about the prompt")
+        if not _states_evidence(text, item, ev):
+            found.append("states nothing from the evidence")
         years = {str(item.year)} | {s.title[-5:-1] for s in ev.similar_to_liked}
         for m in _YEAR.finditer(text):
             if m.group(0) not in years:
                 found.append(f"year not in evidence: {m.group(0)}")
         return found
+
+
+def _states_evidence(text: str, item: Item, ev: Evidence) -> bool:
+    """Whether the sentence says at least one thing the record holds: a genre or asked-for aspect, a
+    theme, a similar liked title, or the crowd signals ("people with taste like yours", "lately").
+    "This movie fits you perfectly." says nothing and is not an explanation."""
+    lowered = text.lower()
+    terms = [*item.genres, *ev.matched_aspects, *ev.matched_themes,
+             *(normalize_title(s.title.rsplit("(", 1)[0]) for s in ev.similar_to_liked)]
+    if any(t and t.lower().replace("-", " ") in lowered.replace("-", " ") for t in terms):
+        return True
+    if ev.popular_now and re.search(r"\b(?:lately|recently|these days|right now)\b", lowered):
+        return True
+    return bool((ev.co_liked_with or "co_occurrence" in ev.sources) and re.search(r"\bpeople\b", lowered))
 
 
 class Explainer:

@@ -41,3 +41,23 @@ def test_a_request_with_nothing_known_is_explained_by_what_is_watched_now(rules_
     text = template_explanation(item, top.evidence, rules_assistant.catalog)
     assert text == "Many people have been watching it lately."
     assert not ExplanationChecker(rules_assistant.catalog).problems(text, item, top.evidence)
+
+
+def test_checker_wants_a_sentence_that_states_evidence(small_assistant):
+    cat = small_assistant.catalog
+    item = cat.get("79132")  # Inception: Action, Crime, Drama, Mystery, Sci-Fi, Thriller, IMAX
+    ev = Evidence(popular_now=True, sources=["popular"])
+    check = ExplanationChecker(cat).problems
+    assert "states nothing from the evidence" in check("This movie fits you perfectly.", item, ev)
+    assert "talks about the prompt" in check("This movie fits you. You've already answered the question.", item, ev)
+    assert check("Many people have been watching it lately.", item, ev) == []
+    assert check("This movie fits you: an action thriller with a sci-fi edge.", item, ev) == []
+    # A genre the item carries is not "another title", even where a film goes by that name ("Adventure" is
+    # L'Avventura's English title in the full catalog).
+    from assistant.catalog import load_catalog_cached
+    from assistant.settings import DEMO_CATALOG_DIR
+
+    full = load_catalog_cached(str(DEMO_CATALOG_DIR))
+    sentence = "This movie mixes Adventure, Animation and Comedy."
+    assert [p for p in ExplanationChecker(full).problems(sentence, full.get("79132"), ev) if "Adventure" in p]
+    assert ExplanationChecker(full).problems(sentence, full.get("1"), ev) == []  # Toy Story is all three
