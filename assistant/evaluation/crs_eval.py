@@ -113,7 +113,9 @@ def evaluate_conversations(dialogues: list[Dialogue], assistant, *, use_llm: boo
                 ids = [r.item_id for r in ranked]
                 res.seconds.append(time.perf_counter() - t_start)
                 if explain_sample and explained < explain_sample and ranked:
-                    assistant.explainer.explain(ranked[0].item_id, ranked[0].evidence, use_llm=use_llm)
+                    # The LLM writes the sample whenever one is loaded: `--no-llm` skips it in extraction only.
+                    assistant.explainer.explain(ranked[0].item_id, ranked[0].evidence,
+                                                use_llm=assistant.llm is not None)
                     explained += 1
                 pop_ids = [x for x in pop_order[:400] if x not in exclude][:50]
                 trend_ids = [x for x in trend_order if x not in exclude][:50]
