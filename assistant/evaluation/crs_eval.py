@@ -55,7 +55,8 @@ class CRSResult:
     seconds: list[float] = field(default_factory=list)
     explanation_pass_rate: float | None = None
     explanation_fallback_rate: float | None = None
-    llm_backend: str = "none"
+    llm_backend: str = "none"  # extraction's
+    explain_backend: str = "none"  # the explanation sample's
     #: Share of the top 10 carrying the genre asked for, over one request per catalog genre.
     named_genre_precision: float | None = None
     named_genres: int = 0
@@ -93,7 +94,8 @@ def evaluate_conversations(dialogues: list[Dialogue], assistant, *, use_llm: boo
     # "Popular now" alone (retrieval.trending): how much of the assistant's score the trend explains.
     arrays = engine.candidates.arrays
     trend_order = [arrays.ids[r] for r in np.lexsort((-arrays.popularity, -arrays.trending))[:400]]
-    res = CRSResult(llm_backend=(assistant.llm.backend if assistant.llm and use_llm else "none"))
+    res = CRSResult(llm_backend=(assistant.llm.backend if assistant.llm and use_llm else "none"),
+                    explain_backend=(assistant.llm.backend if assistant.llm and explain_sample else "none"))
     explained = 0
     for n, d in enumerate(dialogues, 1):
         turns = dict(target_turns(d, catalog))
@@ -174,7 +176,7 @@ def format_crs(r: CRSResult) -> str:
     lines = [
         f"ReDial conversational recommendation: {r.turns} recommender turns, {r.targets} target movies "
         f"({r.targets_in_catalog} in the catalog, {r.targets - r.targets_in_catalog} not: counted as misses); "
-        f"LLM: {r.llm_backend}",
+        f"LLM for extraction: {r.llm_backend}, for the explanation sample: {r.explain_backend}",
         "",
         f"{'method':<34}{'R@1':>8}{'R@10':>8}{'R@50':>8}{'NDCG@10':>9}",
     ]
