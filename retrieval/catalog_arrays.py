@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.catalog import Catalog
-from retrieval.trending import trending_scores
+from retrieval.trending import new_releases, trending_scores
 
 NO_YEAR = -1
 
@@ -32,6 +32,8 @@ class CatalogArrays:
     popularity: np.ndarray
     #: float32 [n]: interactions per year since the item's first one (see `retrieval.trending`).
     trending: np.ndarray
+    #: bool [n]: released in the catalog's current year or the one before (see `retrieval.trending`).
+    new_release: np.ndarray
 
     @classmethod
     def build(cls, catalog: Catalog) -> CatalogArrays:
@@ -58,6 +60,7 @@ class CatalogArrays:
             tag_rows={t: np.array(r, dtype=np.int64) for t, r in tag_lists.items()},
             popularity=popularity,
             trending=trending_scores(catalog, index),
+            new_release=new_releases(catalog, years),
         )
 
     def __len__(self) -> int:

@@ -17,7 +17,8 @@ from assistant.catalog import load_catalog_cached
 from assistant.settings import DEMO_CATALOG_DIR, Settings
 
 NAMED = {"164179", "109487", "104841", "79132", "115713", "134130", "2571", "1", "260", "1196", "4993", "5952",
-         "7153", "318", "356", "593", "296", "858", "1210", "2959", "58559", "6874", "48780", "4226", "1704"}
+         "7153", "318", "356", "593", "296", "858", "1210", "2959", "58559", "6874", "48780", "4226", "1704",
+         "122906", "177765"}  # the last two: Black Panther and Coco, new releases by the log's clock (2018)
 SLICE_SIZE = 700
 
 

@@ -28,6 +28,8 @@ _THIRD_PERSON = re.compile(r"\b(?:the user|users?'s?|they|their|them)\b", re.IGN
 _OPINION = re.compile(r"\b(?:you|we|i)\s+(?:\w+\s+)?(?:enjoyed|liked|loved|watched|saw|seen|found|thought|felt|"
                       r"rated|adored|hated|mentioned|answered)\b([^.;!?]*)", re.IGNORECASE)
 # Talk about the prompt itself ("as the record says", "you answered the question").
+# "A new release", "it just came out": true only of items the evidence marks as new releases.
+_NEW_CLAIM = re.compile(r"\bnew (?:release|movie|film)\b|\bjust (?:came out|released)\b", re.IGNORECASE)
 _META = re.compile(r"\b(?:record|question|prompt|evidence)\b", re.IGNORECASE)
 
 
@@ -66,6 +68,8 @@ def render_record(item: Item, ev: Evidence) -> str:
         lines.append("people with taste like yours also liked it")
     if ev.popular_now:
         lines.append("many people have been watching it lately")
+    if ev.new_release:
+        lines.append("it is a new release")
     if ev.satisfies:
         lines.append(f"meets your limits: {', '.join(ev.satisfies)}")
     return "\n".join(lines)
@@ -89,6 +93,8 @@ def template_explanation(item: Item, ev: Evidence, catalog: Catalog | None = Non
         parts.append("People whose taste overlaps with yours rated it highly")
     if not parts and ev.popular_now:
         parts.append("Many people have been watching it lately")
+    if not parts and ev.new_release:
+        parts.append(f"It is a new release ({item.year})" if item.year else "It is a new release")
     if not parts:
         parts.append(f"It ranked #{ev.ranker_rank} for your taste" if ev.ranker_rank else "It is popular and fits"
                      " your limits")
@@ -145,6 +151,8 @@ class ExplanationChecker:
                 found.append(f"claims an opinion not in evidence: {m.group(0).strip()}")
         if _META.search(text):
             found.append("talks about the prompt")
+        if not ev.new_release and (m := _NEW_CLAIM.search(text)):
+            found.append(f"claims it is new: {m.group(0)}")
         if not _states_evidence(text, item, ev):
             found.append("states nothing from the evidence")
         years = {str(item.year)} | {s.title[-5:-1] for s in ev.similar_to_liked}
@@ -156,7 +164,8 @@ class ExplanationChecker:
 
 def _states_evidence(text: str, item: Item, ev: Evidence) -> bool:
     """Whether the sentence says at least one thing the record holds: a genre or asked-for aspect, a
-    theme, a similar liked title, or the crowd signals ("people with taste like yours", "lately").
+    theme, a similar liked title, the crowd signals ("people with taste like yours", "lately"), or that
+    it is a new release.
     "This movie fits you perfectly." says nothing and is not an explanation."""
     lowered = text.lower()
     terms = [*item.genres, *ev.matched_aspects, *ev.matched_themes,
@@ -164,6 +173,8 @@ def _states_evidence(text: str, item: Item, ev: Evidence) -> bool:
     if any(t and t.lower().replace("-", " ") in lowered.replace("-", " ") for t in terms):
         return True
     if ev.popular_now and re.search(r"\b(?:lately|recently|these days|right now)\b", lowered):
+        return True
+    if ev.new_release and _NEW_CLAIM.search(text):
         return True
     return bool((ev.co_liked_with or "co_occurrence" in ev.sources) and re.search(r"\bpeople\b", lowered))
 

@@ -37,6 +37,9 @@ class Evidence(BaseModel):
     popular_now: bool = Field(
         default=False, description="Among the titles gathering interactions fastest lately (top 1% by trend)."
     )
+    new_release: bool = Field(
+        default=False, description="Released in the catalog's current year or the one before."
+    )
     ranker: str = Field(default="", description="The ranker whose scores counted; empty when nothing was known "
                         "about the user (no history, no liked items) and its scores were left out.")
     ranker_rank: int | None = Field(default=None, description="1-based rank among the candidates.")

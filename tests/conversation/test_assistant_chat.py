@@ -144,6 +144,34 @@ def test_named_genres_beat_the_trend_and_vague_requests_get_what_is_new(rules_as
     assert any((i.year or 0) >= latest - 3 for i in r.items), [i.label for i in r.items]
 
 
+def test_new_releases_get_a_lift_for_short_histories_only(rules_assistant, monkeypatch):
+    """A release too new to have interactions has no trend; for a user with little history it still gets
+    the new-release bonus (and its evidence says so), for a long history neither counts."""
+    import numpy as np
+
+    from assistant.conversation import engine as engine_module
+    from assistant.profile import InterestProfile
+
+    engine = rules_assistant.engine
+    arrays = engine.candidates.arrays
+    new_rows = np.flatnonzero(arrays.new_release)
+    old_rows = np.flatnonzero(~arrays.new_release & (arrays.years > 0))[:50]
+    assert len(new_rows), "the test slice should hold this year's or last year's releases"
+    rows = np.concatenate([new_rows, old_rows])
+    with_bonus = engine._trend_prior([], rows)
+    monkeypatch.setattr(engine_module, "NEW_RELEASE_BONUS", 0.0)
+    without = engine._trend_prior([], rows)
+    monkeypatch.undo()
+    assert np.allclose(with_bonus[: len(new_rows)] - without[: len(new_rows)], engine_module.NEW_RELEASE_BONUS)
+    assert np.array_equal(with_bonus[len(new_rows):], without[len(new_rows):])
+    long_history = list(arrays.ids[: engine_module.LONG_HISTORY])
+    assert not engine._trend_prior(long_history, rows).any()
+    ranked = engine.recommend(InterestProfile(), [], k=20, text="")
+    flags = [r.evidence.new_release for r in ranked]
+    assert flags == [bool(arrays.new_release[engine.rows[r.item_id]]) for r in ranked]
+    assert any(flags), [rules_assistant.catalog.items[r.item_id].label for r in ranked]
+
+
 def test_at_most_two_films_of_a_franchise_per_list(rules_assistant):
     engine = rules_assistant.engine
     by_title = {i.label: i.item_id for i in rules_assistant.catalog.items.values()}

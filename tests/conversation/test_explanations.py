@@ -61,3 +61,16 @@ def test_checker_wants_a_sentence_that_states_evidence(small_assistant):
     sentence = "This movie mixes Adventure, Animation and Comedy."
     assert [p for p in ExplanationChecker(full).problems(sentence, full.get("79132"), ev) if "Adventure" in p]
     assert ExplanationChecker(full).problems(sentence, full.get("1"), ev) == []  # Toy Story is all three
+
+
+def test_new_releases_are_said_to_be_new_and_nothing_else_is(small_assistant):
+    cat = small_assistant.catalog
+    item = cat.get("79132")  # Inception (2010)
+    check = ExplanationChecker(cat).problems
+    new = Evidence(new_release=True, sources=["popular"])
+    text = template_explanation(item, new, cat)
+    assert text == "It is a new release (2010)."
+    assert check(text, item, new) == []
+    assert check("This movie is a new release.", item, new) == []
+    old = Evidence(matched_aspects=["Sci-Fi"])
+    assert "claims it is new: new release" in check("This sci-fi movie is a new release.", item, old)

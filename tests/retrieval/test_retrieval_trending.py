@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import numpy as np
 import pytest
 
@@ -54,3 +56,23 @@ def test_popular_source_lists_trend_first_then_count(settings, embedder):
     gen = CandidateGenerator(cat, open_index(cat, settings, embedder), embedder, settings)
     cands = gen.generate(None, k=10)
     assert [c.item_id for c in cands if "popular" in c.sources] == ["new_hit", "classic", "one_off"]
+
+
+def test_new_releases_are_this_year_and_last_by_the_logs_clock():
+    from datetime import datetime
+
+    from retrieval.trending import current_year, new_releases
+
+    stamp_2018 = datetime(2018, 9, 1, tzinfo=UTC).timestamp()
+    items = {str(y): Item(item_id=str(y), title=f"Film {y}", year=y) for y in (1995, 2016, 2017, 2018, 2019)}
+    items["unknown"] = Item(item_id="unknown", title="Film of no year")
+    cat = Catalog(name="new", items=items, interactions=[Interaction("u", "1995", 4.0, int(stamp_2018))])
+    assert current_year(cat) == 2018
+    arrays = CatalogArrays.build(cat)
+    new = {i for i, flag in zip(arrays.ids, arrays.new_release.tolist(), strict=True) if flag}
+    assert new == {"2017", "2018", "2019"}  # a release dated after the log's end is new too
+    # No timestamps: the newest release year is "now".
+    undated = Catalog(name="undated", items=items, interactions=[Interaction("u", "1995", 4.0, 0)])
+    assert current_year(undated) == 2019
+    assert new_releases(undated, CatalogArrays.build(undated).years).sum() == 2
+    assert current_year(Catalog(name="bare", items={"x": Item(item_id="x", title="X")}, interactions=[])) is None
