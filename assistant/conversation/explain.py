@@ -25,12 +25,22 @@ _CAPITALISED_RUN = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:\s+[A-Z][a-z]
 _YEAR = re.compile(r"\b(18|19|20)\d{2}\b")
 # Claims about what the user thinks or did: only "you liked <a liked item in the evidence>" may be said.
 _THIRD_PERSON = re.compile(r"\b(?:the user|users?'s?|they|their|them)\b", re.IGNORECASE)
-_OPINION = re.compile(r"\b(?:you|we|i)\s+(?:\w+\s+)?(?:enjoyed|liked|loved|watched|saw|seen|found|thought|felt|"
-                      r"rated|adored|hated|mentioned|answered)\b([^.;!?]*)", re.IGNORECASE)
+_OPINION = re.compile(r"\b(?:you|we|i)(?:'ve|'d|\s+have|\s+had)?\s+(?:\w+\s+)?(?:enjoyed|liked|loved|watched|"
+                      r"saw|seen|found|thought|felt|rated|adored|hated|mentioned|answered)\b([^.;!?]*)", re.IGNORECASE)
 # Talk about the prompt itself ("as the record says", "you answered the question").
+_META = re.compile(r"\b(?:record|question|prompt|evidence)\b", re.IGNORECASE)
 # "A new release", "it just came out": true only of items the evidence marks as new releases.
 _NEW_CLAIM = re.compile(r"\bnew (?:release|movie|film)\b|\bjust (?:came out|released)\b", re.IGNORECASE)
-_META = re.compile(r"\b(?:record|question|prompt|evidence)\b", re.IGNORECASE)
+# Age claims ("a classic", "it has been around for a long time"): the evidence holds no such thing, and the
+# small model said it of a 2016 film.
+_AGE_CLAIM = re.compile(r"\b(?:classic|been around|timeless|old[- ]school|stood the test)\b", re.IGNORECASE)
+# How critics or audiences received it ("widely acclaimed", "praised by critics", "a favorite among fans"):
+# the evidence holds no reception, and the small model says it of anything.
+_RECEPTION = re.compile(r"\b(?:acclaim\w*|prais\w*|critics?|critically|awards?|award-winning|beloved|"
+                        r"favou?rites? among|audiences|headlines|masterpiece|blockbuster)\b", re.IGNORECASE)
+# The model chatting with itself or agreeing with the user rather than explaining ("you're right", "I'm glad").
+_CHATTER = re.compile(r"\b(?:you(?:'re| are) right|i(?:'m| am) (?:glad|happy|sure)|i (?:think|hope|believe))\b",
+                      re.IGNORECASE)
 
 
 @dataclass
@@ -153,6 +163,14 @@ class ExplanationChecker:
             found.append("talks about the prompt")
         if not ev.new_release and (m := _NEW_CLAIM.search(text)):
             found.append(f"claims it is new: {m.group(0)}")
+        if m := _AGE_CLAIM.search(text):
+            found.append(f"claims an age not in evidence: {m.group(0)}")
+        if m := _RECEPTION.search(text):
+            found.append(f"claims a reception not in evidence: {m.group(0)}")
+        if m := _CHATTER.search(text):
+            found.append(f"chatter, not a reason: {m.group(0)}")
+        if _repeats_itself(text):
+            found.append("repeats itself")
         if not _states_evidence(text, item, ev):
             found.append("states nothing from the evidence")
         years = {str(item.year)} | {s.title[-5:-1] for s in ev.similar_to_liked}
@@ -160,6 +178,14 @@ class ExplanationChecker:
             if m.group(0) not in years:
                 found.append(f"year not in evidence: {m.group(0)}")
         return found
+
+
+def _repeats_itself(text: str) -> bool:
+    """Whether a run of four words comes back ("glad to know that it's ... glad to know that it's"): in one
+    or two sentences of reasons, that is the small model looping."""
+    words = re.findall(r"[a-z']+", text.lower())
+    grams = [tuple(words[i:i + 4]) for i in range(len(words) - 3)]
+    return len(grams) != len(set(grams))
 
 
 def _states_evidence(text: str, item: Item, ev: Evidence) -> bool:

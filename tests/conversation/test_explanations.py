@@ -74,3 +74,20 @@ def test_new_releases_are_said_to_be_new_and_nothing_else_is(small_assistant):
     assert check("This movie is a new release.", item, new) == []
     old = Evidence(matched_aspects=["Sci-Fi"])
     assert "claims it is new: new release" in check("This sci-fi movie is a new release.", item, old)
+
+
+def test_checker_rejects_what_the_small_model_pads_with(small_assistant):
+    """Sentences SmolLM2 wrote that passed before: an age it cannot know, agreeing with the user, loops."""
+    cat = small_assistant.catalog
+    item = cat.get("79132")  # Inception (2010): Action, Crime, Drama, Mystery, Sci-Fi, Thriller
+    ev = Evidence(matched_aspects=["Sci-Fi"], new_release=True)
+    check = ExplanationChecker(cat).problems
+    assert "claims an age not in evidence: been around" in check(
+        "It's a sci-fi film that's been around for a long time.", item, ev)
+    assert "chatter, not a reason: you're right" in check("It's a new release, and you're right, it's sci-fi.",
+                                                          item, ev)
+    assert "repeats itself" in check("This movie is a new release, and it's a new release. It is a new release.",
+                                     item, ev)
+    assert "claims a reception not in evidence: praised" in check(
+        "This sci-fi movie has been praised by critics and fans alike.", item, ev)
+    assert check("This movie is a new release with a sci-fi story.", item, ev) == []
