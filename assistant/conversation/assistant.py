@@ -141,6 +141,8 @@ class Assistant:
         if route.intent == "explain":
             target = resolve_reference(text, shown, self.extractor.matcher,
                                        last_discussed=self._last_discussed.get(session_id))
+            if target is None and route.item_reference:  # "the heist one": the endpoint named a shown item
+                target = resolve_reference(route.item_reference, shown, self.extractor.matcher)
             msg = replies.NO_REFERENCE if target is None else self._why(session_id, target)
             if target:
                 self._last_discussed[session_id] = target

@@ -12,11 +12,14 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from assistant.errors import LLMOutputError
+
+if TYPE_CHECKING:
+    from assistant.llm.tools import Tool, ToolCall
 
 T = TypeVar("T", bound=BaseModel)
 Role = Literal["system", "user", "assistant"]
@@ -70,6 +73,18 @@ class LLMClient(ABC):
     ) -> Iterator[str]:
         """Yield the reply in pieces; backends that can stream override this."""
         yield self.complete(messages, max_tokens=max_tokens, timeout_s=timeout_s)
+
+    def call_tool(
+        self, messages: Sequence[ChatMessage], tools: Sequence[Tool], *, max_tokens: int = 128,
+        timeout_s: float | None = None,
+    ) -> ToolCall | None:
+        """Let the model call one of `tools` natively (`assistant.llm.tools`).
+
+        None when it answered without calling a tool, or the backend or endpoint has no tool calling:
+        the caller then asks through `structured`. Raises `LLMOutputError` for a call that does not
+        validate (a tool not offered, bad arguments), `LLMTimeoutError` / `LLMError` as `complete` does.
+        """
+        return None
 
     def structured(
         self, messages: Sequence[ChatMessage], output_type: type[T], *, max_tokens: int = 256,

@@ -23,3 +23,13 @@ def response_format(mode: str, schema: dict) -> dict | None:
 def is_format_refusal(status: int, message: str) -> bool:
     """Did the endpoint reject the request because of `response_format`? (llama.cpp answers 500 for that.)"""
     return status in (400, 422) or (status >= 500 and "response_format" in message)
+
+
+#: `tool_choice` values to try, strongest first. OpenAI and vLLM take "required" (the model must call a
+#: tool); llama.cpp's server answers 500 to it but honours "auto" under a function-calling chat format.
+TOOL_CHOICES = ("required", "auto")
+
+
+def is_tool_refusal(status: int) -> bool:
+    """Did the endpoint reject `tools` / `tool_choice` (rather than fail)? Gateway errors (502-504) are failures."""
+    return status in (400, 404, 422, 500, 501)

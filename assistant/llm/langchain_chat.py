@@ -6,7 +6,8 @@ from collections.abc import Iterator, Sequence
 
 from assistant.errors import ConfigError, LLMError, LLMTimeoutError
 from assistant.llm.base import ChatMessage, LLMClient
-from assistant.llm.formats import JSON_MODES, is_format_refusal, response_format
+from assistant.llm.formats import JSON_MODES, TOOL_CHOICES, is_format_refusal, is_tool_refusal, response_format
+from assistant.llm.tools import Tool, ToolCall, parse_tool_call
 
 
 class LangChainChatClient(LLMClient):
@@ -24,6 +25,7 @@ class LangChainChatClient(LLMClient):
                          timeout_s=timeout_s, max_reasks=max_reasks)
         self.chat_model = chat_model
         self._json_modes = list(JSON_MODES)
+        self._tool_choices = list(TOOL_CHOICES)  # emptied when the model or endpoint has no tool calling
 
     @classmethod
     def openai_compatible(cls, *, base_url: str | None, api_key: str | None, model: str, timeout_s: float,
@@ -68,6 +70,44 @@ class LangChainChatClient(LLMClient):
         return content if isinstance(content, str) else "".join(
             part.get("text", "") if isinstance(part, dict) else str(part) for part in content
         )
+
+    def call_tool(
+        self, messages: Sequence[ChatMessage], tools: Sequence[Tool], *, max_tokens: int = 128,
+        timeout_s: float | None = None,
+    ) -> ToolCall | None:
+        while self._tool_choices:
+            choice = self._tool_choices[0]
+            self.stats.calls += 1
+            try:
+                bound = self.chat_model.bind_tools([t.openai_schema() for t in tools], tool_choice=choice)
+                reply = bound.bind(max_tokens=max_tokens).invoke(self._lc_messages(messages))
+            except NotImplementedError:  # a chat model without tool calling
+                self._tool_choices.clear()
+                return None
+            except Exception as e:  # provider errors come as many types; translate at the seam
+                status = getattr(e, "status_code", 0) or 0
+                if is_tool_refusal(status):
+                    self._tool_choices.pop(0)
+                    continue
+                self.stats.failures += 1
+                if "timeout" in type(e).__name__.lower() or "timed out" in str(e).lower():
+                    raise LLMTimeoutError(f"no answer: {e}", backend=self.backend, model=self.model) from None
+                raise LLMError(f"chat model failed: {type(e).__name__}: {str(e)[:300]}", backend=self.backend,
+                               model=self.model) from None
+            calls = getattr(reply, "tool_calls", None) or []
+            bad = getattr(reply, "invalid_tool_calls", None) or []
+            if not calls and not bad:
+                return None  # answered in text
+            try:
+                if not calls:  # LangChain could not parse the arguments: let the validator name the problem
+                    return parse_tool_call(bad[0].get("name") or "", bad[0].get("args") or "", list(tools),
+                                           backend=self.backend, model=self.model)
+                return parse_tool_call(calls[0]["name"], calls[0]["args"], list(tools), backend=self.backend,
+                                       model=self.model)
+            except LLMError:
+                self.stats.failures += 1
+                raise
+        return None
 
     def stream(
         self, messages: Sequence[ChatMessage], *, max_tokens: int = 256, timeout_s: float | None = None

@@ -8,14 +8,16 @@ import httpx
 
 from assistant.errors import ConfigError, LLMError, LLMTimeoutError
 from assistant.llm.base import ChatMessage, LLMClient
-from assistant.llm.formats import JSON_MODES, is_format_refusal, response_format
+from assistant.llm.formats import JSON_MODES, TOOL_CHOICES, is_format_refusal, is_tool_refusal, response_format
+from assistant.llm.tools import Tool, ToolCall, parse_tool_call
 
 
 class OpenAICompatibleClient(LLMClient):
-    """Structured output via `json_schema` where the endpoint accepts it, else JSON mode, else plain text.
+    """Structured output via `json_schema` where the endpoint accepts it, else JSON mode, else plain text;
+    native tool calling with `tool_choice` "required", else "auto", else none (`call_tool` returns None).
 
     What the endpoint supports is learnt from its first refusal and remembered,
-    so a server without schema support costs one extra round trip, once.
+    so a server without schema or tool support costs one extra round trip, once.
     """
 
     backend = "openai"
@@ -37,6 +39,7 @@ class OpenAICompatibleClient(LLMClient):
             http_client=http_client,
         )
         self._json_modes = list(JSON_MODES)
+        self._tool_choices = list(TOOL_CHOICES)  # emptied when the endpoint refuses tools altogether
 
     def complete(
         self, messages: Sequence[ChatMessage], *, json_schema: dict | None = None, max_tokens: int = 256,
@@ -69,6 +72,46 @@ class OpenAICompatibleClient(LLMClient):
             if not resp.choices:
                 raise LLMError("endpoint returned no choices", backend=self.backend, model=self.model)
             return resp.choices[0].message.content or ""
+
+    def call_tool(
+        self, messages: Sequence[ChatMessage], tools: Sequence[Tool], *, max_tokens: int = 128,
+        timeout_s: float | None = None,
+    ) -> ToolCall | None:
+        openai = self._openai
+        while self._tool_choices:
+            choice = self._tool_choices[0]
+            self.stats.calls += 1
+            try:
+                resp = self._client.chat.completions.create(
+                    model=self.model, messages=[m.as_dict() for m in messages], max_tokens=max_tokens,
+                    temperature=0, timeout=timeout_s or self.timeout_s, tools=[t.openai_schema() for t in tools],
+                    tool_choice=choice,
+                )
+            except openai.APITimeoutError:
+                self.stats.failures += 1
+                raise LLMTimeoutError(
+                    f"no answer within {timeout_s or self.timeout_s:.1f} s", backend=self.backend, model=self.model
+                ) from None
+            except openai.APIStatusError as e:
+                if is_tool_refusal(e.status_code):
+                    self._tool_choices.pop(0)  # this tool_choice (or tools at all) refused: downgrade for good
+                    continue
+                self.stats.failures += 1
+                raise LLMError(f"endpoint answered {e.status_code}: {_message(e)}", backend=self.backend,
+                               model=self.model) from None
+            except openai.APIError as e:
+                self.stats.failures += 1
+                raise LLMError(f"endpoint unreachable: {e}", backend=self.backend, model=self.model) from None
+            calls = resp.choices[0].message.tool_calls if resp.choices else None
+            if not calls:
+                return None  # answered in text: the endpoint ignores tools (no function-calling template)
+            try:
+                return parse_tool_call(calls[0].function.name, calls[0].function.arguments, list(tools),
+                                       backend=self.backend, model=self.model)
+            except LLMError:
+                self.stats.failures += 1
+                raise
+        return None
 
     def stream(
         self, messages: Sequence[ChatMessage], *, max_tokens: int = 256, timeout_s: float | None = None

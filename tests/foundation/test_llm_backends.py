@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
+from llama_servers import FUNCTION_CALLING
+from llama_servers import llama_server as start_llama_server
+from pydantic import BaseModel, Field
 
 from assistant.errors import LLMError, LLMOutputError, LLMTimeoutError
 from assistant.extraction.proposal import ExtractionProposal, propose
@@ -17,6 +16,7 @@ from assistant.llm import BACKENDS, get_llm
 from assistant.llm.base import ChatMessage
 from assistant.llm.local import default_model_path
 from assistant.llm.openai_compat import OpenAICompatibleClient
+from assistant.llm.tools import Tool
 from assistant.settings import Settings
 
 
@@ -39,50 +39,57 @@ def test_local_model_timeout_is_a_typed_error(local_llm):
         local_llm.complete([ChatMessage("user", "Count to one hundred.")], max_tokens=200, timeout_s=0.05)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def llama_server():
     """A real OpenAI-compatible endpoint: llama.cpp's server running the same SmolLM2 file."""
-    pytest.importorskip("llama_cpp.server.app", reason="needs llama-cpp-python's server extras (sse-starlette)")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(default_model_path()), "--host", "127.0.0.1",
-         "--port", str(port), "--n_threads", "1", "--n_ctx", "2048"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("llama.cpp server did not start within 60 s")
+    with start_llama_server() as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def function_calling_server():
+    """The same server with a chat format that honours OpenAI `tools`."""
+    with start_llama_server(*FUNCTION_CALLING) as base:
+        yield base
+
+
+def _endpoint_llm(base: str, backend: str, monkeypatch):
+    monkeypatch.setenv("RECASSIST_LLM_BACKEND", backend)
+    monkeypatch.setenv("RECASSIST_LLM_BASE_URL", base)
+    monkeypatch.setenv("RECASSIST_LLM_MODEL", "smollm2")
+    monkeypatch.setenv("RECASSIST_LLM_TIMEOUT_S", "120")
+    return get_llm(Settings())
 
 
 @pytest.mark.parametrize("backend", ["openai", "langchain"])
 def test_openai_compatible_endpoint_end_to_end(llama_server, backend, monkeypatch):
-    monkeypatch.setenv("RECASSIST_LLM_BACKEND", backend)
-    monkeypatch.setenv("RECASSIST_LLM_BASE_URL", llama_server)
-    monkeypatch.setenv("RECASSIST_LLM_MODEL", "smollm2")
-    monkeypatch.setenv("RECASSIST_LLM_TIMEOUT_S", "120")
-    llm = get_llm(Settings())
+    llm = _endpoint_llm(llama_server, backend, monkeypatch)
     assert llm.backend == backend
     proposal = propose(llm, "I loved Arrival and Interstellar.")
     assert isinstance(proposal, ExtractionProposal)
     assert "".join(llm.stream([ChatMessage("user", "Say hi.")], max_tokens=8)).strip()
+
+
+class _Pick(BaseModel):
+    genre: str | None = Field(default=None, max_length=40)
+
+
+TOOLS = [Tool("recommend", "Suggest movies.", _Pick), Tool("smalltalk", "A greeting, nothing else.", _Pick)]
+HELLO = [ChatMessage("system", "Call exactly one tool."), ChatMessage("user", "Hello there!")]
+
+
+@pytest.mark.parametrize("backend", ["openai", "langchain"])
+def test_endpoint_with_function_calling_returns_a_validated_tool_call(function_calling_server, backend, monkeypatch):
+    llm = _endpoint_llm(function_calling_server, backend, monkeypatch)
+    call = llm.call_tool(HELLO, TOOLS, max_tokens=40)
+    assert call is not None and call.name in {"recommend", "smalltalk"} and isinstance(call.arguments, _Pick)
+    # llama.cpp answers 500 to tool_choice "required": the client went on with "auto" and remembers it.
+    assert llm._tool_choices == ["auto"]
+
+
+def test_endpoint_without_function_calling_answers_in_text_so_call_tool_says_none(llama_server, monkeypatch):
+    llm = _endpoint_llm(llama_server, "openai", monkeypatch)
+    assert llm.call_tool(HELLO, TOOLS, max_tokens=16) is None  # the caller then asks for JSON instead
 
 
 # --- failure paths: an injected transport plays the endpoint -------------------------------------------------
@@ -140,3 +147,65 @@ def test_endpoint_timeout_and_server_error_are_typed():
 
     with pytest.raises(LLMError, match="503.*overloaded"):
         _client(broken).complete([ChatMessage("user", "hi")])
+
+
+def _tool_reply(name: str, arguments: str) -> httpx.Response:
+    return httpx.Response(200, json={
+        "id": "x", "object": "chat.completion", "created": 0, "model": "test-model",
+        "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+            "role": "assistant", "content": None,
+            "tool_calls": [{"id": "c1", "type": "function", "function": {"name": name, "arguments": arguments}}],
+        }}],
+    })
+
+
+def test_tool_choice_is_downgraded_once_when_refused_and_tools_dropped_when_unsupported():
+    choices = []
+
+    def only_auto(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        choices.append(body["tool_choice"])
+        assert [t["function"]["name"] for t in body["tools"]] == ["recommend", "smalltalk"]
+        if body["tool_choice"] == "required":
+            return httpx.Response(400, json={"error": {"message": "tool_choice required is not supported"}})
+        return _tool_reply("smalltalk", '{"genre": "comedy"}')
+
+    llm = _client(only_auto)
+    call = llm.call_tool(HELLO, TOOLS)
+    assert call.name == "smalltalk" and call.arguments.genre == "comedy"
+    llm.call_tool(HELLO, TOOLS)
+    assert choices == ["required", "auto", "auto"]  # the downgrade is remembered
+
+    requests = []
+
+    def no_tools(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(400, json={"error": {"message": "tools are not supported by this server"}})
+
+    llm = _client(no_tools)
+    assert llm.call_tool(HELLO, TOOLS) is None and len(requests) == 2
+    assert llm.call_tool(HELLO, TOOLS) is None and len(requests) == 2  # not asked again
+
+
+@pytest.mark.parametrize("name, arguments, error", [
+    ("delete_profile", "{}", "not one of the offered tools"),
+    ("recommend", '{"genre": ', "not JSON"),
+    ("recommend", '{"genre": "' + "x" * 80 + '"}', "invalid at genre"),
+])
+def test_a_tool_call_that_does_not_validate_is_a_typed_error(name, arguments, error):
+    llm = _client(lambda request: _tool_reply(name, arguments))
+    with pytest.raises(LLMOutputError, match=error):
+        llm.call_tool(HELLO, TOOLS)
+    assert llm.stats.failures == 1
+
+
+def test_tool_call_timeout_and_gateway_error_are_typed_and_keep_tools():
+    def slow(request):
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    with pytest.raises(LLMTimeoutError):
+        _client(slow).call_tool(HELLO, TOOLS)
+    llm = _client(lambda request: httpx.Response(503, json={"error": {"message": "overloaded"}}))
+    with pytest.raises(LLMError, match="503"):
+        llm.call_tool(HELLO, TOOLS)
+    assert llm._tool_choices == ["required", "auto"]  # an outage is not a refusal

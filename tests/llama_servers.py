@@ -1,0 +1,51 @@
+"""A real OpenAI-compatible endpoint for tests: llama.cpp's server running the embedded SmolLM2 file."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from assistant.llm.local import default_model_path
+
+#: llama.cpp's chat format that honours OpenAI `tools` (grammar-constrained function calls).
+FUNCTION_CALLING = ("--chat_format", "chatml-function-calling")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def llama_server(*extra_args: str) -> Iterator[str]:
+    """Start the server (extra CLI arguments appended), yield its `/v1` base URL, stop it afterwards."""
+    pytest.importorskip("llama_cpp.server.app", reason="needs llama-cpp-python's server extras (sse-starlette)")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(default_model_path()), "--host", "127.0.0.1",
+         "--port", str(port), "--n_threads", "1", "--n_ctx", "2048", *extra_args],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/models", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("llama.cpp server did not start within 60 s")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
