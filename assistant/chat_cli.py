@@ -16,13 +16,13 @@ def register_commands(sub, eval_sub) -> None:
     p.add_argument("-k", type=int, default=5, help="recommendations per turn")
     p.add_argument("--no-explain", action="store_true", help="skip LLM explanations (template sentences only)")
     p.set_defaults(handler=_cmd_chat)
-    from assistant.evaluation.crs_eval import register_eval
+    from recassist.assistant.evaluation.crs_eval import register_eval
 
     register_eval(eval_sub)
 
 
 def _cmd_chat(args: argparse.Namespace, settings) -> int:
-    from assistant.conversation import Assistant
+    from recassist.assistant.conversation import Assistant
 
     assistant = Assistant.open(settings)
     user = args.user or f"cli-{uuid.uuid4().hex[:8]}"
@@ -59,7 +59,7 @@ def _cmd_chat(args: argparse.Namespace, settings) -> int:
 
 
 def _command(assistant, user: str, session: str, line: str, shown: list[str]) -> None:
-    from assistant.errors import RecassistError
+    from recassist.foundation.errors import RecassistError
 
     parts = line.split()
     cmd = parts[0][1:]

@@ -76,8 +76,8 @@ class TextMaker:
 
     def __init__(self) -> None:
         sys.path.insert(0, str(ROOT))
-        from assistant.catalog import load_catalog_cached
-        from assistant.settings import Settings
+        from recassist.foundation.catalog import load_catalog_cached
+        from recassist.foundation.settings import Settings
 
         catalog = load_catalog_cached(str(Settings().catalog_dir))  # the server's catalog (same environment)
         popular = sorted(catalog.items, key=lambda i: -catalog.popularity.get(i, 0))[:POPULAR_TITLES]
@@ -213,7 +213,7 @@ def fresh_store_copy(data_dir: Path) -> Iterator[Path]:
 @contextmanager
 def server(args: list[str], env: dict[str, str], timeout_s: float) -> Iterator[tuple[str, float, int]]:
     """Run `recassist ARGS --port 0`; yields (base URL, seconds until its ready banner, pid), then stops it."""
-    cmd = [sys.executable, "-m", "assistant.cli", *args, "--port", "0"]
+    cmd = [sys.executable, "-m", "recassist.cli", *args, "--port", "0"]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -282,7 +282,7 @@ def main() -> int:
         # LLM steps excluded for throughput (text read by the rules, template reasons), as DESIGN asks;
         # the embedded LLM on a second server for the explained requests.
         sys.path.insert(0, str(ROOT))
-        from assistant.settings import Settings
+        from recassist.foundation.settings import Settings
 
         source = Path(env.get("RECASSIST_DATA_DIR") or Settings().data_dir)
         source = source if source.is_absolute() else ROOT / source  # the server runs in ROOT

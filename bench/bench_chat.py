@@ -19,8 +19,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.conversation import Assistant  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
+from recassist.assistant.conversation import Assistant  # noqa: E402
+from recassist.foundation.settings import Settings  # noqa: E402
 
 CONVERSATIONS = [
     ["I loved Arrival and Interstellar but found Gravity dull; something thoughtful, not too long.",

@@ -22,10 +22,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.settings import Settings  # noqa: E402
-from ranking.cli import _add_config_flags, _config  # noqa: E402
-from ranking.ease import RECENCY_DECAYS  # noqa: E402
-from ranking.evaluation import Job, RunResult, format_table, run_isolated  # noqa: E402
+from recassist.foundation.settings import Settings  # noqa: E402
+from recassist.ranking.cli import _add_config_flags, _config  # noqa: E402
+from recassist.ranking.ease import RECENCY_DECAYS  # noqa: E402
+from recassist.ranking.evaluation import Job, RunResult, format_table, run_isolated  # noqa: E402
 
 PEER_NDCG = 0.0629  # RecBole 1.2.1 SASRec, same protocol (issue 4)
 PEER_SECONDS_TO_BEST = 40 * 60

@@ -33,11 +33,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant.catalog import Catalog, load_catalog  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
-from retrieval.candidates import CandidateGenerator  # noqa: E402
-from retrieval.embedder import get_embedder  # noqa: E402
-from retrieval.index import build_index, open_index  # noqa: E402
+from recassist.foundation.catalog import Catalog, load_catalog  # noqa: E402
+from recassist.foundation.settings import Settings  # noqa: E402
+from recassist.retrieval.candidates import CandidateGenerator  # noqa: E402
+from recassist.retrieval.embedders import get_embedder  # noqa: E402
+from recassist.retrieval.index import build_index, open_index  # noqa: E402
 
 REDIAL = ROOT.parent / "shared" / "data" / "redial-dev" / "dialogues.jsonl"
 _MENTION = re.compile(r"@(\d+)")
@@ -124,7 +124,7 @@ def bench_loo(catalog: Catalog, settings: Settings, k: int, max_users: int | Non
 
 def bench_text_latency(gen: CandidateGenerator, k: int) -> str:
     """Profiles with liked aspects, a theme and raw text (each call encodes new text), LLM excluded."""
-    from assistant.profile import AspectPreference, Constraints, InterestProfile, Source, Theme, YearRange
+    from recassist.foundation.profile import AspectPreference, Constraints, InterestProfile, Source, Theme, YearRange
 
     src = Source(text="bench")
     genres = gen.catalog.genres[:10]
@@ -148,7 +148,7 @@ class TitleIndex:
     """'Title (Year)' -> catalog id via the extraction's title matcher (subtitles, articles, off years)."""
 
     def __init__(self, catalog: Catalog) -> None:
-        from assistant.extraction.mentions import matcher_for
+        from recassist.assistant.extraction.mentions import matcher_for
 
         self.matcher = matcher_for(catalog)
 
@@ -159,8 +159,8 @@ class TitleIndex:
 def bench_redial(
     catalog: Catalog, settings: Settings, k: int, path: Path, limit: int | None
 ) -> list[tuple[str, str]]:
-    from assistant.extraction import extract_profile
-    from assistant.profile import InterestProfile, ItemPreference, Source
+    from recassist.assistant.extraction import extract_profile
+    from recassist.foundation.profile import InterestProfile, ItemPreference, Source
 
     gen = CandidateGenerator.open(settings, catalog)
     titles = TitleIndex(catalog)

@@ -53,10 +53,9 @@ def main() -> int:
 
 def run(args: argparse.Namespace) -> None:
     from fastapi.testclient import TestClient
-
-    from assistant.conversation.assistant import Assistant
-    from assistant.settings import Settings
-    from ui.app import create_app
+    from recassist.assistant.conversation.assistant import Assistant
+    from recassist.foundation.settings import Settings
+    from recassist.ui.app import create_app
 
     settings = Settings()
     app = create_app(Assistant.open(settings, use_llm=False), settings, ui=False)

@@ -15,9 +15,8 @@ import yaml
 from jinja2 import StrictUndefined, meta
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from assistant.errors import ConfigError
-from assistant.llm.base import ChatMessage
+from recassist.foundation.errors import ConfigError
+from recassist.foundation.messages import ChatMessage
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
@@ -63,7 +62,7 @@ class PromptTemplate(BaseModel):
 def load_prompt(name: str) -> PromptTemplate:
     """Load `prompts/<name>.yaml`; raises `ConfigError` naming the file when it is missing or invalid."""
     try:
-        text = resources.files("prompts").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+        text = resources.files("recassist.prompts").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"no prompt file prompts/{name}.yaml") from None
     try:
@@ -74,4 +73,4 @@ def load_prompt(name: str) -> PromptTemplate:
 
 
 def available_prompts() -> list[str]:
-    return sorted(p.name[:-5] for p in resources.files("prompts").iterdir() if p.name.endswith(".yaml"))
+    return sorted(p.name[:-5] for p in resources.files("recassist.prompts").iterdir() if p.name.endswith(".yaml"))

@@ -4,10 +4,10 @@ Importing the package registers every backend in `RANKERS`:
 popularity, itemknn, ease (numpy) and sasrec (the trained torch model).
 """
 
-from ranking import ease, itemknn, popularity, sasrec  # noqa: F401  (registers the backends)
-from ranking.base import RANKERS, EncodedUser, Ranker, UserQuery
-from ranking.serving import default_checkpoint, load_default_ranker
-from ranking.storage import CheckpointError
+from recassist.ranking import ease, itemknn, popularity, sasrec  # noqa: F401  (registers the backends)
+from recassist.ranking.base import RANKERS, EncodedUser, Ranker, UserQuery
+from recassist.ranking.serving import default_checkpoint, load_default_ranker
+from recassist.ranking.storage import CheckpointError
 
 __all__ = [
     "RANKERS", "CheckpointError", "EncodedUser", "Ranker", "UserQuery", "default_checkpoint",

@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-
-from assistant.errors import InputError, UnknownItemError
-from assistant.profile import InterestProfile
+from recassist.foundation.errors import InputError, UnknownItemError
+from recassist.foundation.profile import InterestProfile
 
 if TYPE_CHECKING:
-    from ranking.data import InteractionData
+    from recassist.ranking.data import InteractionData
 
 
 @dataclass

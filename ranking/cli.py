@@ -13,8 +13,8 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from assistant.settings import Settings
-from ranking.sasrec_model import SASRecConfig
+from recassist.foundation.settings import Settings
+from recassist.ranking.sasrec_model import SASRecConfig
 
 # SASRecConfig fields exposed as flags (name -> help); the defaults come from the dataclass.
 _FLAGS = {
@@ -94,11 +94,10 @@ def add_eval_ranker_command(eval_subparsers) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     import torch
-
-    from assistant.catalog import load_catalog_cached
-    from ranking.data import all_for_training
-    from ranking.sasrec import SASRecRanker
-    from ranking.serving import default_checkpoint
+    from recassist.foundation.catalog import load_catalog_cached
+    from recassist.ranking.data import all_for_training
+    from recassist.ranking.sasrec import SASRecRanker
+    from recassist.ranking.serving import default_checkpoint
 
     settings = Settings()
     settings.ensure_dirs()
@@ -106,8 +105,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     catalog = load_catalog_cached(str(settings.catalog_dir))
     data = all_for_training(catalog)
     if cfg.use_text:
-        from retrieval.embedder import get_embedder
-        from retrieval.item_vectors import item_vectors
+        from recassist.retrieval.embedders import get_embedder
+        from recassist.retrieval.item_vectors import item_vectors
 
         embedder = get_embedder(settings)
         _, vectors = item_vectors(catalog, settings, embedder, progress=not args.no_progress)
@@ -140,14 +139,14 @@ def _summary(report: dict, members: int) -> str:
 
 
 def cmd_eval_ranker(args: argparse.Namespace) -> int:
-    from ranking.base import RANKERS
-    from ranking.evaluation import Job, format_table, run_isolated
+    from recassist.ranking.base import RANKERS
+    from recassist.ranking.evaluation import Job, format_table, run_isolated
 
     settings = Settings()
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = [m for m in models if m not in RANKERS]
     if unknown:
-        from assistant.errors import InputError
+        from recassist.foundation.errors import InputError
 
         raise InputError(f"unknown ranker(s) {', '.join(unknown)}; known: {', '.join(sorted(RANKERS))}")
     results = []
@@ -173,7 +172,7 @@ def _as_json(r) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Standalone entry point: `python -m ranking.cli train` / `python -m ranking.cli eval ranker`."""
-    from assistant.errors import RecassistError
+    from recassist.foundation.errors import RecassistError
 
     parser = argparse.ArgumentParser(prog="python -m ranking.cli")
     add_ranking_commands(parser.add_subparsers(dest="command", required=True))

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
-
-from assistant.catalog import Catalog
+from recassist.foundation.catalog import Catalog
 
 MIN_EVAL_LENGTH = 3  # a user needs one training event plus the validation and test ones
 

@@ -19,11 +19,10 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-
-from ranking.base import EncodedUser, Ranker, register
-from ranking.data import InteractionData, interaction_matrix
-from ranking.metrics import validation_ndcg
-from ranking.storage import check_catalog, load_npz, save_npz
+from recassist.ranking.base import EncodedUser, Ranker, register
+from recassist.ranking.data import InteractionData, interaction_matrix
+from recassist.ranking.metrics import validation_ndcg
+from recassist.ranking.storage import check_catalog, load_npz, save_npz
 
 FORMAT = 1
 LAMBDAS = (10.0, 25.0, 50.0, 100.0, 200.0, 350.0, 500.0, 750.0, 1000.0, 2000.0, 5000.0)

@@ -26,11 +26,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 import torch
-
-from ranking.data import InteractionData, recency_weights
-from ranking.ease import RECENCY_DECAYS, EASERanker
-from ranking.metrics import evaluate
-from ranking.transitions import TransitionModel
+from recassist.ranking.data import InteractionData, recency_weights
+from recassist.ranking.ease import RECENCY_DECAYS, EASERanker
+from recassist.ranking.metrics import evaluate
+from recassist.ranking.transitions import TransitionModel
 
 #: Blend weights tried on validation (0 = no EASE); the curve is sharp, so the grid is fine near 0.05.
 WEIGHTS = (0.0, 0.02, 0.035, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3)

@@ -21,12 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from assistant.catalog import load_catalog_cached
-from assistant.settings import Settings
-from ranking.base import RANKERS, EncodedUser, Ranker, UserQuery
-from ranking.data import Split, leave_one_out
-from ranking.metrics import Metrics, evaluate
+from recassist.foundation.catalog import load_catalog_cached
+from recassist.foundation.settings import Settings
+from recassist.ranking.base import RANKERS, EncodedUser, Ranker, UserQuery
+from recassist.ranking.data import Split, leave_one_out
+from recassist.ranking.metrics import Metrics, evaluate
 
 COLD_ITEMS = 3
 LATENCY_QUERIES = 200
@@ -77,8 +76,8 @@ def make_split(catalog_dir: str, data_dir: str, with_text: bool) -> tuple[Split,
     split = leave_one_out(catalog)
     if not with_text:
         return split, ""
-    from retrieval.embedder import get_embedder
-    from retrieval.item_vectors import item_vectors
+    from recassist.retrieval.embedders import get_embedder
+    from recassist.retrieval.item_vectors import item_vectors
 
     embedder = get_embedder(settings)
     ids, vectors = item_vectors(catalog, settings, embedder)
@@ -171,7 +170,7 @@ def run_model(job: Job) -> RunResult:
     if hidden is not None:
         split = hide(split, hidden)
     if is_sasrec:
-        from ranking.sasrec_model import SASRecConfig
+        from recassist.ranking.sasrec_model import SASRecConfig
 
         ranker: Ranker = RANKERS["sasrec"](SASRecConfig(**job.params))  # type: ignore[call-arg]
     else:

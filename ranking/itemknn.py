@@ -13,11 +13,10 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-
-from ranking.base import EncodedUser, Ranker, register
-from ranking.data import InteractionData, interaction_matrix
-from ranking.metrics import validation_ndcg
-from ranking.storage import check_catalog, load_npz, save_npz
+from recassist.ranking.base import EncodedUser, Ranker, register
+from recassist.ranking.data import InteractionData, interaction_matrix
+from recassist.ranking.metrics import validation_ndcg
+from recassist.ranking.storage import check_catalog, load_npz, save_npz
 
 FORMAT = 1
 KS = (5, 10, 20, 50, 100, 200, 400)

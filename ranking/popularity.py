@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from ranking.base import EncodedUser, Ranker, register
-from ranking.data import InteractionData
-from ranking.storage import check_catalog, load_npz, save_npz
+from recassist.ranking.base import EncodedUser, Ranker, register
+from recassist.ranking.data import InteractionData
+from recassist.ranking.storage import check_catalog, load_npz, save_npz
 
 FORMAT = 1
 

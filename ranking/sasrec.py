@@ -21,16 +21,15 @@ from typing import Any
 
 import numpy as np
 import torch
-
-from assistant.errors import ConfigError
-from assistant.lru import LRU
-from ranking.base import EncodedUser, Ranker, register
-from ranking.data import InteractionData
-from ranking.ease_blend import EaseBlend, Moments, std_from_sums
-from ranking.sasrec_ckpt import add_to_checkpoint, read_checkpoint, write_checkpoint
-from ranking.sasrec_model import SASRecConfig, SASRecNet
-from ranking.sasrec_train import ensemble_items, ensemble_states, payload, train
-from ranking.storage import CheckpointError
+from recassist.foundation.errors import ConfigError
+from recassist.foundation.lru import LRU
+from recassist.ranking.base import EncodedUser, Ranker, register
+from recassist.ranking.data import InteractionData
+from recassist.ranking.ease_blend import EaseBlend, Moments, std_from_sums
+from recassist.ranking.sasrec_ckpt import add_to_checkpoint, read_checkpoint, write_checkpoint
+from recassist.ranking.sasrec_model import SASRecConfig, SASRecNet
+from recassist.ranking.sasrec_train import ensemble_items, ensemble_states, payload, train
+from recassist.ranking.storage import CheckpointError
 
 TextEncoder = Callable[[list[str]], np.ndarray]
 

@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-
-from assistant.errors import StateMismatchError
-from ranking.sasrec_model import SASRecConfig
-from ranking.storage import CheckpointError, atomic_write, check_catalog
+from recassist.foundation.errors import StateMismatchError
+from recassist.ranking.sasrec_model import SASRecConfig
+from recassist.ranking.storage import CheckpointError, atomic_write, check_catalog
 
 NAME = "sasrec"
 FORMAT = 2

@@ -22,11 +22,10 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-
-from ranking.data import InteractionData
-from ranking.metrics import validation_ndcg
-from ranking.sasrec_ckpt import FORMAT, NAME, read_checkpoint, write_checkpoint
-from ranking.sasrec_model import SASRecConfig, SASRecNet, last_states
+from recassist.ranking.data import InteractionData
+from recassist.ranking.metrics import validation_ndcg
+from recassist.ranking.sasrec_ckpt import FORMAT, NAME, read_checkpoint, write_checkpoint
+from recassist.ranking.sasrec_model import SASRecConfig, SASRecNet, last_states
 
 
 def build_windows(sequences: list[np.ndarray], max_len: int, all_windows: bool) -> list[np.ndarray]:

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
-from assistant.catalog import Catalog
-from assistant.settings import Settings
-from ranking.sasrec import SASRecRanker, TextEncoder
-from ranking.storage import CheckpointError
+from recassist.foundation.catalog import Catalog
+from recassist.foundation.settings import Settings
+from recassist.ranking.sasrec import SASRecRanker, TextEncoder
+from recassist.ranking.storage import CheckpointError
 
 CHECKPOINT_NAME = "ranker.pt"
 
@@ -42,7 +41,7 @@ def load_default_ranker(settings: Settings, catalog: Catalog, threads: int = 1,
 
     def encode(texts: list[str]) -> np.ndarray:
         """Aspect texts repeat across requests ("Comedy", "thought-provoking"): encode each once per process."""
-        from retrieval.embedder import get_embedder
+        from recassist.retrieval.embedders import get_embedder
 
         missing = [t for t in dict.fromkeys(texts) if t not in cache]
         if missing:

@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
-
-from assistant.errors import InputError, StateMismatchError
+from recassist.foundation.errors import InputError, StateMismatchError
 
 
 class CheckpointError(InputError):

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 import torch
-
-from ranking.data import InteractionData, interaction_matrix
-from ranking.metrics import validation_ndcg
+from recassist.ranking.data import InteractionData, interaction_matrix
+from recassist.ranking.metrics import validation_ndcg
 
 WINDOW = 10  # events after item i that count as following it
 DECAYS = (0.5, 0.6, 0.7, 0.8)  # history recency decays tried on validation

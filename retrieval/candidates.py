@@ -26,20 +26,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from assistant.catalog import Catalog
-from assistant.errors import InputError
-from assistant.profile import InterestProfile
-from assistant.settings import Settings
-from retrieval.catalog_arrays import CatalogArrays
-from retrieval.cooccurrence import CoOccurrence
-from retrieval.documents import aspect_query
-from retrieval.embedder import Embedder
-from retrieval.filters import Filter, constraints_filter
-from retrieval.item_vectors import item_vectors
-from retrieval.query_vectors import QueryEncoder
-from retrieval.similarity_rows import SimilarityRows
-from retrieval.store import VectorStore
+from recassist.foundation.catalog import Catalog
+from recassist.foundation.errors import InputError
+from recassist.foundation.profile import InterestProfile
+from recassist.foundation.settings import Settings
+from recassist.retrieval.catalog_arrays import CatalogArrays
+from recassist.retrieval.cooccurrence import CoOccurrence
+from recassist.retrieval.documents import aspect_query
+from recassist.retrieval.embedder import Embedder
+from recassist.retrieval.filters import Filter, constraints_filter
+from recassist.retrieval.item_vectors import item_vectors
+from recassist.retrieval.query_vectors import QueryEncoder
+from recassist.retrieval.similarity_rows import SimilarityRows
+from recassist.retrieval.store import VectorStore
 
 SOURCES = ("co_occurrence", "item_neighbours", "semantic", "aspect_match", "popular")
 
@@ -125,12 +124,12 @@ class CandidateGenerator:
 
         Raises `StateMismatchError` when the index is missing or stale (the message says how to fix it).
         """
-        from assistant.catalog import load_catalog_cached
-        from retrieval.embedder import get_embedder
-        from retrieval.index import open_index
+        from recassist.foundation.catalog import load_catalog_cached
+        from recassist.retrieval.embedders import get_embedder
+        from recassist.retrieval.index import open_index
 
         if catalog is None:
-            from assistant.catalog.updates import apply_updates
+            from recassist.foundation.catalog.updates import apply_updates
 
             catalog = apply_updates(load_catalog_cached(str(settings.catalog_dir)), settings)
         embedder = get_embedder(settings)

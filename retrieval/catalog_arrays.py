@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from assistant.catalog import Catalog
-from retrieval.trending import new_releases, trending_scores
+from recassist.foundation.catalog import Catalog
+from recassist.retrieval.trending import new_releases, trending_scores
 
 NO_YEAR = -1
 

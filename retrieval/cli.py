@@ -1,10 +1,14 @@
 """Retrieval subcommands: `index build`, `index status`, `candidates`.
 
-`register_commands(sub, eval_sub)` is what `assistant.cli` discovers;
+`register_commands(sub, eval_sub)` is what the `recassist` command calls;
 `add_index_commands(sub)` adds the same commands to any argparse subparsers.
 Handlers take `(args, settings)`, return an exit code and raise library
-errors, which the main CLI turns into messages. `python -m retrieval.cli`
+errors, which the main CLI turns into messages. `python -m recassist.retrieval.cli`
 runs these commands alone, with the same error mapping.
+
+`candidates` takes a profile as JSON; plain text is searched as raw text unless
+the caller sets `text_to_profile` (the `recassist` command wires in extraction,
+which lives in the layer above this one).
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ import sys
 import time
 from collections.abc import Sequence
 
-from assistant.errors import InputError
-from assistant.settings import Settings
+from recassist.foundation.errors import InputError
+from recassist.foundation.settings import Settings
 
 
 def add_index_commands(sub) -> None:
@@ -41,19 +45,19 @@ def add_index_commands(sub) -> None:
     p.add_argument("--no-llm", action="store_true", help="extract the profile from text without the LLM")
     p.add_argument("--show", type=int, default=20, help="rows to print (default 20); --json prints all")
     p.add_argument("--json", action="store_true", help="print candidates as JSON lines")
-    p.set_defaults(handler=cmd_candidates)
+    p.set_defaults(handler=cmd_candidates, text_to_profile=None)
 
 
 def register_commands(sub, eval_sub=None) -> None:
-    """Hook used by `assistant.cli` to add this component's commands."""
+    """Hook used by the `recassist` command to add this component's commands."""
     add_index_commands(sub)
 
 
 def cmd_index_build(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.catalog import load_catalog_cached
-    from assistant.catalog.updates import apply_updates
-    from retrieval.embedder import get_embedder
-    from retrieval.index import build_index
+    from recassist.foundation.catalog import load_catalog_cached
+    from recassist.foundation.catalog.updates import apply_updates
+    from recassist.retrieval.embedders import get_embedder
+    from recassist.retrieval.index import build_index
 
     catalog = apply_updates(load_catalog_cached(str(settings.catalog_dir)), settings)  # + API item updates
     report = build_index(catalog, settings, get_embedder(settings), progress=not args.quiet)
@@ -65,12 +69,12 @@ def cmd_index_build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_index_status(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.catalog import load_catalog_cached
-    from assistant.catalog.updates import apply_updates
-    from assistant.errors import StateMismatchError
-    from retrieval.embedder import get_embedder
-    from retrieval.index import check_manifest
-    from retrieval.store import connect
+    from recassist.foundation.catalog import load_catalog_cached
+    from recassist.foundation.catalog.updates import apply_updates
+    from recassist.foundation.errors import StateMismatchError
+    from recassist.retrieval.embedders import get_embedder
+    from recassist.retrieval.index import check_manifest
+    from recassist.retrieval.store import connect
 
     catalog = apply_updates(load_catalog_cached(str(settings.catalog_dir)), settings)  # + API item updates
     store = connect(settings, catalog.name)
@@ -87,14 +91,14 @@ def cmd_index_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_candidates(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.catalog import load_catalog_cached
-    from assistant.catalog.updates import apply_updates
-    from retrieval.candidates import CandidateGenerator
-    from retrieval.filters import parse_filter
+    from recassist.foundation.catalog import load_catalog_cached
+    from recassist.foundation.catalog.updates import apply_updates
+    from recassist.retrieval.candidates import CandidateGenerator
+    from recassist.retrieval.filters import parse_filter
 
     catalog = apply_updates(load_catalog_cached(str(settings.catalog_dir)), settings)  # + API item updates
     gen = CandidateGenerator.open(settings, catalog)
-    profile, text, how = read_query(args.query, settings, use_llm=not args.no_llm)
+    profile, text, how = read_query(args.query, settings, use_llm=not args.no_llm, text_to_profile=args.text_to_profile)
     flt = parse_filter(_json_arg(args.filter, "--filter"), catalog) if args.filter else None
     history = [h.strip() for h in args.history.split(",") if h.strip()]
     t0 = time.perf_counter()
@@ -130,16 +134,15 @@ def cmd_candidates(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def read_query(query: str, settings: Settings, use_llm: bool = True):
+def read_query(query: str, settings: Settings, use_llm: bool = True, text_to_profile=None):
     """(profile or None, raw text or None, how it was read) from the `candidates` argument.
 
     JSON (inline, '@file' or '-') must be an `InterestProfile`; a malformed one raises
-    `InputError` naming the field. Other text goes through `assistant.extraction` when
-    that component is present, and is also searched as raw text.
+    `InputError` naming the field. Other text goes through `text_to_profile(text, settings,
+    use_llm=...)` when one is given, and is also searched as raw text.
     """
     from pydantic import ValidationError
-
-    from assistant.profile import InterestProfile
+    from recassist.foundation.profile import InterestProfile
 
     raw = sys.stdin.read() if query == "-" else query
     if raw.startswith("@"):
@@ -156,11 +159,9 @@ def read_query(query: str, settings: Settings, use_llm: bool = True):
             err = e.errors()[0]
             where = ".".join(str(p) for p in err["loc"]) or "(profile)"
             raise InputError(f"profile JSON, field '{where}': {err['msg']}") from None
-    try:
-        from assistant.extraction import extract_profile
-    except ImportError:
-        return None, raw, "raw text search (assistant.extraction not available)"
-    profile = extract_profile(raw, settings, use_llm=use_llm)
+    if text_to_profile is None:
+        return None, raw, "raw text search"
+    profile = text_to_profile(raw, settings, use_llm=use_llm)
     return profile, raw, "text -> extracted profile" + ("" if use_llm else " (no LLM)") + " + raw text search"
 
 
@@ -172,10 +173,10 @@ def _json_arg(text: str, what: str):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Stand-alone entry point, `python -m retrieval.cli ...`; same error mapping as `recassist`."""
-    from assistant.cli import run_command
+    """Stand-alone entry point, `python -m recassist.retrieval.cli ...`; same error mapping as `recassist`."""
+    from recassist.foundation.cli_errors import run_command
 
-    parser = argparse.ArgumentParser(prog="python -m retrieval.cli")
+    parser = argparse.ArgumentParser(prog="python -m recassist.retrieval.cli")
     add_index_commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     args = parser.parse_args(argv)
     return run_command(lambda: args.handler(args, Settings()))

@@ -23,10 +23,9 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-
-from assistant.catalog import Catalog
-from assistant.settings import Settings
-from retrieval.catalog_arrays import CatalogArrays
+from recassist.foundation.catalog import Catalog
+from recassist.foundation.settings import Settings
+from recassist.retrieval.catalog_arrays import CatalogArrays
 
 N_NEIGHBOURS = 200
 WINDOW = 50

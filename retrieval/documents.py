@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 
-from assistant.catalog import Catalog, Item
-from assistant.errors import InputError
+from recassist.foundation.catalog import Catalog, Item
+from recassist.foundation.errors import InputError
 
 DOC_RECIPE = "doc-v1:title+aliases+year+genres+tags12+description600"
 

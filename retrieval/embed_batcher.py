@@ -14,8 +14,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 
 import numpy as np
-
-from retrieval.embedder import Embedder
+from recassist.retrieval.embedder import Embedder
 
 MAX_TEXTS = 32  # per pass: beyond this, padding to the longest text starts to cost more than it saves
 

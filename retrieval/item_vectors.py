@@ -18,11 +18,11 @@ import threading
 from pathlib import Path
 
 import numpy as np
-
-from assistant.catalog import Catalog
-from assistant.settings import Settings
-from retrieval.documents import catalog_documents, document_hash
-from retrieval.embedder import Embedder, get_embedder
+from recassist.foundation.catalog import Catalog
+from recassist.foundation.settings import Settings
+from recassist.retrieval.documents import catalog_documents, document_hash
+from recassist.retrieval.embedder import Embedder
+from recassist.retrieval.embedders import get_embedder
 
 SAVE_EVERY = 2048
 ENCODE_CHUNK = 256

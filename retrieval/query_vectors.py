@@ -14,9 +14,8 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
-
-from retrieval.embed_batcher import EmbedBatcher
-from retrieval.embedder import Embedder
+from recassist.retrieval.embed_batcher import EmbedBatcher
+from recassist.retrieval.embedder import Embedder
 
 DEFAULT_SIZE = 4096  # texts kept; 4096 x 384 float32 is 6 MB
 

@@ -17,8 +17,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 
 import numpy as np
-
-from assistant.lru import LRU
+from recassist.foundation.lru import LRU
 
 DEFAULT_ROWS = 512  # 512 x 10k items x 4 bytes = 20 MB
 

@@ -9,9 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-
-from assistant.errors import ConfigError
-from retrieval.embedder import Embedder, register
+from recassist.foundation.errors import ConfigError
+from recassist.retrieval.embedder import Embedder, register
 
 # Files whose content identifies a sentence-transformers model folder; weights are
 # fingerprinted by size only (hashing 90 MB on every start would cost a second).
@@ -108,7 +107,7 @@ class SentenceTransformerEmbedder(Embedder):
         with self._onnx_lock:  # concurrent first requests build once
             if self._onnx_built:
                 return
-            from retrieval.onnx_forward import build, export
+            from recassist.retrieval.onnx_forward import build, export
 
             try:
                 graph = export(self.model)

@@ -23,9 +23,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
-
-from assistant.errors import BackendError, ConfigError, RecassistError
-from assistant.settings import Settings
+from recassist.foundation.errors import BackendError, ConfigError, RecassistError
+from recassist.foundation.settings import Settings
 
 MANIFEST_PREFIX = "recassist:"
 MANIFEST_SCHEMA = 1

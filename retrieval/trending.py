@@ -18,8 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import numpy as np
-
-from assistant.catalog import Catalog
+from recassist.foundation.catalog import Catalog
 
 SECONDS_PER_YEAR = 365.25 * 86400
 #: Age floor, ~3 weeks. Smaller floors favour the newest titles more. On ReDial dev turns (Recall@10 on

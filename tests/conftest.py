@@ -12,9 +12,8 @@ import json
 from pathlib import Path
 
 import pytest
-
-from assistant.catalog import load_catalog_cached
-from assistant.settings import DEMO_CATALOG_DIR, Settings
+from recassist.foundation.catalog import load_catalog_cached
+from recassist.foundation.settings import DEMO_CATALOG_DIR, Settings
 
 NAMED = {"164179", "109487", "104841", "79132", "115713", "134130", "2571", "1", "260", "1196", "4993", "5952",
          "7153", "318", "356", "593", "296", "858", "1210", "2959", "58559", "6874", "48780", "4226", "1704",
@@ -44,8 +43,8 @@ def write_slice(folder: Path, size: int = SLICE_SIZE) -> Path:
 @pytest.fixture(scope="session")
 def small_settings(tmp_path_factory) -> Settings:
     """Settings over a prepared data dir (index built, small ranker trained) for the catalog slice."""
-    from assistant.conversation.prepare import prepare
-    from ranking.sasrec_model import SASRecConfig
+    from recassist.assistant.conversation.prepare import prepare
+    from recassist.ranking.sasrec_model import SASRecConfig
 
     root = tmp_path_factory.mktemp("recassist")
     settings = Settings(data_dir=root / "data", catalog_dir=write_slice(root / "catalog"), llm_timeout_s=60.0)
@@ -58,7 +57,7 @@ def small_settings(tmp_path_factory) -> Settings:
 @pytest.fixture(scope="session")
 def small_assistant(small_settings):
     """A real Assistant (embedded LLM included) over the prepared slice."""
-    from assistant.conversation import Assistant
+    from recassist.assistant.conversation import Assistant
 
     return Assistant.open(small_settings)
 
@@ -66,6 +65,6 @@ def small_assistant(small_settings):
 @pytest.fixture(scope="session")
 def rules_assistant(small_settings):
     """The same Assistant without an LLM: for conversation logic that does not depend on the model."""
-    from assistant.conversation import Assistant
+    from recassist.assistant.conversation import Assistant
 
     return Assistant.open(small_settings, use_llm=False)

@@ -11,8 +11,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-
-from assistant.llm.local import default_model_path
+from recassist.assistant.llm.local import default_model_path
 
 #: llama.cpp's chat format that honours OpenAI `tools` (grammar-constrained function calls).
 FUNCTION_CALLING = ("--chat_format", "chatml-function-calling")
@@ -29,9 +28,17 @@ def llama_server(*extra_args: str) -> Iterator[str]:
     """Start the server (extra CLI arguments appended), yield its `/v1` base URL, stop it afterwards."""
     pytest.importorskip("llama_cpp.server.app", reason="needs llama-cpp-python's server extras (sse-starlette)")
     port = _free_port()
+    args = ["--model", str(default_model_path()), "--host", "127.0.0.1", "--port", str(port), "--n_threads", "1",
+            "--n_ctx", "2048", *extra_args]
+    # The server loads the model as the embedded backend does: without weight repacking (see
+    # `disable_weight_repacking`: it dies with SIGILL on hosts that advertise AMX without enabling it).
+    launcher = (
+        "import runpy, sys; from recassist.assistant.llm.local import disable_weight_repacking; "
+        "disable_weight_repacking(); sys.argv = ['llama_cpp.server', *sys.argv[1:]]; "
+        "runpy.run_module('llama_cpp.server', run_name='__main__')"
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(default_model_path()), "--host", "127.0.0.1",
-         "--port", str(port), "--n_threads", "1", "--n_ctx", "2048", *extra_args],
+        [sys.executable, "-c", launcher, *args],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}/v1"

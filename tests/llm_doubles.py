@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from assistant.llm.base import ChatMessage, LLMClient
+from recassist.assistant.llm.base import ChatMessage, LLMClient
 
 
 class ScriptedLLM(LLMClient):

@@ -12,12 +12,11 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
-
-from assistant.settings import Settings
-from ui.api.errors import install_error_handlers
-from ui.api.limits import BodyLimitMiddleware
-from ui.api.routes import probes, v1
-from ui.api.security import ApiKeys, RateLimiter
+from recassist.foundation.settings import Settings
+from recassist.ui.api.errors import install_error_handlers
+from recassist.ui.api.limits import BodyLimitMiddleware
+from recassist.ui.api.routes import probes, v1
+from recassist.ui.api.security import ApiKeys, RateLimiter
 
 UI_PATH = "/ui"
 # Gradio's own routes carry the whole chat history on every event, so they get more room than /v1.
@@ -65,9 +64,8 @@ def create_app(assistant: Any, settings: Settings, *, ui: bool = True) -> FastAP
 
 def _mount_ui(app: FastAPI, assistant: Any, settings: Settings) -> None:
     import gradio as gr
-
-    from ui.web.blocks import build_blocks
-    from ui.web.theme import CSS
+    from recassist.ui.web.blocks import build_blocks
+    from recassist.ui.web.theme import CSS
 
     @app.get("/", include_in_schema=False)
     async def _root() -> RedirectResponse:

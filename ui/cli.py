@@ -1,7 +1,7 @@
 """`recassist demo` and `recassist serve`: the chat UI and the HTTP API from one process.
 
 `demo` prepares what is missing (item index, trained ranker; reused when present) and serves on
-127.0.0.1; `serve` only opens what is already prepared. Library errors reach `assistant.cli`, which
+127.0.0.1; `serve` only opens what is already prepared. Library errors reach `recassist.cli`, which
 turns them into messages and exit codes.
 """
 
@@ -12,13 +12,13 @@ import gc
 import sys
 import time
 
-from assistant.settings import Settings
+from recassist.foundation.settings import Settings
 
 DEFAULT_PORT = 7860
 
 
 def register_commands(subparsers, eval_subparsers=None) -> None:
-    """Hook for `assistant.cli`: adds `demo` and `serve`."""
+    """Hook for the `recassist` command: adds `demo` and `serve`."""
     p = subparsers.add_parser("demo", help="prepare the demo catalog and serve the chat UI and HTTP API on 127.0.0.1")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free)")
     p.add_argument("--no-llm", action="store_true", help="no LLM: text rules for extraction, template reasons")
@@ -33,7 +33,7 @@ def register_commands(subparsers, eval_subparsers=None) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.conversation.prepare import prepare
+    from recassist.assistant.conversation.prepare import prepare
 
     started = time.perf_counter()
     _say("Preparing the demo (first start: item index and ranker training; later starts reuse them) ...")
@@ -46,9 +46,9 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings, started: float) -> int:
-    from assistant.conversation import Assistant
-    from ui.app import create_app
-    from ui.server import LOCAL_HOSTS, bind, serve, urls_for
+    from recassist.assistant.conversation import Assistant
+    from recassist.ui.app import create_app
+    from recassist.ui.server import LOCAL_HOSTS, bind, serve, urls_for
 
     sock = bind(args.host, args.port)  # before the slow part: a busy port fails fast
     assistant = Assistant.open(settings, use_llm=not args.no_llm)

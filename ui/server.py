@@ -10,9 +10,8 @@ from dataclasses import dataclass
 
 import uvicorn
 from fastapi import FastAPI
-
-from assistant.errors import ConfigError
-from ui.app import UI_PATH
+from recassist.foundation.errors import ConfigError
+from recassist.ui.app import UI_PATH
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 

@@ -11,15 +11,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 
-from assistant.catalog import load_catalog_cached
-from assistant.catalog.models import Catalog, Item
-from assistant.catalog.updates import apply_updates, record_delete, record_upsert
-from assistant.compute_gate import ComputeGate
-from assistant.conversation import replies
-from assistant.conversation.critique import apply_critique
-from assistant.conversation.engine import RecommendationEngine
-from assistant.conversation.explain import Explainer
-from assistant.conversation.models import (
+from recassist.assistant.compute_gate import ComputeGate
+from recassist.assistant.conversation import replies
+from recassist.assistant.conversation.critique import apply_critique
+from recassist.assistant.conversation.engine import RecommendationEngine
+from recassist.assistant.conversation.explain import Explainer
+from recassist.assistant.conversation.models import (
     ChatEvent,
     ChatReply,
     Evidence,
@@ -27,18 +24,21 @@ from assistant.conversation.models import (
     OnboardingStep,
     RecommendedItem,
 )
-from assistant.conversation.onboarding import Onboarding, has_positive_signal, is_confident
-from assistant.conversation.references import resolve_reference
-from assistant.conversation.router import llm_route, route_turn
-from assistant.errors import InputError, UnknownItemError
-from assistant.extraction.extractor import InterestExtractor
-from assistant.llm.base import LLMClient
-from assistant.profile import InterestProfile
-from assistant.settings import Settings
-from assistant.store import ProfileStore, ShownItem, open_store
-from ranking.base import Ranker
-from retrieval.candidates import CandidateGenerator
-from retrieval.filters import Filter, parse_filter
+from recassist.assistant.conversation.onboarding import Onboarding, has_positive_signal, is_confident
+from recassist.assistant.conversation.references import resolve_reference
+from recassist.assistant.conversation.router import llm_route, route_turn
+from recassist.assistant.extraction.extractor import InterestExtractor
+from recassist.assistant.llm.base import LLMClient
+from recassist.assistant.store import ProfileStore, ShownItem, open_store
+from recassist.foundation.catalog import load_catalog_cached
+from recassist.foundation.catalog.models import Catalog, Item
+from recassist.foundation.catalog.updates import apply_updates, record_delete, record_upsert
+from recassist.foundation.errors import InputError, UnknownItemError
+from recassist.foundation.profile import InterestProfile
+from recassist.foundation.settings import Settings
+from recassist.ranking.base import Ranker
+from recassist.retrieval.candidates import CandidateGenerator
+from recassist.retrieval.filters import Filter, parse_filter
 
 MAX_K = 50
 
@@ -64,9 +64,9 @@ class Assistant:
     def open(cls, settings: Settings | None = None, *, use_llm: bool = True) -> Assistant:
         """Everything from settings. Raises `StateMismatchError` / `CheckpointError` naming the command to run
         (`recassist index build`, `recassist train`) when an artefact is missing or stale."""
-        from assistant.llm import get_llm
-        from assistant.threads import pin_compute_threads
-        from ranking.serving import load_default_ranker
+        from recassist.assistant.llm import get_llm
+        from recassist.foundation.threads import pin_compute_threads
+        from recassist.ranking.serving import load_default_ranker
 
         pin_compute_threads(1)  # requests run side by side in worker threads, each on one core
         settings = settings or Settings()
@@ -258,7 +258,7 @@ class Assistant:
             if item_id in shown:
                 return self._why(session_id, item_id)
         profile = self.store.get_profile(user_id, create=True)
-        from retrieval.candidates import Candidate
+        from recassist.retrieval.candidates import Candidate
 
         ev = self.engine.evidence(profile, self.engine.history_of(user_id), Candidate(item_id, [], {}))
         return self.explainer.explain(item_id, ev)[0]
@@ -295,14 +295,14 @@ class Assistant:
     # --- catalog updates ------------------------------------------------------------------------
     def upsert_item(self, item: Item) -> None:
         """Add or replace an item; it becomes retrievable at once (no rebuild)."""
-        from retrieval.index import upsert_items
+        from recassist.retrieval.index import upsert_items
 
         with self._catalog_lock:
             record_upsert(self.settings, item)  # first: a crash after it is repaired by `recassist index build`
             self._replace_catalog(upsert_items(self.catalog, [item], self.settings, self.engine.candidates.embedder))
 
     def delete_item(self, item_id: str) -> None:
-        from retrieval.index import delete_items
+        from recassist.retrieval.index import delete_items
 
         if item_id not in self.catalog:
             raise UnknownItemError(f"item id {item_id!r} is not in the catalog")

@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant.catalog.models import Catalog
-from assistant.conversation.references import resolve_reference
-from assistant.extraction.mentions import TitleMatcher
-from assistant.extraction.vocabulary import Vocabulary
-from assistant.profile import AspectPreference, InterestProfile, ItemPreference, Source, YearRange
+from recassist.assistant.conversation.references import resolve_reference
+from recassist.assistant.extraction.mentions import TitleMatcher
+from recassist.assistant.extraction.vocabulary import Vocabulary
+from recassist.foundation.catalog.models import Catalog
+from recassist.foundation.profile import AspectPreference, InterestProfile, ItemPreference, Source, YearRange
 
 _LESS = re.compile(r"\b(?:less|fewer|not so|not as|too|without the|no more)\s+([a-z][a-z -]{1,30}?)(?=[,.;!?]|$|\s+(?:and|but|please|pls)\b)", re.I)
 _MORE = re.compile(r"\b(?:more|extra|even more)\s+(?!like\b|recent\b|of\b)([a-z][a-z -]{1,30}?)(?=[,.;!?]|$|\s+(?:and|but|please|pls)\b)", re.I)

@@ -11,14 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
-from assistant.catalog.models import Catalog
-from assistant.catalog.titles import normalize_title
-from assistant.conversation.models import Evidence, RecommendedItem, SimilarItem
-from assistant.profile import InterestProfile
-from ranking.base import Ranker, UserQuery
-from retrieval.candidates import Candidate, CandidateGenerator
-from retrieval.filters import Filter
+from recassist.assistant.conversation.models import Evidence, RecommendedItem, SimilarItem
+from recassist.foundation.catalog.models import Catalog
+from recassist.foundation.catalog.titles import normalize_title
+from recassist.foundation.profile import InterestProfile
+from recassist.ranking.base import Ranker, UserQuery
+from recassist.retrieval.candidates import Candidate, CandidateGenerator
+from recassist.retrieval.filters import Filter
 
 # Blend weights, in units of the ranker's score spread over the candidates (tuned on ReDial dev turns,
 # halves of the dialogues checked against each other, and on genre requests over ml-latest-small; see

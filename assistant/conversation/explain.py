@@ -10,15 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.catalog.models import Catalog, Item
-from assistant.catalog.titles import normalize_title
-from assistant.conversation.models import Evidence
-from assistant.errors import LLMError
-from assistant.extraction.aspects import find_aspects
-from assistant.extraction.mentions import matcher_for
-from assistant.extraction.vocabulary import vocabulary_for
-from assistant.llm.base import LLMClient
-from prompts import load_prompt
+from recassist.assistant.conversation.models import Evidence
+from recassist.assistant.extraction.aspects import find_aspects
+from recassist.assistant.extraction.mentions import matcher_for
+from recassist.assistant.extraction.vocabulary import vocabulary_for
+from recassist.assistant.llm.base import LLMClient
+from recassist.foundation.catalog.models import Catalog, Item
+from recassist.foundation.catalog.titles import normalize_title
+from recassist.foundation.errors import LLMError
+from recassist.prompts import load_prompt
 
 _MARKUP = re.compile(r"[<>{}\[\]`]|https?://|www\.", re.IGNORECASE)
 _CAPITALISED_RUN = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+)+)")

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from assistant.profile import InterestProfile
+from recassist.foundation.profile import InterestProfile
 
 Intent = Literal[
     "recommend", "explain", "refine", "feedback", "undo", "onboarding", "smalltalk", "out_of_scope", "empty"

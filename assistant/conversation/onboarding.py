@@ -8,10 +8,9 @@ something new). Questions the user has already answered are never asked.
 from __future__ import annotations
 
 import numpy as np
-
-from assistant.catalog.models import Catalog
-from assistant.conversation.models import OnboardingStep, RecommendedItem
-from assistant.profile import InterestProfile
+from recassist.assistant.conversation.models import OnboardingStep, RecommendedItem
+from recassist.foundation.catalog.models import Catalog
+from recassist.foundation.profile import InterestProfile
 
 POPULAR_POOL = 300
 ITEMS_PER_STEP = 5

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-from assistant.catalog import load_catalog_cached
-from assistant.catalog.updates import apply_updates
-from assistant.errors import StateMismatchError
-from assistant.settings import Settings
+from recassist.foundation.catalog import load_catalog_cached
+from recassist.foundation.catalog.updates import apply_updates
+from recassist.foundation.errors import StateMismatchError
+from recassist.foundation.settings import Settings
 
 
 @dataclass
@@ -24,21 +24,20 @@ def prepare(settings: Settings, *, progress: bool = True, train_config=None) -> 
     was interrupted is resumed from where it stopped.
     """
     import torch
-
-    from ranking.data import all_for_training
-    from ranking.sasrec import SASRecRanker
-    from ranking.sasrec_ckpt import read_checkpoint, training_finished
-    from ranking.sasrec_model import SASRecConfig
-    from ranking.serving import default_checkpoint
-    from ranking.storage import CheckpointError
-    from retrieval.embedder import get_embedder
-    from retrieval.index import build_index
-    from retrieval.item_vectors import item_vectors
+    from recassist.ranking.data import all_for_training
+    from recassist.ranking.sasrec import SASRecRanker
+    from recassist.ranking.sasrec_ckpt import read_checkpoint, training_finished
+    from recassist.ranking.sasrec_model import SASRecConfig
+    from recassist.ranking.serving import default_checkpoint
+    from recassist.ranking.storage import CheckpointError
+    from recassist.retrieval.embedders import get_embedder
+    from recassist.retrieval.index import build_index
+    from recassist.retrieval.item_vectors import item_vectors
 
     settings.ensure_dirs()
     catalog = load_catalog_cached(str(settings.catalog_dir))  # the ranker trains on the catalog folder
     embedder = get_embedder(settings)
-    # The index also holds items added through the API since (see assistant.catalog.updates).
+    # The index also holds items added through the API since (see foundation.catalog.updates).
     built = build_index(apply_updates(catalog, settings), settings, embedder, progress=progress)
     index_note = f"index: {built}"
     path = default_checkpoint(settings)

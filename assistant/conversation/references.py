@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.extraction.mentions import TitleMatcher
+from recassist.assistant.extraction.mentions import TitleMatcher
 
 _ORDINALS = {
     "first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3, "fifth": 4,

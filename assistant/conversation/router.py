@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from assistant.conversation.models import Intent
-from assistant.errors import LLMError
-from assistant.llm.base import LLMClient
-from assistant.llm.tools import Tool
-from prompts import load_prompt
+from recassist.assistant.conversation.models import Intent
+from recassist.assistant.llm.base import LLMClient
+from recassist.assistant.llm.tools import Tool
+from recassist.foundation.errors import LLMError
+from recassist.prompts import load_prompt
 
 _UNDO = re.compile(r"^\W*(?:undo|take (?:that|it) back|revert|go back|cancel that)\b", re.I)
 _WHY = re.compile(r"\bwhy\b|\bwhat makes\b|\bhow come\b|\bexplain\b", re.I)
@@ -118,7 +117,7 @@ def llm_route(llm: LLMClient | None, text: str, shown_titles: list[str], *, time
     """
     if llm is None or llm.judgement_weight < LLM_ROUTING_MIN_WEIGHT or not text.strip():
         return None
-    from assistant.extraction.proposal import sanitize_for_prompt
+    from recassist.assistant.extraction.proposal import sanitize_for_prompt
 
     variables = {"message": sanitize_for_prompt(text), "shown": "; ".join(shown_titles) or "none"}
     try:

@@ -16,11 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from assistant.catalog.models import Catalog
-from assistant.evaluation.redial import Dialogue
-from assistant.extraction.mentions import matcher_for
-from assistant.profile import InterestProfile
+from recassist.assistant.evaluation.redial import Dialogue
+from recassist.assistant.extraction.mentions import matcher_for
+from recassist.foundation.catalog.models import Catalog
+from recassist.foundation.profile import InterestProfile
 
 KS = (1, 10, 50)
 
@@ -207,10 +206,9 @@ def register_eval(eval_sub) -> None:
 def _cmd(args, settings) -> int:
     import sys
 
+    from recassist.assistant.conversation import Assistant
+    from recassist.assistant.evaluation.redial import load_dialogues
     from tqdm import tqdm
-
-    from assistant.conversation import Assistant
-    from assistant.evaluation.redial import load_dialogues
 
     assistant = Assistant.open(settings, use_llm=True)
     dialogues = load_dialogues(args.redial, limit=args.limit)

@@ -19,13 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
-
-from assistant.catalog.models import Catalog
-from assistant.catalog.titles import normalize_title
-from assistant.evaluation.redial import Dialogue, iter_seeker_texts
-from assistant.extraction.extractor import InterestExtractor
-from assistant.extraction.mentions import matcher_for
-from assistant.profile import InterestProfile
+from recassist.assistant.evaluation.redial import Dialogue, iter_seeker_texts
+from recassist.assistant.extraction.extractor import InterestExtractor
+from recassist.assistant.extraction.mentions import matcher_for
+from recassist.foundation.catalog.models import Catalog
+from recassist.foundation.catalog.titles import normalize_title
+from recassist.foundation.profile import InterestProfile
 
 
 @dataclass

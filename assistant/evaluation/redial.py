@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.errors import InputError
+from recassist.foundation.errors import InputError
 
 _PLACEHOLDER = re.compile(r"@(\d+)")
 DEFAULT_REDIAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "redial-dev" / "dialogues.jsonl"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from assistant.catalog import load_catalog_cached
-from assistant.extraction.extractor import ExtractionReport, InterestExtractor
-from assistant.llm import get_llm
-from assistant.profile import InterestProfile
-from assistant.settings import Settings
+from recassist.assistant.extraction.extractor import ExtractionReport, InterestExtractor
+from recassist.assistant.llm import get_llm
+from recassist.foundation.catalog import load_catalog_cached
+from recassist.foundation.profile import InterestProfile
+from recassist.foundation.settings import Settings
 
 __all__ = ["ExtractionReport", "InterestExtractor", "extract_profile"]
 

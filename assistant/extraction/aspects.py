@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.extraction.polarity import clause_bounds
-from assistant.extraction.vocabulary import Term, Vocabulary
+from recassist.assistant.extraction.polarity import clause_bounds
+from recassist.assistant.extraction.vocabulary import Term, Vocabulary
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
 # Negation before the aspect within its clause: "no horror", "nothing too scary", "not a fan of westerns".

@@ -15,18 +15,17 @@ import re
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
-
-from assistant.catalog.models import Catalog
-from assistant.catalog.titles import normalize_title
-from assistant.errors import LLMError
-from assistant.extraction.aspects import find_aspects
-from assistant.extraction.constraints import find_runtime_limit, find_year_constraint
-from assistant.extraction.mentions import Mention, matcher_for
-from assistant.extraction.polarity import mention_polarity
-from assistant.extraction.proposal import ExtractionProposal, propose
-from assistant.extraction.vocabulary import Vocabulary, vocabulary_for
-from assistant.llm.base import LLMClient
-from assistant.profile import (
+from recassist.assistant.extraction.aspects import find_aspects
+from recassist.assistant.extraction.constraints import find_runtime_limit, find_year_constraint
+from recassist.assistant.extraction.mentions import Mention, matcher_for
+from recassist.assistant.extraction.polarity import mention_polarity
+from recassist.assistant.extraction.proposal import ExtractionProposal, propose
+from recassist.assistant.extraction.vocabulary import Vocabulary, vocabulary_for
+from recassist.assistant.llm.base import LLMClient
+from recassist.foundation.catalog.models import Catalog
+from recassist.foundation.catalog.titles import normalize_title
+from recassist.foundation.errors import LLMError
+from recassist.foundation.profile import (
     AspectPreference,
     Constraints,
     InterestProfile,

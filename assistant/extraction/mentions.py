@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
-
-from assistant.catalog.models import Catalog
-from assistant.catalog.titles import normalize_title, split_title_year
+from recassist.foundation.catalog.models import Catalog
+from recassist.foundation.catalog.titles import normalize_title, split_title_year
 
 _TOKEN = re.compile(r"[A-Za-z0-9À-ÿ]+(?:['’][A-Za-z]+)?")
 _YEAR_AFTER = re.compile(r"^\s*\(?\s*((?:19|20)\d{2})\s*\)?")

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from assistant.llm.base import LLMClient
-from prompts import load_prompt
+from recassist.assistant.llm.base import LLMClient
+from recassist.prompts import load_prompt
 
 Aspect = Annotated[str, Field(max_length=30)]
 

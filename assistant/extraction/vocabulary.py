@@ -9,10 +9,9 @@ from functools import lru_cache
 from importlib import resources
 
 import yaml
-
-from assistant.catalog.models import Catalog
-from assistant.catalog.titles import normalize_title
-from assistant.extraction.mentions import is_function_word
+from recassist.assistant.extraction.mentions import is_function_word
+from recassist.foundation.catalog.models import Catalog
+from recassist.foundation.catalog.titles import normalize_title
 
 MIN_TAG_ITEMS = 3  # a tag on fewer items is noise ("in netflix queue" aside, see _TAG_NOISE)
 _TAG_NOISE = {"in netflix queue", "bad", "movies", "imdb top 250", "awesome", "good", "great", "boring"}
@@ -45,7 +44,7 @@ def _norm(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _synonyms() -> dict:
-    text = resources.files("assistant.extraction").joinpath("synonyms.yaml").read_text(encoding="utf-8")
+    text = resources.files("recassist.assistant.extraction").joinpath("synonyms.yaml").read_text(encoding="utf-8")
     return yaml.safe_load(text)
 
 

@@ -11,21 +11,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from assistant.llm.base import ChatMessage, LLMClient
-from assistant.settings import Settings
+from recassist.assistant.llm.base import ChatMessage, LLMClient
+from recassist.foundation.settings import Settings
 
 __all__ = ["ChatMessage", "LLMClient", "get_llm", "BACKENDS"]
 
 
 def _local(s: Settings) -> LLMClient:
-    from assistant.llm.local import LocalLlamaClient
+    from recassist.assistant.llm.local import LocalLlamaClient
 
     return LocalLlamaClient(s.local_model_path, n_ctx=s.local_n_ctx, threads=s.local_threads,
                             timeout_s=s.llm_timeout_s, max_reasks=s.llm_max_reasks)
 
 
 def _openai(s: Settings) -> LLMClient:
-    from assistant.llm.openai_compat import OpenAICompatibleClient
+    from recassist.assistant.llm.openai_compat import OpenAICompatibleClient
 
     key = s.llm_api_key.get_secret_value() if s.llm_api_key else None
     return OpenAICompatibleClient(s.llm_model, base_url=s.llm_base_url, api_key=key, timeout_s=s.llm_timeout_s,
@@ -33,7 +33,7 @@ def _openai(s: Settings) -> LLMClient:
 
 
 def _langchain(s: Settings) -> LLMClient:
-    from assistant.llm.langchain_chat import LangChainChatClient
+    from recassist.assistant.llm.langchain_chat import LangChainChatClient
 
     key = s.llm_api_key.get_secret_value() if s.llm_api_key else None
     return LangChainChatClient.openai_compatible(base_url=s.llm_base_url, api_key=key, model=s.llm_model,

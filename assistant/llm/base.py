@@ -12,26 +12,16 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from pydantic import BaseModel, ValidationError
-
-from assistant.errors import LLMOutputError
+from recassist.foundation.errors import LLMOutputError
+from recassist.foundation.messages import ChatMessage
 
 if TYPE_CHECKING:
-    from assistant.llm.tools import Tool, ToolCall
+    from recassist.assistant.llm.tools import Tool, ToolCall
 
 T = TypeVar("T", bound=BaseModel)
-Role = Literal["system", "user", "assistant"]
-
-
-@dataclass(frozen=True)
-class ChatMessage:
-    role: Role
-    content: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"role": self.role, "content": self.content}
 
 
 @dataclass
@@ -94,7 +84,7 @@ class LLMClient(ABC):
 
         Raises `LLMOutputError` when no answer validates, `LLMTimeoutError` on timeout.
         """
-        from prompts import load_prompt
+        from recassist.prompts import load_prompt
 
         schema = output_type.model_json_schema()
         convo = list(messages)

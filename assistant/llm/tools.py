@@ -13,8 +13,7 @@ import json
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ValidationError
-
-from assistant.errors import LLMOutputError
+from recassist.foundation.errors import LLMOutputError
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from assistant.errors import ConfigError
-from assistant.store.base import ProfileStore
-from assistant.store.edits import (
+from recassist.assistant.store.base import ProfileStore
+from recassist.assistant.store.edits import (
     AddAspect,
     AddItem,
     ClearConstraint,
@@ -29,7 +28,7 @@ from assistant.store.edits import (
     RemoveTheme,
     SetYears,
 )
-from assistant.store.models import (
+from recassist.assistant.store.models import (
     FEEDBACK_KINDS,
     FeedbackKind,
     FeedbackRecord,
@@ -39,11 +38,12 @@ from assistant.store.models import (
     Turn,
     UndoResult,
 )
-from assistant.store.sqlite import SQLiteProfileStore
+from recassist.assistant.store.sqlite import SQLiteProfileStore
+from recassist.foundation.errors import ConfigError
 
 if TYPE_CHECKING:
-    from assistant.catalog import Catalog
-    from assistant.settings import Settings
+    from recassist.foundation.catalog import Catalog
+    from recassist.foundation.settings import Settings
 
 # Backends by name. A server database (DESIGN "Components") registers here next to SQLite.
 STORES: dict[str, type[ProfileStore]] = {"sqlite": SQLiteProfileStore}

@@ -14,10 +14,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from assistant.errors import ConfigError, InputError
-from assistant.profile import InterestProfile
-from assistant.store.edits import apply_feedback, apply_ops, parse_ops
-from assistant.store.models import (
+from recassist.assistant.store.edits import apply_feedback, apply_ops, parse_ops
+from recassist.assistant.store.models import (
     FeedbackKind,
     FeedbackRecord,
     Revision,
@@ -29,10 +27,12 @@ from assistant.store.models import (
     check_feedback_kind,
     check_id,
 )
+from recassist.foundation.errors import ConfigError, InputError
+from recassist.foundation.profile import InterestProfile
 
 if TYPE_CHECKING:
-    from assistant.catalog import Catalog
-    from assistant.settings import Settings
+    from recassist.foundation.catalog import Catalog
+    from recassist.foundation.settings import Settings
 
 # A change computes the new profile and the history reason from the current profile.
 Change = Callable[[InterestProfile], tuple[InterestProfile, str]]

@@ -11,11 +11,17 @@ from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
-
-from assistant.catalog import Catalog
-from assistant.errors import ConfigError, InputError, NotFoundError
-from assistant.profile import AspectKind, AspectPreference, InterestProfile, ItemPreference, Source, YearRange
-from assistant.store.models import FeedbackKind
+from recassist.assistant.store.models import FeedbackKind
+from recassist.foundation.catalog import Catalog
+from recassist.foundation.errors import ConfigError, InputError, NotFoundError
+from recassist.foundation.profile import (
+    AspectKind,
+    AspectPreference,
+    InterestProfile,
+    ItemPreference,
+    Source,
+    YearRange,
+)
 
 ItemList = Literal["liked_items", "disliked_items", "excluded_items", "seen_items"]
 AspectList = Literal["liked_aspects", "disliked_aspects", "excluded_genres"]

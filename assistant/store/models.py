@@ -11,9 +11,8 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
-
-from assistant.errors import InputError
-from assistant.profile import InterestProfile
+from recassist.foundation.errors import InputError
+from recassist.foundation.profile import InterestProfile
 
 FeedbackKind = Literal["like", "dislike", "seen", "not_interested"]
 FEEDBACK_KINDS: tuple[str, ...] = ("like", "dislike", "seen", "not_interested")

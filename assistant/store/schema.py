@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from assistant.errors import StoreError
+from recassist.foundation.errors import StoreError
 
 MIGRATIONS: list[list[str]] = [
     # 0 -> 1: users, profiles with their revision history, sessions with turns, feedback.

@@ -15,11 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import TypeAdapter, ValidationError
-
-from assistant.errors import InputError, NotFoundError, StoreError
-from assistant.profile import InterestProfile
-from assistant.store.base import Change, ProfileStore
-from assistant.store.models import (
+from recassist.assistant.store.base import Change, ProfileStore
+from recassist.assistant.store.models import (
     MAX_ITEMS_PER_TURN,
     MAX_TURN_CHARS,
     FeedbackKind,
@@ -32,11 +29,13 @@ from assistant.store.models import (
     UndoResult,
     check_id,
 )
-from assistant.store.sqlite_db import SQLiteDB
+from recassist.assistant.store.sqlite_db import SQLiteDB
+from recassist.foundation.errors import InputError, NotFoundError, StoreError
+from recassist.foundation.profile import InterestProfile
 
 if TYPE_CHECKING:
-    from assistant.catalog import Catalog
-    from assistant.settings import Settings
+    from recassist.foundation.catalog import Catalog
+    from recassist.foundation.settings import Settings
 
 _ITEMS = TypeAdapter(list[ShownItem])
 

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from assistant.errors import StoreError
-from assistant.store.schema import migrate
+from recassist.assistant.store.schema import migrate
+from recassist.foundation.errors import StoreError
 
 
 class SQLiteDB:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from assistant.errors import InputError, UnknownItemError
+from recassist.foundation.errors import InputError, UnknownItemError
 
 
 def chat(a, user, text, sid, **kw):
@@ -71,7 +70,7 @@ def test_new_user_is_onboarded_without_repeated_questions(small_assistant):
 
 
 def test_feedback_persists_and_blocks_items(small_assistant, small_settings):
-    from assistant.conversation import Assistant
+    from recassist.assistant.conversation import Assistant
 
     a = small_assistant
     sid = a.start_session("dave")
@@ -127,7 +126,7 @@ def test_api_recommend_with_filters_and_without_user(rules_assistant):
     a = rules_assistant
     r = a.recommend(None, "funny animated movies", k=4, filters={"year": {"$gte": 2000}}, explain=False)
     assert len(r.items) == 4 and all(i.year >= 2000 for i in r.items)
-    from assistant.errors import FilterError
+    from recassist.foundation.errors import FilterError
 
     with pytest.raises(FilterError, match="not allowed"):
         a.recommend(None, "anything", filters={"director": "X"})
@@ -148,9 +147,8 @@ def test_new_releases_get_a_lift_for_short_histories_only(rules_assistant, monke
     """A release too new to have interactions has no trend; for a user with little history it still gets
     the new-release bonus (and its evidence says so), for a long history neither counts."""
     import numpy as np
-
-    from assistant.conversation import engine as engine_module
-    from assistant.profile import InterestProfile
+    from recassist.assistant.conversation import engine as engine_module
+    from recassist.foundation.profile import InterestProfile
 
     engine = rules_assistant.engine
     arrays = engine.candidates.arrays
@@ -187,8 +185,7 @@ def test_the_ranker_weighs_in_only_when_it_knows_something_about_the_user(rules_
     import copy
 
     import numpy as np
-
-    from assistant.profile import InterestProfile
+    from recassist.foundation.profile import InterestProfile
 
     engine = rules_assistant.engine
     contrary = copy.copy(engine)

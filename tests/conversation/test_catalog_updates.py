@@ -1,10 +1,10 @@
-"""Items added or removed while serving survive a restart (assistant.catalog.updates)."""
+"""Items added or removed while serving survive a restart (foundation.catalog.updates)."""
 
 import shutil
 
-from assistant.catalog import Item, load_catalog_cached
-from assistant.catalog.updates import apply_updates, record_upsert, updates_path
-from assistant.conversation import Assistant
+from recassist.assistant.conversation import Assistant
+from recassist.foundation.catalog import Item, load_catalog_cached
+from recassist.foundation.catalog.updates import apply_updates, record_upsert, updates_path
 
 
 def test_updates_survive_a_restart(small_settings, tmp_path):

@@ -7,8 +7,7 @@ import threading
 import time
 
 import pytest
-
-from assistant.compute_gate import ComputeGate
+from recassist.assistant.compute_gate import ComputeGate
 
 
 def test_at_most_slots_hold_it_at_once():

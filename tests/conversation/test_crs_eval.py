@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from assistant.evaluation.crs_eval import evaluate_conversations, format_crs, target_turns
-from assistant.evaluation.redial import Dialogue, Message
+from recassist.assistant.evaluation.crs_eval import evaluate_conversations, format_crs, target_turns
+from recassist.assistant.evaluation.redial import Dialogue, Message
 
 
 def _dialogue(suggested_last: str) -> Dialogue:

@@ -1,7 +1,7 @@
 """The explanation checker rejects anything not in the evidence; the template is built from it."""
 
-from assistant.conversation.explain import ExplanationChecker, template_explanation
-from assistant.conversation.models import Evidence, SimilarItem
+from recassist.assistant.conversation.explain import ExplanationChecker, template_explanation
+from recassist.assistant.conversation.models import Evidence, SimilarItem
 
 
 def test_checker_accepts_evidence_and_rejects_inventions(small_assistant):
@@ -32,7 +32,7 @@ def test_template_states_only_evidence(small_assistant):
 def test_a_request_with_nothing_known_is_explained_by_what_is_watched_now(rules_assistant):
     """No history and no liked items: the ranker's scores did not count, so the evidence does not cite
     them; the titles at the top are there because many people are watching them lately, and say so."""
-    from assistant.profile import InterestProfile
+    from recassist.foundation.profile import InterestProfile
 
     ranked = rules_assistant.engine.recommend(InterestProfile(), [], k=5, text="")
     assert all(r.evidence.ranker == "" and r.evidence.ranker_rank is None for r in ranked)
@@ -54,8 +54,8 @@ def test_checker_wants_a_sentence_that_states_evidence(small_assistant):
     assert check("This movie fits you: an action thriller with a sci-fi edge.", item, ev) == []
     # A genre the item carries is not "another title", even where a film goes by that name ("Adventure" is
     # L'Avventura's English title in the full catalog).
-    from assistant.catalog import load_catalog_cached
-    from assistant.settings import DEMO_CATALOG_DIR
+    from recassist.foundation.catalog import load_catalog_cached
+    from recassist.foundation.settings import DEMO_CATALOG_DIR
 
     full = load_catalog_cached(str(DEMO_CATALOG_DIR))
     sentence = "This movie mixes Adventure, Animation and Comedy."

@@ -3,11 +3,10 @@
 import pytest
 from llama_servers import FUNCTION_CALLING, llama_server
 from llm_doubles import ScriptedLLM
-
-from assistant.conversation.router import ROUTE_TOOLS, RouteArguments, llm_route, route_turn
-from assistant.errors import LLMOutputError, LLMTimeoutError
-from assistant.llm.openai_compat import OpenAICompatibleClient
-from assistant.llm.tools import ToolCall
+from recassist.assistant.conversation.router import ROUTE_TOOLS, RouteArguments, llm_route, route_turn
+from recassist.assistant.llm.openai_compat import OpenAICompatibleClient
+from recassist.assistant.llm.tools import ToolCall
+from recassist.foundation.errors import LLMOutputError, LLMTimeoutError
 
 
 @pytest.mark.parametrize(
@@ -85,7 +84,7 @@ class RecordingClient(OpenAICompatibleClient):
 
 def test_a_real_endpoints_tool_call_decides_the_chat_turn(rules_assistant):
     """llama.cpp's server with a function-calling chat format plays the configured endpoint, end to end."""
-    from assistant.conversation import Assistant
+    from recassist.assistant.conversation import Assistant
 
     a0 = rules_assistant
     with llama_server(*FUNCTION_CALLING) as base:

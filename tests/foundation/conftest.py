@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 from foundation_helpers import ScriptedLLM
-
-from assistant.catalog import load_catalog_cached
-from assistant.errors import LLMTimeoutError
-from assistant.settings import DEMO_CATALOG_DIR, Settings
+from recassist.foundation.catalog import load_catalog_cached
+from recassist.foundation.errors import LLMTimeoutError
+from recassist.foundation.settings import DEMO_CATALOG_DIR, Settings
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +17,7 @@ def catalog():
 @pytest.fixture(scope="session")
 def local_llm():
     """The real embedded SmolLM2 (loads in well under a second)."""
-    from assistant.llm.local import LocalLlamaClient
+    from recassist.assistant.llm.local import LocalLlamaClient
 
     return LocalLlamaClient(threads=Settings().local_threads, timeout_s=60.0)
 

@@ -2,10 +2,9 @@ import json
 
 import pytest
 from foundation_helpers import item_id
-
-from assistant.catalog import load_catalog
-from assistant.catalog.titles import normalize_title, parse_movielens_title, split_title_year
-from assistant.errors import DataFormatError, InputError
+from recassist.foundation.catalog import load_catalog
+from recassist.foundation.catalog.titles import normalize_title, parse_movielens_title, split_title_year
+from recassist.foundation.errors import DataFormatError, InputError
 
 
 def test_demo_catalog_is_complete_and_typed(catalog):

@@ -2,9 +2,8 @@
 
 import pytest
 from foundation_helpers import ScriptedLLM, item_id
-
-from assistant.errors import LLMOutputError
-from assistant.extraction.extractor import InterestExtractor
+from recassist.assistant.extraction.extractor import InterestExtractor
+from recassist.foundation.errors import LLMOutputError
 
 
 @pytest.fixture(scope="module")
@@ -86,13 +85,13 @@ def test_llm_timeout_gives_a_degraded_profile_with_reason(catalog, timing_out_ll
 
 def test_malformed_json_is_reasked_then_a_typed_error(catalog):
     llm = ScriptedLLM(["{not json", '{"titles": "wrong type"}', '{"titles": []}'])
-    proposal = __import__("assistant.extraction.proposal", fromlist=["propose"]).propose(llm, "hi")
+    proposal = __import__("recassist.assistant.extraction.proposal", fromlist=["propose"]).propose(llm, "hi")
     assert proposal.titles == [] and llm.stats.reasks == 2
     assert "did not validate" not in llm.seen[1][-1].content or True
     assert "Problems:" in llm.seen[1][-1].content  # the validation error was sent back
     always_bad = ScriptedLLM(["nope"] * 3)
     with pytest.raises(LLMOutputError, match="after 3 attempts"):
-        __import__("assistant.extraction.proposal", fromlist=["propose"]).propose(always_bad, "hi")
+        __import__("recassist.assistant.extraction.proposal", fromlist=["propose"]).propose(always_bad, "hi")
     profile, _ = InterestExtractor(catalog, ScriptedLLM(["nope"] * 3)).extract("I loved Arrival")
     assert profile.status == "degraded"
 

@@ -9,15 +9,14 @@ import pytest
 from llama_servers import FUNCTION_CALLING
 from llama_servers import llama_server as start_llama_server
 from pydantic import BaseModel, Field
-
-from assistant.errors import LLMError, LLMOutputError, LLMTimeoutError
-from assistant.extraction.proposal import ExtractionProposal, propose
-from assistant.llm import BACKENDS, get_llm
-from assistant.llm.base import ChatMessage
-from assistant.llm.local import default_model_path
-from assistant.llm.openai_compat import OpenAICompatibleClient
-from assistant.llm.tools import Tool
-from assistant.settings import Settings
+from recassist.assistant.extraction.proposal import ExtractionProposal, propose
+from recassist.assistant.llm import BACKENDS, get_llm
+from recassist.assistant.llm.local import default_model_path
+from recassist.assistant.llm.openai_compat import OpenAICompatibleClient
+from recassist.assistant.llm.tools import Tool
+from recassist.foundation.errors import LLMError, LLMOutputError, LLMTimeoutError
+from recassist.foundation.messages import ChatMessage
+from recassist.foundation.settings import Settings
 
 
 def test_default_backend_is_the_embedded_model_from_its_package():

@@ -1,8 +1,7 @@
 import pytest
 from foundation_helpers import item_id
-
-from assistant.extraction.mentions import matcher_for
-from assistant.extraction.polarity import mention_polarity
+from recassist.assistant.extraction.mentions import matcher_for
+from recassist.assistant.extraction.polarity import mention_polarity
 
 
 def labels(catalog, text):

@@ -1,8 +1,7 @@
 import pytest
-
-from assistant.errors import ConfigError
-from assistant.settings import Settings
-from prompts import MissingVariables, PromptTemplate, available_prompts, load_prompt
+from recassist.foundation.errors import ConfigError
+from recassist.foundation.settings import Settings
+from recassist.prompts import MissingVariables, PromptTemplate, available_prompts, load_prompt
 
 
 def test_every_path_derives_from_data_dir(tmp_path, monkeypatch):

@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ranking_synthetic import Synthetic, item_id
-
-from assistant.errors import InputError, StateMismatchError, UnknownItemError
-from assistant.profile import InterestProfile, ItemPreference, Source
-from ranking.base import Ranker, UserQuery
-from ranking.storage import CheckpointError
+from recassist.foundation.errors import InputError, StateMismatchError, UnknownItemError
+from recassist.foundation.profile import InterestProfile, ItemPreference, Source
+from recassist.ranking.base import Ranker, UserQuery
+from recassist.ranking.storage import CheckpointError
 
 
 def liked(*ids: str) -> InterestProfile:

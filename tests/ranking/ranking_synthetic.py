@@ -13,9 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from assistant.catalog import Catalog, Interaction, Item
-from ranking.data import Split, leave_one_out
+from recassist.foundation.catalog import Catalog, Interaction, Item
+from recassist.ranking.data import Split, leave_one_out
 
 CLUSTERS, PER_CLUSTER, WALK = 4, 10, 9
 USERS_PER_CLUSTER = (60, 30, 20, 20)

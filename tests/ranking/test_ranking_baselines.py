@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 from ranking_contract import RankerContract
 from ranking_synthetic import Synthetic, item_id
-
-from ranking.base import UserQuery
-from ranking.ease import EASERanker
-from ranking.itemknn import ItemKNNRanker
-from ranking.popularity import PopularityRanker
+from recassist.ranking.base import UserQuery
+from recassist.ranking.ease import EASERanker
+from recassist.ranking.itemknn import ItemKNNRanker
+from recassist.ranking.popularity import PopularityRanker
 
 
 class TestPopularity(RankerContract):
@@ -46,7 +45,7 @@ class TestEASE(RankerContract):
     def test_recency_weighting_counts_the_newest_items_most(self, synth: Synthetic) -> None:
         """With `decay` < 1 a history's newest item steers the scores more than its oldest, and
         the decay is picked on validation and kept by save / load."""
-        from ranking.data import interaction_matrix
+        from recassist.ranking.data import interaction_matrix
 
         x = interaction_matrix([np.array([4, 2, 4, 7])], 10, decay=0.5).toarray()[0]
         assert (x[7], x[4], x[2]) == (1.0, 0.5, 0.25)  # item 4's newest occurrence counts, once
@@ -73,7 +72,7 @@ class TestEASE(RankerContract):
 
     def test_woodbury_matches_the_direct_inverse(self, synth: Synthetic) -> None:
         """Fewer users than items uses Woodbury; check it against the textbook closed form."""
-        from ranking.data import interaction_matrix
+        from recassist.ranking.data import interaction_matrix
 
         data = synth.split.train
         few = type(data)(data.item_ids, data.user_ids[:30], data.sequences[:30], None)

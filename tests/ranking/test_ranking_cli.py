@@ -6,12 +6,11 @@ import csv
 
 import pytest
 from ranking_synthetic import make_synthetic
-
-from assistant.catalog import load_catalog
-from assistant.settings import Settings
-from ranking import UserQuery, load_default_ranker
-from ranking.cli import main
-from ranking.storage import CheckpointError
+from recassist.foundation.catalog import load_catalog
+from recassist.foundation.settings import Settings
+from recassist.ranking import UserQuery, load_default_ranker
+from recassist.ranking.cli import main
+from recassist.ranking.storage import CheckpointError
 
 FAST = ["--max-epochs", "4", "--eval-every", "2", "--hidden", "16", "--blocks", "1", "--max-len", "12",
         "--threads", "1", "--no-text", "--no-progress"]
@@ -65,13 +64,13 @@ def test_prepare_resumes_an_interrupted_training(env: Settings, capsys) -> None:
     with the config it was started with, instead of serving half an ensemble."""
     from dataclasses import replace
 
-    from assistant.catalog import load_catalog_cached
-    from assistant.conversation.prepare import prepare
-    from ranking.data import all_for_training
-    from ranking.sasrec_ckpt import read_checkpoint, training_finished
-    from ranking.sasrec_model import SASRecConfig
-    from ranking.sasrec_train import train
-    from ranking.serving import default_checkpoint
+    from recassist.assistant.conversation.prepare import prepare
+    from recassist.foundation.catalog import load_catalog_cached
+    from recassist.ranking.data import all_for_training
+    from recassist.ranking.sasrec_ckpt import read_checkpoint, training_finished
+    from recassist.ranking.sasrec_model import SASRecConfig
+    from recassist.ranking.sasrec_train import train
+    from recassist.ranking.serving import default_checkpoint
 
     cfg = SASRecConfig(max_len=12, hidden=16, blocks=1, max_epochs=4, eval_every=2, use_text=False, threads=1,
                        members=2)
@@ -99,8 +98,8 @@ def test_prepare_resumes_an_interrupted_training(env: Settings, capsys) -> None:
 
 def test_a_checkpoint_with_the_older_blend_counts_as_another_recipe() -> None:
     """A ranker saved before the blend had recency-weighted EASE and transitions gets the retrain hint."""
-    from assistant.conversation.prepare import outdated
-    from ranking.sasrec_model import SASRecConfig
+    from recassist.assistant.conversation.prepare import outdated
+    from recassist.ranking.sasrec_model import SASRecConfig
 
     cfg = SASRecConfig()
     current = {"config": cfg, "ease": {"lam": 200.0, "decay": 0.8, "weight": 0.05}}

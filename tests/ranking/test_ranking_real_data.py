@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import pytest
-
-from assistant.catalog import Catalog, load_catalog_cached
-from assistant.settings import DEMO_CATALOG_DIR
-from ranking.base import EncodedUser
-from ranking.data import leave_one_out
-from ranking.metrics import evaluate
-from ranking.popularity import PopularityRanker
-from ranking.sasrec import SASRecRanker
-from ranking.sasrec_model import SASRecConfig
+from recassist.foundation.catalog import Catalog, load_catalog_cached
+from recassist.foundation.settings import DEMO_CATALOG_DIR
+from recassist.ranking.base import EncodedUser
+from recassist.ranking.data import leave_one_out
+from recassist.ranking.metrics import evaluate
+from recassist.ranking.popularity import PopularityRanker
+from recassist.ranking.sasrec import SASRecRanker
+from recassist.ranking.sasrec_model import SASRecConfig
 
 
 def _subset() -> Catalog:

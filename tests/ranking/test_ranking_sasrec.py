@@ -10,19 +10,18 @@ import pytest
 import torch
 from ranking_contract import RankerContract
 from ranking_synthetic import Synthetic, item_id
-
-from assistant.errors import ConfigError, StateMismatchError
-from assistant.profile import AspectPreference, InterestProfile, Source
-from ranking import sasrec_ckpt, sasrec_train
-from ranking.base import UserQuery
-from ranking.ease import EASERanker
-from ranking.ease_blend import TRANSITION_WEIGHTS, WEIGHTS, EaseBlend, scaled
-from ranking.metrics import evaluate
-from ranking.sasrec import SASRecRanker
-from ranking.sasrec_model import SASRecConfig, SASRecNet
-from ranking.sasrec_train import train
-from ranking.storage import CheckpointError
-from ranking.transitions import TransitionModel
+from recassist.foundation.errors import ConfigError, StateMismatchError
+from recassist.foundation.profile import AspectPreference, InterestProfile, Source
+from recassist.ranking import sasrec_ckpt, sasrec_train
+from recassist.ranking.base import UserQuery
+from recassist.ranking.ease import EASERanker
+from recassist.ranking.ease_blend import TRANSITION_WEIGHTS, WEIGHTS, EaseBlend, scaled
+from recassist.ranking.metrics import evaluate
+from recassist.ranking.sasrec import SASRecRanker
+from recassist.ranking.sasrec_model import SASRecConfig, SASRecNet
+from recassist.ranking.sasrec_train import train
+from recassist.ranking.storage import CheckpointError
+from recassist.ranking.transitions import TransitionModel
 
 # One thread: tiny ops on a busy 2-core machine run several times faster without OpenMP hand-offs.
 SMALL = SASRecConfig(max_len=12, hidden=32, blocks=1, heads=2, dropout=0.1, id_dropout=0.3, lr=1e-2,
@@ -147,7 +146,7 @@ def test_weight_average_schedule_and_text_mlp_learn_and_resume(synth: Synthetic,
 
 
 def test_lr_schedule_warms_up_then_decays_to_zero() -> None:
-    from ranking.sasrec_train import lr_at
+    from recassist.ranking.sasrec_train import lr_at
 
     cfg = replace(SMALL, lr=1e-2, warmup_epochs=2, decay_epochs=10)
     assert lr_at(cfg, 0.0) < 1e-4 and lr_at(cfg, 1.0) == pytest.approx(5e-3, rel=1e-2)
@@ -281,8 +280,8 @@ def test_the_blend_weight_is_picked_on_validation(trained: SASRecRanker, synth: 
 def test_ease_candidate_scores_and_spread_match_the_full_catalog(n_users: int, decay: float) -> None:
     """The blend's per-candidate EASE path gives the full-catalog scores and their std, history items included
     (a repeated item too)."""
-    from ranking.data import InteractionData
-    from ranking.ease_blend import _EaseSubset
+    from recassist.ranking.data import InteractionData
+    from recassist.ranking.ease_blend import _EaseSubset
 
     rng = np.random.default_rng(0)
     n_items = 120

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ranking_synthetic import Synthetic
-
-from ranking.transitions import TransitionModel, transition_matrix
+from recassist.ranking.transitions import TransitionModel, transition_matrix
 
 
 def test_counts_what_follows_within_the_window_and_damps_busy_rows() -> None:

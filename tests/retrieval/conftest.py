@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from recassist.foundation.catalog import Catalog
+from recassist.foundation.settings import Settings
 from retrieval_fixtures import make_catalog
-
-from assistant.catalog import Catalog
-from assistant.settings import Settings
 
 
 @pytest.fixture
@@ -21,6 +20,6 @@ def settings(tmp_path) -> Settings:
 
 @pytest.fixture(scope="session")
 def embedder():
-    from retrieval.embedder import get_embedder
+    from recassist.retrieval.embedders import get_embedder
 
     return get_embedder(Settings())

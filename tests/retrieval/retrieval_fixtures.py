@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.catalog import Catalog, Interaction, Item
+from recassist.foundation.catalog import Catalog, Interaction, Item
 
 # (id, title, year, genres, tags): five clusters a text model separates easily,
 # plus one item without a year.

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from assistant.errors import FilterError, InputError
-from assistant.profile import (
+from recassist.foundation.errors import FilterError, InputError
+from recassist.foundation.profile import (
     AspectPreference,
     Constraints,
     InterestProfile,
@@ -14,9 +13,9 @@ from assistant.profile import (
     Theme,
     YearRange,
 )
-from retrieval.candidates import CandidateConfig, CandidateGenerator
-from retrieval.filters import parse_filter
-from retrieval.index import build_index, open_index
+from recassist.retrieval.candidates import CandidateConfig, CandidateGenerator
+from recassist.retrieval.filters import parse_filter
+from recassist.retrieval.index import build_index, open_index
 
 SRC = Source(text="test")
 
@@ -155,7 +154,7 @@ def test_exact_in_memory_search_agrees_with_the_store(catalog, settings, embedde
 
 def _reference_merge(lists, quotas, k, ids):
     """The merge rule written as plain loops: quota pass, round robin by rank, fused-score order."""
-    from retrieval.candidates import SOURCES, Candidate, _seats
+    from recassist.retrieval.candidates import SOURCES, Candidate, _seats
 
     order = [s for s in SOURCES if s in quotas]
     seats, chosen = _seats(quotas, order, k), {}
@@ -180,8 +179,7 @@ def _reference_merge(lists, quotas, k, ids):
 @pytest.mark.parametrize("seed", range(20))
 def test_merge_matches_the_rule_on_random_lists(seed):
     import numpy as np
-
-    from retrieval.candidates import SOURCES, _merge
+    from recassist.retrieval.candidates import SOURCES, _merge
 
     rng = np.random.default_rng(seed)
     n = int(rng.integers(5, 400))

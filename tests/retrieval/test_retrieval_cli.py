@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from recassist.retrieval.cli import main
 from retrieval_fixtures import make_catalog
-
-from retrieval.cli import main
 
 
 @pytest.fixture

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from recassist.foundation.catalog import Catalog, Item
+from recassist.foundation.errors import ConfigError, InputError
+from recassist.foundation.settings import Settings
+from recassist.retrieval.embedder import Embedder
+from recassist.retrieval.embedders import get_embedder
+from recassist.retrieval.item_vectors import cache_path, item_vectors
 from retrieval_fixtures import make_catalog
-
-from assistant.catalog import Catalog, Item
-from assistant.errors import ConfigError, InputError
-from assistant.settings import Settings
-from retrieval.embedder import Embedder, get_embedder
-from retrieval.item_vectors import cache_path, item_vectors
 
 
 class CountingEmbedder(Embedder):
@@ -77,7 +77,7 @@ def test_item_vectors_cache_embeds_only_new_documents(settings, embedder):
     assert not np.allclose(vecs2[ids2.index("3")], vecs[ids.index("3")])
 
     # Same catalog again in a "new process" (memo cleared): nothing embedded.
-    from retrieval import item_vectors as mod
+    from recassist.retrieval import item_vectors as mod
 
     mod._memo.clear()
     counting.calls = 0
@@ -97,7 +97,7 @@ def test_item_without_text_is_an_input_error_naming_it(settings, embedder):
 
 
 def test_documents_carry_title_year_genres_tags_and_description():
-    from retrieval.documents import item_document
+    from recassist.retrieval.documents import item_document
 
     it = Item(
         item_id="1",

@@ -8,15 +8,14 @@ import sys
 
 import numpy as np
 import pytest
+from recassist.foundation.errors import ConfigError
+from recassist.foundation.lru import LRU
+from recassist.foundation.profile import AspectPreference, InterestProfile, ItemPreference, Source, Theme
+from recassist.retrieval.candidates import CandidateGenerator
+from recassist.retrieval.index import build_index, open_index
+from recassist.retrieval.similarity_rows import SimilarityRows
+from recassist.retrieval.st_embedder import SentenceTransformerEmbedder
 from retrieval_fixtures import make_catalog
-
-from assistant.errors import ConfigError
-from assistant.lru import LRU
-from assistant.profile import AspectPreference, InterestProfile, ItemPreference, Source, Theme
-from retrieval.candidates import CandidateGenerator
-from retrieval.index import build_index, open_index
-from retrieval.similarity_rows import SimilarityRows
-from retrieval.st_embedder import SentenceTransformerEmbedder
 
 SRC = Source(text="test")
 
@@ -49,20 +48,20 @@ def test_request_texts_use_int8_weights_close_to_torchs_vectors(embedder):
 
 
 def test_without_onnx_the_embedder_stays_on_torch(embedder, monkeypatch, caplog):
-    from retrieval import onnx_forward
+    from recassist.retrieval import onnx_forward
 
     monkeypatch.setitem(sys.modules, "onnx", None)  # as if the package were not installed
-    with caplog.at_level(logging.INFO, logger="retrieval.onnx_forward"):
+    with caplog.at_level(logging.INFO, logger="recassist.retrieval.onnx_forward"):
         assert onnx_forward.build(embedder.model) is None
     assert "onnx is not installed" in caplog.text
 
 
 def test_a_graph_that_disagrees_with_torch_is_not_used(embedder, monkeypatch, caplog):
-    from retrieval import onnx_forward
+    from recassist.retrieval import onnx_forward
 
     monkeypatch.setattr(onnx_forward, "MAX_DIFF", -1.0)  # any difference at all counts as a mismatch
     monkeypatch.setattr(onnx_forward, "MIN_COSINE_INT8", 1.5)
-    with caplog.at_level(logging.WARNING, logger="retrieval.onnx_forward"):
+    with caplog.at_level(logging.WARNING, logger="recassist.retrieval.onnx_forward"):
         assert onnx_forward.build(embedder.model) is None
         assert onnx_forward.build(embedder.model, int8=True) is None
     assert "float vectors differ from torch" in caplog.text and "int8 vectors differ from torch" in caplog.text
@@ -111,7 +110,7 @@ def test_lru_keeps_the_most_recently_used():
 
 
 def test_candidates_are_the_same_with_a_warm_similarity_cache(tmp_path, embedder):
-    from assistant.settings import Settings
+    from recassist.foundation.settings import Settings
 
     catalog, settings = make_catalog(), Settings(data_dir=tmp_path / "data")
     build_index(catalog, settings, embedder)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from assistant.errors import FilterError
-from assistant.profile import AspectPreference, Constraints, ItemPreference, Source, YearRange
-from retrieval.filters import constraints_filter, parse_filter
+from recassist.foundation.errors import FilterError
+from recassist.foundation.profile import AspectPreference, Constraints, ItemPreference, Source, YearRange
+from recassist.retrieval.filters import constraints_filter, parse_filter
 
 
 def test_where_rendering_is_exact(catalog):

@@ -6,9 +6,8 @@ import threading
 
 import numpy as np
 import pytest
-
-from retrieval.embedder import Embedder
-from retrieval.query_vectors import QueryEncoder
+from recassist.retrieval.embedder import Embedder
+from recassist.retrieval.query_vectors import QueryEncoder
 
 
 class CountingEmbedder(Embedder):
@@ -111,7 +110,7 @@ def _in_threads(fn, args_list):
 
 
 def test_batcher_embeds_waiting_callers_together():
-    from retrieval.embed_batcher import EmbedBatcher
+    from recassist.retrieval.embed_batcher import EmbedBatcher
 
     emb = SlowEmbedder()
     batcher = EmbedBatcher(emb)
@@ -125,7 +124,7 @@ def test_batcher_embeds_waiting_callers_together():
 
 
 def test_batcher_hands_an_error_to_the_callers_of_that_pass_only():
-    from retrieval.embed_batcher import EmbedBatcher
+    from recassist.retrieval.embed_batcher import EmbedBatcher
 
     emb = SlowEmbedder(fail_on="bad")
     batcher = EmbedBatcher(emb)

@@ -11,15 +11,14 @@ import uuid
 import httpx
 import numpy as np
 import pytest
+from recassist.foundation.catalog import Item
+from recassist.foundation.errors import StateMismatchError
+from recassist.foundation.settings import Settings
+from recassist.retrieval.filters import parse_filter
+from recassist.retrieval.index import build_index, delete_items, open_index, upsert_items
+from recassist.retrieval.item_vectors import item_vectors
+from recassist.retrieval.store import Manifest, VectorStore, connect
 from retrieval_fixtures import make_catalog
-
-from assistant.catalog import Item
-from assistant.errors import StateMismatchError
-from assistant.settings import Settings
-from retrieval.filters import parse_filter
-from retrieval.index import build_index, delete_items, open_index, upsert_items
-from retrieval.item_vectors import item_vectors
-from retrieval.store import Manifest, VectorStore, connect
 
 
 class InterruptedStore(VectorStore):
@@ -53,7 +52,7 @@ class StoreContract:
         assert build_index(catalog, settings, embedder).mode == "unchanged"
 
     def test_where_matches_the_numpy_mask(self, catalog, settings, embedder):
-        from retrieval.catalog_arrays import CatalogArrays
+        from recassist.retrieval.catalog_arrays import CatalogArrays
 
         build_index(catalog, settings, embedder)
         store = open_index(catalog, settings, embedder)
@@ -188,9 +187,9 @@ KILL_SCRIPT = """
 import os, signal, sys
 sys.path[:0] = [{root!r}, {here!r}]
 from retrieval_fixtures import make_catalog
-from assistant.settings import Settings
-from retrieval.index import build_index
-from retrieval.store import VectorStore, connect
+from recassist.foundation.settings import Settings
+from recassist.retrieval.index import build_index
+from recassist.retrieval.store import VectorStore, connect
 
 class KilledStore(VectorStore):
     def max_batch(self):

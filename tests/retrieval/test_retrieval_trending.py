@@ -6,10 +6,9 @@ from datetime import UTC
 
 import numpy as np
 import pytest
-
-from assistant.catalog import Catalog, Interaction, Item
-from retrieval.catalog_arrays import CatalogArrays
-from retrieval.trending import MIN_AGE_YEARS, SECONDS_PER_YEAR, trending_scores
+from recassist.foundation.catalog import Catalog, Interaction, Item
+from recassist.retrieval.catalog_arrays import CatalogArrays
+from recassist.retrieval.trending import MIN_AGE_YEARS, SECONDS_PER_YEAR, trending_scores
 
 NOW = 50 * SECONDS_PER_YEAR
 YEAR = SECONDS_PER_YEAR
@@ -44,8 +43,8 @@ def test_without_timestamps_the_trend_follows_popularity():
 
 
 def test_popular_source_lists_trend_first_then_count(settings, embedder):
-    from retrieval.candidates import CandidateGenerator
-    from retrieval.index import build_index, open_index
+    from recassist.retrieval.candidates import CandidateGenerator
+    from recassist.retrieval.index import build_index, open_index
 
     cat = _catalog({
         "classic": [NOW - 20 * YEAR + k * YEAR for k in range(20)] + [NOW],
@@ -61,7 +60,7 @@ def test_popular_source_lists_trend_first_then_count(settings, embedder):
 def test_new_releases_are_this_year_and_last_by_the_logs_clock():
     from datetime import datetime
 
-    from retrieval.trending import current_year, new_releases
+    from recassist.retrieval.trending import current_year, new_releases
 
     stamp_2018 = datetime(2018, 9, 1, tzinfo=UTC).timestamp()
     items = {str(y): Item(item_id=str(y), title=f"Film {y}", year=y) for y in (1995, 2016, 2017, 2018, 2019)}

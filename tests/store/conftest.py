@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from recassist.assistant.store import SQLiteProfileStore
+from recassist.foundation.catalog import Catalog
 from store_helpers import StepClock, make_catalog
-
-from assistant.catalog import Catalog
-from assistant.store import SQLiteProfileStore
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import itertools
 import threading
 from datetime import UTC, datetime, timedelta
 
-from assistant.catalog import Catalog, Item
-from assistant.profile import InterestProfile, ItemPreference, Source
+from recassist.foundation.catalog import Catalog, Item
+from recassist.foundation.profile import InterestProfile, ItemPreference, Source
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -50,7 +50,7 @@ def crash_inside_feedback_write(path: str) -> None:
     """Worker process: die hard (no rollback, no close) after the revision rows are written, before COMMIT."""
     import os
 
-    from assistant.store import SQLiteProfileStore
+    from recassist.assistant.store import SQLiteProfileStore
 
     def die(*_args: object, **_kwargs: object) -> None:
         os._exit(3)
@@ -64,7 +64,7 @@ def like_many(path: str, worker: int, n: int, start=None) -> None:
 
     Worker w likes items s{w*n} .. s{w*n + n - 1}, so every like is distinct and traceable to its writer.
     """
-    from assistant.store import SQLiteProfileStore
+    from recassist.assistant.store import SQLiteProfileStore
 
     store = SQLiteProfileStore(path, make_catalog(n_synthetic=n * 8), busy_timeout_s=30)
     if start is not None:

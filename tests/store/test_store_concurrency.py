@@ -6,9 +6,8 @@ import multiprocessing
 import threading
 import time
 
+from recassist.assistant.store import SQLiteProfileStore
 from store_helpers import like_many, make_catalog
-
-from assistant.store import SQLiteProfileStore
 
 
 def _check(path, workers: int, n: int) -> None:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from recassist.assistant.store import FeedbackRecord, SQLiteProfileStore
+from recassist.foundation.errors import ConfigError, InputError, NotFoundError, UnknownItemError
 from store_helpers import T0, StepClock, liking
-
-from assistant.errors import ConfigError, InputError, NotFoundError, UnknownItemError
-from assistant.store import FeedbackRecord, SQLiteProfileStore
 
 
 def test_like_known_answer(store):

@@ -6,11 +6,10 @@ import multiprocessing
 import sqlite3
 
 import pytest
+from recassist.assistant.store import SQLiteProfileStore, open_store, schema
+from recassist.foundation.errors import ConfigError, NotFoundError, StoreError
+from recassist.foundation.settings import Settings
 from store_helpers import StepClock, crash_inside_feedback_write, liking
-
-from assistant.errors import ConfigError, NotFoundError, StoreError
-from assistant.settings import Settings
-from assistant.store import SQLiteProfileStore, open_store, schema
 
 
 def _raw(store: SQLiteProfileStore) -> sqlite3.Connection:

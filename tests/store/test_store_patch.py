@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from store_helpers import StepClock
-
-from assistant.errors import ConfigError, InputError, NotFoundError, UnknownItemError
-from assistant.profile import (
+from recassist.assistant.store import RemoveItem, SQLiteProfileStore
+from recassist.foundation.errors import ConfigError, InputError, NotFoundError, UnknownItemError
+from recassist.foundation.profile import (
     AspectPreference,
     Constraints,
     InterestProfile,
@@ -15,7 +14,7 @@ from assistant.profile import (
     Theme,
     YearRange,
 )
-from assistant.store import RemoveItem, SQLiteProfileStore
+from store_helpers import StepClock
 
 
 def _full_profile() -> InterestProfile:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from recassist.foundation.errors import InputError, NotFoundError
+from recassist.foundation.profile import InterestProfile
 from store_helpers import T0, liking
-
-from assistant.errors import InputError, NotFoundError
-from assistant.profile import InterestProfile
 
 
 def test_unknown_user_is_not_found_unless_created(store):

@@ -6,10 +6,9 @@ import re
 from datetime import timedelta
 
 import pytest
+from recassist.assistant.store import SessionRecord, ShownItem, Turn
+from recassist.foundation.errors import InputError, NotFoundError
 from store_helpers import T0
-
-from assistant.errors import InputError, NotFoundError
-from assistant.store import SessionRecord, ShownItem, Turn
 
 
 def test_session_turns_known_answer(store):

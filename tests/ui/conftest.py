@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from recassist.assistant.conversation import Assistant
+from recassist.foundation.settings import Settings
+from recassist.ui.app import create_app
 from ui_helpers import prepare_small, running, write_small_catalog
-
-from assistant.conversation import Assistant
-from assistant.settings import Settings
-from ui.app import create_app
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 from pydantic import SecretStr
+from recassist.ui.app import create_app
 from ui_helpers import XSS_ITEM, running
-
-from ui.app import create_app
 
 ARRIVAL, INTERSTELLAR = "164179", "109487"
 
@@ -53,7 +52,7 @@ def test_health_ready_and_docs(api, engine):
 
 
 def test_readyz_answers_503_naming_the_backend_that_fails(api, engine, monkeypatch):
-    from assistant.errors import StoreError
+    from recassist.foundation.errors import StoreError
 
     def broken() -> None:
         raise StoreError("profile store /data/recassist.sqlite3 is not a database")

@@ -6,9 +6,8 @@ import httpx
 import pytest
 from gradio_client import Client
 from pydantic import SecretStr
+from recassist.ui.app import create_app
 from ui_helpers import running
-
-from ui.app import create_app
 
 ARRIVAL, INTERSTELLAR = "164179", "109487"
 

@@ -8,9 +8,9 @@ import re
 
 import pytest
 from pydantic import SecretStr
-
-from assistant.conversation.models import RecommendedItem
-from assistant.errors import (
+from recassist.assistant.conversation.models import RecommendedItem
+from recassist.assistant.store.edits import apply_ops, parse_ops
+from recassist.foundation.errors import (
     BackendError,
     FilterError,
     InputError,
@@ -20,12 +20,11 @@ from assistant.errors import (
     StoreError,
     UnknownItemError,
 )
-from assistant.profile import AspectPreference, InterestProfile, ItemPreference, Source, Theme, YearRange
-from assistant.store.edits import apply_ops, parse_ops
-from ui.api.errors import status_for
-from ui.api.security import ApiKeys, RateLimiter
-from ui.web.profile_panel import profile_choices, selected_ops
-from ui.web.render import assistant_message, card_html, esc_md, user_message
+from recassist.foundation.profile import AspectPreference, InterestProfile, ItemPreference, Source, Theme, YearRange
+from recassist.ui.api.errors import status_for
+from recassist.ui.api.security import ApiKeys, RateLimiter
+from recassist.ui.web.profile_panel import profile_choices, selected_ops
+from recassist.ui.web.render import assistant_message, card_html, esc_md, user_message
 
 MARKUP = "<img src=x onerror=alert(1)>"
 

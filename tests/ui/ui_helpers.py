@@ -15,9 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-
-from assistant.settings import DEMO_CATALOG_DIR, Settings
-from ui.server import bind, make_server, urls_for
+from recassist.foundation.settings import DEMO_CATALOG_DIR, Settings
+from recassist.ui.server import bind, make_server, urls_for
 
 NAMED = ("Arrival (2016)", "Interstellar (2014)", "Moon (2009)", "Gravity (2013)")
 # A title that is markup: it must show as these characters everywhere (cards, chat, profile panel).
@@ -58,8 +57,8 @@ def _write(path: Path, rows: list[dict], fields: list[str]) -> None:
 
 def prepare_small(settings: Settings) -> None:
     """What `recassist demo` prepares (item index, trained ranker), with a ranker trained for one epoch."""
-    from assistant.conversation.prepare import prepare
-    from ranking.sasrec_model import SASRecConfig
+    from recassist.assistant.conversation.prepare import prepare
+    from recassist.ranking.sasrec_model import SASRecConfig
 
     cfg = SASRecConfig(max_epochs=1, hidden=32, blocks=1, max_len=20, eval_every=1, all_windows=False, threads=1)
     prepare(settings, progress=False, train_config=cfg)

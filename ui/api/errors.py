@@ -1,7 +1,7 @@
 """One JSON error shape for every failure the HTTP API reports, and the one place errors become statuses.
 
 Every error body is ``{"error": {"status": 404, "code": "not_found", "message": "...", "details": [...]}}``
-where `message` says what to change. Library errors (`assistant.errors`) are mapped by `status_for`;
+where `message` says what to change. Library errors (`foundation.errors`) are mapped by `status_for`;
 request validation, unknown routes, auth, size and rate limits use the same shape.
 """
 
@@ -14,9 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from assistant.errors import (
+from recassist.foundation.errors import (
     BackendError,
     ConfigError,
     DataFormatError,
@@ -30,6 +28,7 @@ from assistant.errors import (
     StoreError,
     UnknownItemError,
 )
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("recassist.api")
 

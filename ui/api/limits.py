@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from recassist.ui.api.errors import error_payload
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from ui.api.errors import error_payload
 
 
 class _TooLarge(Exception):

@@ -9,12 +9,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-
-from assistant.catalog import Item
-from assistant.conversation.models import ChatReply
-from assistant.profile import InterestProfile
-from ui.api.errors import ERROR_RESPONSES
-from ui.api.schemas import (
+from recassist.assistant.conversation.models import ChatReply
+from recassist.foundation.catalog import Item
+from recassist.foundation.profile import InterestProfile
+from recassist.ui.api.errors import ERROR_RESPONSES
+from recassist.ui.api.schemas import (
     ChatRequest,
     ExtractRequest,
     FeedbackRequest,
@@ -24,8 +23,8 @@ from ui.api.schemas import (
     Readiness,
     RecommendationRequest,
 )
-from ui.api.security import rate_limit
-from ui.ids import ID_PATTERN
+from recassist.ui.api.security import rate_limit
+from recassist.ui.ids import ID_PATTERN
 
 UserPath = Annotated[str, Path(pattern=ID_PATTERN, description="The user's id.")]
 ItemPath = Annotated[str, Path(pattern=ID_PATTERN, description="The item's id.")]

@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
-
-from assistant.conversation.models import FeedbackKind
-from assistant.store import PatchOp
-from ui.ids import ID_PATTERN, ID_RULE
+from recassist.assistant.conversation.models import FeedbackKind
+from recassist.assistant.store import PatchOp
+from recassist.ui.ids import ID_PATTERN, ID_RULE
 
 UserId = Annotated[
     str,

@@ -19,8 +19,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
-
-from ui.api.errors import ApiError
+from recassist.ui.api.errors import ApiError
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from RECASSIST_API_KEYS.")
 

@@ -16,13 +16,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import gradio as gr
-
-from assistant.conversation.models import ChatReply, RecommendedItem
-from assistant.errors import InputError, RecassistError
-from assistant.profile import InterestProfile
-from ui.ids import ID_PATTERN, ID_RULE
-from ui.web.profile_panel import profile_choices, profile_summary, selected_ops
-from ui.web.render import assistant_message, card_html, esc_md, user_message
+from recassist.assistant.conversation.models import ChatReply, RecommendedItem
+from recassist.foundation.errors import InputError, RecassistError
+from recassist.foundation.profile import InterestProfile
+from recassist.ui.ids import ID_PATTERN, ID_RULE
+from recassist.ui.web.profile_panel import profile_choices, profile_summary, selected_ops
+from recassist.ui.web.render import assistant_message, card_html, esc_md, user_message
 
 SLOTS = 5  # cards shown at once; the chat asks for this many items
 # Plain words: emoji need a colour font that a bare server browser (and some desktops) lack.

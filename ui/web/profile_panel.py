@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from assistant.profile import InterestProfile
+from recassist.foundation.profile import InterestProfile
 
 
 def _op(**fields: object) -> str:

@@ -12,7 +12,7 @@ import html
 import re
 from collections.abc import Iterable
 
-from assistant.conversation.models import RecommendedItem
+from recassist.assistant.conversation.models import RecommendedItem
 
 # Characters that are Markdown syntax anywhere in a line (`(` and `!` only act after an unescaped `]`/`[`,
 # `<>&` are already entities), and the openers that only act at the start of a line (lists, headings, rules).

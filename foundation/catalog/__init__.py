@@ -5,10 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from assistant.catalog.files import is_recassist_dir, load_recassist_dir
-from assistant.catalog.models import Catalog, Interaction, Item
-from assistant.catalog.movielens import is_movielens_dir, load_movielens
-from assistant.errors import InputError
+from recassist.foundation.catalog.files import is_recassist_dir, load_recassist_dir
+from recassist.foundation.catalog.models import Catalog, Interaction, Item
+from recassist.foundation.catalog.movielens import is_movielens_dir, load_movielens
+from recassist.foundation.errors import InputError
 
 __all__ = ["Catalog", "Interaction", "Item", "load_catalog"]
 

@@ -6,9 +6,9 @@ import csv
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from assistant.catalog.models import Catalog, Interaction, Item
-from assistant.catalog.titles import parse_movielens_title
-from assistant.errors import DataFormatError, InputError
+from recassist.foundation.catalog.models import Catalog, Interaction, Item
+from recassist.foundation.catalog.titles import parse_movielens_title
+from recassist.foundation.errors import DataFormatError, InputError
 
 MAX_TAGS_PER_ITEM = 20
 

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
-
-from assistant.catalog.models import Catalog, Interaction, Item
-from assistant.errors import DataFormatError, InputError
+from recassist.foundation.catalog.models import Catalog, Interaction, Item
+from recassist.foundation.errors import DataFormatError, InputError
 
 LIST_FIELDS = ("genres", "tags", "aliases")
 _ITEM = TypeAdapter(Item)

@@ -13,8 +13,8 @@ import os
 import threading
 from pathlib import Path
 
-from assistant.catalog.models import Catalog, Item
-from assistant.settings import Settings
+from recassist.foundation.catalog.models import Catalog, Item
+from recassist.foundation.settings import Settings
 
 UPDATES_FILE = "catalog_updates.jsonl"
 _LOCK = threading.Lock()

@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check_backend(self) -> Settings:
         if self.llm_backend in ("openai", "langchain") and not self.llm_base_url and not self.llm_api_key:
-            from assistant.errors import ConfigError
+            from recassist.foundation.errors import ConfigError
 
             raise ConfigError(
                 f"RECASSIST_LLM_BACKEND={self.llm_backend} needs RECASSIST_LLM_BASE_URL "

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from assistant.errors import UnknownItemError
+from recassist.foundation.errors import UnknownItemError
 
 
 class Item(BaseModel):

@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): schemas, routes, limits and error mapping."""

@@ -1,0 +1,1 @@
+"""The chat UI (Gradio): rendering, blocks and callbacks."""
