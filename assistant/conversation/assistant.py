@@ -16,6 +16,7 @@ from recassist.assistant.conversation import replies
 from recassist.assistant.conversation.critique import apply_critique
 from recassist.assistant.conversation.engine import RecommendationEngine
 from recassist.assistant.conversation.explain import Explainer
+from recassist.assistant.conversation.history_index import HistoryIndex
 from recassist.assistant.conversation.models import (
     ChatEvent,
     ChatReply,
@@ -51,6 +52,7 @@ class Assistant:
         self.store = store
         self.llm = llm
         self.engine = RecommendationEngine(catalog, candidates, ranker)
+        self.histories = HistoryIndex(catalog)
         self.extractor = InterestExtractor(catalog, llm, max_chars=settings.max_text_chars,
                                            llm_timeout_s=settings.llm_timeout_s)
         self.explainer = Explainer(catalog, llm, timeout_s=min(15.0, settings.llm_timeout_s))
@@ -160,7 +162,7 @@ class Assistant:
             self.store.merge_profile(user_id, delta, f"turn {turn_no}: {'; '.join(changes)[:200]}")
             profile = self.store.get_profile(user_id)
 
-        history = self.engine.history_of(user_id)
+        history = self.histories.history_of(user_id)
         step = None
         if not is_confident(profile, len(history)):
             step = self._onboarding_step(session_id, profile, shown)
@@ -237,7 +239,7 @@ class Assistant:
                 profile = self.store.get_profile(user_id)
         else:
             profile = delta if not delta.is_empty() else InterestProfile()
-        history = self.engine.history_of(user_id)
+        history = self.histories.history_of(user_id)
         items = self._recommend_items(profile, history, k=k, text=text, filters=flt)
         if explain:
             for it in items:
@@ -260,13 +262,13 @@ class Assistant:
         profile = self.store.get_profile(user_id, create=True)
         from recassist.retrieval.candidates import Candidate
 
-        ev = self.engine.evidence(profile, self.engine.history_of(user_id), Candidate(item_id, [], {}))
+        ev = self.engine.evidence.build(profile, self.histories.history_of(user_id), Candidate(item_id, [], {}))
         return self.explainer.explain(item_id, ev)[0]
 
     def onboarding(self, user_id: str, session_id: str | None = None) -> OnboardingStep:
         profile = self.store.get_profile(user_id, create=True)
         sid = session_id or ""
-        if is_confident(profile, len(self.engine.history_of(user_id))):
+        if is_confident(profile, len(self.histories.history_of(user_id))):
             return OnboardingStep(question="I know enough to recommend: ask me anything.", done=True)
         return self._onboarding_step(sid, profile, [])
 
@@ -321,8 +323,8 @@ class Assistant:
         explainer = Explainer(catalog, self.llm, timeout_s=min(15.0, self.settings.llm_timeout_s))
         explainer.stats = self.explainer.stats
         onboarding = Onboarding(catalog, candidates.vectors, candidates.arrays.index)
-        self.catalog, self.engine, self.extractor, self.explainer, self.onboarding_flow = (
-            catalog, engine, extractor, explainer, onboarding)
+        self.catalog, self.engine, self.extractor, self.explainer, self.onboarding_flow, self.histories = (
+            catalog, engine, extractor, explainer, onboarding, HistoryIndex(catalog))
 
 
 def _check_k(k: int, limit: int = MAX_K) -> int:

@@ -147,7 +147,7 @@ def test_new_releases_get_a_lift_for_short_histories_only(rules_assistant, monke
     """A release too new to have interactions has no trend; for a user with little history it still gets
     the new-release bonus (and its evidence says so), for a long history neither counts."""
     import numpy as np
-    from recassist.assistant.conversation import engine as engine_module
+    from recassist.assistant.conversation import scoring as scoring_module
     from recassist.foundation.profile import InterestProfile
 
     engine = rules_assistant.engine
@@ -156,14 +156,19 @@ def test_new_releases_get_a_lift_for_short_histories_only(rules_assistant, monke
     old_rows = np.flatnonzero(~arrays.new_release & (arrays.years > 0))[:50]
     assert len(new_rows), "the test slice should hold this year's or last year's releases"
     rows = np.concatenate([new_rows, old_rows])
-    with_bonus = engine._trend_prior([], rows)
-    monkeypatch.setattr(engine_module, "NEW_RELEASE_BONUS", 0.0)
-    without = engine._trend_prior([], rows)
+
+    def trend_prior(history):
+        return scoring_module.trend_prior(np.log1p(arrays.trending[rows]), arrays.popularity[rows] > 0,
+                                          arrays.new_release[rows], len(history))
+
+    with_bonus = trend_prior([])
+    monkeypatch.setattr(scoring_module, "NEW_RELEASE_BONUS", 0.0)
+    without = trend_prior([])
     monkeypatch.undo()
-    assert np.allclose(with_bonus[: len(new_rows)] - without[: len(new_rows)], engine_module.NEW_RELEASE_BONUS)
+    assert np.allclose(with_bonus[: len(new_rows)] - without[: len(new_rows)], scoring_module.NEW_RELEASE_BONUS)
     assert np.array_equal(with_bonus[len(new_rows):], without[len(new_rows):])
-    long_history = list(arrays.ids[: engine_module.LONG_HISTORY])
-    assert not engine._trend_prior(long_history, rows).any()
+    long_history = list(arrays.ids[: scoring_module.LONG_HISTORY])
+    assert not trend_prior(long_history).any()
     ranked = engine.recommend(InterestProfile(), [], k=20, text="")
     flags = [r.evidence.new_release for r in ranked]
     assert flags == [bool(arrays.new_release[engine.rows[r.item_id]]) for r in ranked]
@@ -171,24 +176,23 @@ def test_new_releases_get_a_lift_for_short_histories_only(rules_assistant, monke
 
 
 def test_at_most_two_films_of_a_franchise_per_list(rules_assistant):
-    engine = rules_assistant.engine
+    from recassist.assistant.conversation.diversity import few_per_franchise
+
     by_title = {i.label: i.item_id for i in rules_assistant.catalog.items.values()}
     ids = [by_title[t] for t in ("Toy Story (1995)", "Toy Story 2 (1999)", "Toy Story 3 (2010)", "The Matrix (1999)",
                                  "The Matrix Reloaded (2003)")]
-    chosen = engine._few_per_franchise(list(range(len(ids))), ids, k=4)
+    chosen = few_per_franchise(list(range(len(ids))), ids, rules_assistant.catalog, k=4)
     assert [ids[j] for j in chosen] == [ids[0], ids[1], ids[3], ids[4]]  # the third Toy Story gives way
 
 
 def test_the_ranker_weighs_in_only_when_it_knows_something_about_the_user(rules_assistant):
     """With nothing watched or liked, the ranker's scores are only its popularity prior: the list must
     not depend on them. With a history it must."""
-    import copy
-
     import numpy as np
+    from recassist.assistant.conversation.engine import RecommendationEngine
     from recassist.foundation.profile import InterestProfile
 
     engine = rules_assistant.engine
-    contrary = copy.copy(engine)
 
     class Contrary:  # the real ranker's scores, negated
         def __init__(self, ranker):
@@ -197,7 +201,7 @@ def test_the_ranker_weighs_in_only_when_it_knows_something_about_the_user(rules_
         def score_items(self, query, item_ids):
             return -np.asarray(self.ranker.score_items(query, item_ids))
 
-    contrary.ranker = Contrary(engine.ranker)
+    contrary = RecommendationEngine(engine.catalog, engine.candidates, Contrary(engine.ranker))
     empty = InterestProfile()
     for text in ("", "something to watch tonight"):
         assert [r.item_id for r in engine.recommend(empty, [], k=10, text=text)] == [
