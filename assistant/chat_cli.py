@@ -26,7 +26,7 @@ def _cmd_chat(args: argparse.Namespace, settings) -> int:
 
     assistant = Assistant.open(settings)
     user = args.user or f"cli-{uuid.uuid4().hex[:8]}"
-    session = assistant.start_session(user)
+    session = assistant.store.start_session(user)
     print(f"recassist chat — user {user} (reuse with --user {user})\n{HELP}\n")
     shown: list[str] = []
     while True:
@@ -69,9 +69,9 @@ def _command(assistant, user: str, session: str, line: str, shown: list[str]) ->
             assistant.feedback(user, item_id, cmd, session_id=session)
             print(f"  noted: {cmd} {assistant.catalog.get(item_id).label}")
         elif cmd == "profile":
-            print(assistant.get_profile(user).model_dump_json(indent=2, exclude_defaults=True))
+            print(assistant.store.get_profile(user).model_dump_json(indent=2, exclude_defaults=True))
         elif cmd == "undo":
-            assistant.undo(user)
+            assistant.store.undo(user)
             print("  undone")
         else:
             print(HELP)

@@ -46,7 +46,7 @@ def main() -> int:
     while n < args.turns:
         for convo in CONVERSATIONS:
             user = f"bench-{n}"
-            sid = assistant.start_session(user)
+            sid = assistant.store.start_session(user)
             for text in convo:
                 if n >= args.turns:
                     break

@@ -7,11 +7,10 @@ Routes: /v1/* (API, Bearer keys when configured), /docs (OpenAPI), /healthz, /re
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
+from recassist.assistant.conversation import Assistant
 from recassist.foundation.settings import Settings
 from recassist.ui.api.errors import install_error_handlers
 from recassist.ui.api.limits import BodyLimitMiddleware
@@ -29,8 +28,8 @@ When the server has API keys (`RECASSIST_API_KEYS`), send `Authorization: Bearer
 """
 
 
-def create_app(assistant: Any, settings: Settings, *, ui: bool = True) -> FastAPI:
-    """Build the app around an opened `assistant.conversation.Assistant`.
+def create_app(assistant: Assistant, settings: Settings, *, ui: bool = True) -> FastAPI:
+    """Build the app around an opened `Assistant`.
 
     `ui=False` leaves out the Gradio UI (an API-only worker). Security settings come from `settings`:
     `api_keys`, `api_max_body_bytes`, `api_rate_limit_per_minute`, `api_cors_origins`.
@@ -62,7 +61,7 @@ def create_app(assistant: Any, settings: Settings, *, ui: bool = True) -> FastAP
     return app
 
 
-def _mount_ui(app: FastAPI, assistant: Any, settings: Settings) -> None:
+def _mount_ui(app: FastAPI, assistant: Assistant, settings: Settings) -> None:
     import gradio as gr
     from recassist.ui.web.blocks import build_blocks
     from recassist.ui.web.theme import CSS

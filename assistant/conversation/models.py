@@ -95,3 +95,11 @@ class ChatEvent(BaseModel):
     item_id: str | None = None  # type == "explanation"
     explanation: str | None = None
     explanation_source: Literal["llm", "template"] | None = None
+
+
+class ReadyState(BaseModel):
+    """What a readiness probe reports once the store and the index have answered."""
+
+    catalog: str
+    items: int = Field(description="Items in the catalog now.")
+    indexed_items: int = Field(description="Items in the vector index.")

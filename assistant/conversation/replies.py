@@ -1,4 +1,8 @@
-"""Fixed sentences the assistant says (UI text, not LLM prompts)."""
+"""Fixed sentences the assistant says (UI text, not LLM prompts), and the short lines naming a turn's changes."""
+
+from __future__ import annotations
+
+from recassist.foundation.profile import InterestProfile
 
 OUT_OF_SCOPE = ("I can only help with movie recommendations from this catalog. Tell me a movie you liked, "
                 "a genre, or a mood, and I'll suggest something.")
@@ -8,3 +12,28 @@ NOTHING_FOUND = ("I couldn't find anything that fits all your limits. Try removi
                  "profile, or tell me something else you like.")
 NO_REFERENCE = "Which one do you mean? Say its title or its position, like \"the second one\"."
 UNDO_NOTHING = "There is nothing to undo."
+
+
+def describe(delta: InterestProfile) -> list[str]:
+    """What a turn's extracted profile adds, one short phrase per entry ("liked Heat", "years 1990–…")."""
+    out = [f"liked {p.title}" for p in delta.liked_items]
+    out += [f"disliked {p.title}" for p in delta.disliked_items]
+    out += [f"wants {a.aspect}" for a in delta.liked_aspects]
+    out += [f"avoids {a.aspect}" for a in delta.disliked_aspects]
+    out += [f"theme: {t.text}" for t in delta.themes]
+    c = delta.constraints
+    if c.years:
+        out.append(f"years {c.years.min_year or '…'}–{c.years.max_year or '…'}")
+    out += [f"seen {p.title}" for p in c.seen_items]
+    out += [f"excluded {p.title}" for p in c.excluded_items]
+    out += [f"no {g.aspect}" for g in c.excluded_genres]
+    return out
+
+
+def intro(intent: str, changes: list[str]) -> str:
+    """The sentence before a list of items."""
+    if intent == "refine" and changes:
+        return f"Updated ({'; '.join(changes)}). Here is what fits now:"
+    if changes:
+        return f"Noted: {'; '.join(changes)}. You might like:"
+    return "You might like:"

@@ -71,7 +71,7 @@ def test_chat_cards_like_and_profile_in_a_browser(page, base_url, engine):
         "t => document.querySelector('#profile-entries').innerText.includes('liked: ' + t)", arg=first_title
     )
     assert "liked" in page.inner_text("#card-1 .rc-feedback")
-    liked = {p.item_id for p in engine.get_profile(user_id).liked_items}
+    liked = {p.item_id for p in engine.store.get_profile(user_id).liked_items}
     assert len(liked) == 3  # Arrival, Interstellar and the liked card, in the shared store
     if target := os.environ.get("RECASSIST_UI_SCREENSHOT"):
         page.screenshot(path=target, full_page=True)
@@ -80,7 +80,7 @@ def test_chat_cards_like_and_profile_in_a_browser(page, base_url, engine):
     page.get_by_label("liked: Arrival (2016)").check()
     page.click("#remove-entries")
     page.wait_for_function("!document.querySelector('#profile-entries').innerText.includes('Arrival')")
-    assert "Arrival (2016)" not in [p.title for p in engine.get_profile(user_id).liked_items]
+    assert "Arrival (2016)" not in [p.title for p in engine.store.get_profile(user_id).liked_items]
 
     # The same id on a reload: the browser keeps it, the profile is still there.
     page.reload()

@@ -6,9 +6,10 @@ them in its thread pool. Errors are not caught here: `ui.api.errors` maps them i
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
+from recassist.assistant.conversation import Assistant
 from recassist.assistant.conversation.models import ChatReply
 from recassist.foundation.catalog import Item
 from recassist.foundation.profile import InterestProfile
@@ -30,12 +31,12 @@ UserPath = Annotated[str, Path(pattern=ID_PATTERN, description="The user's id.")
 ItemPath = Annotated[str, Path(pattern=ID_PATTERN, description="The item's id.")]
 
 
-async def get_assistant(request: Request) -> Any:
+async def get_assistant(request: Request) -> Assistant:
     # async: a plain `def` dependency would cost every request a trip through the thread pool.
     return request.app.state.assistant
 
 
-Engine = Annotated[Any, Depends(get_assistant)]
+Engine = Annotated[Assistant, Depends(get_assistant)]
 
 v1 = APIRouter(prefix="/v1", dependencies=[Depends(rate_limit)], responses=ERROR_RESPONSES)
 probes = APIRouter(tags=["health"])
@@ -57,19 +58,20 @@ def extract(body: ExtractRequest, engine: Engine) -> InterestProfile:
 @v1.get("/users/{user_id}/profile", response_model=InterestProfile, tags=["profiles"])
 def get_profile(user_id: UserPath, engine: Engine) -> InterestProfile:
     """The user's stored profile."""
-    return engine.get_profile(user_id)
+    return engine.store.get_profile(user_id)
 
 
 @v1.patch("/users/{user_id}/profile", response_model=InterestProfile, tags=["profiles"])
 def patch_profile(user_id: UserPath, body: ProfilePatch, engine: Engine) -> InterestProfile:
     """Apply edits (remove an entry, add a liked item, set years, ...); one undoable revision."""
-    return engine.patch_profile(user_id, body.ops)
+    engine.store.patch_profile(user_id, body.ops)
+    return engine.store.get_profile(user_id)
 
 
 @v1.delete("/users/{user_id}/profile", status_code=204, tags=["profiles"])
 def delete_profile(user_id: UserPath, engine: Engine) -> Response:
     """Forget the user: profile, history, feedback and sessions."""
-    engine.delete_profile(user_id)
+    engine.store.delete_profile(user_id)
     return Response(status_code=204)
 
 
@@ -110,9 +112,6 @@ async def healthz() -> Health:
 def readyz(request: Request, engine: Engine) -> Readiness:
     """The engine is loaded and its backends answer: the profile store and the vector index are
     each read once (a failure answers 503 with the backend's message)."""
-    catalog = engine.catalog
-    settings = request.app.state.settings
-    engine.store.ping()
-    indexed = engine.engine.candidates.store.count()
-    return Readiness(status="ready", catalog=catalog.name, items=len(catalog), indexed_items=indexed,
-                     llm_backend=settings.resolved_llm_backend)
+    ready = engine.ready()
+    return Readiness(status="ready", catalog=ready.catalog, items=ready.items, indexed_items=ready.indexed_items,
+                     llm_backend=request.app.state.settings.resolved_llm_backend)

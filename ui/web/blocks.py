@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import gradio as gr
+from recassist.assistant.conversation import Assistant
 from recassist.assistant.conversation.models import ChatReply, RecommendedItem
 from recassist.foundation.errors import InputError, RecassistError
 from recassist.foundation.profile import InterestProfile
@@ -34,7 +35,7 @@ def new_user_id() -> str:
     return f"web-{uuid.uuid4().hex[:12]}"
 
 
-def build_blocks(engine: Any) -> gr.Blocks:
+def build_blocks(engine: Assistant) -> gr.Blocks:
     """The UI around an opened `Assistant` (`engine`)."""
     with gr.Blocks(title="recassist") as blocks:
         stored_user = gr.BrowserState("", storage_key="recassist-user-id")
@@ -104,10 +105,10 @@ def build_blocks(engine: Any) -> gr.Blocks:
         def open_user(user_id: str) -> dict:
             """A fresh chat for `user_id`: onboarding questions for a new user, a welcome back otherwise."""
             user_id = check_user_id(user_id.strip() or new_user_id())
-            sid = engine.start_session(user_id)
+            sid = engine.store.start_session(user_id)
             step = engine.onboarding(user_id, session_id=sid)
             history = [assistant_message(WELCOME_BACK if step.done else step.question)]
-            out = render(sid, [_card_state(it) for it in step.items], engine.get_profile(user_id))
+            out = render(sid, [_card_state(it) for it in step.items], engine.store.get_profile(user_id))
             return {**out, chatbot: history, user_box: user_id, stored_user: user_id}
 
         def chat_turn(text: str, history: list, user_id: str, sid: str, items: list[dict]) -> Iterator[dict]:
@@ -152,7 +153,9 @@ def build_blocks(engine: Any) -> gr.Blocks:
             ops = selected_ops(selected or [])
             if not ops:
                 return {status: "Select the entries to remove first."}
-            profile = engine.patch_profile(check_user_id(user_id), ops)
+            user_id = check_user_id(user_id)
+            engine.store.patch_profile(user_id, ops)
+            profile = engine.store.get_profile(user_id)
             return {
                 **render_profile(profile),
                 status: f"Removed {len(ops)} entr{'y' if len(ops) == 1 else 'ies'}.",
@@ -160,7 +163,7 @@ def build_blocks(engine: Any) -> gr.Blocks:
 
         @_friendly
         def on_undo(user_id: str) -> dict:
-            profile = engine.undo(check_user_id(user_id))
+            profile = engine.store.undo(check_user_id(user_id)).profile
             return {**render_profile(profile), status: "Undid the last change."}
 
         session_outputs = [chatbot, *state_view, user_box, stored_user]

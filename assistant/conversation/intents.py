@@ -1,0 +1,101 @@
+"""One handler per intent, registered in `HANDLERS`: a `TurnContext` in, the turn's events out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from recassist.assistant.conversation import replies
+from recassist.assistant.conversation.critique import apply_critique
+from recassist.assistant.conversation.models import ChatEvent, Intent
+from recassist.assistant.conversation.onboarding import has_positive_signal, is_confident
+from recassist.assistant.conversation.references import resolve_reference
+from recassist.assistant.conversation.turn import TurnContext, onboarding_step, recommend_items, why
+from recassist.foundation.errors import InputError
+
+Handler = Callable[[TurnContext], Iterator[ChatEvent]]
+
+_CANNED = {"empty": replies.EMPTY, "smalltalk": replies.GREETING, "out_of_scope": replies.OUT_OF_SCOPE}
+
+
+def canned(ctx: TurnContext) -> Iterator[ChatEvent]:
+    """Empty text, small talk, off-topic: a fixed sentence, nothing changes."""
+    yield from ctx.finish(ctx.route.intent, _CANNED[ctx.route.intent])
+
+
+def undo(ctx: TurnContext) -> Iterator[ChatEvent]:
+    """Take back the latest profile change still in effect."""
+    try:
+        undone = ctx.store.undo(ctx.user_id)
+        ctx.profile, msg = undone.profile, f"Undone: {undone.undone_reason}."
+        ctx.changes.append(f"undid: {undone.undone_reason}")
+    except InputError:
+        msg = replies.UNDO_NOTHING
+    yield from ctx.finish("undo", msg)
+
+
+def explain(ctx: TurnContext) -> Iterator[ChatEvent]:
+    """"Why the second one?": the evidence behind a shown item (or the one discussed last)."""
+    matcher = ctx.parts.extractor.matcher
+    target = resolve_reference(ctx.text, ctx.shown, matcher, last_discussed=ctx.state.last_discussed)
+    if target is None and ctx.route.item_reference:  # "the heist one": the endpoint named a shown item
+        target = resolve_reference(ctx.route.item_reference, ctx.shown, matcher)
+    msg = replies.NO_REFERENCE if target is None else why(ctx.parts, ctx.store, ctx.session_id, target)
+    if target:
+        ctx.state.last_discussed = target
+    yield from ctx.finish("explain", msg)
+
+
+def refine(ctx: TurnContext) -> Iterator[ChatEvent]:
+    """A critique of the shown items ("older", "not that one", "more like the second"), then recommend."""
+    parts = ctx.parts
+    crit = apply_critique(ctx.text, ctx.shown, parts.catalog, parts.extractor.matcher, parts.extractor.vocab,
+                          turn=ctx.turn_no, last_discussed=ctx.state.last_discussed)
+    ctx.delta = ctx.delta.merged_with(crit.delta)
+    if crit.exclude_now:
+        ctx.changes.append("different suggestions this time")
+    yield from _recommend(ctx, exclude=crit.exclude_now)
+
+
+def recommend(ctx: TurnContext) -> Iterator[ChatEvent]:
+    """Tastes stated or items asked for: merge what the turn said, then list items (or onboard)."""
+    yield from _recommend(ctx, exclude=[])
+
+
+def _recommend(ctx: TurnContext, *, exclude: list[str]) -> Iterator[ChatEvent]:
+    parts, intent = ctx.parts, ctx.route.intent
+    if not ctx.delta.is_empty():
+        ctx.changes = replies.describe(ctx.delta) + ctx.changes
+        ctx.store.merge_profile(ctx.user_id, ctx.delta, f"turn {ctx.turn_no}: {'; '.join(ctx.changes)[:200]}")
+        ctx.profile = ctx.store.get_profile(ctx.user_id)
+
+    history = parts.histories.history_of(ctx.user_id)
+    step = None
+    if not is_confident(ctx.profile, len(history)):
+        step = onboarding_step(parts, ctx.state, ctx.profile, ctx.shown)
+        if not has_positive_signal(ctx.profile, len(history)):
+            # Nothing to rank with yet: ask (or show well-known items to react to) instead of guessing.
+            yield from ctx.finish("onboarding", step.question, step.items, onboarding=step)
+            return
+    items = recommend_items(parts, ctx.gate, ctx.profile, history, k=ctx.k, text=ctx.text, exclude=exclude)
+    msg = replies.NOTHING_FOUND if not items else replies.intro(intent, ctx.changes)
+    if step is not None and items:
+        msg += f" To sharpen this: {step.question}"
+    yield from ctx.finish(intent, msg, items, onboarding=step)
+    if ctx.explain and items and parts.llm is not None:
+        for it in items:
+            sentence, source = parts.explainer.explain(it.item_id, it.evidence)
+            if source == "llm":
+                yield ChatEvent(type="explanation", item_id=it.item_id, explanation=sentence,
+                                explanation_source="llm")
+    yield ChatEvent(type="done")
+
+
+HANDLERS: dict[Intent, Handler] = {
+    "empty": canned,
+    "smalltalk": canned,
+    "out_of_scope": canned,
+    "undo": undo,
+    "explain": explain,
+    "refine": refine,
+    "recommend": recommend,
+}
