@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from typing import Generic, TypeVar
 
 from recassist.assistant.compute_gate import ComputeGate
 from recassist.assistant.conversation import intents, replies
@@ -40,6 +41,19 @@ from recassist.retrieval.candidates import Candidate, CandidateGenerator
 from recassist.retrieval.filters import parse_filter
 
 MAX_K = 50
+T = TypeVar("T")
+
+
+class _Part(Generic[T]):
+    """A read-only attribute of the assistant's current `Components`, by the same name."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Assistant | None, objtype: type | None = None) -> T:
+        if obj is None:  # looked up on the class (introspection, docs): the descriptor itself
+            return self  # type: ignore[return-value]
+        return getattr(obj.parts, self.name)
 
 
 class Assistant:
@@ -64,26 +78,12 @@ class Assistant:
         settings = settings or Settings()
         return cls(settings, *load_parts(settings, use_llm=use_llm))
 
-    # The current parts (a catalog change swaps them all at once; a request keeps the set it started with).
-    @property
-    def catalog(self) -> Catalog:
-        return self.parts.catalog
-
-    @property
-    def engine(self) -> RecommendationEngine:
-        return self.parts.engine
-
-    @property
-    def extractor(self) -> InterestExtractor:
-        return self.parts.extractor
-
-    @property
-    def explainer(self) -> Explainer:
-        return self.parts.explainer
-
-    @property
-    def llm(self) -> LLMClient | None:
-        return self.parts.llm
+    # The current parts, read through `parts` (a catalog change swaps them all at once).
+    catalog = _Part[Catalog]()
+    engine = _Part[RecommendationEngine]()
+    extractor = _Part[InterestExtractor]()
+    explainer = _Part[Explainer]()
+    llm = _Part[LLMClient | None]()
 
     # --- conversation -----------------------------------------------------------
     def chat(self, user_id: str, message: str, *, session_id: str | None = None, k: int = 5,
