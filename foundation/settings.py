@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEMO_CATALOG_DIR = Path(__file__).parent / "demo_data" / "ml-latest-small"
+DEMO_BOOKS_DIR = Path(__file__).parent / "demo_data" / "goodbooks-10k"
 
 
 class Settings(BaseSettings):

@@ -1,4 +1,4 @@
-"""Catalog: typed items and interactions, loaded from MovieLens or recassist files."""
+"""Catalog: typed items and interactions, loaded from MovieLens, goodbooks-10k or recassist files."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from recassist.foundation.catalog.files import is_recassist_dir, load_recassist_dir
+from recassist.foundation.catalog.goodbooks import is_goodbooks_dir, load_goodbooks
 from recassist.foundation.catalog.models import Catalog, Interaction, Item
 from recassist.foundation.catalog.movielens import is_movielens_dir, load_movielens
 from recassist.foundation.errors import InputError
@@ -22,7 +23,12 @@ def load_catalog(path: Path | str) -> Catalog:
         return load_recassist_dir(folder)
     if is_movielens_dir(folder):
         return load_movielens(folder)
-    raise InputError(f"{folder} holds neither items.csv/items.jsonl nor a MovieLens movies.csv")
+    if is_goodbooks_dir(folder):
+        return load_goodbooks(folder)
+    raise InputError(
+        f"{folder} holds none of items.csv/items.jsonl (recassist), movies.csv (MovieLens) "
+        "or books_top20_tags.csv/books.csv (goodbooks-10k)"
+    )
 
 
 @lru_cache(maxsize=4)
