@@ -10,6 +10,7 @@ download). Without it the backend is still registered and `fit` / `load` say wha
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,10 @@ class ALSRanker(Ranker):
         self._model: Any = None
 
     def _new_model(self, factors: int, reg: float, alpha: float):
-        with threadpool_limits(1, "blas"):  # implicit checks (and warns about) BLAS threads when built
+        # implicit warns when BLAS may run threads; we limit BLAS to one thread around every call into
+        # it (fit, recalculate_user), which its check, made once at construction, cannot see.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="OpenBLAS is configured", category=RuntimeWarning)
             return _implicit_als()(factors=factors, regularization=reg, alpha=alpha, iterations=self.iterations,
                                    num_threads=self.threads, random_state=self.seed)
 
@@ -81,7 +85,9 @@ class ALSRanker(Ranker):
 
     def _score_histories(self, histories: Sequence[np.ndarray]) -> np.ndarray:
         h = interaction_matrix(histories, len(self.item_ids))
-        users = self._model.recalculate_user(np.arange(h.shape[0]), h)
+        # implicit's solver runs OpenMP threads that call BLAS: threaded BLAS inside them can hang.
+        with threadpool_limits(1, "blas"):
+            users = self._model.recalculate_user(np.arange(h.shape[0]), h)
         return np.asarray(users @ self._model.item_factors.T, dtype=np.float32)
 
     def score(self, users: Sequence[EncodedUser]) -> np.ndarray:

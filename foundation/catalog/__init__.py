@@ -11,7 +11,7 @@ from recassist.foundation.catalog.models import Catalog, Interaction, Item
 from recassist.foundation.catalog.movielens import is_movielens_dir, load_movielens
 from recassist.foundation.errors import InputError
 
-__all__ = ["Catalog", "Interaction", "Item", "load_catalog"]
+__all__ = ["Catalog", "Interaction", "Item", "catalog_domain", "load_catalog"]
 
 
 def load_catalog(path: Path | str) -> Catalog:
@@ -29,6 +29,19 @@ def load_catalog(path: Path | str) -> Catalog:
         f"{folder} holds none of items.csv/items.jsonl (recassist), movies.csv (MovieLens) "
         "or books_top20_tags.csv/books.csv (goodbooks-10k)"
     )
+
+
+def catalog_domain(path: Path | str) -> str:
+    """The domain a catalog folder serves, read from its file names alone (nothing is loaded):
+    "movies" for MovieLens, "books" for goodbooks-10k, the folder's name for recassist files."""
+    folder = Path(path)
+    if is_recassist_dir(folder):
+        return folder.name
+    if is_movielens_dir(folder):
+        return "movies"
+    if is_goodbooks_dir(folder):
+        return "books"
+    raise InputError(f"{folder} is not a catalog folder (no items, movies.csv or books files)")
 
 
 @lru_cache(maxsize=4)
