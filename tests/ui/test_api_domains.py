@@ -70,6 +70,6 @@ def test_bad_domains_and_wrong_domain_ids_are_clear(api):
     wrong = api.post("/v1/feedback", json={"user_id": "reader-2", "item_id": ARRIVAL, "kind": "like",
                                            "domain": "books"})
     assert wrong.status_code == 404
-    assert "'books'" in wrong.json()["error"]["message"]
+    assert "not in catalog 'goodbooks-10k'" in wrong.json()["error"]["message"]
     filtered = api.post("/v1/recommendations", json={"text": "x", "domain": "books", "filters": {"year": 2000}})
     assert filtered.status_code == 400 and "filters" in filtered.json()["error"]["message"]
