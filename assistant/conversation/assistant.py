@@ -29,7 +29,7 @@ from recassist.assistant.conversation.references import resolve_reference
 from recassist.assistant.conversation.router import llm_route, route_turn
 from recassist.assistant.extraction.extractor import InterestExtractor
 from recassist.assistant.llm.base import LLMClient
-from recassist.assistant.store import ProfileStore, ShownItem, open_store
+from recassist.assistant.store import ShownItem, Stores, open_store
 from recassist.foundation.catalog import load_catalog_cached
 from recassist.foundation.catalog.models import Catalog, Item
 from recassist.foundation.catalog.updates import apply_updates, record_delete, record_upsert
@@ -44,7 +44,7 @@ MAX_K = 50
 
 
 class Assistant:
-    def __init__(self, settings: Settings, catalog: Catalog, store: ProfileStore, candidates: CandidateGenerator,
+    def __init__(self, settings: Settings, catalog: Catalog, store: Stores, candidates: CandidateGenerator,
                  ranker: Ranker | None, llm: LLMClient | None) -> None:
         self.settings = settings
         self.catalog = catalog
