@@ -11,9 +11,10 @@ change in the history — is built here once, so every backend behaves the same.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from pydantic import JsonValue
 from recassist.assistant.store.edits import apply_feedback, apply_ops, parse_ops
 from recassist.assistant.store.models import (
     FeedbackKind,
@@ -195,6 +196,18 @@ class SessionStore(ABC):
     @abstractmethod
     def session_turns(self, session_id: str, last_n: int | None = None) -> list[Turn]:
         """The session's turns, oldest first (only the `last_n` latest). `NotFoundError` if unknown."""
+
+    @abstractmethod
+    def get_session_state(self, session_id: str) -> dict[str, JsonValue]:
+        """The session's conversation state (a JSON object; `{}` until first set). `NotFoundError` if unknown."""
+
+    @abstractmethod
+    def set_session_state(self, session_id: str, state: Mapping[str, JsonValue]) -> None:
+        """Replace the session's conversation state with `state` (see `models.session_state_json`).
+
+        Raises `InputError` for a state that is not a small JSON object, `NotFoundError` for an
+        unknown session.
+        """
 
     def last_shown_items(self, session_id: str) -> list[ShownItem]:
         """Items of the latest turn that showed any, in display order; [] if none yet."""

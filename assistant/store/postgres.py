@@ -9,11 +9,11 @@ writers from any worker serialise per user.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
+from pydantic import JsonValue, ValidationError
 from recassist.assistant.store.base import Change, Stores
 from recassist.assistant.store.models import (
     FeedbackKind,
@@ -25,6 +25,8 @@ from recassist.assistant.store.models import (
     Turn,
     UndoResult,
     check_id,
+    parse_session_state,
+    session_state_json,
 )
 from recassist.assistant.store.postgres_db import PostgresDB
 from recassist.assistant.store.rows import check_limit, check_turn, parse_items, parse_profile, shown_items
@@ -311,6 +313,23 @@ class PostgresStores(Stores):
         if row is None:
             raise NotFoundError(f"session {session_id!r} not found")
         return SessionRecord(session_id=session_id, user_id=row[0], created_at=row[1])
+
+    def get_session_state(self, session_id: str) -> dict[str, JsonValue]:
+        check_id(session_id, "session id")
+        with self.db.read() as con:
+            row = con.execute("SELECT state_json FROM sessions WHERE session_id = %s", (session_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"session {session_id!r} not found")
+        return parse_session_state(row[0], session_id)
+
+    def set_session_state(self, session_id: str, state: Mapping[str, JsonValue]) -> None:
+        check_id(session_id, "session id")
+        text = session_state_json(state)
+        with self.db.write() as con:
+            if not con.execute(
+                "UPDATE sessions SET state_json = %s WHERE session_id = %s", (text, session_id)
+            ).rowcount:
+                raise NotFoundError(f"session {session_id!r} not found")
 
     def append_turn(
         self, session_id: str, role: Role, text: str, items: Sequence[ShownItem | str] | None = None

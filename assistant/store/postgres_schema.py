@@ -63,6 +63,10 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "CREATE INDEX feedback_by_user ON feedback(user_id, id)",
     ],
+    # 1 -> 2: per-session conversation state, so any worker can serve any turn (as SQLite's schema 2).
+    [
+        "ALTER TABLE sessions ADD COLUMN state_json TEXT NOT NULL DEFAULT '{}'",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
