@@ -22,6 +22,9 @@ from pathlib import Path
 
 import pytest
 
+# URL -> pid of the server process, for benchmarks that count the servers' CPU time.
+PIDS: dict[str, int] = {}
+
 PG_PACKAGE = "postgresql (apt-get install -y postgresql)"
 REDIS_PACKAGE = "redis-server (apt-get install -y redis-server)"
 
@@ -88,6 +91,7 @@ def postgres_server() -> Iterator[str]:
         wait_for_port(port, proc, "postgres")
         url = f"postgresql://recassist@127.0.0.1:{port}/postgres"
         _wait_for_sql(url)
+        PIDS[url] = proc.pid if os.geteuid() != 0 else _child_or_self(proc.pid)
         yield url
     finally:
         proc.terminate()
@@ -97,6 +101,18 @@ def postgres_server() -> Iterator[str]:
             proc.kill()
             proc.wait()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _child_or_self(pid: int) -> int:
+    """runuser's child (the postmaster) when there is one: runuser stays as its parent."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    return int(entry.name)
+            except (OSError, ValueError):
+                continue
+    return pid
 
 
 def _wait_for_sql(url: str, timeout_s: float = 30.0) -> None:
@@ -137,6 +153,7 @@ def redis_server(*, appendonly: bool = False) -> Iterator[str]:
     )
     try:
         wait_for_port(port, proc, "redis-server")
+        PIDS[f"redis://127.0.0.1:{port}/0"] = proc.pid
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         proc.terminate()
@@ -156,6 +173,7 @@ def chroma_server(path: Path) -> Iterator[str]:
     )
     try:
         wait_for_port(port, proc, "chroma run", timeout_s=120)
+        PIDS[f"http://127.0.0.1:{port}"] = proc.pid
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()

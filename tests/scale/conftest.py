@@ -14,7 +14,7 @@ RATE_PER_MINUTE = 60
 KEYS = [f"key{i}" for i in range(24)]  # the last one is the rate-limit test's own caller
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def backends(tmp_path_factory):
     root = tmp_path_factory.mktemp("scale")
     env = {"RECASSIST_API_KEYS": ",".join(KEYS), "RECASSIST_API_RATE_LIMIT_PER_MINUTE": str(RATE_PER_MINUTE)}

@@ -111,7 +111,7 @@ def start_server(backends: Backends, *, workers: int = 1, name: str = "api",
     return Server(proc, f"http://127.0.0.1:{port}", log)
 
 
-def wait_ready(server: Server, timeout_s: float = 300.0) -> None:
+def wait_ready(server: Server, timeout_s: float = 600.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:

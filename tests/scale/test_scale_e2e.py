@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from conftest import KEYS, RATE_PER_MINUTE
-from scale_helpers import children, start_server, wait_ready
+from scale_helpers import start_server, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -128,14 +128,16 @@ def test_killing_a_server_mid_request_loses_no_acknowledged_feedback(backends, p
     def load() -> None:
         with ThreadPoolExecutor(8) as pool:
             n = 0
-            while not stop.is_set() and n < 400:
+            while not stop.is_set() and n < 2000:
                 pool.submit(send, n)
                 n += 1
                 time.sleep(0.01)
 
     loader = threading.Thread(target=load)
     loader.start()
-    time.sleep(1.5)
+    deadline = time.monotonic() + 120
+    while len(acknowledged) < 10 and time.monotonic() < deadline:  # under way, requests in flight
+        time.sleep(0.05)
     os.killpg(victim.proc.pid, signal.SIGKILL)  # mid-request: the loader keeps 8 in flight
     victim.proc.wait()
     stop.set()
@@ -145,29 +147,3 @@ def test_killing_a_server_mid_request_loses_no_acknowledged_feedback(backends, p
         for uid, item in acknowledged:
             got = cb.get(f"/v1/users/{uid}/profile")
             assert got.status_code == 200 and [p["item_id"] for p in got.json()["liked_items"]] == [item]
-
-
-def test_serve_workers_runs_n_processes_behind_one_port(backends):
-    server = start_server(backends, workers=2, name="workers")
-    try:
-        wait_ready(server)
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            workers = [p for p in children(server.proc.pid) if b"spawn_main" in _cmdline(p)]
-            if len(workers) == 2:
-                break
-            time.sleep(0.5)
-        assert len(workers) == 2
-        with _client(server.url, KEYS[2]) as c:
-            for _ in range(10):
-                assert c.post("/v1/recommendations", json={"text": "a funny animated film", "k": 3}).status_code == 200
-    finally:
-        server.stop(signal.SIGINT)
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read()
-    except OSError:
-        return b""
