@@ -8,10 +8,7 @@ port is tested on its own.
 from __future__ import annotations
 
 import pytest
-from scale_helpers import scale_backends, start_server, wait_ready, write_tiny_catalog
-
-RATE_PER_MINUTE = 60
-KEYS = [f"key{i}" for i in range(24)]  # the last one is the rate-limit test's own caller
+from scale_helpers import KEYS, RATE_PER_MINUTE, scale_backends, start_server, wait_ready, write_tiny_catalog
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,10 @@ import httpx
 from real_servers import chroma_server, create_database, free_port, postgres_server, redis_server
 from recassist.foundation.settings import DEMO_CATALOG_DIR, Settings
 
+# The deployment the tests start: API keys (each its own rate-limit bucket) and a low limit to test.
+RATE_PER_MINUTE = 60
+KEYS = [f"key{i}" for i in range(24)]  # the last one is the rate-limit test's own caller
+
 
 def write_tiny_catalog(dst: Path, *, n_items: int = 80, max_user: int = 150) -> Path:
     """The `n_items` most-rated demo movies among users 1..max_user, MovieLens format, in `dst`."""

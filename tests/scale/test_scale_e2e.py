@@ -10,8 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import KEYS, RATE_PER_MINUTE
-from scale_helpers import start_server, wait_ready
+from scale_helpers import KEYS, RATE_PER_MINUTE, start_server, wait_ready
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,7 @@ import time
 
 import httpx
 import pytest
-from conftest import KEYS
-from scale_helpers import children, start_server, wait_ready
+from scale_helpers import KEYS, children, start_server, wait_ready
 
 pytestmark = pytest.mark.slow
 
