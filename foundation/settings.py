@@ -53,7 +53,15 @@ class Settings(BaseSettings):
     )
     chroma_url: str | None = Field(default=None, description="http://host:port of a Chroma server; default embedded.")
 
-    store_backend: str = Field(default="sqlite", description="Profile store backend (see assistant.store.STORES).")
+    store_backend: str = Field(
+        default="auto", description="Profile store backend (assistant.store.STORES); auto: postgres when "
+        "database_url is set, else sqlite.")
+    # Scale-out (docs/deployment.md): several API workers share these servers instead of files in data_dir.
+    database_url: SecretStr | None = Field(
+        default=None, description="postgresql://user:password@host:port/db for profiles, sessions and feedback.")
+    database_pool_size: int = Field(default=8, ge=1, le=100, description="PostgreSQL connections per worker.")
+    redis_url: str | None = Field(
+        default=None, description="redis://host:port/db shared by the workers: rate limits, catalog updates.")
 
     compute_slots: int = Field(
         default=0, ge=0, description="Requests computing recommendations at once (others queue); 0 = one per core."
@@ -91,6 +99,12 @@ class Settings(BaseSettings):
         if self.llm_backend != "auto":
             return self.llm_backend
         return "openai" if self.llm_base_url else "local"
+
+    @property
+    def resolved_store_backend(self) -> str:
+        if self.store_backend != "auto":
+            return self.store_backend
+        return "postgres" if self.database_url else "sqlite"
 
     # Derived paths (plain properties, so a copied Settings never keeps another data dir's paths).
     @property
