@@ -9,7 +9,7 @@ operations (`assistant.store`), used through `assistant.store`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 from recassist.assistant.compute_gate import ComputeGate
@@ -30,7 +30,7 @@ from recassist.assistant.conversation.session_state import SessionState
 from recassist.assistant.conversation.turn import TurnContext, onboarding_step, recommend_items, why
 from recassist.assistant.extraction.extractor import InterestExtractor
 from recassist.assistant.llm.base import LLMClient
-from recassist.assistant.store import ProfileStore
+from recassist.assistant.store import Stores
 from recassist.foundation.catalog.models import Catalog, Item
 from recassist.foundation.catalog.updates import record_delete, record_upsert
 from recassist.foundation.errors import InputError, UnknownItemError
@@ -63,7 +63,7 @@ class Assistant:
     Safe to share between threads.
     """
 
-    def __init__(self, settings: Settings, catalog: Catalog, store: ProfileStore, candidates: CandidateGenerator,
+    def __init__(self, settings: Settings, catalog: Catalog, store: Stores, candidates: CandidateGenerator,
                  ranker: Ranker | None, llm: LLMClient | None) -> None:
         self.settings = settings
         self.store = store
@@ -233,6 +233,16 @@ class Assistant:
             record_delete(self.settings, item_id)
             self._replace_catalog(delete_items(self.parts.catalog, [item_id], self.settings,
                                                self.parts.candidates.embedder))
+
+    def follow_catalog(self, change: Callable[[Catalog], Catalog]) -> bool:
+        """Swap in `change(catalog)`: updates another worker made, already in the shared index (so nothing
+        is re-indexed here). Returns whether the catalog changed. See `assistant.catalog_sync`."""
+        with self._catalog_lock:
+            catalog = change(self.parts.catalog)
+            if catalog is self.parts.catalog:
+                return False
+            self._replace_catalog(catalog)
+            return True
 
     def _replace_catalog(self, catalog: Catalog) -> None:
         """Build the catalog-dependent parts anew, then swap them in: requests in flight keep the old ones."""

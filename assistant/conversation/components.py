@@ -14,7 +14,7 @@ from recassist.assistant.conversation.history_index import HistoryIndex
 from recassist.assistant.conversation.onboarding import Onboarding
 from recassist.assistant.extraction.extractor import InterestExtractor
 from recassist.assistant.llm.base import LLMClient
-from recassist.assistant.store import ProfileStore, open_store
+from recassist.assistant.store import Stores, open_store
 from recassist.foundation.catalog import load_catalog_cached
 from recassist.foundation.catalog.models import Catalog
 from recassist.foundation.catalog.updates import apply_updates
@@ -71,7 +71,7 @@ def with_catalog(parts: Components, catalog: Catalog) -> Components:
 
 
 def load_parts(settings: Settings, *, use_llm: bool = True
-               ) -> tuple[Catalog, ProfileStore, CandidateGenerator, Ranker | None, LLMClient | None]:
+               ) -> tuple[Catalog, Stores, CandidateGenerator, Ranker | None, LLMClient | None]:
     """What `build_components` needs, loaded from settings: the catalog (with the items added / removed
     through the API since), the profile store, the index, the trained ranker and the LLM (None if not
     `use_llm`).

@@ -7,7 +7,7 @@ without bound in a long-running server.
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
-from recassist.assistant.store import ProfileStore
+from recassist.assistant.store import SessionStore
 
 
 class SessionState(BaseModel):
@@ -18,7 +18,7 @@ class SessionState(BaseModel):
     _stored: dict = PrivateAttr(default_factory=dict)  # as loaded: `save` writes only a change
 
     @classmethod
-    def load(cls, store: ProfileStore, session_id: str | None) -> SessionState:
+    def load(cls, store: SessionStore, session_id: str | None) -> SessionState:
         """The session's state; a fresh one for no session. `NotFoundError` for an unknown session."""
         if not session_id:
             return cls()
@@ -31,7 +31,7 @@ class SessionState(BaseModel):
         state._stored = state.model_dump(mode="json")
         return state
 
-    def save(self, store: ProfileStore, session_id: str | None) -> None:
+    def save(self, store: SessionStore, session_id: str | None) -> None:
         """Store the state if it changed since `load` (no session: nothing to keep)."""
         now = self.model_dump(mode="json")
         if session_id and now != self._stored:

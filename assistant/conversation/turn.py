@@ -22,7 +22,7 @@ from recassist.assistant.conversation.models import (
 )
 from recassist.assistant.conversation.router import Route
 from recassist.assistant.conversation.session_state import SessionState
-from recassist.assistant.store import ProfileStore, ShownItem
+from recassist.assistant.store import ShownItem, Stores
 from recassist.foundation.profile import InterestProfile
 from recassist.retrieval.filters import Filter
 
@@ -36,7 +36,7 @@ class TurnContext:
     the handler's to update; the `Assistant` stores `state` after the turn."""
 
     parts: Components
-    store: ProfileStore
+    store: Stores
     gate: ComputeGate
     user_id: str
     session_id: str
@@ -80,7 +80,7 @@ def recommend_items(parts: Components, gate: ComputeGate, profile: InterestProfi
     return items
 
 
-def why(parts: Components, store: ProfileStore, session_id: str, item_id: str) -> str:
+def why(parts: Components, store: Stores, session_id: str, item_id: str) -> str:
     """"<title>: <reason>" for an item, from the evidence stored with the turn that showed it."""
     shown = {s.item_id: s for s in store.last_shown_items(session_id)}
     ev = Evidence.model_validate(shown[item_id].extra.get("evidence", {})) if item_id in shown else Evidence()

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 from recassist.assistant.conversation import Assistant
 from recassist.assistant.conversation.models import ChatReply
+from recassist.assistant.domains.catalogs import CatalogInfo, Catalogs
 from recassist.foundation.catalog import Item
 from recassist.foundation.profile import InterestProfile
 from recassist.ui.api.errors import ERROR_RESPONSES
@@ -38,15 +39,33 @@ async def get_assistant(request: Request) -> Assistant:
 
 Engine = Annotated[Assistant, Depends(get_assistant)]
 
+
+async def get_catalogs(request: Request) -> Catalogs:
+    """Every served catalog by domain (built on first use from the app's assistant and settings)."""
+    state = request.app.state
+    if getattr(state, "catalogs", None) is None:
+        state.catalogs = Catalogs(state.assistant, state.settings)
+    return state.catalogs
+
+
+AllCatalogs = Annotated[Catalogs, Depends(get_catalogs)]
+
 v1 = APIRouter(prefix="/v1", dependencies=[Depends(rate_limit)], responses=ERROR_RESPONSES)
 probes = APIRouter(tags=["health"])
 
 
 @v1.post("/recommendations", response_model=ChatReply, tags=["recommendations"])
-def recommend(body: RecommendationRequest, engine: Engine) -> ChatReply:
+def recommend(body: RecommendationRequest, catalogs: AllCatalogs) -> ChatReply:
     """Top-k catalog items for a user and/or a text, with scores, reasons and the evidence behind them."""
     filters = body.filters.to_spec() if body.filters else None
-    return engine.recommend(body.user_id, body.text, k=body.k, filters=filters, explain=body.explain)
+    return catalogs.recommend(body.user_id, body.text, k=body.k, domain=body.domain, filters=filters,
+                              explain=body.explain)
+
+
+@v1.get("/catalogs", response_model=list[CatalogInfo], tags=["catalog"])
+def list_catalogs(catalogs: AllCatalogs) -> list[CatalogInfo]:
+    """The catalogs served, by domain, with their sizes and trained models (the first is the default)."""
+    return catalogs.describe()
 
 
 @v1.post("/profiles/extract", response_model=InterestProfile, tags=["profiles"])
@@ -76,9 +95,9 @@ def delete_profile(user_id: UserPath, engine: Engine) -> Response:
 
 
 @v1.post("/feedback", response_model=InterestProfile, tags=["profiles"])
-def feedback(body: FeedbackRequest, engine: Engine) -> InterestProfile:
-    """Record like / dislike / seen / not_interested; returns the updated profile."""
-    return engine.feedback(body.user_id, body.item_id, body.kind, session_id=body.session_id)
+def feedback(body: FeedbackRequest, catalogs: AllCatalogs) -> InterestProfile:
+    """Record like / dislike / seen / not_interested on an item of `domain`; returns the updated profile."""
+    return catalogs.feedback(body.user_id, body.item_id, body.kind, domain=body.domain, session_id=body.session_id)
 
 
 @v1.post("/chat", response_model=ChatReply, tags=["chat"])
