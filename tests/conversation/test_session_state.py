@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from recassist.assistant.conversation import Assistant
 from recassist.assistant.conversation.intents import HANDLERS
-from recassist.assistant.store import SQLiteProfileStore
+from recassist.assistant.store import SQLiteStores
 
 
 def _second_worker(a: Assistant) -> Assistant:
     """Another Assistant over the same files with its own store connection, as another process has."""
-    store = SQLiteProfileStore(a.settings.sqlite_path, a.catalog)
+    store = SQLiteStores(a.settings.sqlite_path, a.catalog)
     return Assistant(a.settings, a.catalog, store, a.engine.candidates, a.engine.ranker, a.llm)
 
 
