@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEMO_CATALOG_DIR = Path(__file__).parent / "demo_data" / "ml-latest-small"
+DEMO_BOOKS_DIR = Path(__file__).parent / "demo_data" / "goodbooks-10k"
 
 
 class Settings(BaseSettings):
@@ -24,6 +25,12 @@ class Settings(BaseSettings):
     catalog_dir: Path = Field(
         default=DEMO_CATALOG_DIR,
         description="Folder with the catalog: MovieLens CSVs or recassist items/interactions files.",
+    )
+
+    extra_catalog_dirs: Annotated[list[Path], NoDecode] = Field(
+        default_factory=lambda: [DEMO_BOOKS_DIR],
+        description="More catalogs served beside catalog_dir (comma-separated folders, any supported format); "
+        "each is one domain ('books' for goodbooks-10k). Empty: one catalog. Loaded on first use.",
     )
 
     # LLM. Backend "auto" means: openai when a base URL is set, else the embedded model.
@@ -69,7 +76,7 @@ class Settings(BaseSettings):
     api_rate_limit_per_minute: int = Field(default=1200, ge=0, description="Per key (or client); 0 = off.")
     api_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Empty: CORS off.")
 
-    @field_validator("api_keys", "api_cors_origins", mode="before")
+    @field_validator("api_keys", "api_cors_origins", "extra_catalog_dirs", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
