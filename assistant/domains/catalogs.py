@@ -84,6 +84,14 @@ class Catalogs:
                                    default=False, models=models))
         return out
 
+    def require_writable(self, domain: str | None) -> None:
+        """Item updates (PUT / DELETE /v1/items) reach the first catalog only: the others are read from their
+        folders as shipped. Raises `UnknownDomainError` for an unknown domain, `InputError` for a read-only one."""
+        target = self.resolve(domain)
+        if target != self.first:
+            raise InputError(f"the '{target}' catalog is read-only here: items are added to and removed from "
+                             f"'{self.first}'; to change '{target}', edit its folder and restart")
+
     def item(self, domain: str, item_id: str) -> Item:
         """An item of `domain`; `UnknownItemError` names the catalog when the id is not in it."""
         catalog = self.assistant.catalog if domain == self.first else self.other(domain).catalog

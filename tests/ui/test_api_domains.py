@@ -73,3 +73,11 @@ def test_bad_domains_and_wrong_domain_ids_are_clear(api):
     assert "not in catalog 'goodbooks-10k'" in wrong.json()["error"]["message"]
     filtered = api.post("/v1/recommendations", json={"text": "x", "domain": "books", "filters": {"year": 2000}})
     assert filtered.status_code == 400 and "filters" in filtered.json()["error"]["message"]
+
+
+def test_item_updates_name_the_catalog_they_reach(api):
+    body = {"title": "A Test Book", "year": 2020}
+    read_only = api.put("/v1/items/b-1", params={"domain": "books"}, json=body)
+    assert read_only.status_code == 400 and "'books' catalog is read-only" in read_only.json()["error"]["message"]
+    unknown = api.delete("/v1/items/b-1", params={"domain": "podcasts"})
+    assert unknown.status_code == 422 and "configured: movies, books" in unknown.json()["error"]["message"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from recassist.assistant.conversation import Assistant
 from recassist.assistant.conversation.models import ChatReply
 from recassist.assistant.domains.catalogs import CatalogInfo, Catalogs
@@ -28,6 +28,8 @@ from recassist.ui.api.schemas import (
 from recassist.ui.api.security import rate_limit
 from recassist.ui.ids import ID_PATTERN
 
+DomainQuery = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+                                           description="The catalog (GET /v1/catalogs); default the first.")]
 UserPath = Annotated[str, Path(pattern=ID_PATTERN, description="The user's id.")]
 ItemPath = Annotated[str, Path(pattern=ID_PATTERN, description="The item's id.")]
 
@@ -107,16 +109,19 @@ def chat(body: ChatRequest, engine: Engine) -> ChatReply:
 
 
 @v1.put("/items/{item_id}", response_model=Item, tags=["catalog"])
-def put_item(item_id: ItemPath, body: ItemBody, engine: Engine) -> Item:
-    """Add or replace a catalog item; it is searchable and rankable when this returns."""
+def put_item(item_id: ItemPath, body: ItemBody, engine: Engine, catalogs: AllCatalogs,
+             domain: DomainQuery = None) -> Item:
+    """Add or replace an item of the default catalog; it is searchable and rankable when this returns."""
+    catalogs.require_writable(domain)
     item = Item(item_id=item_id, **body.model_dump())
     engine.upsert_item(item)
     return engine.catalog.get(item_id)
 
 
 @v1.delete("/items/{item_id}", status_code=204, tags=["catalog"])
-def delete_item(item_id: ItemPath, engine: Engine) -> Response:
-    """Remove a catalog item; it is never recommended again."""
+def delete_item(item_id: ItemPath, engine: Engine, catalogs: AllCatalogs, domain: DomainQuery = None) -> Response:
+    """Remove an item of the default catalog; it is never recommended again."""
+    catalogs.require_writable(domain)
     engine.delete_item(item_id)
     return Response(status_code=204)
 
