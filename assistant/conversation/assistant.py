@@ -27,6 +27,7 @@ from recassist.assistant.conversation.models import (
 from recassist.assistant.conversation.onboarding import Onboarding, has_positive_signal, is_confident
 from recassist.assistant.conversation.references import resolve_reference
 from recassist.assistant.conversation.router import llm_route, route_turn
+from recassist.assistant.dialogue.scorer import ConversationScorer
 from recassist.assistant.extraction.extractor import InterestExtractor
 from recassist.assistant.llm.base import LLMClient
 from recassist.assistant.store import ProfileStore, ShownItem, open_store
@@ -78,7 +79,10 @@ class Assistant:
         # Trained on the catalog folder; new items score by text. Aspect texts share the request-side cache.
         ranker = load_default_ranker(settings, base, text_encoder=candidates.queries.encode)
         store = open_store(settings, catalog)
-        return cls(settings, catalog, store, candidates, ranker, get_llm(settings) if use_llm else None)
+        self = cls(settings, catalog, store, candidates, ranker, get_llm(settings) if use_llm else None)
+        # The conversation-trained layer when its files are current; else the hand-set blend (with a note).
+        self.engine.conversation = ConversationScorer.open(settings.models_dir, base.version)
+        return self
 
     # --- conversation -----------------------------------------------------------
     def start_session(self, user_id: str) -> str:
@@ -316,6 +320,7 @@ class Assistant:
         old = self.engine.candidates
         candidates = CandidateGenerator(catalog, old.store, old.embedder, self.settings, old.config, old.queries)
         engine = RecommendationEngine(catalog, candidates, self.engine.ranker)
+        engine.conversation = self.engine.conversation
         extractor = InterestExtractor(catalog, self.llm, max_chars=self.settings.max_text_chars,
                                       llm_timeout_s=self.settings.llm_timeout_s)
         explainer = Explainer(catalog, self.llm, timeout_s=min(15.0, self.settings.llm_timeout_s))

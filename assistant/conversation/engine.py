@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from recassist.assistant.conversation.models import Evidence, RecommendedItem, SimilarItem
+from recassist.assistant.conversation.models import ChatSuggestion, Evidence, RecommendedItem, SimilarItem
 from recassist.foundation.catalog.models import Catalog
 from recassist.foundation.catalog.titles import normalize_title
 from recassist.foundation.profile import InterestProfile
@@ -68,6 +68,9 @@ class RecommendationEngine:
         self.catalog = catalog
         self.candidates = candidates
         self.ranker = ranker
+        #: The conversation-trained scorer (`assistant.dialogue.scorer.ConversationScorer`); None: the hand-set
+        #: blend below ranks. Set by `Assistant.open` when its files are present and current.
+        self.conversation = None
         self.vectors = candidates.vectors  # float32 [n_items, d], L2-normalised, catalog order
         self.rows = candidates.arrays.index
         self._aspect_sets: dict[str, frozenset[str]] = {}  # item id -> lower-cased genres and tags
@@ -98,6 +101,11 @@ class RecommendationEngine:
         """Top-`k` items with the evidence behind each. Blocked items (disliked, seen, excluded,
         history, liked) never appear; hard constraints are applied by the candidate generator."""
         self.embed_texts(profile, text)  # usually done already (see `embed_texts`): then all lookups hit
+        if self.conversation is not None:
+            ranked = self._recommend_learned(profile, history, k=k, text=text, filters=filters,
+                                             n_candidates=n_candidates, exclude=exclude)
+            if ranked is not None:
+                return ranked
         cands = self.candidates.generate(profile, history, k=n_candidates, text=text, filter=filters)
         blocked = set(exclude)
         cands = [c for c in cands if c.item_id not in blocked]
@@ -120,6 +128,27 @@ class RecommendationEngine:
                 ev.ranker_rank = int(ranker_rank[j])
                 ev.ranker_score = round(float(ranker_scores[j]), 4)
             out.append(RankedItem(c.item_id, float(blended[j]), ev))
+        return out
+
+    def _recommend_learned(self, profile: InterestProfile, history: Sequence[str], *, k: int, text: str | None,
+                           filters: Filter | None, n_candidates: int,
+                           exclude: Sequence[str]) -> list[RankedItem] | None:
+        """Top-`k` by the conversation-trained layer (same blocked items and constraints; named aspects first)."""
+        got = self.conversation.rank(self, profile, history, text=text, filters=filters, exclude=exclude,
+                                     n_candidates=n_candidates)
+        if got is None:
+            return None
+        ids = [c.item_id for c in got.candidates]
+        context = [*profile.liked_ids(), *history]
+        out = []
+        for rank, j in enumerate(self._few_per_franchise(got.order, ids, k), 1):
+            c = got.candidates[j]
+            ev = self.evidence(profile, history, c)
+            ev.ranker, ev.ranker_rank, ev.ranker_score = self.conversation.name, rank, round(float(got.scores[j]), 4)
+            ev.suggested_in_chats_after = [
+                ChatSuggestion(item_id=a, title=self.catalog.items[a].label, conversations=round(w, 1))
+                for a, w in self.conversation.suggested_after(c.item_id, context)]
+            out.append(RankedItem(c.item_id, float(got.scores[j]), ev))
         return out
 
     def embed_texts(self, profile: InterestProfile, text: str | None) -> None:
