@@ -106,11 +106,15 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
         from recassist.assistant.conversation import Assistant
 
         assistant = Assistant.open(settings, use_llm=False)
+    from recassist.foundation.catalog import load_catalog_cached
+
     catalog = assistant.catalog
+    # The catalog folder's version, as for the ranker: items added through the API since score 0 here.
+    version = load_catalog_cached(str(settings.catalog_dir)).version
     convs, stats = read_corpora(list(corpus_paths) or [SHIPPED_CORPUS], catalog)
     ids = list(catalog.items)
     co = CoSuggestion(ids).fit(convs)
-    co.catalog_version = catalog.version
+    co.catalog_version = version
     models = Path(settings.models_dir)
     models.mkdir(parents=True, exist_ok=True)
 
@@ -141,7 +145,7 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
                          "train the layer")
     cfg = config or LayerConfig()
     tree_bar = _bar(cfg.max_trees, "fitting the layer (trees, stops early)", progress)
-    layer = LearnedLayer.fit(*_stack(turns, fit_rows), *_stack(turns, sel_rows), FEATURES, cfg, catalog.version,
+    layer = LearnedLayer.fit(*_stack(turns, fit_rows), *_stack(turns, sel_rows), FEATURES, cfg, version,
                              progress=lambda i: tree_bar.update(1))
     tree_bar.close()
     layer.info.update({"corpus_conversations": len(convs), "replayed_conversations": len(chosen),
