@@ -38,6 +38,10 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
     _say("Preparing the demo (first start: item index and ranker training; later starts reuse them) ...")
     prepare(settings, progress=True)
+    # The conversation-trained layer (shipped ReDial corpus, a short replay) when none is current.
+    from recassist.assistant.dialogue.training import ensure_conversation_layer
+
+    _say(ensure_conversation_layer(settings, progress=True))
     return _serve(args, settings, started)
 
 

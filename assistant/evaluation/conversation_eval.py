@@ -192,6 +192,7 @@ def register_eval(eval_sub) -> None:
                    help="corpus the layer was trained on (default: the shipped one); refitted without the "
                         "held-out part for --holdout-redial")
     p.add_argument("--limit", type=int, default=None, help="only the first N dialogues")
+    p.add_argument("--holdout-limit", type=int, default=None, help="only the first N held-out training dialogues")
     p.add_argument("--guard-items", type=int, default=200, help="most-rated items in the collapse guard (0: none)")
     p.add_argument("--no-llm", action="store_true", help="extraction without the LLM (much faster)")
     p.add_argument("--explain-sample", type=int, default=50, help="explanations to generate and check")
@@ -221,7 +222,7 @@ def _cmd(args, settings) -> int:
              scorer.cosugg if scorer else None)]
     if args.holdout_redial:
         held = [d for d in load_dialogues(args.holdout_redial)
-                if fold_of_id(f"redial-{d.conversation_id}") == SELECT_FOLD][: args.limit]
+                if fold_of_id(f"redial-{d.conversation_id}") == SELECT_FOLD][: args.holdout_limit]
         convs, _ = read_corpora(args.corpus or [_shipped()], assistant.catalog)
         co = CoSuggestion(scorer.cosugg.item_ids if scorer else list(assistant.catalog.items),
                           scorer.cosugg.config if scorer else None)
