@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from recassist.assistant.store import ProfileStore
+from recassist.assistant.store import Stores
 
 _OUTCOME = {"like": "liked", "dislike": "disliked", "seen": "seen", "not_interested": "disliked"}
 
 
-def session_rows(store: ProfileStore, *, id_prefix: str = "chat-") -> Iterator[dict]:
+def session_rows(store: Stores, *, id_prefix: str = "chat-") -> Iterator[dict]:
     """One corpus row per stored session with at least one turn, oldest session first."""
     feedback_cache: dict[str, list] = {}
     for sid in store.session_ids():
