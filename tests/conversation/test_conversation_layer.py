@@ -19,13 +19,15 @@ from recassist.ranking.dialogue.corpus import write_corpus
 PAIRS = [("260", "1196"), ("4993", "5952"), ("2571", "4226"), ("1", "4886")]
 
 
-def _corpus(tmp_path, n=150):
+def _corpus(tmp_path, catalog, n=150):
     rows = []
     for i in range(n):
         liked, suggested = PAIRS[i % len(PAIRS)]
+        # Titles in the text: replay finds the history there, as a chat would.
         rows.append({"id": f"t{i}", "messages": [
-            {"role": "seeker", "text": "Hi, I want a movie like one I loved", "mentions": [{"id": liked}]},
-            {"role": "recommender", "text": "You should watch this one", "mentions": [{"id": suggested}]},
+            {"role": "seeker", "text": f"Hi, I loved {catalog.items[liked].label}", "mentions": [{"id": liked}]},
+            {"role": "recommender", "text": f"You should watch {catalog.items[suggested].label}",
+             "mentions": [{"id": suggested}]},
             {"role": "seeker", "text": "thanks, sounds good"}],
             "outcomes": [{"id": liked, "outcome": ["liked", "seen"]}, {"id": suggested, "outcome": ["suggested"]}]})
     path = tmp_path / "corpus.jsonl"
@@ -37,8 +39,8 @@ def _corpus(tmp_path, n=150):
 def trained(rules_assistant, small_settings, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("conv")
     settings = Settings(data_dir=tmp / "data", catalog_dir=small_settings.catalog_dir)
-    report = train_conversation_layer(settings, [_corpus(tmp)], progress=False, assistant=rules_assistant,
-                                      layer_dialogues=None)
+    report = train_conversation_layer(settings, [_corpus(tmp, rules_assistant.catalog)], progress=False,
+                                      assistant=rules_assistant, layer_dialogues=None)
     version = load_catalog_cached(str(small_settings.catalog_dir)).version
     scorer = ConversationScorer.open(settings.models_dir, version)
     assert scorer is not None
@@ -89,7 +91,7 @@ def test_missing_or_stale_layer_falls_back_with_a_message(trained, small_setting
 
 
 def test_bad_corpora_are_refused_clearly(rules_assistant, tmp_path):
-    a = _corpus(tmp_path)
+    a = _corpus(tmp_path, rules_assistant.catalog)
     with pytest.raises(InputError, match="in both"):
         read_corpora([a, a], rules_assistant.catalog)
     with pytest.raises(InputError, match="no conversation corpus"):
