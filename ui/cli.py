@@ -44,6 +44,7 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from recassist.assistant.conversation.prepare import prepare, prepare_first_start
 
     started = time.perf_counter()
+    trainer = None
     if args.wait:
         _say("Preparing the demo: item index and full ranker training (later starts reuse them) ...")
         prepare(settings, progress=True)
@@ -51,10 +52,16 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         _say("Preparing the demo (first start: item index and a quick ranker; later starts reuse them) ...")
         report = prepare_first_start(settings, progress=True)
         _say(f"  {report.index}\n  {report.ranker}")
-        if report.full_ranker_needed and background.start(settings) is not None:
+        if report.full_ranker_needed:
+            trainer = background.start(settings)
             _say("  The full ranker trains in the background (low priority) and replaces the quick one when "
-                 "it is better on validation; `recassist status` shows progress.")
-    return _serve(args, settings, started)
+                 "it is better on validation; `recassist status` shows progress." if trainer is not None else
+                 "  The full ranker is training in another process; this server adopts it when it is ready.")
+    try:
+        return _serve(args, settings, started)
+    finally:
+        if trainer is not None and trainer.poll() is None:
+            trainer.terminate()  # it saves nothing half-done: the next `recassist demo` resumes it
 
 
 def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:

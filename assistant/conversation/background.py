@@ -10,6 +10,7 @@ data dir (`ranking.staged.TrainerLock`): a second start returns at once.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -77,6 +78,18 @@ def start(settings: Settings) -> subprocess.Popen | None:
         log.close()
 
 
+def _stop_on_signals() -> None:
+    """Ctrl+C (SIGINT to the terminal's process group) and SIGTERM (the server stopping) both end the run
+    through KeyboardInterrupt, so the status says 'interrupted'; SIGINT may arrive ignored when the server
+    was started in the background by a shell, hence set explicitly."""
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+
 if __name__ == "__main__":
     os.nice(NICENESS)
+    _stop_on_signals()
     sys.exit(run(Settings()))

@@ -34,7 +34,8 @@ def build_index_stage(settings: Settings, progress: bool = True) -> str:
     catalog = load_catalog_cached(str(settings.catalog_dir))
     # The index also holds items added through the API since (see foundation.catalog.updates).
     built = build_index(apply_updates(catalog, settings), settings, get_embedder(settings), progress=progress)
-    return f"index: {built}"
+    return (f"index {built.mode}: {built.items} items ({built.upserted} written, {built.deleted} deleted, "
+            f"{built.seconds:.1f} s)")
 
 
 def prepare_first_start(settings: Settings, *, progress: bool = True) -> PrepareReport:
