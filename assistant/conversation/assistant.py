@@ -175,7 +175,10 @@ class Assistant:
         items = self._recommend_items(profile, history, k=k, text=text, exclude=exclude_now)
         msg = replies.NOTHING_FOUND if not items else _intro(route.intent, changes)
         if step is not None and items:
-            msg += f" To sharpen this: {step.question}"
+            # One message, two sentences: the question first, then the intro the list follows.
+            ask = ("Like or dislike any of these to sharpen the next list." if step.items else
+                   f"To sharpen the next list: {step.question}")
+            msg = f"{ask}\n\n{msg}"
         yield from self._finish(session_id, user_id, route.intent, msg, items, profile, changes, notes,
                                 onboarding=step)
         if explain and items and self.llm is not None:
