@@ -126,7 +126,7 @@ class CountBlendRanker(Ranker):
         """Raises `CheckpointError` (missing or damaged file) / `StateMismatchError` (other catalog)."""
         path = Path(path)
         if not path.is_file():
-            raise CheckpointError(f"no count-blend ranker at {path}; `recassist demo` fits one")
+            raise CheckpointError(f"ranker file {path} does not exist; `recassist demo` fits one")
         try:
             ck = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as e:  # torch raises several unrelated types for a damaged file

@@ -118,13 +118,14 @@ def test_a_message_sent_while_busy_is_queued_and_answered_in_order(page, base_ur
     page.wait_for_selector("#chat .message")
     page.click("text=Start as a new user")
     page.wait_for_function("!document.querySelector('#chat').innerText.includes('Arrival')")
-    # The second message goes in while the first reply is still being computed.
-    send(page, "I want something for tonight")
-    send(page, "I loved Arrival and Interstellar")
-    assert page.input_value("#message textarea") == ""  # accepted at once, not left waiting in the box
     chat = page.locator("#chat")
-    for words in ("I want something for tonight", "I loved Arrival and Interstellar"):
-        assert words in chat.inner_text()
+    send(page, "I want something for tonight")
+    page.wait_for_function("document.querySelector('#chat').innerText.includes('I want something for tonight')")
+    # The second message goes in while the first reply is still being computed.
+    assert "Working on it" in chat.inner_text()
+    send(page, "I loved Arrival and Interstellar")
+    page.wait_for_function("document.querySelector('#chat').innerText.includes('I loved Arrival and Interstellar')")
+    assert page.input_value("#message textarea") == ""  # accepted at once, not left waiting in the box
     # Both are answered, in order: nothing was replaced or lost.
     page.wait_for_function("!/Working on it|Queued:/.test(document.querySelector('#chat').innerText)")
     page.wait_for_selector("#card-1 .rc-card")
