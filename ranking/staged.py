@@ -205,8 +205,10 @@ def train_full_ranker(settings: Settings, catalog: Catalog, *, config=None, prog
 
     def on_eval(row: dict) -> None:
         state.update(member=int(row.get("member", 0)), epoch=int(row.get("epoch", 0)))
-        if row.get("ndcg") is not None:
-            state["last_valid_ndcg"] = float(row["ndcg"])
+        if row.get("valid_ndcg@10") is not None:
+            state["last_valid_ndcg"] = float(row["valid_ndcg@10"])
+            best = state.get("best_valid_ndcg")
+            state["best_valid_ndcg"] = max(float(row["valid_ndcg@10"]), best if best is not None else -1.0)
         write_status(settings, **state)
 
     ranker = SASRecRanker(cfg)
