@@ -1,7 +1,7 @@
 """A newcomer's first minutes, measured: `recassist demo` on an empty data dir, then warm.
 
     python bench/bench_first_start.py                 # the whole run (waits for the full model)
-    python bench/bench_first_start.py --no-llm --full-timeout 0   # ready time and load only
+    python bench/bench_first_start.py --full-timeout 0   # ready time, load and warm start only
 
 Steps, each against a real `recassist demo` process on a free port:
 1. fresh start on an empty temporary data dir: seconds to the ready banner, what `/readyz` says serves;
@@ -38,7 +38,9 @@ def readyz(url: str) -> dict:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--no-llm", action="store_true", help="start the demo without the embedded LLM")
+    p.add_argument("--llm", action="store_true",
+                   help="start the demo with the embedded LLM (default --no-llm, as bench_api's load test: with it, "
+                        "every request with text runs LLM extraction, ~1 s of CPU)")
     p.add_argument("--duration", type=float, default=20.0, help="seconds of each load phase (default 20)")
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--ready-timeout", type=float, default=1800.0, help="seconds to wait for the banner")
@@ -50,7 +52,7 @@ def main() -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="recassist-first-start-"))
     env = {**os.environ, "RECASSIST_DATA_DIR": str(data_dir), "RECASSIST_API_RATE_LIMIT_PER_MINUTE": "0",
            "TQDM_DISABLE": "1"}
-    demo = ["demo", *(["--no-llm"] if args.no_llm else [])]
+    demo = ["demo", *([] if args.llm else ["--no-llm"])]
     rows: list[tuple[str, str]] = []
     try:
         started = time.perf_counter()
@@ -84,6 +86,7 @@ def main() -> int:
             rows.append(("warm start: ready banner", f"{warm_s:.1f} s (server CPU {process_cpu_s(pid):.1f} s); "
                          + _ranker(readyz(url)["ranker"])))
     finally:
+        _stop_trainer(data_dir)
         if not args.keep:
             shutil.rmtree(data_dir, ignore_errors=True)
     width = max(len(k) for k, _ in rows)
@@ -92,6 +95,20 @@ def main() -> int:
     for k, v in rows:
         print(f"{k.ljust(width)} | {v}")
     return 0
+
+
+def _stop_trainer(data_dir: Path) -> None:
+    """A server stopped hard leaves its background trainer running (by design: it finishes its work);
+    the bench's temporary data dir is going away, so stop it (pid from its status file)."""
+    import json
+    import signal
+
+    try:
+        pid = int(json.loads((data_dir / "models" / "training.json").read_text())["pid"])
+        if b"conversation.background" in Path(f"/proc/{pid}/cmdline").read_bytes():  # that trainer, still running
+            os.kill(pid, signal.SIGTERM)
+    except (OSError, ValueError, KeyError):
+        pass
 
 
 def _ranker(r: dict) -> str:
