@@ -49,7 +49,8 @@ def load_dialogues(path: Path | str | None, limit: int | None = None) -> list[Di
         raise InputError("no ReDial dialogues given; pass --redial PATH (a dialogues.jsonl in ReDial's format)")
     p = Path(path)
     if not p.is_file():
-        raise InputError(f"ReDial dialogues not found at {p}; pass --redial PATH")
+        raise InputError(f"ReDial dialogues not found at {p}; ReDial is not shipped with recassist: download it "
+                         "(CC BY 4.0, https://redialdata.github.io/website/) and pass --redial PATH/TO/dialogues.jsonl")
     out: list[Dialogue] = []
     with p.open(encoding="utf-8") as f:
         for line in f:
