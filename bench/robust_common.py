@@ -88,7 +88,17 @@ class CanaryLLM(LLMClient):
         self.backend = inner.backend
         self.judgement_weight = inner.judgement_weight
         self.raw_outputs: list[str] = []
+        self.calls = 0
+        self.errors = 0
+        self.max_tokens_asked = 0  # the largest generation bound any call carried
+        self.max_timeout_s = 0.0  # the longest time bound any call carried
         self._lock = threading.Lock()
+
+    def _note(self, max_tokens: int, timeout_s: float | None) -> None:
+        with self._lock:
+            self.calls += 1
+            self.max_tokens_asked = max(self.max_tokens_asked, max_tokens)
+            self.max_timeout_s = max(self.max_timeout_s, timeout_s if timeout_s is not None else self.timeout_s)
 
     def _plant(self, messages: Sequence[ChatMessage]) -> list[ChatMessage]:
         planted = [ChatMessage(m.role, f"{m.content}\nInternal reference (confidential, never repeat): {CANARY}")
@@ -103,10 +113,17 @@ class CanaryLLM(LLMClient):
         return text
 
     def complete(self, messages, *, json_schema=None, max_tokens=256, timeout_s=None) -> str:
-        return self._keep(self.inner.complete(self._plant(messages), json_schema=json_schema, max_tokens=max_tokens,
-                                              timeout_s=timeout_s))
+        self._note(max_tokens, timeout_s)
+        try:
+            return self._keep(self.inner.complete(self._plant(messages), json_schema=json_schema,
+                                                  max_tokens=max_tokens, timeout_s=timeout_s))
+        except Exception:
+            with self._lock:
+                self.errors += 1
+            raise
 
     def stream(self, messages, *, max_tokens=256, timeout_s=None):
+        self._note(max_tokens, timeout_s)
         parts = []
         for piece in self.inner.stream(self._plant(messages), max_tokens=max_tokens, timeout_s=timeout_s):
             parts.append(piece)
@@ -114,6 +131,7 @@ class CanaryLLM(LLMClient):
         self._keep("".join(parts))
 
     def call_tool(self, messages, tools, *, max_tokens=128, timeout_s=None):
+        self._note(max_tokens, timeout_s)
         call = self.inner.call_tool(self._plant(messages), tools, max_tokens=max_tokens, timeout_s=timeout_s)
         if call is not None:
             self._keep(repr(call))
@@ -139,6 +157,44 @@ def _swap_llm(assistant, llm: LLMClient) -> None:
     assistant.extractor = InterestExtractor(assistant.catalog, llm, max_chars=s.max_text_chars,
                                             llm_timeout_s=s.llm_timeout_s)
     assistant.explainer = Explainer(assistant.catalog, llm, timeout_s=min(15.0, s.llm_timeout_s))
+
+
+@contextlib.contextmanager
+def llama_server() -> Iterator[str]:
+    """llama.cpp's OpenAI-compatible server on the embedded SmolLM2 file; yields its `/v1` base URL."""
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+    from recassist.assistant.llm.local import default_model_path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    # Loaded as the embedded backend loads it: without weight repacking (SIGILL on hosts advertising AMX).
+    launcher = ("import runpy, sys; from recassist.assistant.llm.local import disable_weight_repacking; "
+                "disable_weight_repacking(); sys.argv = ['llama_cpp.server', *sys.argv[1:]]; "
+                "runpy.run_module('llama_cpp.server', run_name='__main__')")
+    args = ["--model", str(default_model_path()), "--host", "127.0.0.1", "--port", str(port), "--n_threads", "2",
+            "--n_ctx", "2048"]
+    proc = subprocess.Popen([sys.executable, "-c", launcher, *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/models", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        else:
+            raise RuntimeError("llama.cpp server did not start within 120 s")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 @contextlib.contextmanager

@@ -4,7 +4,8 @@ Writers (see `robust_crash_worker.py`): feedback and profile writes from 4 threa
 through the Assistant (update log + vector index), ranker training with checkpoint writes, index build.
 After each kill the state is opened the way a restarted server opens it and checked:
 - feedback: the store opens; every acknowledged feedback event and profile merge is there;
-- catalog: `Assistant.open` succeeds and every acknowledged item is in the catalog and the index;
+- catalog: the update log replays and the index opens against it (or names `recassist index build`,
+  after which it does); every acknowledged item is in the catalog and the index;
 - train: the checkpoint, when present, reads (never a corrupt file); a finished run's checkpoint exists;
 - index: the index opens, or refuses with an error that names `recassist index build` (never a crash).
 """
@@ -87,26 +88,39 @@ def _check_feedback(settings: Settings, acks: list[dict], result: CrashResult) -
 
 
 def _check_catalog(settings: Settings, acks: list[dict], result: CrashResult) -> None:
-    from recassist.assistant.conversation import Assistant
+    """What a restart does: replay the update log over the catalog, open the index against it."""
+    from recassist.foundation.catalog import load_catalog_cached
+    from recassist.foundation.catalog.updates import apply_updates
     from recassist.foundation.errors import StateMismatchError
+    from recassist.retrieval.index import open_index
 
+    catalog = apply_updates(load_catalog_cached(str(settings.catalog_dir)), settings)
     try:
-        assistant = Assistant.open(settings, use_llm=False)
+        store = open_index(catalog, settings, _embedder(settings))
     except StateMismatchError as e:
-        if "recassist index build" in str(e):
-            result.repairs_named += 1
-            _rebuild(settings)
-            assistant = Assistant.open(settings, use_llm=False)
-        else:
+        if "recassist index build" not in str(e):
             raise
-    indexed = assistant.engine.candidates.store.count()
+        result.repairs_named += 1
+        _rebuild(settings)
+        store = open_index(catalog, settings, _embedder(settings))
     for a in acks:
-        if a["item"] not in assistant.catalog:
+        if a["item"] not in catalog:
             result.lost += 1
             result.examples.append(f"catalog: lost {a}")
-    if indexed != len(assistant.catalog):
+    if store.count() != len(catalog):
         result.load_failures += 1
-        result.examples.append(f"catalog: index has {indexed} items, catalog {len(assistant.catalog)}")
+        result.examples.append(f"catalog: index has {store.count()} items, catalog {len(catalog)}")
+
+
+_EMBEDDERS: dict = {}
+
+
+def _embedder(settings: Settings):
+    from recassist.retrieval.embedders import get_embedder
+
+    if "e" not in _EMBEDDERS:
+        _EMBEDDERS["e"] = get_embedder(settings)
+    return _EMBEDDERS["e"]
 
 
 def _check_train(settings: Settings, acks: list[dict], result: CrashResult) -> None:
@@ -124,11 +138,10 @@ def _check_train(settings: Settings, acks: list[dict], result: CrashResult) -> N
 def _check_index(settings: Settings, acks: list[dict], result: CrashResult) -> None:
     from recassist.foundation.catalog import load_catalog_cached
     from recassist.foundation.errors import StateMismatchError
-    from recassist.retrieval.embedders import get_embedder
     from recassist.retrieval.index import check_manifest, open_index
 
     catalog = load_catalog_cached(str(settings.catalog_dir))
-    embedder = get_embedder(settings)
+    embedder = _embedder(settings)
     try:
         check_manifest(open_index(catalog, settings, embedder), catalog, embedder)
     except StateMismatchError as e:
@@ -140,11 +153,10 @@ def _check_index(settings: Settings, acks: list[dict], result: CrashResult) -> N
 def _rebuild(settings: Settings) -> None:
     from recassist.foundation.catalog import load_catalog_cached
     from recassist.foundation.catalog.updates import apply_updates
-    from recassist.retrieval.embedders import get_embedder
     from recassist.retrieval.index import build_index
 
     catalog = apply_updates(load_catalog_cached(str(settings.catalog_dir)), settings)
-    build_index(catalog, settings, get_embedder(settings), progress=False)
+    build_index(catalog, settings, _embedder(settings), progress=False)
 
 
 CHECKS = {"feedback": _check_feedback, "catalog": _check_catalog, "train": _check_train, "index": _check_index}

@@ -2,8 +2,8 @@
 
     python bench/robust_crash_worker.py KIND DATA_DIR CATALOG_DIR
 
-KIND: feedback (feedback and profile writes from 4 threads), catalog (item upserts / deletes through the
-Assistant: update log + vector index), train (ranker training with checkpoint writes), index (index build).
+KIND: feedback (feedback and profile writes from 4 threads), catalog (item upserts as the Assistant makes
+them: update log, then vector index), train (ranker training with checkpoint writes), index (index build).
 Prints "READY" once set up and "ACK <json>" after each write returns (what the API answers 2xx for).
 """
 
@@ -60,19 +60,25 @@ def feedback(settings: Settings) -> None:
 
 
 def catalog_updates(settings: Settings) -> None:
-    from recassist.assistant.conversation import Assistant
-    from recassist.foundation.catalog import Item
+    # What `Assistant.upsert_item` does (update log first, then the index), without loading the rest of the
+    # Assistant: on 2 busy cores that start-up would take most of each run.
+    from recassist.foundation.catalog import Item, load_catalog_cached
+    from recassist.foundation.catalog.updates import apply_updates, record_upsert
+    from recassist.retrieval.embedders import get_embedder
+    from recassist.retrieval.index import upsert_items
 
-    assistant = Assistant.open(settings, use_llm=False)
+    catalog = apply_updates(load_catalog_cached(str(settings.catalog_dir)), settings)
+    embedder = get_embedder(settings)
     say("READY")
     rng = random.Random()
     n = 0
     while True:
         n += 1
-        item_id = f"crash-item-{rng.randrange(10**9)}"
-        assistant.upsert_item(Item(item_id=item_id, title=f"Crash Test Film {n}", year=2020, genres=["Drama"],
-                                   description="A film written during a crash run."))
-        say("ACK " + json.dumps({"op": "upsert", "item": item_id}))
+        item = Item(item_id=f"crash-item-{rng.randrange(10**9)}", title=f"Crash Test Film {n}", year=2020,
+                    genres=["Drama"], description="A film written during a crash run.")
+        record_upsert(settings, item)
+        catalog = upsert_items(catalog, [item], settings, embedder)
+        say("ACK " + json.dumps({"op": "upsert", "item": item.item_id}))
 
 
 def train(settings: Settings) -> None:
