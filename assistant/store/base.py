@@ -11,9 +11,10 @@ behaves the same.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from pydantic import JsonValue
 from recassist.assistant.store.edits import apply_feedback, apply_ops, parse_ops
 from recassist.assistant.store.models import (
     FeedbackKind,
@@ -123,6 +124,18 @@ class ProfileStore(ABC):
     @abstractmethod
     def session_turns(self, session_id: str, last_n: int | None = None) -> list[Turn]:
         """The session's turns, oldest first (only the `last_n` latest). `NotFoundError` if unknown."""
+
+    @abstractmethod
+    def get_session_state(self, session_id: str) -> dict[str, JsonValue]:
+        """The session's conversation state (a JSON object; `{}` until first set). `NotFoundError` if unknown."""
+
+    @abstractmethod
+    def set_session_state(self, session_id: str, state: Mapping[str, JsonValue]) -> None:
+        """Replace the session's conversation state with `state` (see `models.check_session_state`).
+
+        Raises `InputError` for a state that is not a small JSON object, `NotFoundError` for an
+        unknown session.
+        """
 
     @abstractmethod
     def close(self) -> None:

@@ -6,12 +6,14 @@ reject the same bad input with the same message.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
-from recassist.foundation.errors import InputError
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, ValidationError
+from recassist.foundation.errors import InputError, StoreError
 from recassist.foundation.profile import InterestProfile
 
 FeedbackKind = Literal["like", "dislike", "seen", "not_interested"]
@@ -23,6 +25,8 @@ Role = Literal["user", "assistant"]
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@:-]{0,127}")
 MAX_TURN_CHARS = 50_000
 MAX_ITEMS_PER_TURN = 200
+MAX_SESSION_STATE_CHARS = 20_000  # session state is small bookkeeping, not a document store
+_STATE: TypeAdapter[dict[str, JsonValue]] = TypeAdapter(dict[str, JsonValue])
 
 
 def check_id(value: object, what: str = "user id") -> str:
@@ -44,6 +48,41 @@ def check_feedback_kind(kind: object) -> FeedbackKind:
     if kind not in FEEDBACK_KINDS:
         raise InputError(f"feedback kind {kind!r} is not one of {', '.join(FEEDBACK_KINDS)}")
     return kind  # type: ignore[return-value]
+
+
+def session_state_json(state: object) -> str:
+    """`state` as the JSON text a backend stores: it must be a dict with string keys and JSON values,
+    at most MAX_SESSION_STATE_CHARS long once encoded. Raises `InputError` saying which rule failed."""
+    if not isinstance(state, Mapping):
+        raise InputError(f"session state must be a JSON object (dict), got {type(state).__name__}")
+    try:
+        # Validate first (dumping alone coerces silently); NaN and infinities are not JSON.
+        text = json.dumps(_STATE.validate_python(dict(state), strict=True), allow_nan=False, ensure_ascii=False)
+    except ValidationError as e:
+        first = e.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"][:2]) or "(top)"
+        raise InputError(
+            f"session state must map string keys to JSON values (str, number, bool, None, list, dict); "
+            f"{where} is not one: {first['msg']}"
+        ) from None
+    except ValueError:
+        raise InputError("session state holds NaN or an infinite number, which JSON cannot carry") from None
+    if len(text) > MAX_SESSION_STATE_CHARS:
+        raise InputError(
+            f"session state is {len(text)} characters as JSON; at most {MAX_SESSION_STATE_CHARS} are kept"
+        )
+    return text
+
+
+def parse_session_state(text: str, session_id: str) -> dict[str, JsonValue]:
+    """The stored state text back as a dict; `StoreError` if the row is unreadable."""
+    try:
+        return _STATE.validate_json(text)
+    except ValidationError as e:
+        raise StoreError(
+            f"the stored state of session {session_id!r} is unreadable ({e.errors(include_url=False)[0]['msg']}); "
+            "start a new session"
+        ) from None
 
 
 class _Record(BaseModel):

@@ -61,6 +61,11 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "CREATE INDEX feedback_by_user ON feedback(user_id, id)",
     ],
+    # 1 -> 2: per-session conversation state (e.g. onboarding questions asked), so any worker can
+    # serve any turn. Sessions written before get the empty state.
+    [
+        "ALTER TABLE sessions ADD COLUMN state_json TEXT NOT NULL DEFAULT '{}'",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

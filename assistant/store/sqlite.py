@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import JsonValue, TypeAdapter, ValidationError
 from recassist.assistant.store.base import Change, ProfileStore
 from recassist.assistant.store.models import (
     MAX_ITEMS_PER_TURN,
@@ -28,6 +28,8 @@ from recassist.assistant.store.models import (
     Turn,
     UndoResult,
     check_id,
+    parse_session_state,
+    session_state_json,
 )
 from recassist.assistant.store.sqlite_db import SQLiteDB
 from recassist.foundation.errors import InputError, NotFoundError, StoreError
@@ -341,6 +343,23 @@ class SQLiteProfileStore(ProfileStore):
         if row is None:
             raise NotFoundError(f"session {session_id!r} not found")
         return SessionRecord(session_id=session_id, user_id=row[0], created_at=row[1])
+
+    def get_session_state(self, session_id: str) -> dict[str, JsonValue]:
+        check_id(session_id, "session id")
+        with self.db.read() as con:
+            row = con.execute("SELECT state_json FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"session {session_id!r} not found")
+        return parse_session_state(row[0], session_id)
+
+    def set_session_state(self, session_id: str, state: Mapping[str, JsonValue]) -> None:
+        check_id(session_id, "session id")
+        text = session_state_json(state)
+        with self.db.write() as con:
+            if not con.execute(
+                "UPDATE sessions SET state_json = ? WHERE session_id = ?", (text, session_id)
+            ).rowcount:
+                raise NotFoundError(f"session {session_id!r} not found")
 
     def append_turn(
         self, session_id: str, role: Role, text: str, items: Sequence[ShownItem | str] | None = None

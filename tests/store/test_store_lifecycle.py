@@ -165,23 +165,48 @@ def test_migrations_upgrade_in_place_and_a_failed_step_changes_nothing(tmp_path,
     path = tmp_path / "s.sqlite3"
     with SQLiteProfileStore(path, clock=StepClock()) as v1:
         v1.save_profile("alice", liking("2571"), "turn 1: extracted")
+    version = schema.SCHEMA_VERSION  # the current release's version; the steps below come after it
 
     broken = [*schema.MIGRATIONS, ["CREATE TABLE notes (x TEXT)", "THIS IS NOT SQL"]]
     monkeypatch.setattr(schema, "MIGRATIONS", broken)
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", version + 1)
     with pytest.raises(StoreError, match="syntax error"):
         SQLiteProfileStore(path)
     with sqlite3.connect(path) as con:
-        assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert con.execute("PRAGMA user_version").fetchone()[0] == version
         assert con.execute("SELECT name FROM sqlite_master WHERE name = 'notes'").fetchone() is None
 
-    fixed = [*schema.MIGRATIONS[:1], ["ALTER TABLE users ADD COLUMN display_name TEXT"]]
+    fixed = [*schema.MIGRATIONS[:version], ["ALTER TABLE users ADD COLUMN display_name TEXT"]]
     monkeypatch.setattr(schema, "MIGRATIONS", fixed)
     with SQLiteProfileStore(path) as v2:
         assert v2.get_profile("alice") == liking("2571")
         con = v2.db.connection()
-        assert con.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert con.execute("PRAGMA user_version").fetchone()[0] == version + 1
         assert "display_name" in [r[1] for r in con.execute("PRAGMA table_info(users)")]
+
+
+def test_a_version_1_file_opens_with_its_sessions_and_gets_session_state(tmp_path):
+    """Files written before session state existed (schema 1) upgrade in place and keep everything."""
+    path = tmp_path / "v1.sqlite3"
+    with sqlite3.connect(path, isolation_level=None) as con:
+        for statement in schema.MIGRATIONS[0]:
+            con.execute(statement)
+        con.execute("PRAGMA user_version = 1")
+        con.execute("INSERT INTO users VALUES ('alice', '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00')")
+        con.execute("INSERT INTO sessions VALUES ('s1', 'alice', '2026-01-01T00:00:00+00:00')")
+        con.execute("INSERT INTO turns VALUES ('s1', 1, 'user', 'I loved Heat', '2026-01-01T00:00:00+00:00', '[]')")
+    con.close()
+    with SQLiteProfileStore(path) as store:
+        assert store.db.connection().execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+        assert [t.text for t in store.session_turns("s1")] == ["I loved Heat"]
+        assert store.get_session_state("s1") == {}
+        store.set_session_state("s1", {"asked": ["genre"]})
+    with SQLiteProfileStore(path) as again:
+        assert again.get_session_state("s1") == {"asked": ["genre"]}
+        again.db.connection().execute("UPDATE sessions SET state_json = '[1, 2'")
+        with pytest.raises(StoreError, match="stored state of session 's1' is unreadable"):
+            again.get_session_state("s1")
+        assert [t.text for t in again.session_turns("s1")] == ["I loved Heat"]  # the turns are intact
 
 
 def test_open_store_uses_settings_and_registry(tmp_path, catalog):

@@ -99,3 +99,38 @@ def test_shown_items_keep_caller_data(store):
     evidence = {"matched": ["Sci-Fi"], "closest": [{"item_id": "1", "sim": 0.8}], "rank": 1}
     store.append_turn(sid, "assistant", "x", items=[ShownItem(item_id="2571", extra={"evidence": evidence})])
     assert store.last_shown_items(sid)[0].extra == {"evidence": evidence}
+
+
+def test_session_state_round_trips_per_session(store):
+    a, b = store.start_session("alice"), store.start_session("alice")
+    assert store.get_session_state(a) == {}
+    state = {"asked": ["genre", "liked_item"], "last_discussed": "2571", "n": 2, "ok": True, "x": None}
+    store.set_session_state(a, state)
+    assert store.get_session_state(a) == state
+    assert store.get_session_state(b) == {}  # sessions do not share state
+    store.set_session_state(a, {"asked": []})  # replaces, not merges
+    assert store.get_session_state(a) == {"asked": []}
+    text = "'; DROP TABLE sessions; -- <script>alert(1)</script> 日本語"
+    store.set_session_state(b, {"note": text})
+    assert store.get_session_state(b) == {"note": text}
+
+
+def test_session_state_bad_input_and_unknown_session(store):
+    for call in (lambda: store.get_session_state("nosuch"), lambda: store.set_session_state("nosuch", {})):
+        with pytest.raises(NotFoundError, match="session 'nosuch' not found"):
+            call()
+    sid = store.start_session("alice")
+    store.set_session_state(sid, {"asked": ["genre"]})
+    with pytest.raises(InputError, match="must be a JSON object"):
+        store.set_session_state(sid, ["genre"])
+    with pytest.raises(InputError, match=r"1\.\[key\] is not one"):
+        store.set_session_state(sid, {1: "x"})
+    with pytest.raises(InputError, match="a is not one"):
+        store.set_session_state(sid, {"a": {1, 2}})
+    with pytest.raises(InputError, match="NaN or an infinite number"):
+        store.set_session_state(sid, {"a": float("nan")})
+    with pytest.raises(InputError, match="at most 20000 are kept"):
+        store.set_session_state(sid, {"a": "x" * 20_001})
+    with pytest.raises(InputError, match="session id"):
+        store.get_session_state("../etc")
+    assert store.get_session_state(sid) == {"asked": ["genre"]}  # every refusal left the state alone
