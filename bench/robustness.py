@@ -31,7 +31,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from robust_common import CANARY, DEFAULT_WORK, CanaryLLM, fresh_copy, llama_server, open_assistant, serving  # noqa: E402
 
-SECTIONS = ("injection", "ranking", "fuzz", "xss", "crash", "isolation", "flood", "limits")
+SECTIONS = ("limits", "isolation", "flood", "fuzz", "ranking", "xss", "crash", "injection")
 Row = tuple[str, str, str, str]  # section, measure, result, target
 
 
@@ -49,13 +49,14 @@ def injection(args, rows: list[Row], out: dict) -> None:
     random.Random(0).shuffle(attacks)
     rows.append(("injection", "attack corpus", f"{len(attacks)} ({sum(a.source == 'bipia' for a in attacks)} BIPIA)",
                  ">= 200"))
-    backends: list[tuple[str, int]] = [("none (rules, template reasons)", len(attacks)),
+    backends: list[tuple[str, int]] = [("none (rules, template reasons)", args.rules_attacks),
                                        ("embedded SmolLM2", args.llm_attacks),
                                        ("openai -> llama.cpp", args.llm_attacks)]
-    for name, n in backends:
+    for b, (name, n) in enumerate(backends):
         if n <= 0:
             continue
-        settings = fresh_copy(args.work, "injection")
+        # A directory per backend: Chroma keeps a client per path for the life of the process.
+        settings = fresh_copy(args.work, f"injection-{b}")
         if name.startswith("openai"):
             ctx = llama_server()
         else:
@@ -249,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write every figure and example here")
     args = ap.parse_args(argv)
     full = not args.quick
+    args.rules_attacks = 203 if full else 40
     args.llm_attacks = 203 if full else 3
     args.rank_requests = 100
     args.fuzz_per_op = 60 if full else 10
@@ -262,8 +264,14 @@ def main(argv: list[str] | None = None) -> int:
     out: dict = {}
     for name in args.only.split(","):
         started = time.perf_counter()
-        globals()[name](args, rows, out)
+        before = len(rows)
+        try:
+            globals()[name](args, rows, out)
+        except Exception as e:  # one broken section must not cost the others' figures
+            rows.append((name, "section failed", f"{type(e).__name__}: {str(e)[:150]}", ""))
         print(f"[{name} done in {time.perf_counter() - started:.0f} s]", file=sys.stderr)
+        for row in rows[before:]:
+            print("  " + " | ".join(row), file=sys.stderr)
     print(f"\nrecassist robustness ({'quick' if args.quick else 'full'} run; machine shared, timings disturbed)\n")
     print_table(rows)
     if args.json:

@@ -19,10 +19,10 @@ def test_the_attack_corpus_has_own_and_vendored_attacks_with_detectable_payloads
     assert all(a.markers for a in attacks if a.source == "own")
 
 
-def test_injected_texts_and_items_yield_only_catalog_items_and_no_payload(served, rules_assistant):
+def test_injected_texts_and_items_yield_only_catalog_items_and_no_payload(served, sec_assistant):
     attacks = attack_corpus()
     random.Random(3).shuffle(attacks)
-    results = run_channels(served, attacks[:6], set(rules_assistant.catalog.item_ids), seed=99)
+    results = run_channels(served, attacks[:6], set(sec_assistant.catalog.item_ids), seed=99)
     for channel, r in results.items():
         assert r.requests >= 6, channel
         assert (r.errors_5xx, r.off_catalog, r.payload_echoes, r.canary_leaks) == (0, 0, 0, 0), (channel, r.examples)
@@ -49,29 +49,26 @@ def test_xss_payloads_render_as_text_in_cards_and_chat(payload):
     assert set(parser.tags) <= {"div", "span", "p"}
     assert {name for name, _ in parser.attrs} <= {"class", "data-item-id"}
     text = assistant_message(payload, [item])["content"][0]["text"]
-    assert "<" not in text and "javascript:" not in text.replace("javascript\\:", "")
-    assert "](" not in text.replace("\\](", "")  # no live Markdown link or image
+    # No tag, and no live Markdown link or image: every `]` before a `(` is backslashed. A `javascript:` left in
+    # the text is then only characters (GFM autolinks http, https and www, never javascript).
+    assert "<" not in text
+    assert "](" not in text.replace("\\](", "")
 
 
-def test_fuzzing_a_sample_finds_no_server_error_and_no_schema_drift(rules_assistant, small_settings):
+def test_fuzzing_a_sample_finds_no_server_error_and_no_schema_drift(sec_assistant, sec_settings):
     from recassist.ui.app import create_app
     from robust_fuzz import fuzz
 
-    settings = small_settings.model_copy(update={"api_rate_limit_per_minute": 0})
-    res = fuzz(create_app(rules_assistant, settings, ui=False), per_operation_mode=3)
+    res = fuzz(create_app(sec_assistant, sec_settings, ui=False), per_operation_mode=3)
     assert res.requests >= 50
     assert (res.server_errors, res.nonconforming, res.unhelpful_4xx) == (0, 0, 0), res.examples
 
 
-def test_sigkilled_feedback_writers_lose_no_acknowledged_write(small_settings, tmp_path):
-    import shutil
-
+def test_sigkilled_feedback_writers_lose_no_acknowledged_write(sec_settings, tmp_path):
     from recassist.foundation.settings import Settings
     from robust_crash import run_crashes
 
-    shutil.copy(small_settings.sqlite_path, tmp_path / "recassist.sqlite3") if small_settings.sqlite_path.exists() \
-        else None
-    settings = Settings(data_dir=tmp_path, catalog_dir=small_settings.catalog_dir)
+    settings = Settings(data_dir=tmp_path, catalog_dir=sec_settings.catalog_dir)
     res = run_crashes({"feedback": settings}, {"feedback": 3})
     assert res.kills == 3 and res.acked > 0
     assert (res.lost, res.load_failures) == (0, 0), res.examples
