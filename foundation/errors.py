@@ -41,6 +41,10 @@ class UnknownItemError(InputError):
     """An item id or title does not exist in the catalog."""
 
 
+class UnknownDomainError(InputError):
+    """A request names a domain ('books') that no configured catalog serves; the message lists those that do."""
+
+
 class FilterError(InputError):
     """A retrieval filter names a field or operator outside the allow-list."""
 

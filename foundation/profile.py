@@ -31,6 +31,8 @@ class ItemPreference(BaseModel):
 
     item_id: str
     title: str = Field(description="Catalog label, e.g. 'Arrival (2016)'.")
+    domain: str | None = Field(default=None, description="The catalog the id belongs to ('books'); None: the "
+                               "first catalog served (the only one before several were).")
     source: Source
     origin: Origin = "explicit"
     confidence: float = Field(default=1.0, ge=0.0, le=1.0)
@@ -93,16 +95,17 @@ class InterestProfile(BaseModel):
     truncated: bool = False
 
     # --- conveniences -------------------------------------------------
-    def liked_ids(self) -> list[str]:
-        return [p.item_id for p in self.liked_items]
+    # `domain`: entries of that catalog only; None, the first catalog's (entries without a domain).
+    def liked_ids(self, domain: str | None = None) -> list[str]:
+        return [p.item_id for p in self.liked_items if p.domain == domain]
 
-    def disliked_ids(self) -> list[str]:
-        return [p.item_id for p in self.disliked_items]
+    def disliked_ids(self, domain: str | None = None) -> list[str]:
+        return [p.item_id for p in self.disliked_items if p.domain == domain]
 
-    def blocked_ids(self) -> set[str]:
+    def blocked_ids(self, domain: str | None = None) -> set[str]:
         """Items never to recommend: disliked, excluded or already seen."""
         c = self.constraints
-        return {p.item_id for p in (*self.disliked_items, *c.excluded_items, *c.seen_items)}
+        return {p.item_id for p in (*self.disliked_items, *c.excluded_items, *c.seen_items) if p.domain == domain}
 
     def is_empty(self) -> bool:
         c = self.constraints
@@ -148,7 +151,7 @@ def _merge_sides(old_pos, old_neg, new_pos, new_neg, key):
 
 def merge_profiles(old: InterestProfile, new: InterestProfile) -> InterestProfile:
     liked, disliked = _merge_sides(
-        old.liked_items, old.disliked_items, new.liked_items, new.disliked_items, lambda p: p.item_id
+        old.liked_items, old.disliked_items, new.liked_items, new.disliked_items, lambda p: (p.domain, p.item_id)
     )
     liked_a, disliked_a = _merge_sides(
         old.liked_aspects, old.disliked_aspects, new.liked_aspects, new.disliked_aspects,
@@ -167,8 +170,8 @@ def merge_profiles(old: InterestProfile, new: InterestProfile) -> InterestProfil
         max_runtime_minutes=nc.max_runtime_minutes or oc.max_runtime_minutes,
         runtime_source=nc.runtime_source or oc.runtime_source,
         excluded_genres=list(excluded_genres.values()),
-        excluded_items=list({p.item_id: p for p in (*oc.excluded_items, *nc.excluded_items)}.values()),
-        seen_items=list({p.item_id: p for p in (*oc.seen_items, *nc.seen_items)}.values()),
+        excluded_items=list({(p.domain, p.item_id): p for p in (*oc.excluded_items, *nc.excluded_items)}.values()),
+        seen_items=list({(p.domain, p.item_id): p for p in (*oc.seen_items, *nc.seen_items)}.values()),
     )
     themes = list({t.text.lower(): t for t in (*old.themes, *new.themes)}.values())
     merged = InterestProfile(

@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEMO_CATALOG_DIR = Path(__file__).parent / "demo_data" / "ml-latest-small"
+DEMO_BOOKS_DIR = Path(__file__).parent / "demo_data" / "goodbooks-10k"
 
 
 class Settings(BaseSettings):
@@ -24,6 +25,12 @@ class Settings(BaseSettings):
     catalog_dir: Path = Field(
         default=DEMO_CATALOG_DIR,
         description="Folder with the catalog: MovieLens CSVs or recassist items/interactions files.",
+    )
+
+    extra_catalog_dirs: Annotated[list[Path], NoDecode] = Field(
+        default_factory=lambda: [DEMO_BOOKS_DIR],
+        description="More catalogs served beside catalog_dir (comma-separated folders, any supported format); "
+        "each is one domain ('books' for goodbooks-10k). Empty: one catalog. Loaded on first use.",
     )
 
     # LLM. Backend "auto" means: openai when a base URL is set, else the embedded model.
@@ -50,7 +57,15 @@ class Settings(BaseSettings):
     )
     chroma_url: str | None = Field(default=None, description="http://host:port of a Chroma server; default embedded.")
 
-    store_backend: str = Field(default="sqlite", description="Profile store backend (see assistant.store.STORES).")
+    store_backend: str = Field(
+        default="auto", description="Profile store backend (assistant.store.STORES); auto: postgres when "
+        "database_url is set, else sqlite.")
+    # Scale-out (docs/deployment.md): several API workers share these servers instead of files in data_dir.
+    database_url: SecretStr | None = Field(
+        default=None, description="postgresql://user:password@host:port/db for profiles, sessions and feedback.")
+    database_pool_size: int = Field(default=8, ge=1, le=100, description="PostgreSQL connections per worker.")
+    redis_url: str | None = Field(
+        default=None, description="redis://host:port/db shared by the workers: rate limits, catalog updates.")
 
     compute_slots: int = Field(
         default=0, ge=0, description="Requests computing recommendations at once (others queue); 0 = one per core."
@@ -65,7 +80,7 @@ class Settings(BaseSettings):
     api_rate_limit_per_minute: int = Field(default=1200, ge=0, description="Per key (or client); 0 = off.")
     api_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Empty: CORS off.")
 
-    @field_validator("api_keys", "api_cors_origins", mode="before")
+    @field_validator("api_keys", "api_cors_origins", "extra_catalog_dirs", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
@@ -88,6 +103,12 @@ class Settings(BaseSettings):
         if self.llm_backend != "auto":
             return self.llm_backend
         return "openai" if self.llm_base_url else "local"
+
+    @property
+    def resolved_store_backend(self) -> str:
+        if self.store_backend != "auto":
+            return self.store_backend
+        return "postgres" if self.database_url else "sqlite"
 
     # Derived paths (plain properties, so a copied Settings never keeps another data dir's paths).
     @property

@@ -3,6 +3,9 @@
 Rating-agnostic: every interaction counts, whatever its value. Per user, events are
 ordered by timestamp; ties keep the order of the catalog's interaction list (the file
 order), so the split is deterministic. A repeated (user, item) keeps its last event.
+A catalog without timestamps (`Catalog.timed` False, e.g. goodbooks, whose ratings file is
+sorted by book) gets a seeded random order per user instead, so the held-out events are
+random picks rather than the user's least popular books.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import scipy.sparse as sp
 from recassist.foundation.catalog import Catalog
 
 MIN_EVAL_LENGTH = 3  # a user needs one training event plus the validation and test ones
+UNTIMED_ORDER_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ def user_sequences(catalog: Catalog, item_ids: Sequence[str]) -> tuple[list[str]
     """Per-user int64 index sequences ordered by (timestamp, position in the interaction list).
 
     Users come in order of first appearance. Interactions with items outside `item_ids` are dropped.
+    An untimed catalog orders each user's events by a random permutation (seed `UNTIMED_ORDER_SEED`).
     """
     index = {i: j for j, i in enumerate(item_ids)}
     per_user: dict[str, list[tuple[int, int, int]]] = {}
@@ -85,9 +90,13 @@ def user_sequences(catalog: Catalog, item_ids: Sequence[str]) -> tuple[list[str]
         j = index.get(x.item_id)
         if j is not None:
             per_user.setdefault(x.user_id, []).append((x.timestamp, pos, j))
+    rng = None if catalog.timed else np.random.default_rng(UNTIMED_ORDER_SEED)
     users, seqs = [], []
     for user, events in per_user.items():
-        events.sort()
+        if rng is None:
+            events.sort()
+        else:
+            events = [events[k] for k in rng.permutation(len(events))]
         last: dict[int, int] = {}
         for k, (_, _, j) in enumerate(events):
             last[j] = k  # repeated item: its last event wins

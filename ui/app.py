@@ -15,8 +15,9 @@ from fastapi.responses import RedirectResponse
 from recassist.foundation.settings import Settings
 from recassist.ui.api.errors import install_error_handlers
 from recassist.ui.api.limits import BodyLimitMiddleware
+from recassist.ui.api.redis_limiter import rate_limiter_for
 from recassist.ui.api.routes import probes, v1
-from recassist.ui.api.security import ApiKeys, RateLimiter
+from recassist.ui.api.security import ApiKeys
 
 UI_PATH = "/ui"
 # Gradio's own routes carry the whole chat history on every event, so they get more room than /v1.
@@ -39,7 +40,7 @@ def create_app(assistant: Any, settings: Settings, *, ui: bool = True) -> FastAP
     app.state.assistant = assistant
     app.state.settings = settings
     app.state.api_keys = ApiKeys(settings.api_keys)
-    app.state.rate_limiter = RateLimiter(settings.api_rate_limit_per_minute)
+    app.state.rate_limiter = rate_limiter_for(settings)  # shared by all workers when Redis is configured
 
     install_error_handlers(app)
     app.include_router(v1)

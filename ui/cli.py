@@ -8,7 +8,7 @@ turns them into messages and exit codes.
 from __future__ import annotations
 
 import argparse
-import gc
+import os
 import sys
 import time
 
@@ -29,6 +29,9 @@ def register_commands(subparsers, eval_subparsers=None) -> None:
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free)")
     p.add_argument("--no-ui", dest="ui", action="store_false", help="HTTP API only, no chat UI")
     p.add_argument("--no-llm", action="store_true", help="no LLM: text rules for extraction, template reasons")
+    p.add_argument("--workers", type=int, default=1,
+                   help="API worker processes behind the port (default 1; more need PostgreSQL, Redis and a "
+                        "Chroma server: docs/deployment.md)")
     p.set_defaults(handler=_cmd_serve)
 
 
@@ -46,18 +49,19 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings, started: float) -> int:
-    from recassist.assistant.conversation import Assistant
-    from recassist.ui.app import create_app
-    from recassist.ui.server import LOCAL_HOSTS, bind, serve, urls_for
+    from recassist.ui.server import LOCAL_HOSTS, bind, serve, serve_workers, urls_for
+    from recassist.ui.worker import check_scale_out, open_app
 
+    workers = getattr(args, "workers", 1)
+    check_scale_out(settings, workers)
     sock = bind(args.host, args.port)  # before the slow part: a busy port fails fast
-    assistant = Assistant.open(settings, use_llm=not args.no_llm)
-    app = create_app(assistant, settings, ui=args.ui)
-    _freeze_startup_objects()
     urls = urls_for(sock)
 
     def announce() -> None:
         lines = [f"recassist is ready ({time.perf_counter() - started:.1f} s)."]
+        if workers > 1:
+            lines[0] += f" {workers} workers share the port; each serves once loaded (`kill -HUP {os.getpid()}` " \
+                "restarts them one by one, e.g. for a new model)."
         if args.ui:
             lines.append(f"  Chat UI:   {urls.ui}")
         lines.append(f"  HTTP API:  {urls.api}   (OpenAPI docs: {urls.docs})")
@@ -70,16 +74,12 @@ def _serve(args: argparse.Namespace, settings: Settings, started: float) -> int:
         lines.append("Press Ctrl+C to stop.")
         _say("\n".join(lines))
 
+    if workers > 1:
+        serve_workers(sock, workers, use_llm=not args.no_llm, ui=args.ui, on_ready=announce)
+        return 0
+    app = open_app(settings, use_llm=not args.no_llm, ui=args.ui)
     serve(app, sock, on_ready=announce)
     return 0
-
-
-def _freeze_startup_objects() -> None:
-    """Exempt everything loaded so far (catalog, interactions, models: ~670k objects) from garbage
-    collection. They live as long as the process, yet every full collection walked them all: a
-    ~300-350 ms pause here, holding the GIL, that stalled every request in flight."""
-    gc.collect()
-    gc.freeze()
 
 
 def _say(text: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from recassist.assistant.compute_gate import ComputeGate
 from recassist.assistant.conversation import replies
@@ -30,7 +30,7 @@ from recassist.assistant.conversation.references import resolve_reference
 from recassist.assistant.conversation.router import llm_route, route_turn
 from recassist.assistant.extraction.extractor import InterestExtractor
 from recassist.assistant.llm.base import LLMClient
-from recassist.assistant.store import ProfileStore, ShownItem, open_store
+from recassist.assistant.store import ShownItem, Stores, open_store
 from recassist.foundation.catalog import load_catalog_cached
 from recassist.foundation.catalog.models import Catalog, Item
 from recassist.foundation.catalog.updates import apply_updates, record_delete, record_upsert
@@ -45,7 +45,7 @@ MAX_K = 50
 
 
 class Assistant:
-    def __init__(self, settings: Settings, catalog: Catalog, store: ProfileStore, candidates: CandidateGenerator,
+    def __init__(self, settings: Settings, catalog: Catalog, store: Stores, candidates: CandidateGenerator,
                  ranker: Ranker | None, llm: LLMClient | None) -> None:
         self.settings = settings
         self.catalog = catalog
@@ -324,6 +324,16 @@ class Assistant:
             record_delete(self.settings, item_id)
             self._replace_catalog(delete_items(self.catalog, [item_id], self.settings,
                                                self.engine.candidates.embedder))
+
+    def follow_catalog(self, change: Callable[[Catalog], Catalog]) -> bool:
+        """Swap in `change(catalog)`: updates another worker made, already in the shared index (so nothing
+        is re-indexed here). Returns whether the catalog changed. See `assistant.catalog_sync`."""
+        with self._catalog_lock:
+            catalog = change(self.catalog)
+            if catalog is self.catalog:
+                return False
+            self._replace_catalog(catalog)
+            return True
 
     def _replace_catalog(self, catalog: Catalog) -> None:
         """Build the catalog-dependent parts anew, then swap them in: requests in flight keep the old ones."""

@@ -21,6 +21,17 @@ class SimilarItem(BaseModel):
     similarity: float = Field(description="Cosine similarity of item text embeddings, -1..1.")
 
 
+class CrossDomainLink(BaseModel):
+    """A liked item of another catalog whose shared aspects this item carries ('the film Arrival')."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item_id: str
+    title: str
+    domain: str = Field(description="The liked item's catalog, e.g. 'movies'.")
+    shared_aspects: list[str] = Field(default_factory=list, description="Shared-vocabulary aspects both carry.")
+
+
 class Evidence(BaseModel):
     """Everything the system really knows about why an item was proposed. Explanations may state only this."""
 
@@ -44,6 +55,9 @@ class Evidence(BaseModel):
     ranker_rank: int | None = Field(default=None, description="1-based rank among the candidates.")
     ranker_score: float | None = None
     satisfies: list[str] = Field(default_factory=list, description="Constraints it was checked against.")
+    cross_domain: list[CrossDomainLink] = Field(
+        default_factory=list, description="Liked items of other catalogs it shares aspects with."
+    )
 
 
 class RecommendedItem(BaseModel):
@@ -51,6 +65,7 @@ class RecommendedItem(BaseModel):
 
     item_id: str
     title: str
+    domain: str | None = Field(default=None, description="The item's catalog ('books'); None: the first catalog.")
     year: int | None = None
     genres: list[str] = Field(default_factory=list)
     score: float

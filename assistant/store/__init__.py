@@ -1,8 +1,10 @@
 """Where users' profiles (with undoable history), feedback and chat sessions live.
 
-The chat UI, the HTTP API and the `Assistant` all go through one `ProfileStore`
-opened with `open_store(settings)`, so they share profiles and apply edits and
-feedback the same way::
+Three seams (`base.py`): `ProfileStore` (profiles, history, undo), `FeedbackLog` (feedback
+events folded into the profile) and `SessionStore` (sessions, turns). A backend opens all
+three over one database as a `Stores` object: SQLite in the data dir by default, PostgreSQL
+when `RECASSIST_DATABASE_URL` is set (several API workers share it). The chat UI, the HTTP
+API and the `Assistant` all go through the one `open_store(settings)` returns::
 
     store = open_store(settings, catalog)
     store.merge_profile(uid, extracted, "turn 3: extracted")        # newer beats older, atomically
@@ -15,9 +17,10 @@ feedback the same way::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from recassist.assistant.store.base import ProfileStore
+from recassist.assistant.store.base import FeedbackLog, ProfileStore, SessionStore, Stores
 from recassist.assistant.store.edits import (
     AddAspect,
     AddItem,
@@ -38,15 +41,24 @@ from recassist.assistant.store.models import (
     Turn,
     UndoResult,
 )
-from recassist.assistant.store.sqlite import SQLiteProfileStore
+from recassist.assistant.store.sqlite import SQLiteStores
 from recassist.foundation.errors import ConfigError
 
 if TYPE_CHECKING:
     from recassist.foundation.catalog import Catalog
     from recassist.foundation.settings import Settings
 
-# Backends by name. A server database (DESIGN "Components") registers here next to SQLite.
-STORES: dict[str, type[ProfileStore]] = {"sqlite": SQLiteProfileStore}
+
+
+def _postgres() -> type[Stores]:
+    # Imported only when chosen: psycopg is an optional dependency (the `postgres` extra).
+    from recassist.assistant.store.postgres import PostgresStores
+
+    return PostgresStores
+
+
+# Backends by name, each a loader so an optional driver is imported only when its backend is chosen.
+STORES: dict[str, Callable[[], type[Stores]]] = {"sqlite": lambda: SQLiteStores, "postgres": _postgres}
 
 __all__ = [
     "FEEDBACK_KINDS",
@@ -55,6 +67,7 @@ __all__ = [
     "AddItem",
     "ClearConstraint",
     "FeedbackKind",
+    "FeedbackLog",
     "FeedbackRecord",
     "PatchOp",
     "ProfileStore",
@@ -62,10 +75,12 @@ __all__ = [
     "RemoveItem",
     "RemoveTheme",
     "Revision",
-    "SQLiteProfileStore",
+    "SQLiteStores",
     "SessionRecord",
+    "SessionStore",
     "SetYears",
     "ShownItem",
+    "Stores",
     "Turn",
     "UndoResult",
     "open_store",
@@ -74,19 +89,18 @@ __all__ = [
 
 def open_store(
     settings: Settings, catalog: Catalog | None = None, *, backend: str | None = None
-) -> ProfileStore:
-    """Open the profile store the settings name (default: SQLite at `settings.sqlite_path`).
+) -> Stores:
+    """Open the stores the settings name: `settings.resolved_store_backend` ("postgres" when
+    `RECASSIST_DATABASE_URL` is set, else SQLite at `settings.sqlite_path`), or `backend`.
 
-    `catalog` is used to check item ids in feedback and edits. The backend name
-    comes from `backend`, else `settings.store_backend` when that setting exists,
-    else "sqlite". Raises `ConfigError` for an unknown backend name and
-    `StoreError` when the store cannot be opened.
+    `catalog` is used to check item ids in feedback and edits. Raises `ConfigError` for an
+    unknown backend name and `StoreError` when the store cannot be opened.
     """
-    name = backend or getattr(settings, "store_backend", None) or "sqlite"
+    name = backend or getattr(settings, "resolved_store_backend", None) or "sqlite"
     try:
-        cls = STORES[name]
+        loader = STORES[name]
     except KeyError:
         raise ConfigError(
             f"unknown profile store backend {name!r}; choose one of {', '.join(STORES)}"
         ) from None
-    return cls.from_settings(settings, catalog)
+    return loader().from_settings(settings, catalog)

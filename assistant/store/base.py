@@ -1,11 +1,11 @@
-"""`ProfileStore`: the seam between the assistant / API and where profiles, sessions and feedback live.
+"""The store seams: `ProfileStore`, `SessionStore` and `FeedbackLog`, and `Stores`, what a backend opens.
 
-A backend implements the storage primitives marked abstract. The store keeps
-four kinds of record (profiles with history, feedback, sessions, turns), so the
-seam is wider than the usual one to three methods; everything that is not
-storage — validating edits, folding feedback into a profile, naming the change
-in the history — is built here once, on `update_profile`, so every backend
-behaves the same.
+Each seam is a small ABC with its own contract test (tests/store). One backend
+(SQLite, PostgreSQL) implements all three over one database, because a feedback
+event and the profile change it causes are written in one transaction; callers
+hold the `Stores` object and use whichever part they need. Everything that is
+not storage — validating edits, folding feedback into a profile, naming the
+change in the history — is built here once, so every backend behaves the same.
 """
 
 from __future__ import annotations
@@ -40,21 +40,14 @@ Change = Callable[[InterestProfile], tuple[InterestProfile, str]]
 
 
 class ProfileStore(ABC):
-    """Users' profiles (with undoable history), feedback and chat sessions.
+    """Users' profiles with their undoable history.
 
     Every method validates ids (`InputError`), raises `NotFoundError` for an
-    unknown user or session where one must exist, and `StoreError` when the
-    storage fails or holds an unreadable row. Safe to share between threads.
+    unknown user where one must exist, and `StoreError` when the storage fails
+    or holds an unreadable row. Safe to share between threads.
     """
 
     catalog: Catalog | None = None
-
-    @classmethod
-    @abstractmethod
-    def from_settings(cls, settings: Settings, catalog: Catalog | None = None) -> ProfileStore:
-        """Open the backend at the location `settings` name."""
-
-    # --- profiles -------------------------------------------------------------------------------
 
     @abstractmethod
     def get_profile(self, user_id: str, *, create: bool = False) -> InterestProfile:
@@ -63,21 +56,14 @@ class ProfileStore(ABC):
 
     @abstractmethod
     def update_profile(
-        self,
-        user_id: str,
-        change: Change,
-        *,
-        create: bool = True,
-        feedback: tuple[str, FeedbackKind, str | None] | None = None,
-    ) -> tuple[InterestProfile, Revision | None, FeedbackRecord | None]:
+        self, user_id: str, change: Change, *, create: bool = True
+    ) -> tuple[InterestProfile, Revision | None]:
         """Atomically read the current profile, apply `change`, and store the result as a new revision.
 
         `change` runs inside the write transaction: keep it pure and quick. No revision is
-        written when the result equals the current profile. `feedback` = (item_id, kind,
-        session_id) is recorded in the same transaction; the session must belong to the user.
-        Returns (profile now current, the revision written or None, the feedback record or None).
-        Unknown user: created if `create`, else `NotFoundError`. Exceptions from `change`
-        propagate and leave everything as it was.
+        written when the result equals the current profile. Returns (profile now current,
+        the revision written or None). Unknown user: created if `create`, else `NotFoundError`.
+        Exceptions from `change` propagate and leave everything as it was.
         """
 
     @abstractmethod
@@ -98,58 +84,6 @@ class ProfileStore(ABC):
 
         Raises `NotFoundError` for an unknown user.
         """
-
-    # --- feedback -------------------------------------------------------------------------------
-
-    @abstractmethod
-    def feedback(self, user_id: str, *, limit: int | None = None) -> list[FeedbackRecord]:
-        """The user's feedback events, newest first. `NotFoundError` for an unknown user."""
-
-    # --- sessions -------------------------------------------------------------------------------
-
-    @abstractmethod
-    def start_session(self, user_id: str) -> str:
-        """Create a chat session for the user (recording the user if new); returns its id."""
-
-    @abstractmethod
-    def session(self, session_id: str) -> SessionRecord:
-        """The session's record (to check whose it is). `NotFoundError` if unknown."""
-
-    @abstractmethod
-    def append_turn(
-        self, session_id: str, role: Role, text: str, items: Sequence[ShownItem | str] | None = None
-    ) -> Turn:
-        """Append a turn with the items shown in it (in display order). `NotFoundError` if unknown."""
-
-    @abstractmethod
-    def session_turns(self, session_id: str, last_n: int | None = None) -> list[Turn]:
-        """The session's turns, oldest first (only the `last_n` latest). `NotFoundError` if unknown."""
-
-    @abstractmethod
-    def get_session_state(self, session_id: str) -> dict[str, JsonValue]:
-        """The session's conversation state (a JSON object; `{}` until first set). `NotFoundError` if unknown."""
-
-    @abstractmethod
-    def set_session_state(self, session_id: str, state: Mapping[str, JsonValue]) -> None:
-        """Replace the session's conversation state with `state` (see `models.check_session_state`).
-
-        Raises `InputError` for a state that is not a small JSON object, `NotFoundError` for an
-        unknown session.
-        """
-
-    @abstractmethod
-    def close(self) -> None:
-        """Release connections; the store is unusable afterwards."""
-
-    @abstractmethod
-    def ping(self) -> None:
-        """A cheap read proving the store answers (readiness probes); `StoreError` if it does not."""
-
-    def __enter__(self) -> ProfileStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # --- conveniences built on the primitives ------------------------------------------------------
 
@@ -189,6 +123,27 @@ class ProfileStore(ABC):
         cat = catalog or self.catalog
         return self.update_profile(user_id, lambda old: apply_ops(old, parsed, cat), create=False)[1]
 
+
+class FeedbackLog(ABC):
+    """The log of like / dislike / seen / not_interested events, each folded into the user's profile.
+
+    Same errors as `ProfileStore`. Safe to share between threads.
+    """
+
+    catalog: Catalog | None = None
+
+    @abstractmethod
+    def append_feedback(
+        self, user_id: str, item_id: str, kind: FeedbackKind, session_id: str | None, change: Change
+    ) -> tuple[InterestProfile, FeedbackRecord]:
+        """In one transaction: log the event and apply `change` to the user's profile (a revision when
+        it changes anything). Creates the user if new; the session, when given, must be the user's
+        (`NotFoundError` otherwise). Returns (profile now current, the record logged)."""
+
+    @abstractmethod
+    def feedback(self, user_id: str, *, limit: int | None = None) -> list[FeedbackRecord]:
+        """The user's feedback events, newest first. `NotFoundError` for an unknown user."""
+
     def record_feedback(
         self,
         user_id: str,
@@ -210,13 +165,49 @@ class ProfileStore(ABC):
         item = cat.get(item_id)  # UnknownItemError before any write
         if session_id is not None:
             check_id(session_id, "session id")
-        _, _, record = self.update_profile(
-            user_id,
-            lambda old: apply_feedback(old, item.item_id, kind, cat),
-            feedback=(item.item_id, kind, session_id),
-        )
-        assert record is not None
-        return record
+        check_id(user_id)
+        return self.append_feedback(
+            user_id, item.item_id, kind, session_id, lambda old: apply_feedback(old, item.item_id, kind, cat)
+        )[1]
+
+
+class SessionStore(ABC):
+    """Chat sessions: their turns with the items shown, and per-session conversation state.
+
+    Raises `NotFoundError` for an unknown session, `InputError` for bad input,
+    `StoreError` when the storage fails. Safe to share between threads and processes:
+    any worker can serve a session's next turn.
+    """
+
+    @abstractmethod
+    def start_session(self, user_id: str) -> str:
+        """Create a chat session for the user (recording the user if new); returns its id."""
+
+    @abstractmethod
+    def session(self, session_id: str) -> SessionRecord:
+        """The session's record (to check whose it is). `NotFoundError` if unknown."""
+
+    @abstractmethod
+    def append_turn(
+        self, session_id: str, role: Role, text: str, items: Sequence[ShownItem | str] | None = None
+    ) -> Turn:
+        """Append a turn with the items shown in it (in display order). `NotFoundError` if unknown."""
+
+    @abstractmethod
+    def session_turns(self, session_id: str, last_n: int | None = None) -> list[Turn]:
+        """The session's turns, oldest first (only the `last_n` latest). `NotFoundError` if unknown."""
+
+    @abstractmethod
+    def get_session_state(self, session_id: str) -> dict[str, JsonValue]:
+        """The session's conversation state (a JSON object; `{}` until first set). `NotFoundError` if unknown."""
+
+    @abstractmethod
+    def set_session_state(self, session_id: str, state: Mapping[str, JsonValue]) -> None:
+        """Replace the session's conversation state with `state` (see `models.session_state_json`).
+
+        Raises `InputError` for a state that is not a small JSON object, `NotFoundError` for an
+        unknown session.
+        """
 
     def last_shown_items(self, session_id: str) -> list[ShownItem]:
         """Items of the latest turn that showed any, in display order; [] if none yet."""
@@ -226,7 +217,43 @@ class ProfileStore(ABC):
         return []
 
 
+class Stores(ProfileStore, FeedbackLog, SessionStore):
+    """What a backend opens: the three stores over one database, plus its lifecycle."""
+
+    @classmethod
+    @abstractmethod
+    def from_settings(cls, settings: Settings, catalog: Catalog | None = None) -> Stores:
+        """Open the backend at the location `settings` name."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections; the store is unusable afterwards."""
+
+    @abstractmethod
+    def ping(self) -> None:
+        """A cheap read proving the store answers (readiness probes); `StoreError` if it does not."""
+
+    @property
+    def profiles(self) -> ProfileStore:
+        return self
+
+    @property
+    def sessions(self) -> SessionStore:
+        return self
+
+    @property
+    def feedback_log(self) -> FeedbackLog:
+        return self
+
+    def __enter__(self) -> Stores:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def _check_reason(reason: object) -> str:
     if not isinstance(reason, str) or not reason.strip():
         raise InputError("a profile change needs a reason, e.g. 'turn 3: extracted'")
-    return reason.strip()[:500]
+    # NUL dropped: PostgreSQL's TEXT cannot hold it, and a reason is a label, not user data kept verbatim.
+    return reason.replace("\x00", "").strip()[:500]

@@ -255,10 +255,11 @@ def _add_aspect(p: InterestProfile, op: AddAspect, catalog: Catalog | None) -> s
 
 def _put_item(p: InterestProfile, target: str, entry: ItemPreference) -> None:
     """Insert or replace `entry` in list `target`, removing it from the opposite list."""
-    _replace_or_append(_items(p, target), entry, lambda e: e.item_id)
+    # Keyed by (domain, id): book 1 and film 1 are different items.
+    _replace_or_append(_items(p, target), entry, lambda e: (e.domain, e.item_id))
     if target in _OPPOSITE:
         other = _items(p, _OPPOSITE[target])
-        other[:] = [e for e in other if e.item_id != entry.item_id]
+        other[:] = [e for e in other if (e.domain, e.item_id) != (entry.domain, entry.item_id)]
 
 
 def _replace_or_append(entries: list, entry: BaseModel, key: Callable[[Any], object]) -> None:

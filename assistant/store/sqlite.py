@@ -1,4 +1,4 @@
-"""SQLite backend of `ProfileStore`: profiles with history, feedback and sessions in one file.
+"""SQLite backend of the stores (`base.Stores`): profiles with history, feedback and sessions in one file.
 
 Connections, transactions and locking live in `sqlite_db.SQLiteDB`; this module
 is the SQL for each operation. Every multi-row write runs in one `db.write()`
@@ -14,11 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import JsonValue, TypeAdapter, ValidationError
-from recassist.assistant.store.base import Change, ProfileStore
+from pydantic import JsonValue, ValidationError
+from recassist.assistant.store.base import Change, Stores
 from recassist.assistant.store.models import (
-    MAX_ITEMS_PER_TURN,
-    MAX_TURN_CHARS,
     FeedbackKind,
     FeedbackRecord,
     Revision,
@@ -31,23 +29,23 @@ from recassist.assistant.store.models import (
     parse_session_state,
     session_state_json,
 )
+from recassist.assistant.store.rows import check_limit, check_turn, parse_items, parse_profile, shown_items
 from recassist.assistant.store.sqlite_db import SQLiteDB
-from recassist.foundation.errors import InputError, NotFoundError, StoreError
+from recassist.foundation.errors import InputError, NotFoundError
 from recassist.foundation.profile import InterestProfile
 
 if TYPE_CHECKING:
     from recassist.foundation.catalog import Catalog
     from recassist.foundation.settings import Settings
 
-_ITEMS = TypeAdapter(list[ShownItem])
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class SQLiteProfileStore(ProfileStore):
-    """Profiles, history, feedback and sessions in one SQLite file (see `ProfileStore` for the contract).
+class SQLiteStores(Stores):
+    """Profiles, history, feedback and sessions in one SQLite file (see `base` for the contracts).
 
     `clock` returns an aware datetime; tests inject a fixed one for known answers.
     Raises `StoreError` when the file cannot be opened, is not a database, or
@@ -67,7 +65,7 @@ class SQLiteProfileStore(ProfileStore):
         self._clock = clock
 
     @classmethod
-    def from_settings(cls, settings: Settings, catalog: Catalog | None = None) -> SQLiteProfileStore:
+    def from_settings(cls, settings: Settings, catalog: Catalog | None = None) -> SQLiteStores:
         return cls(settings.sqlite_path, catalog)
 
     @property
@@ -105,17 +103,6 @@ class SQLiteProfileStore(ProfileStore):
         if con.execute("SELECT 1 FROM users WHERE user_id = ?", (user_id,)).fetchone() is None:
             raise NotFoundError(f"user {user_id!r} not found")
 
-    @staticmethod
-    def _parse_profile(text: str, user_id: str, revision: int, where: str) -> InterestProfile:
-        try:
-            return InterestProfile.model_validate_json(text)
-        except ValidationError as e:
-            first = e.errors(include_url=False)[0]
-            raise StoreError(
-                f"the stored {where} of user {user_id!r} (revision {revision}) is unreadable "
-                f"({first['type']}: {first['msg']}); undo to an earlier revision or delete the profile"
-            ) from None
-
     # --- profiles -------------------------------------------------------------------------------
 
     def get_profile(self, user_id: str, *, create: bool = False) -> InterestProfile:
@@ -129,7 +116,7 @@ class SQLiteProfileStore(ProfileStore):
         if row is not None:
             if row[1] is None:
                 return InterestProfile(status="empty")
-            return self._parse_profile(row[2], user_id, row[1], "current profile")
+            return parse_profile(row[2], user_id, row[1], "current profile")
         if not create:
             raise NotFoundError(f"user {user_id!r} not found")
         with self.db.write() as con:
@@ -137,11 +124,23 @@ class SQLiteProfileStore(ProfileStore):
         return InterestProfile(status="empty")
 
     def update_profile(
+        self, user_id: str, change: Change, *, create: bool = True
+    ) -> tuple[InterestProfile, Revision | None]:
+        return self._update(user_id, change, create=create)[:2]
+
+    def append_feedback(
+        self, user_id: str, item_id: str, kind: FeedbackKind, session_id: str | None, change: Change
+    ) -> tuple[InterestProfile, FeedbackRecord]:
+        profile, _, record = self._update(user_id, change, create=True, feedback=(item_id, kind, session_id))
+        assert record is not None
+        return profile, record
+
+    def _update(
         self,
         user_id: str,
         change: Change,
         *,
-        create: bool = True,
+        create: bool,
         feedback: tuple[str, FeedbackKind, str | None] | None = None,
     ) -> tuple[InterestProfile, Revision | None, FeedbackRecord | None]:
         check_id(user_id)
@@ -152,7 +151,7 @@ class SQLiteProfileStore(ProfileStore):
                 "SELECT revision, profile_json FROM profiles WHERE user_id = ?", (user_id,)
             ).fetchone()
             current = (
-                self._parse_profile(row[1], user_id, row[0], "current profile")
+                parse_profile(row[1], user_id, row[0], "current profile")
                 if row
                 else InterestProfile(status="empty")
             )
@@ -265,7 +264,7 @@ class SQLiteProfileStore(ProfileStore):
             if prev is None:
                 number, profile = 0, InterestProfile(status="empty")
             else:
-                number, profile = prev[0], self._parse_profile(prev[1], user_id, prev[0], "profile revision")
+                number, profile = prev[0], parse_profile(prev[1], user_id, prev[0], "profile revision")
             con.execute(
                 "UPDATE profiles SET revision = ?, profile_json = ?, updated_at = ? WHERE user_id = ?",
                 (number, profile.model_dump_json(), now, user_id),
@@ -288,7 +287,7 @@ class SQLiteProfileStore(ProfileStore):
                 revision=r,
                 created_at=created,
                 reason=reason,
-                profile=self._parse_profile(text, user_id, r, "profile revision"),
+                profile=parse_profile(text, user_id, r, "profile revision"),
                 undone_at=undone,
             )
             for r, created, reason, text, undone in rows
@@ -365,11 +364,8 @@ class SQLiteProfileStore(ProfileStore):
         self, session_id: str, role: Role, text: str, items: Sequence[ShownItem | str] | None = None
     ) -> Turn:
         check_id(session_id, "session id")
-        if role not in ("user", "assistant"):
-            raise InputError(f"turn role {role!r} is not 'user' or 'assistant'")
-        if not isinstance(text, str) or len(text) > MAX_TURN_CHARS:
-            raise InputError(f"turn text must be a string of at most {MAX_TURN_CHARS} characters")
-        shown = _shown_items(items)
+        check_turn(role, text)
+        shown = shown_items(items)
         items_json = "[" + ",".join(it.model_dump_json() for it in shown) + "]"
         with self.db.write() as con:
             now_dt, now = self._now()
@@ -405,7 +401,7 @@ class SQLiteProfileStore(ProfileStore):
                 role=role,
                 text=text,
                 created_at=at,
-                items=_parse_items(items, session_id, i),
+                items=parse_items(items, session_id, i),
             )
             for i, role, text, at, items in reversed(rows)
         ]
@@ -413,41 +409,5 @@ class SQLiteProfileStore(ProfileStore):
 
 def _limit(limit: int | None) -> int:
     """SQLite's LIMIT -1 means no limit."""
-    if limit is None:
-        return -1
-    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-        raise InputError(f"limit must be a positive integer, got {limit!r}")
-    return limit
-
-
-def _shown_items(items: Sequence[ShownItem | str | dict] | None) -> list[ShownItem]:
-    if items is None:
-        return []
-    if isinstance(items, (str, bytes)) or len(items) > MAX_ITEMS_PER_TURN:
-        raise InputError(
-            f"items must be a list of at most {MAX_ITEMS_PER_TURN} item ids or ShownItem records"
-        )
-    out = []
-    for position, it in enumerate(items, 1):
-        try:
-            if isinstance(it, ShownItem):
-                out.append(it)
-            elif isinstance(it, str):
-                out.append(ShownItem(item_id=it))
-            else:
-                out.append(ShownItem.model_validate(it))
-        except ValidationError as e:
-            raise InputError(
-                f"shown item {position} is invalid: {e.errors(include_url=False)[0]['msg']}"
-            ) from None
-    return out
-
-
-def _parse_items(text: str, session_id: str, index: int) -> list[ShownItem]:
-    try:
-        return _ITEMS.validate_json(text)
-    except ValidationError as e:
-        raise StoreError(
-            f"the stored items of session {session_id!r}, turn {index} are unreadable "
-            f"({e.errors(include_url=False)[0]['msg']})"
-        ) from None
+    n = check_limit(limit)
+    return -1 if n is None else n

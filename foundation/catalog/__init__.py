@@ -1,4 +1,4 @@
-"""Catalog: typed items and interactions, loaded from MovieLens or recassist files."""
+"""Catalog: typed items and interactions, loaded from MovieLens, goodbooks-10k or recassist files."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from functools import lru_cache
 from pathlib import Path
 
 from recassist.foundation.catalog.files import is_recassist_dir, load_recassist_dir
+from recassist.foundation.catalog.goodbooks import is_goodbooks_dir, load_goodbooks
 from recassist.foundation.catalog.models import Catalog, Interaction, Item
 from recassist.foundation.catalog.movielens import is_movielens_dir, load_movielens
 from recassist.foundation.errors import InputError
 
-__all__ = ["Catalog", "Interaction", "Item", "load_catalog"]
+__all__ = ["Catalog", "Interaction", "Item", "catalog_domain", "load_catalog"]
 
 
 def load_catalog(path: Path | str) -> Catalog:
@@ -22,7 +23,25 @@ def load_catalog(path: Path | str) -> Catalog:
         return load_recassist_dir(folder)
     if is_movielens_dir(folder):
         return load_movielens(folder)
-    raise InputError(f"{folder} holds neither items.csv/items.jsonl nor a MovieLens movies.csv")
+    if is_goodbooks_dir(folder):
+        return load_goodbooks(folder)
+    raise InputError(
+        f"{folder} holds none of items.csv/items.jsonl (recassist), movies.csv (MovieLens) "
+        "or books_top20_tags.csv/books.csv (goodbooks-10k)"
+    )
+
+
+def catalog_domain(path: Path | str) -> str:
+    """The domain a catalog folder serves, read from its file names alone (nothing is loaded):
+    "movies" for MovieLens, "books" for goodbooks-10k, the folder's name for recassist files."""
+    folder = Path(path)
+    if is_recassist_dir(folder):
+        return folder.name
+    if is_movielens_dir(folder):
+        return "movies"
+    if is_goodbooks_dir(folder):
+        return "books"
+    raise InputError(f"{folder} is not a catalog folder (no items, movies.csv or books files)")
 
 
 @lru_cache(maxsize=4)

@@ -69,7 +69,7 @@ def load_recassist_dir(path: Path) -> Catalog:
                 expected = f"an id present in {items_file.name}"
                 raise DataFormatError(str(inter_file), line, "item_id", expected, x.item_id)
             interactions.append(x)
-    return Catalog(name=path.name, items=items, interactions=interactions)
+    return Catalog(name=path.name, items=items, interactions=interactions, domain=path.name)
 
 
 def _records(path: Path):

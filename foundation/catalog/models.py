@@ -50,11 +50,16 @@ class Catalog:
 
     `version` is a content hash: stored artefacts (index, checkpoints) record
     it so a changed catalog is detected instead of silently mixed.
+    `domain` names what the items are ("movies", "books"): several catalogs are served side by side
+    and profile entries say which one they came from. `timed` is False when the interactions carry
+    no timestamps (goodbooks): evaluation then holds out a random event per user, not the last one.
     """
 
     name: str
     items: dict[str, Item]
     interactions: list[Interaction] = field(default_factory=list)
+    domain: str = "items"
+    timed: bool = True
 
     def __post_init__(self) -> None:
         self.item_ids: list[str] = list(self.items)
@@ -110,7 +115,7 @@ class Catalog:
         merged = dict(self.items)
         for it in items:
             merged[it.item_id] = it
-        return Catalog(self.name, merged, self.interactions)
+        return Catalog(self.name, merged, self.interactions, self.domain, self.timed)
 
     def without_items(self, item_ids: Sequence[str]) -> Catalog:
         """A copy without these items and their interactions."""
@@ -119,6 +124,8 @@ class Catalog:
             self.name,
             {k: v for k, v in self.items.items() if k not in drop},
             [x for x in self.interactions if x.item_id not in drop],
+            self.domain,
+            self.timed,
         )
 
 

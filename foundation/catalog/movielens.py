@@ -49,7 +49,7 @@ def load_movielens(path: Path) -> Catalog:
                     timestamp=_number(row, "timestamp", ratings, line, int),
                 )
             )
-    return Catalog(name=path.name, items=items, interactions=interactions)
+    return Catalog(name=path.name, items=items, interactions=interactions, domain="movies")
 
 
 def _read_tags(path: Path) -> dict[str, tuple[str, ...]]:

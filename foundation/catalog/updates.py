@@ -4,6 +4,9 @@ The catalog folder itself is never rewritten: updates are appended, one JSON
 line each (flushed and fsynced), to `data_dir/catalog_updates.jsonl` and
 replayed over the catalog on load. A crash can only cut the last line short;
 such a line is ignored, and the index check then asks for `recassist index build`.
+
+With `RECASSIST_REDIS_URL` set, the log lives in Redis instead (`updates_redis`), so every API
+worker, on any machine, replays and follows the same sequence of updates.
 """
 
 from __future__ import annotations
@@ -33,6 +36,11 @@ def record_delete(settings: Settings, item_id: str) -> None:
 
 
 def _append(settings: Settings, entry: dict) -> None:
+    if settings.redis_url:
+        from recassist.foundation.catalog.updates_redis import append, notify
+
+        notify(settings.redis_url, append(settings.redis_url, entry))
+        return
     path = updates_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(entry, ensure_ascii=False) + "\n"
@@ -44,6 +52,13 @@ def _append(settings: Settings, entry: dict) -> None:
 
 def apply_updates(catalog: Catalog, settings: Settings) -> Catalog:
     """`catalog` with every recorded update replayed in order (the same catalog object when there are none)."""
+    if settings.redis_url:
+        from recassist.foundation.catalog.updates_redis import apply_entry, entries_since
+
+        out = catalog
+        for _, entry in entries_since(settings.redis_url, 0):
+            out = apply_entry(out, entry)
+        return out
     path = updates_path(settings)
     if not path.is_file():
         return catalog

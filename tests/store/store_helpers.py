@@ -50,13 +50,13 @@ def crash_inside_feedback_write(path: str) -> None:
     """Worker process: die hard (no rollback, no close) after the revision rows are written, before COMMIT."""
     import os
 
-    from recassist.assistant.store import SQLiteProfileStore
+    from recassist.assistant.store import SQLiteStores
 
     def die(*_args: object, **_kwargs: object) -> None:
         os._exit(3)
 
-    SQLiteProfileStore._insert_feedback = die  # type: ignore[method-assign]
-    SQLiteProfileStore(path, make_catalog()).record_feedback("alice", "1", "like")
+    SQLiteStores._insert_feedback = die  # type: ignore[method-assign]
+    SQLiteStores(path, make_catalog()).record_feedback("alice", "1", "like")
 
 
 def like_many(path: str, worker: int, n: int, start=None) -> None:
@@ -64,9 +64,9 @@ def like_many(path: str, worker: int, n: int, start=None) -> None:
 
     Worker w likes items s{w*n} .. s{w*n + n - 1}, so every like is distinct and traceable to its writer.
     """
-    from recassist.assistant.store import SQLiteProfileStore
+    from recassist.assistant.store import SQLiteStores
 
-    store = SQLiteProfileStore(path, make_catalog(n_synthetic=n * 8), busy_timeout_s=30)
+    store = SQLiteStores(path, make_catalog(n_synthetic=n * 8), busy_timeout_s=30)
     if start is not None:
         start.wait()
     try:
@@ -76,3 +76,30 @@ def like_many(path: str, worker: int, n: int, start=None) -> None:
             store.record_feedback("shared", item, "like")
     finally:
         store.close()
+
+
+def like_many_postgres(url: str, worker: int, n: int) -> None:
+    """`like_many` against a PostgreSQL database (worker process)."""
+    from recassist.assistant.store.postgres import PostgresStores
+
+    store = PostgresStores(url, make_catalog(n_synthetic=n * 8), max_connections=4)
+    try:
+        for i in range(n):
+            item = f"s{worker * n + i}"
+            store.record_feedback(f"user{worker}", item, "like")
+            store.record_feedback("shared", item, "like")
+    finally:
+        store.close()
+
+
+def die_inside_postgres_feedback_write(url: str) -> None:
+    """Worker process: die hard (no rollback, no close) after the revision rows are written, before COMMIT."""
+    import os
+
+    from recassist.assistant.store.postgres import PostgresStores
+
+    def die(*_args: object, **_kwargs: object) -> None:
+        os._exit(3)
+
+    PostgresStores._insert_feedback = die  # type: ignore[method-assign]
+    PostgresStores(url, make_catalog()).record_feedback("alice", "1", "like")

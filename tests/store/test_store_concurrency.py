@@ -6,12 +6,12 @@ import multiprocessing
 import threading
 import time
 
-from recassist.assistant.store import SQLiteProfileStore
+from recassist.assistant.store import SQLiteStores
 from store_helpers import like_many, make_catalog
 
 
 def _check(path, workers: int, n: int) -> None:
-    with SQLiteProfileStore(path) as store:
+    with SQLiteStores(path) as store:
         for w in range(workers):
             mine = [f"s{w * n + i}" for i in range(n)]
             assert store.get_profile(f"user{w}").liked_ids() == mine
@@ -29,7 +29,7 @@ def _check(path, workers: int, n: int) -> None:
 
 def test_threads_sharing_one_store_object(tmp_path):
     path, workers, n = tmp_path / "s.sqlite3", 8, 50
-    store = SQLiteProfileStore(path, make_catalog(n_synthetic=workers * n), busy_timeout_s=30)
+    store = SQLiteStores(path, make_catalog(n_synthetic=workers * n), busy_timeout_s=30)
     start, errors = threading.Barrier(workers + 1), []
     stop = threading.Event()
 
@@ -70,7 +70,7 @@ def test_threads_sharing_one_store_object(tmp_path):
 
 def test_two_processes_writing_one_file(tmp_path):
     path, workers, n = tmp_path / "s.sqlite3", 2, 40
-    SQLiteProfileStore(path).close()  # create the schema once, as the server would at start
+    SQLiteStores(path).close()  # create the schema once, as the server would at start
     ctx = multiprocessing.get_context("spawn")
     start = ctx.Barrier(workers)
     procs = [ctx.Process(target=like_many, args=(str(path), w, n, start)) for w in range(workers)]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from recassist.assistant.store import FeedbackRecord, SQLiteProfileStore
+from recassist.assistant.store import FeedbackRecord
 from recassist.foundation.errors import ConfigError, InputError, NotFoundError, UnknownItemError
-from store_helpers import T0, StepClock, liking
+from store_helpers import T0, liking
 
 
 def test_like_known_answer(store):
@@ -95,8 +95,8 @@ def test_session_of_another_user_is_refused_and_rolls_back(store):
     assert len(store.history("alice")) == 1 and store.feedback("alice") == []
 
 
-def test_feedback_needs_a_catalog(tmp_path, catalog):
-    with SQLiteProfileStore(tmp_path / "s.sqlite3", clock=StepClock()) as bare:
+def test_feedback_needs_a_catalog(make_store, catalog):
+    with make_store() as bare:
         with pytest.raises(ConfigError, match="needs a catalog"):
             bare.record_feedback("alice", "2571", "like")
         assert bare.record_feedback("alice", "2571", "like", catalog=catalog).revision == 1

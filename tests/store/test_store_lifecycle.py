@@ -6,13 +6,21 @@ import multiprocessing
 import sqlite3
 
 import pytest
-from recassist.assistant.store import SQLiteProfileStore, open_store, schema
+from recassist.assistant.store import SQLiteStores, open_store, schema
 from recassist.foundation.errors import ConfigError, NotFoundError, StoreError
 from recassist.foundation.settings import Settings
 from store_helpers import StepClock, crash_inside_feedback_write, liking
 
 
-def _raw(store: SQLiteProfileStore) -> sqlite3.Connection:
+@pytest.fixture
+def store(tmp_path, catalog):
+    """SQLite only: these tests read and corrupt the file's rows directly (see test_store_postgres.py)."""
+    s = SQLiteStores(tmp_path / "store.sqlite3", catalog, clock=StepClock())
+    yield s
+    s.close()
+
+
+def _raw(store: SQLiteStores) -> sqlite3.Connection:
     return sqlite3.connect(store.path, isolation_level=None)
 
 
@@ -71,7 +79,7 @@ def test_exception_inside_the_transaction_leaves_the_old_state(store, monkeypatc
         raise RuntimeError("disk on fire")
 
     # _insert_feedback runs after the new revision and current-profile rows were written.
-    monkeypatch.setattr(SQLiteProfileStore, "_insert_feedback", boom)
+    monkeypatch.setattr(SQLiteStores, "_insert_feedback", boom)
     with pytest.raises(RuntimeError, match="disk on fire"):
         store.record_feedback("alice", "1", "like")
     monkeypatch.undo()
@@ -100,7 +108,7 @@ def test_a_process_killed_mid_transaction_leaves_the_old_state(store):
     proc.start()
     proc.join(60)
     assert proc.exitcode == 3  # it really died inside the write
-    with SQLiteProfileStore(store.path, store.catalog, busy_timeout_s=2) as fresh:
+    with SQLiteStores(store.path, store.catalog, busy_timeout_s=2) as fresh:
         assert fresh.get_profile("alice") == liking("2571")
         assert len(fresh.history("alice")) == 1 and fresh.feedback("alice") == []
         assert fresh.record_feedback("alice", "1", "like").revision == 2  # the lock died with it
@@ -145,7 +153,7 @@ def test_file_settings_and_reopen(store):
     store.close()
     with pytest.raises(StoreError, match="closed"):
         store.get_profile("alice")
-    with SQLiteProfileStore(store.path) as again:
+    with SQLiteStores(store.path) as again:
         assert again.get_profile("alice") == liking("2571")
 
 
@@ -154,16 +162,16 @@ def test_newer_schema_and_non_database_files_are_refused(tmp_path):
     with sqlite3.connect(newer) as con:
         con.execute("PRAGMA user_version = 99")
     with pytest.raises(StoreError, match="schema version 99, newer than"):
-        SQLiteProfileStore(newer)
+        SQLiteStores(newer)
     junk = tmp_path / "junk.sqlite3"
     junk.write_bytes(b"this is not a database at all" * 100)
     with pytest.raises(StoreError, match="not a recassist profile store"):
-        SQLiteProfileStore(junk)
+        SQLiteStores(junk)
 
 
 def test_migrations_upgrade_in_place_and_a_failed_step_changes_nothing(tmp_path, monkeypatch):
     path = tmp_path / "s.sqlite3"
-    with SQLiteProfileStore(path, clock=StepClock()) as v1:
+    with SQLiteStores(path, clock=StepClock()) as v1:
         v1.save_profile("alice", liking("2571"), "turn 1: extracted")
     version = schema.SCHEMA_VERSION  # the current release's version; the steps below come after it
 
@@ -171,14 +179,14 @@ def test_migrations_upgrade_in_place_and_a_failed_step_changes_nothing(tmp_path,
     monkeypatch.setattr(schema, "MIGRATIONS", broken)
     monkeypatch.setattr(schema, "SCHEMA_VERSION", version + 1)
     with pytest.raises(StoreError, match="syntax error"):
-        SQLiteProfileStore(path)
+        SQLiteStores(path)
     with sqlite3.connect(path) as con:
         assert con.execute("PRAGMA user_version").fetchone()[0] == version
         assert con.execute("SELECT name FROM sqlite_master WHERE name = 'notes'").fetchone() is None
 
     fixed = [*schema.MIGRATIONS[:version], ["ALTER TABLE users ADD COLUMN display_name TEXT"]]
     monkeypatch.setattr(schema, "MIGRATIONS", fixed)
-    with SQLiteProfileStore(path) as v2:
+    with SQLiteStores(path) as v2:
         assert v2.get_profile("alice") == liking("2571")
         con = v2.db.connection()
         assert con.execute("PRAGMA user_version").fetchone()[0] == version + 1
@@ -196,12 +204,12 @@ def test_a_version_1_file_opens_with_its_sessions_and_gets_session_state(tmp_pat
         con.execute("INSERT INTO sessions VALUES ('s1', 'alice', '2026-01-01T00:00:00+00:00')")
         con.execute("INSERT INTO turns VALUES ('s1', 1, 'user', 'I loved Heat', '2026-01-01T00:00:00+00:00', '[]')")
     con.close()
-    with SQLiteProfileStore(path) as store:
+    with SQLiteStores(path) as store:
         assert store.db.connection().execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
         assert [t.text for t in store.session_turns("s1")] == ["I loved Heat"]
         assert store.get_session_state("s1") == {}
         store.set_session_state("s1", {"asked": ["genre"]})
-    with SQLiteProfileStore(path) as again:
+    with SQLiteStores(path) as again:
         assert again.get_session_state("s1") == {"asked": ["genre"]}
         again.db.connection().execute("UPDATE sessions SET state_json = '[1, 2'")
         with pytest.raises(StoreError, match="stored state of session 's1' is unreadable"):
@@ -212,7 +220,7 @@ def test_a_version_1_file_opens_with_its_sessions_and_gets_session_state(tmp_pat
 def test_open_store_uses_settings_and_registry(tmp_path, catalog):
     settings = Settings(data_dir=tmp_path / "data")
     with open_store(settings, catalog) as store:
-        assert isinstance(store, SQLiteProfileStore) and store.path == settings.sqlite_path
+        assert isinstance(store, SQLiteStores) and store.path == settings.sqlite_path
         assert store.record_feedback("alice", "2571", "like").revision == 1
     assert settings.sqlite_path.exists()
     with pytest.raises(ConfigError, match="unknown profile store backend 'mongo'; choose one of sqlite"):
@@ -220,7 +228,7 @@ def test_open_store_uses_settings_and_registry(tmp_path, catalog):
 
 
 def test_a_write_lock_held_too_long_is_a_clear_store_error(tmp_path, catalog):
-    with SQLiteProfileStore(tmp_path / "s.sqlite3", catalog, busy_timeout_s=0.2) as store:
+    with SQLiteStores(tmp_path / "s.sqlite3", catalog, busy_timeout_s=0.2) as store:
         store.save_profile("alice", liking("2571"), "turn 1: extracted")
         other = _raw(store)
         other.execute("BEGIN IMMEDIATE")  # another process mid-write

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from recassist.assistant.store import RemoveItem, SQLiteProfileStore
+from recassist.assistant.store import RemoveItem
 from recassist.foundation.errors import ConfigError, InputError, NotFoundError, UnknownItemError
 from recassist.foundation.profile import (
     AspectPreference,
@@ -14,7 +14,6 @@ from recassist.foundation.profile import (
     Theme,
     YearRange,
 )
-from store_helpers import StepClock
 
 
 def _full_profile() -> InterestProfile:
@@ -172,8 +171,8 @@ def test_patch_of_unknown_user_is_not_found(store):
         store.get_profile("ghost")  # and the failed patch did not create the user
 
 
-def test_adding_items_needs_a_catalog(tmp_path, catalog):
-    with SQLiteProfileStore(tmp_path / "s.sqlite3", clock=StepClock()) as bare:
+def test_adding_items_needs_a_catalog(make_store, catalog):
+    with make_store() as bare:
         bare.save_profile("alice", _full_profile(), "turn 1")
         op = {"op": "add_item", "list": "liked_items", "item_id": "318"}
         with pytest.raises(ConfigError, match="needs a catalog"):

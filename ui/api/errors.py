@@ -26,6 +26,7 @@ from recassist.foundation.errors import (
     RecassistError,
     StateMismatchError,
     StoreError,
+    UnknownDomainError,
     UnknownItemError,
 )
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -38,6 +39,7 @@ _STATUS_BY_ERROR: tuple[tuple[type[Exception], int, str], ...] = (
     (NotFoundError, 404, "not_found"),
     (UnknownItemError, 404, "unknown_item"),
     (FilterError, 422, "invalid_filter"),
+    (UnknownDomainError, 422, "unknown_domain"),
     (DataFormatError, 422, "invalid_data"),
     (StateMismatchError, 503, "not_prepared"),
     (ConfigError, 500, "server_misconfigured"),

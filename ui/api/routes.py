@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from recassist.assistant.conversation.models import ChatReply
+from recassist.assistant.domains.catalogs import CatalogInfo, Catalogs
 from recassist.foundation.catalog import Item
 from recassist.foundation.profile import InterestProfile
 from recassist.ui.api.errors import ERROR_RESPONSES
@@ -26,6 +27,8 @@ from recassist.ui.api.schemas import (
 from recassist.ui.api.security import rate_limit
 from recassist.ui.ids import ID_PATTERN
 
+DomainQuery = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+                                           description="The catalog (GET /v1/catalogs); default the first.")]
 UserPath = Annotated[str, Path(pattern=ID_PATTERN, description="The user's id.")]
 ItemPath = Annotated[str, Path(pattern=ID_PATTERN, description="The item's id.")]
 
@@ -37,15 +40,33 @@ async def get_assistant(request: Request) -> Any:
 
 Engine = Annotated[Any, Depends(get_assistant)]
 
+
+async def get_catalogs(request: Request) -> Any:
+    """Every served catalog by domain (built on first use from the app's assistant and settings)."""
+    state = request.app.state
+    if getattr(state, "catalogs", None) is None:
+        state.catalogs = Catalogs(state.assistant, state.settings)
+    return state.catalogs
+
+
+AllCatalogs = Annotated[Any, Depends(get_catalogs)]
+
 v1 = APIRouter(prefix="/v1", dependencies=[Depends(rate_limit)], responses=ERROR_RESPONSES)
 probes = APIRouter(tags=["health"])
 
 
 @v1.post("/recommendations", response_model=ChatReply, tags=["recommendations"])
-def recommend(body: RecommendationRequest, engine: Engine) -> ChatReply:
+def recommend(body: RecommendationRequest, catalogs: AllCatalogs) -> ChatReply:
     """Top-k catalog items for a user and/or a text, with scores, reasons and the evidence behind them."""
     filters = body.filters.to_spec() if body.filters else None
-    return engine.recommend(body.user_id, body.text, k=body.k, filters=filters, explain=body.explain)
+    return catalogs.recommend(body.user_id, body.text, k=body.k, domain=body.domain, filters=filters,
+                              explain=body.explain)
+
+
+@v1.get("/catalogs", response_model=list[CatalogInfo], tags=["catalog"])
+def list_catalogs(catalogs: AllCatalogs) -> list[CatalogInfo]:
+    """The catalogs served, by domain, with their sizes and trained models (the first is the default)."""
+    return catalogs.describe()
 
 
 @v1.post("/profiles/extract", response_model=InterestProfile, tags=["profiles"])
@@ -74,9 +95,9 @@ def delete_profile(user_id: UserPath, engine: Engine) -> Response:
 
 
 @v1.post("/feedback", response_model=InterestProfile, tags=["profiles"])
-def feedback(body: FeedbackRequest, engine: Engine) -> InterestProfile:
-    """Record like / dislike / seen / not_interested; returns the updated profile."""
-    return engine.feedback(body.user_id, body.item_id, body.kind, session_id=body.session_id)
+def feedback(body: FeedbackRequest, catalogs: AllCatalogs) -> InterestProfile:
+    """Record like / dislike / seen / not_interested on an item of `domain`; returns the updated profile."""
+    return catalogs.feedback(body.user_id, body.item_id, body.kind, domain=body.domain, session_id=body.session_id)
 
 
 @v1.post("/chat", response_model=ChatReply, tags=["chat"])
@@ -86,16 +107,19 @@ def chat(body: ChatRequest, engine: Engine) -> ChatReply:
 
 
 @v1.put("/items/{item_id}", response_model=Item, tags=["catalog"])
-def put_item(item_id: ItemPath, body: ItemBody, engine: Engine) -> Item:
-    """Add or replace a catalog item; it is searchable and rankable when this returns."""
+def put_item(item_id: ItemPath, body: ItemBody, engine: Engine, catalogs: AllCatalogs,
+             domain: DomainQuery = None) -> Item:
+    """Add or replace an item of the default catalog; it is searchable and rankable when this returns."""
+    catalogs.require_writable(domain)
     item = Item(item_id=item_id, **body.model_dump())
     engine.upsert_item(item)
     return engine.catalog.get(item_id)
 
 
 @v1.delete("/items/{item_id}", status_code=204, tags=["catalog"])
-def delete_item(item_id: ItemPath, engine: Engine) -> Response:
-    """Remove a catalog item; it is never recommended again."""
+def delete_item(item_id: ItemPath, engine: Engine, catalogs: AllCatalogs, domain: DomainQuery = None) -> Response:
+    """Remove an item of the default catalog; it is never recommended again."""
+    catalogs.require_writable(domain)
     engine.delete_item(item_id)
     return Response(status_code=204)
 

@@ -26,6 +26,12 @@ ItemId = Annotated[
     StringConstraints(pattern=ID_PATTERN),
     Field(description="A catalog item id.", examples=["2571"]),
 ]
+Domain = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$"),
+    Field(description="The catalog: 'movies', 'books', ... (GET /v1/catalogs); default the first. Recommendations "
+          "without one follow the text's words ('a book like ...').", examples=["books"]),
+]
 SessionId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 # The engine truncates text over RECASSIST_MAX_TEXT_CHARS itself (and says so); this only bounds the body.
 UserText = Annotated[str, StringConstraints(max_length=20_000)]
@@ -84,6 +90,7 @@ class RecommendationRequest(_Strict):
     k: int = Field(default=10, ge=1, le=50, description="How many items.")
     filters: Filters | None = None
     explain: bool = Field(default=True, description="Write a reason per item (LLM); off is much faster.")
+    domain: Domain | None = None
 
     @model_validator(mode="after")
     def _needs_someone(self) -> RecommendationRequest:
@@ -107,6 +114,7 @@ class FeedbackRequest(_Strict):
     item_id: ItemId
     kind: FeedbackKind = Field(description="like, dislike, seen (never shown again) or not_interested.")
     session_id: SessionId | None = None
+    domain: Domain | None = None
 
 
 class ChatRequest(_Strict):

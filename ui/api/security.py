@@ -49,7 +49,7 @@ class ApiKeys:
 class RateLimiter:
     """Token bucket per caller: `per_minute` requests a minute sustained, bursts up to `per_minute`.
 
-    In memory and per process; several workers each enforce their own budget. The number of
+    In memory and per process; with several workers, `redis_limiter.RedisRateLimiter` keeps one budget. The number of
     tracked callers is capped (least recently seen dropped) so spoofed addresses cannot grow it.
     """
 

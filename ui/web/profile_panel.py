@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
+from recassist.assistant.domains.explain import NOUNS
 from recassist.foundation.profile import InterestProfile
 
 
@@ -22,7 +23,8 @@ def profile_choices(profile: InterestProfile) -> list[tuple[str, str]]:
     choices: list[tuple[str, str]] = []
     for name, label in (("liked_items", "liked"), ("disliked_items", "disliked")):
         for e in getattr(profile, name):
-            choices.append((f"{label}: {e.title}", _op(op="remove_item", list=name, item_id=e.item_id)))
+            choices.append((f"{label}: {e.title}{_domain(e.domain)}",
+                            _op(op="remove_item", list=name, item_id=e.item_id)))
     for name, label in (("liked_aspects", "likes"), ("disliked_aspects", "dislikes")):
         for a in getattr(profile, name):
             choices.append((f"{label} {a.kind}: {a.aspect}", _op(op="remove_aspect", list=name, aspect=a.aspect)))
@@ -38,8 +40,14 @@ def profile_choices(profile: InterestProfile) -> list[tuple[str, str]]:
         choices.append((f"no {g.aspect}", _op(op="remove_aspect", list="excluded_genres", aspect=g.aspect)))
     for name, label in (("excluded_items", "not interested"), ("seen_items", "seen")):
         for e in getattr(c, name):
-            choices.append((f"{label}: {e.title}", _op(op="remove_item", list=name, item_id=e.item_id)))
+            choices.append((f"{label}: {e.title}{_domain(e.domain)}",
+                            _op(op="remove_item", list=name, item_id=e.item_id)))
     return choices
+
+
+def _domain(domain: str | None) -> str:
+    """' (book)' for an entry of another catalog than the first; entries of the first say nothing, as before."""
+    return f" ({NOUNS.get(domain, domain)})" if domain else ""
 
 
 def selected_ops(values: Iterable[str]) -> list[dict]:

@@ -1,0 +1,148 @@
+"""Every configured catalog by domain: the first one is the assistant's own, the others are served here.
+
+`Catalogs` answers which domains exist (`domains`, `resolve`), what each holds (`describe`, for
+`GET /v1/catalogs`), recommendations and feedback in a domain other than the first (`recommend`,
+`feedback`), with the user's taste carried over from the catalogs they have told us about. Extra
+catalogs load on first use (a goodbooks subset: seconds; its EASE is fitted once and saved), so a
+server that is never asked about books never reads them.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from recassist.assistant.conversation.models import ChatReply
+from recassist.assistant.domains.detect import detect_domain
+from recassist.assistant.domains.other import OtherCatalog
+from recassist.foundation.catalog import Item, catalog_domain
+from recassist.foundation.errors import InputError, UnknownDomainError
+from recassist.foundation.profile import Constraints, InterestProfile, ItemPreference, Source
+from recassist.ranking.serving import default_checkpoint
+
+
+class CatalogInfo(BaseModel):
+    """One served catalog, as `GET /v1/catalogs` lists it."""
+
+    domain: str
+    name: str
+    items: int
+    interactions: int
+    default: bool = Field(description="The catalog requests without a domain use.")
+    models: list[str] = Field(default_factory=list, description="Trained models present for it.")
+
+
+class Catalogs:
+    """The first catalog (the `assistant`'s) and the extra ones from `settings.extra_catalog_dirs`."""
+
+    def __init__(self, assistant: Any, settings: Any) -> None:
+        self.assistant = assistant
+        self.settings = settings
+        self.first = assistant.catalog.domain
+        self._dirs: dict[str, Path] = {}
+        for folder in settings.extra_catalog_dirs:
+            domain = catalog_domain(folder)
+            if domain == self.first or domain in self._dirs:
+                raise InputError(f"two catalogs serve the domain '{domain}' ({folder}); give each domain one folder")
+            self._dirs[domain] = Path(folder)
+        self._open: dict[str, OtherCatalog] = {}
+        self._lock = threading.Lock()
+
+    def domains(self) -> list[str]:
+        return [self.first, *self._dirs]
+
+    def resolve(self, domain: str | None, text: str | None = None) -> str:
+        """The domain a request is for: the one it names, else the one its words name, else the first.
+        Raises `UnknownDomainError` naming the configured domains."""
+        if domain is None:
+            return (detect_domain(text, self.domains()) if text else None) or self.first
+        if domain not in self.domains():
+            raise UnknownDomainError(f"unknown domain '{domain}'; configured: {', '.join(self.domains())}")
+        return domain
+
+    def other(self, domain: str) -> OtherCatalog:
+        """The extra catalog serving `domain`, loaded (and its ranker trained, once) on first use."""
+        if domain not in self._dirs:
+            raise UnknownDomainError(f"unknown domain '{domain}'; configured: {', '.join(self.domains())}")
+        with self._lock:
+            if domain not in self._open:
+                self._open[domain] = OtherCatalog.open(self._dirs[domain], self.settings.models_dir)
+            return self._open[domain]
+
+    def describe(self) -> list[CatalogInfo]:
+        first = self.assistant.catalog
+        out = [CatalogInfo(domain=self.first, name=first.name, items=len(first),
+                           interactions=len(first.interactions), default=True,
+                           models=["sasrec"] if default_checkpoint(self.settings).is_file() else [])]
+        for domain, folder in self._dirs.items():
+            other = self.other(domain)
+            cat = other.catalog
+            models = ["ease"] if other.ranker is not None else []  # fitted on first use, saved beside the others
+            out.append(CatalogInfo(domain=domain, name=folder.name, items=len(cat), interactions=len(cat.interactions),
+                                   default=False, models=models))
+        return out
+
+    def require_writable(self, domain: str | None) -> None:
+        """Item updates (PUT / DELETE /v1/items) reach the first catalog only: the others are read from their
+        folders as shipped. Raises `UnknownDomainError` for an unknown domain, `InputError` for a read-only one."""
+        target = self.resolve(domain)
+        if target != self.first:
+            raise InputError(f"the '{target}' catalog is read-only here: items are added to and removed from "
+                             f"'{self.first}'; to change '{target}', edit its folder and restart")
+
+    def item(self, domain: str, item_id: str) -> Item:
+        """An item of `domain`; `UnknownItemError` names the catalog when the id is not in it."""
+        catalog = self.assistant.catalog if domain == self.first else self.other(domain).catalog
+        return catalog.get(item_id)
+
+    def recommend(self, user_id: str | None, text: str | None, *, k: int = 10, domain: str | None = None,
+                  filters: dict | None = None, explain: bool = True) -> ChatReply:
+        """Like `Assistant.recommend`, in the domain asked for (or read from the text). The first catalog's
+        requests go to the assistant unchanged; another domain is answered from its own catalog and ranker
+        with the taste of every other catalog carried over (shared aspects)."""
+        target = self.resolve(domain, text)
+        if target == self.first:
+            return self.assistant.recommend(user_id, text, k=k, filters=filters, explain=explain)
+        if filters:
+            raise InputError(f"filters apply to the '{self.first}' catalog only; leave them out for '{target}'")
+        other = self.other(target)
+        # The assistant reads the text and merges it into the stored profile, as for its own catalog; asking
+        # it for one item keeps that cheap, and its items are not what this request answers with.
+        reply = self.assistant.recommend(user_id, text, k=1, explain=False) if (user_id or text) else None
+        profile = reply.profile if reply is not None else InterestProfile()
+        items = other.recommend(profile, self._sources(profile, target), k=k)
+        return ChatReply(session_id="", user_id=user_id or "", intent="recommend",
+                         text="" if items else "Nothing in this catalog matches yet.", items=items,
+                         profile=profile, profile_changes=reply.profile_changes if reply else [],
+                         notes=reply.notes if reply else [])
+
+    def feedback(self, user_id: str, item_id: str, kind: str, *, domain: str | None = None,
+                 session_id: str | None = None) -> InterestProfile:
+        """Like `Assistant.feedback`, for an item of `domain` (default the first catalog). Entries of another
+        catalog carry its domain, so book 1 and film 1 never meet. `UnknownItemError` names the catalog."""
+        target = self.resolve(domain)
+        if target == self.first:
+            return self.assistant.feedback(user_id, item_id, kind, session_id=session_id)
+        item = self.item(target, item_id)
+        entry = ItemPreference(item_id=item.item_id, title=item.label, domain=target,
+                               source=Source(text=f"feedback: {kind}"), origin="feedback")
+        delta = {"like": InterestProfile(liked_items=[entry]), "dislike": InterestProfile(disliked_items=[entry]),
+                 "seen": InterestProfile(constraints=Constraints(seen_items=[entry])),
+                 "not_interested": InterestProfile(constraints=Constraints(excluded_items=[entry]))}[kind]
+        self.assistant.store.merge_profile(user_id, delta, f"feedback: {kind} {target} {item.item_id}")
+        return self.assistant.store.get_profile(user_id)
+
+    def _sources(self, profile: InterestProfile, target: str) -> list[tuple[str, Item]]:
+        """Liked items of every catalog but `target`, as (domain, item)."""
+        out = []
+        for p in profile.liked_items:
+            domain = p.domain or self.first
+            if domain == target:
+                continue
+            try:
+                out.append((domain, self.item(domain, p.item_id)))
+            except InputError:
+                continue  # an item removed from its catalog since it was liked
+        return out

@@ -1,0 +1,126 @@
+"""A catalog served beside the first one: its own ranker, and tastes carried over from other catalogs.
+
+Scoring (weights fixed by design, not fitted; see docs/books.md):
+- shared-aspect transfer (`ranking.cross_domain.AspectTransfer`): the liked items of other catalogs and
+  the profile's liked aspects, mapped to the shared vocabulary; disliked aspects count against;
+- the catalog's own ranker (EASE, trained on its interactions) on the user's liked items of this catalog,
+  standardised over the catalog, weighted `RANKER_WEIGHT`;
+- a small popularity prior (inside the transfer) for a profile that says nothing.
+Items the user already named (same title as a liked item of any catalog: "a book like The Martian"
+does not answer The Martian), liked and blocked items of this catalog never come back.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from recassist.assistant.conversation.models import CrossDomainLink, Evidence, RecommendedItem
+from recassist.assistant.domains.explain import cross_domain_sentence
+from recassist.foundation.catalog import Catalog, Item
+from recassist.foundation.catalog.titles import normalize_title
+from recassist.foundation.errors import StateMismatchError
+from recassist.foundation.profile import InterestProfile
+from recassist.foundation.vocabulary import item_aspects, to_shared
+from recassist.ranking.base import UserQuery
+from recassist.ranking.cross_domain import AspectTransfer, taste_from_items
+from recassist.ranking.data import all_for_training
+from recassist.ranking.ease import EASERanker
+from recassist.ranking.storage import CheckpointError
+
+RANKER_WEIGHT = 1.0  # one standard deviation of EASE ~ one fully matched common aspect
+EXPLICIT_ASPECT_WEIGHT = 1.0  # an aspect the user named counts like one carried by every liked item
+# EASE's L2 weight for the shipped books: chosen on the validation split by bench/bench_books.py (grid 10 to
+# 5000; validation NDCG@10 0.203), so serving fits once, in seconds, without a search.
+EASE_LAMBDA = 25.0
+
+
+def ranker_path(models_dir: Path, catalog: Catalog) -> Path:
+    return Path(models_dir) / f"ranker-{catalog.domain}.npz"
+
+
+def open_ranker(catalog: Catalog, models_dir: Path) -> EASERanker | None:
+    """The catalog's EASE: loaded when trained on this catalog version, else fitted (seconds) and saved."""
+    if not catalog.interactions:
+        return None
+    path = ranker_path(models_dir, catalog)
+    if path.is_file():
+        try:
+            return EASERanker.load(path, catalog_version=catalog.version)
+        except (CheckpointError, StateMismatchError):
+            pass  # stale or damaged: refit below, the new file replaces it atomically
+    ranker = EASERanker(lam=EASE_LAMBDA)
+    ranker.fit(all_for_training(catalog))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ranker.save(path)
+    return ranker
+
+
+class OtherCatalog:
+    """One extra catalog, ready to recommend. Thread-safe after construction (read-only)."""
+
+    def __init__(self, catalog: Catalog, ranker: EASERanker | None) -> None:
+        self.catalog = catalog
+        self.domain = catalog.domain
+        self.ranker = ranker
+        self.transfer = AspectTransfer(catalog)
+        self._by_title: dict[str, list[str]] = {}
+        for item_id, it in catalog.items.items():
+            for t in (it.title, *it.aliases):
+                self._by_title.setdefault(normalize_title(t), []).append(item_id)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, folder: Path, models_dir: Path) -> OtherCatalog:
+        from recassist.foundation.catalog import load_catalog_cached
+
+        catalog = load_catalog_cached(str(folder))
+        return cls(catalog, open_ranker(catalog, models_dir))
+
+    def recommend(self, profile: InterestProfile, sources: Sequence[tuple[str, Item]], *, k: int = 10
+                  ) -> list[RecommendedItem]:
+        """Top-`k` items of this catalog. `sources`: (domain, item) liked in other catalogs, oldest first."""
+        taste = taste_from_items(it for _, it in sources)
+        for a in to_shared(p.aspect for p in profile.liked_aspects):
+            taste[a] = taste.get(a, 0.0) + EXPLICIT_ASPECT_WEIGHT
+        for a in to_shared(p.aspect for p in profile.disliked_aspects):
+            taste[a] = taste.get(a, 0.0) - EXPLICIT_ASPECT_WEIGHT
+        scores = self.transfer.score(taste).astype(np.float64)
+        own = [i for i in profile.liked_ids(self.domain) if i in self.catalog]
+        if own and self.ranker is not None:
+            r = self.ranker.score_items(UserQuery(history=own), self.transfer.item_ids).astype(np.float64)
+            scores += RANKER_WEIGHT * (r - r.mean()) / (r.std() or 1.0)
+        blocked = set(own) | profile.blocked_ids(self.domain)
+        for _, it in sources:
+            for t in (it.title, *it.aliases):
+                blocked.update(self._by_title.get(normalize_title(t), ()))
+        order = np.argsort(-scores, kind="stable")
+        out: list[RecommendedItem] = []
+        for j in order:
+            item_id = self.transfer.item_ids[j]
+            if item_id in blocked:
+                continue
+            out.append(self._item(item_id, float(scores[j]), len(out) + 1, taste, sources, bool(own)))
+            if len(out) == k:
+                break
+        return out
+
+    def _item(self, item_id: str, score: float, rank: int, taste: dict[str, float],
+              sources: Sequence[tuple[str, Item]], ranked: bool) -> RecommendedItem:
+        it = self.catalog.items[item_id]
+        carried = set(item_aspects(it))
+        matched = [a for a, w in sorted(taste.items(), key=lambda kv: -kv[1]) if w > 0 and a in carried]
+        links = []
+        for domain, src in reversed(sources):  # the most recent liked items first
+            shared = [a for a in matched if a in item_aspects(src)]
+            if shared and len(links) < 2:
+                links.append(CrossDomainLink(item_id=src.item_id, title=src.title, domain=domain,
+                                             shared_aspects=shared[:3]))
+        ev = Evidence(matched_aspects=matched[:5], cross_domain=links, sources=["aspect-transfer"],
+                      ranker="ease" if ranked else "")
+        return RecommendedItem(item_id=item_id, title=it.label, domain=self.domain, year=it.year,
+                               genres=list(it.genres), score=score, rank=rank,
+                               explanation=cross_domain_sentence(self.domain, ev), explanation_source="template",
+                               evidence=ev)

@@ -1,0 +1,74 @@
+"""Redis-backed shared state against a real redis-server: the global rate limit and the catalog-updates log."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from real_servers import free_port, redis_server
+from recassist.foundation.catalog import Catalog, Item
+from recassist.foundation.catalog import updates_redis as log
+from recassist.foundation.catalog.updates import apply_updates, record_delete, record_upsert
+from recassist.foundation.errors import BackendError, ConfigError
+from recassist.foundation.settings import Settings
+from recassist.ui.api.redis_limiter import RedisRateLimiter, rate_limiter_for
+from recassist.ui.api.security import RateLimiter
+from recassist.ui.worker import check_scale_out
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    with redis_server() as url:
+        yield url
+
+
+def _catalog() -> Catalog:
+    items = [Item(item_id="1", title="Toy Story", year=1995, genres=("Animation",)),
+             Item(item_id="2", title="Heat", year=1995, genres=("Crime",))]
+    return Catalog("t", {it.item_id: it for it in items})
+
+
+def test_two_limiters_share_one_budget_per_caller(redis_url):
+    first, second = RedisRateLimiter(6, redis_url), RedisRateLimiter(6, redis_url)  # two "workers"
+    verdicts = [(first if i % 2 else second).acquire("shared-caller") for i in range(8)]
+    assert verdicts[:6] == [None] * 6
+    assert all(w is not None and 0 < w <= 10.0 for w in verdicts[6:])  # one token per 10 s
+    assert first.acquire("another-caller") is None  # buckets are per caller
+
+
+def test_limiter_choice_and_an_unreachable_redis(redis_url, tmp_path):
+    assert isinstance(rate_limiter_for(Settings(data_dir=tmp_path, redis_url=redis_url)), RedisRateLimiter)
+    assert isinstance(rate_limiter_for(Settings(data_dir=tmp_path)), RateLimiter)
+    with pytest.raises(BackendError, match="RECASSIST_REDIS_URL"):
+        RedisRateLimiter(6, f"redis://127.0.0.1:{free_port()}/0")
+    with pytest.raises(ConfigError, match="not a Redis URL"):
+        RedisRateLimiter(6, "http://nope")
+
+
+def test_catalog_updates_log_is_versioned_and_replayed(redis_url, tmp_path):
+    url = redis_url.rsplit("/", 1)[0] + "/3"  # a database of its own
+    settings = Settings(data_dir=tmp_path, redis_url=url)
+    base = _catalog()
+    start = log.log_version(url)
+    record_upsert(settings, Item(item_id="3", title="Arrival", year=2016, genres=("Sci-Fi",)))
+    record_delete(settings, "1")
+    entries = log.entries_since(url, start)
+    assert [v for v, _ in entries] == [start + 1, start + 2]
+    replayed = apply_updates(base, settings)
+    assert sorted(replayed.item_ids) == ["2", "3"]
+    assert not (tmp_path / "catalog_updates.jsonl").exists()  # Redis, not the data dir, holds the log
+    assert log.apply_entry(replayed, entries[0][1]) is replayed  # re-applying is a no-op
+
+
+def test_several_workers_on_embedded_stores_is_a_clear_message(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        check_scale_out(Settings(data_dir=tmp_path), 2)
+    for name in ("RECASSIST_DATABASE_URL", "RECASSIST_REDIS_URL", "RECASSIST_CHROMA_URL", "docs/deployment.md"):
+        assert name in str(info.value)
+    check_scale_out(Settings(data_dir=tmp_path), 1)  # one worker on embedded stores: as always
+    done = subprocess.run([sys.executable, "-m", "recassist.cli", "serve", "--workers", "2", "--port", "0"],
+                          capture_output=True, text=True, env={"RECASSIST_DATA_DIR": str(tmp_path),
+                                                               "PATH": "/usr/bin:/bin"}, timeout=120)
+    assert done.returncode != 0
+    assert "RECASSIST_DATABASE_URL" in done.stderr + done.stdout

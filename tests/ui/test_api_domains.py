@@ -1,0 +1,83 @@
+"""Several catalogs over the API: the books catalog beside the films, one profile across both."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+ARRIVAL, INTERSTELLAR = "164179", "109487"
+
+
+@pytest.fixture(scope="module")
+def api(base_url):
+    with httpx.Client(base_url=base_url, timeout=300) as client:
+        yield client
+
+
+def test_catalogs_lists_films_first_and_the_shipped_books(api, engine):
+    got = api.get("/v1/catalogs")
+    assert got.status_code == 200, got.text
+    first, books = got.json()
+    assert (first["domain"], first["default"], first["items"]) == ("movies", True, len(engine.catalog))
+    assert "sasrec" in first["models"]
+    assert (books["domain"], books["default"], books["items"], books["interactions"]) == (
+        "books", False, 3000, 299872)
+    assert books["models"] == ["ease"]
+
+
+def test_films_liked_bring_books_with_cross_domain_reasons(api):
+    body = {"text": "I loved Arrival and Interstellar", "domain": "books", "k": 5, "explain": False}
+    reply = api.post("/v1/recommendations", json=body)
+    assert reply.status_code == 200, reply.text
+    items = reply.json()["items"]
+    assert len(items) == 5 and all(it["domain"] == "books" for it in items)
+    assert sum("science fiction" in it["evidence"]["matched_aspects"] for it in items) >= 4
+    first = items[0]
+    link = first["evidence"]["cross_domain"][0]
+    assert link["domain"] == "movies" and link["title"] in ("Arrival", "Interstellar")
+    assert first["explanation"].startswith(f"You liked the film {link['title']}; this book shares its")
+
+
+def test_the_words_pick_the_domain_and_the_default_stays_films(api):
+    books = api.post("/v1/recommendations", json={"text": "a book like Interstellar", "k": 3, "explain": False})
+    assert books.status_code == 200, books.text
+    assert {it["domain"] for it in books.json()["items"]} == {"books"}
+    films = api.post("/v1/recommendations", json={"text": "something like Interstellar", "k": 3, "explain": False})
+    assert films.status_code == 200 and {it["domain"] for it in films.json()["items"]} == {None}
+
+
+def test_book_feedback_is_kept_apart_from_films_and_steers_books(api):
+    liked = api.post("/v1/feedback", json={"user_id": "reader-1", "item_id": "1", "kind": "like", "domain": "books"})
+    assert liked.status_code == 200, liked.text
+    entry = liked.json()["liked_items"][0]
+    assert (entry["item_id"], entry["domain"], entry["title"]) == ("1", "books", "The Hunger Games (2008)")
+    film = api.post("/v1/feedback", json={"user_id": "reader-1", "item_id": "1", "kind": "dislike"})
+    assert film.status_code == 200, film.text
+    profile = film.json()
+    assert [(e["item_id"], e["domain"]) for e in profile["liked_items"]] == [("1", "books")]  # film 1 is another item
+    assert [(e["item_id"], e["domain"]) for e in profile["disliked_items"]] == [("1", None)]
+    recs = api.post("/v1/recommendations", json={"user_id": "reader-1", "domain": "books", "k": 10, "explain": False})
+    assert recs.status_code == 200, recs.text
+    items = recs.json()["items"]
+    assert "1" not in [it["item_id"] for it in items]  # liked already
+    assert items[0]["evidence"]["ranker"] == "ease"
+
+
+def test_bad_domains_and_wrong_domain_ids_are_clear(api):
+    bad = api.post("/v1/recommendations", json={"text": "anything", "domain": "podcasts"})
+    assert bad.status_code == 422
+    assert "configured: movies, books" in bad.json()["error"]["message"]
+    wrong = api.post("/v1/feedback", json={"user_id": "reader-2", "item_id": ARRIVAL, "kind": "like",
+                                           "domain": "books"})
+    assert wrong.status_code == 404
+    assert "not in catalog 'goodbooks-10k'" in wrong.json()["error"]["message"]
+    filtered = api.post("/v1/recommendations", json={"text": "x", "domain": "books", "filters": {"year": 2000}})
+    assert filtered.status_code == 400 and "filters" in filtered.json()["error"]["message"]
+
+
+def test_item_updates_name_the_catalog_they_reach(api):
+    body = {"title": "A Test Book", "year": 2020}
+    read_only = api.put("/v1/items/b-1", params={"domain": "books"}, json=body)
+    assert read_only.status_code == 400 and "'books' catalog is read-only" in read_only.json()["error"]["message"]
+    unknown = api.delete("/v1/items/b-1", params={"domain": "podcasts"})
+    assert unknown.status_code == 422 and "configured: movies, books" in unknown.json()["error"]["message"]
