@@ -18,6 +18,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import content_type_conformance, response_schema_conformance, status_code_conformance
 
+REQUEST_TIMEOUT_S = 120.0
 CHECKS = [status_code_conformance, response_schema_conformance, content_type_conformance]
 
 
@@ -27,6 +28,7 @@ class FuzzResult:
     server_errors: int = 0
     nonconforming: int = 0
     unhelpful_4xx: int = 0
+    no_answer: int = 0
     by_status: Counter = field(default_factory=Counter)
     examples: list[str] = field(default_factory=list)
 
@@ -63,7 +65,17 @@ def _run_operation(op, mode, n: int, fuzz_seed: int, result: FuzzResult) -> None
     @given(st.data())
     def run(data) -> None:
         case = data.draw(strategy)
-        response = case.call()
+        try:
+            # A generous timeout: on a shared 2-core machine a catalog update can take seconds.
+            response = case.call(timeout=REQUEST_TIMEOUT_S)
+        except Exception as e:
+            # A timeout is no answer; anything else is the app raising through the in-process transport (a 500).
+            result.requests += 1
+            timed_out = "timeout" in type(e).__name__.lower()
+            result.no_answer += timed_out
+            result.server_errors += not timed_out
+            result.examples.append(f"{case.method} {case.formatted_path} ({mode.value}): raised {e!r}"[:300])
+            return
         result.requests += 1
         result.by_status[response.status_code] += 1
         label = f"{case.method} {case.formatted_path} ({mode.value})"

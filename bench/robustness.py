@@ -139,8 +139,9 @@ def fuzz(args, rows: list[Row], out: dict) -> None:
     took = time.perf_counter() - started
     rows.append(("fuzz", f"Schemathesis requests (positive + negative, seed fixed), {took:.0f} s",
                  f"{res.requests} ({statuses})", ">= 1000"))
-    rows.append(("fuzz", "5xx / not conforming to OpenAPI / 4xx without actionable message",
-                 f"{res.server_errors} / {res.nonconforming} / {res.unhelpful_4xx}", "0 / 0 / 0"))
+    rows.append(("fuzz", "5xx / not conforming to OpenAPI / 4xx without actionable message / no answer",
+                 f"{res.server_errors} / {res.nonconforming} / {res.unhelpful_4xx} / {res.no_answer}",
+                 "0 / 0 / 0 / 0"))
     out["fuzz"] = {**vars(res), "by_status": dict(res.by_status)}
 
 

@@ -61,7 +61,7 @@ def test_fuzzing_a_sample_finds_no_server_error_and_no_schema_drift(sec_assistan
 
     res = fuzz(create_app(sec_assistant, sec_settings, ui=False), per_operation_mode=2)
     assert res.requests >= 30
-    assert (res.server_errors, res.nonconforming, res.unhelpful_4xx) == (0, 0, 0), res.examples
+    assert (res.server_errors, res.nonconforming, res.unhelpful_4xx, res.no_answer) == (0, 0, 0, 0), res.examples
 
 
 def test_sigkilled_feedback_writers_lose_no_acknowledged_write(sec_settings, tmp_path):
