@@ -60,6 +60,7 @@ class Assistant:
         self._last_discussed: dict[str, str] = {}
         self._catalog_lock = threading.Lock()
         self._compute_gate = ComputeGate(settings.compute_slots)  # see assistant/compute_gate.py
+        self.served_ranker: dict = {"name": ranker.name if ranker is not None else "none"}
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, use_llm: bool = True) -> Assistant:
@@ -67,7 +68,7 @@ class Assistant:
         (`recassist index build`, `recassist train`) when an artefact is missing or stale."""
         from recassist.assistant.llm import get_llm
         from recassist.foundation.threads import pin_compute_threads
-        from recassist.ranking.serving import load_default_ranker
+        from recassist.ranking.serving import load_serving_ranker
 
         pin_compute_threads(1)  # requests run side by side in worker threads, each on one core
         settings = settings or Settings()
@@ -77,9 +78,11 @@ class Assistant:
         candidates = CandidateGenerator.open(settings, catalog)
         _warm_up_query_embeddings(candidates.embedder)
         # Trained on the catalog folder; new items score by text. Aspect texts share the request-side cache.
-        ranker = load_default_ranker(settings, base, text_encoder=candidates.queries.encode)
+        ranker, served = load_serving_ranker(settings, base, text_encoder=candidates.queries.encode)
         store = open_store(settings, catalog)
-        return cls(settings, catalog, store, candidates, ranker, get_llm(settings) if use_llm else None)
+        assistant = cls(settings, catalog, store, candidates, ranker, get_llm(settings) if use_llm else None)
+        assistant.served_ranker = served
+        return assistant
 
     # --- conversation -----------------------------------------------------------
     def start_session(self, user_id: str) -> str:
@@ -172,7 +175,10 @@ class Assistant:
         items = self._recommend_items(profile, history, k=k, text=text, exclude=exclude_now)
         msg = replies.NOTHING_FOUND if not items else _intro(route.intent, changes)
         if step is not None and items:
-            msg += f" To sharpen this: {step.question}"
+            # One message, two sentences: the question first, then the intro the list follows.
+            ask = ("Like or dislike any of these to sharpen the next list." if step.items else
+                   f"To sharpen the next list: {step.question}")
+            msg = f"{ask}\n\n{msg}"
         yield from self._finish(session_id, user_id, route.intent, msg, items, profile, changes, notes,
                                 onboarding=step)
         if explain and items and self.llm is not None:
@@ -324,6 +330,14 @@ class Assistant:
             record_delete(self.settings, item_id)
             self._replace_catalog(delete_items(self.catalog, [item_id], self.settings,
                                                self.engine.candidates.embedder))
+
+    def swap_ranker(self, ranker: Ranker, served: dict | None = None) -> None:
+        """Rank with `ranker` from the next request on (requests in flight finish with the previous one).
+        `served`: what `/readyz` and the UI report about it (name, validation NDCG@10)."""
+        with self._catalog_lock:
+            self.engine = self.engine.with_ranker(ranker)
+            if served is not None:
+                self.served_ranker = served
 
     def follow_catalog(self, change: Callable[[Catalog], Catalog]) -> bool:
         """Swap in `change(catalog)`: updates another worker made, already in the shared index (so nothing

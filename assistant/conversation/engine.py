@@ -75,6 +75,14 @@ class RecommendationEngine:
         for genre, col in candidates.arrays.genre_col.items():
             self._genre_cols.setdefault(genre.lower(), []).append(col)
 
+    def with_ranker(self, ranker: Ranker | None) -> RecommendationEngine:
+        """A copy that ranks with `ranker` (caches that do not depend on the ranker carried over)."""
+        new = RecommendationEngine(self.catalog, self.candidates, ranker)
+        new._aspect_sets = self._aspect_sets
+        if hasattr(self, "_hist"):
+            new._hist = self._hist
+        return new
+
     def history_of(self, user_id: str | None) -> list[str]:
         """Item ids the catalog's interaction log holds for this user, oldest first (empty if unknown)."""
         if not user_id:

@@ -48,7 +48,8 @@ def load_dialogues(path: Path | str | None = None, limit: int | None = None) -> 
     """Parse dialogues.jsonl; malformed fields (lists where dicts are expected) become empty dicts."""
     p = Path(path) if path else DEFAULT_REDIAL
     if not p.is_file():
-        raise InputError(f"ReDial dialogues not found at {p}; pass --redial PATH")
+        raise InputError(f"ReDial dialogues not found at {p}; ReDial is not shipped with recassist: download it "
+                         "(CC BY 4.0, https://redialdata.github.io/website/) and pass --redial PATH/TO/dialogues.jsonl")
     out: list[Dialogue] = []
     with p.open(encoding="utf-8") as f:
         for line in f:

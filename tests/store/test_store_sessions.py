@@ -134,3 +134,10 @@ def test_session_state_bad_input_and_unknown_session(store):
     with pytest.raises(InputError, match="session id"):
         store.get_session_state("../etc")
     assert store.get_session_state(sid) == {"asked": ["genre"]}  # every refusal left the state alone
+
+
+def test_nul_characters_are_refused_alike_on_every_backend(store):
+    sid = store.start_session("alice")
+    with pytest.raises(InputError, match="NUL"):
+        store.append_turn(sid, "user", "before\x00after")
+    assert store.session_turns(sid) == []

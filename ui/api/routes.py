@@ -138,5 +138,8 @@ def readyz(request: Request, engine: Engine) -> Readiness:
     settings = request.app.state.settings
     engine.store.ping()
     indexed = engine.engine.candidates.store.count()
+    from recassist.ui.status import training_summary
+
     return Readiness(status="ready", catalog=catalog.name, items=len(catalog), indexed_items=indexed,
-                     llm_backend=settings.resolved_llm_backend)
+                     llm_backend=settings.resolved_llm_backend, ranker=dict(engine.served_ranker),
+                     training=training_summary(settings))
