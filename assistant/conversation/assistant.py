@@ -9,6 +9,7 @@ explanations (explain.py), onboarding (onboarding.py) and persistence
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 
 from recassist.assistant.compute_gate import ComputeGate
@@ -34,7 +35,7 @@ from recassist.assistant.store import ShownItem, Stores, open_store
 from recassist.foundation.catalog import load_catalog_cached
 from recassist.foundation.catalog.models import Catalog, Item
 from recassist.foundation.catalog.updates import apply_updates, record_delete, record_upsert
-from recassist.foundation.errors import InputError, UnknownItemError
+from recassist.foundation.errors import InputError, NotFoundError, UnknownItemError
 from recassist.foundation.profile import InterestProfile
 from recassist.foundation.settings import Settings
 from recassist.ranking.base import Ranker
@@ -108,8 +109,7 @@ class Assistant:
                     explain: bool = True) -> Iterator[ChatEvent]:
         """The reply (items with template explanations) first, then LLM explanations one by one, then done."""
         k = _check_k(k)
-        session_id = session_id or self.store.start_session(user_id)
-        self.store.session(session_id) if session_id else None
+        session_id = self._own_session(user_id, session_id) if session_id else self.store.start_session(user_id)
         turns = self.store.session_turns(session_id)
         turn_no = len([t for t in turns if t.role == "user"])
         shown = [s.item_id for s in self.store.last_shown_items(session_id)]
@@ -185,12 +185,21 @@ class Assistant:
         yield from self._finish(session_id, user_id, route.intent, msg, items, profile, changes, notes,
                                 onboarding=step)
         if explain and items and self.llm is not None:
+            deadline = time.monotonic() + self.settings.llm_request_budget_s
             for it in items:
-                sentence, source = self.explainer.explain(it.item_id, it.evidence)
+                sentence, source = self.explainer.explain(it.item_id, it.evidence, deadline=deadline)
                 if source == "llm":
                     yield ChatEvent(type="explanation", item_id=it.item_id, explanation=sentence,
                                     explanation_source="llm")
         yield ChatEvent(type="done")
+
+    def _own_session(self, user_id: str, session_id: str) -> str:
+        """`session_id` if it is `user_id`'s; `NotFoundError` otherwise, the same answer as for an unknown id, so
+        a replayed id neither joins another user's conversation nor reveals that it exists."""
+        if self.store.session(session_id).user_id != user_id:
+            raise NotFoundError(f"session {session_id!r} not found for user {user_id!r}; omit session_id to start "
+                                "a new session")
+        return session_id
 
     def _finish(self, session_id: str, user_id: str, intent, msg: str, items: list[RecommendedItem],
                 profile: InterestProfile, changes: list[str], notes: list[str],
@@ -249,8 +258,10 @@ class Assistant:
         history = self.engine.history_of(user_id)
         items = self._recommend_items(profile, history, k=k, text=text, filters=flt)
         if explain:
+            deadline = time.monotonic() + self.settings.llm_request_budget_s
             for it in items:
-                it.explanation, it.explanation_source = self.explainer.explain(it.item_id, it.evidence)
+                it.explanation, it.explanation_source = self.explainer.explain(it.item_id, it.evidence,
+                                                                               deadline=deadline)
         notes = list(delta.notes) if delta.status == "degraded" or delta.truncated else []
         return ChatReply(session_id="", user_id=user_id or "", intent="recommend",
                          text=replies.NOTHING_FOUND if not items else "", items=items, profile=profile,
@@ -263,6 +274,7 @@ class Assistant:
         """Why `item_id` suits `user_id`, from the evidence the system has now."""
         self.catalog.get(item_id)
         if session_id:
+            self._own_session(user_id, session_id)
             shown = [s.item_id for s in self.store.last_shown_items(session_id)]
             if item_id in shown:
                 return self._why(session_id, item_id)
@@ -298,6 +310,8 @@ class Assistant:
 
     def feedback(self, user_id: str, item_id: str, kind: FeedbackKind, *, session_id: str | None = None
                  ) -> InterestProfile:
+        if session_id:
+            self._own_session(user_id, session_id)
         self.store.record_feedback(user_id, item_id, kind, session_id=session_id, catalog=self.catalog)
         return self.store.get_profile(user_id)
 

@@ -8,6 +8,7 @@ contain, or carries markup; the fallback is a sentence built from the record.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 
 from recassist.assistant.conversation.models import Evidence
@@ -221,15 +222,21 @@ class Explainer:
         self.checker = ExplanationChecker(catalog)
         self.stats = ExplanationStats()
 
-    def explain(self, item_id: str, ev: Evidence, *, use_llm: bool = True) -> tuple[str, str]:
-        """(sentence, "llm" | "template"). Never raises for LLM trouble: the template stands in."""
+    def explain(self, item_id: str, ev: Evidence, *, use_llm: bool = True, deadline: float | None = None
+                ) -> tuple[str, str]:
+        """(sentence, "llm" | "template"). Never raises for LLM trouble: the template stands in.
+
+        `deadline` (a `time.monotonic()` value) bounds the LLM time a whole request spends on explanations:
+        a call gets at most the time left, and once it is spent the template answers at once.
+        """
         item = self.catalog.get(item_id)
-        if use_llm and self.llm is not None:
+        timeout = self.timeout_s if deadline is None else min(self.timeout_s, deadline - time.monotonic())
+        if use_llm and self.llm is not None and timeout > 0:
             self.stats.llm_attempts += 1
             try:
                 messages = load_prompt("explain_item").render(record=render_record(item, ev))
                 text = " ".join(self.llm.complete(messages, max_tokens=self.max_tokens,
-                                                  timeout_s=self.timeout_s).split())
+                                                  timeout_s=timeout).split())
                 text = _first_sentences(text, 2)
                 if not self.checker.problems(text, item, ev):
                     self.stats.llm_passed += 1

@@ -5,30 +5,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from recassist.assistant.extraction.negation import (
+    ANYTHING_BUT,
+    ASPECT_EXCLUDED_BEFORE,
+    ASPECT_NEGATED_BEFORE,
+    ASPECT_REJECTED_AFTER,
+)
 from recassist.assistant.extraction.polarity import clause_bounds
 from recassist.assistant.extraction.vocabulary import Term, Vocabulary
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
-# Negation before the aspect within its clause: "no horror", "nothing too scary", "not a fan of westerns".
-_NEG_BEFORE = re.compile(
-    r"\b(?:no|not|nothing|none|without|avoid|never|less|hate[ds]?|dislike[ds]?|skip|exclude|except|"
-    r"don'?t (?:like|want|enjoy|love|care for)|do not (?:like|want|enjoy|love)|not (?:a fan of|into|in the mood for)|"
-    r"tired of|sick of|can'?t stand|too much)\b[^.;!?]*$",
-    re.IGNORECASE,
-)
-# The words that make it a hard exclusion rather than a dislike: "no horror", "nothing scary", "without gore".
-_HARD_BEFORE = re.compile(r"\b(?:no|nothing|without|avoid|exclude|except|skip|not)\s+(?:\w+\s+){0,2}$", re.IGNORECASE)
-# "anything but horror", "everything except westerns or musicals": the clause split at "but" hides the
-# negation from the clause, so the words before the clause are checked for it.
-_ANYTHING_BUT = re.compile(
-    r"\b(?:anything|everything|whatever|all)\s+(?:but|except|other than|apart from)\s+(?:\w+\s+){0,3}$",
-    re.IGNORECASE,
-)
-_NEG_AFTER = re.compile(
-    r"^[^.;!?,]{0,25}\b(?:not my thing|not for me|bores? me|bored me|is boring|are boring|"
-    r"(?:is|are) (?:too much|not my cup of tea)|please no|no thanks)\b",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -65,9 +51,11 @@ def find_aspects(text: str, vocab: Vocabulary, title_spans: list[tuple[int, int]
         term, start, end, n = hit
         left, right = clause_bounds(text, start, end)
         before = text[left:start]
-        anything_but = bool(_ANYTHING_BUT.search(text[:start]))
-        negative = bool(anything_but or _NEG_BEFORE.search(before) or _NEG_AFTER.search(text[end:]))
-        hard = negative and term.kind == "genre" and bool(anything_but or _HARD_BEFORE.search(before))
+        # "anything but horror": the clause split at "but" hides the negation, so look before the clause.
+        anything_but = bool(ANYTHING_BUT.search(text[:start]))
+        negative = bool(anything_but or ASPECT_NEGATED_BEFORE.search(before)
+                        or ASPECT_REJECTED_AFTER.search(text[end:]))
+        hard = negative and term.kind == "genre" and bool(anything_but or ASPECT_EXCLUDED_BEFORE.search(before))
         near_title = any(left <= s < right for s, _ in title_spans)
         found.append(AspectMention(term, text[start:end], start, end, "disliked" if negative else "liked", hard,
                                    near_title))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+from recassist.assistant.extraction.negation import NEGATIVE_STANCE_CUES, TITLE_NEGATED_BEFORE
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 Polarity = Literal["liked", "disliked", "neutral"]
@@ -27,22 +28,6 @@ _CLAUSE_SPLIT = re.compile(
 )
 _LIST_FILLER = re.compile(r"^[\s,&/]*(?:(?:and|or|also|too|as well|plus|nor)\b[\s,&/]*)*$", re.IGNORECASE)
 
-# Explicit negative stances (checked before sentiment scores; hedges included on purpose:
-# "didn't love" and "not a fan" are stated dislikes in a recommendation chat).
-_NEGATIVE_CUES = re.compile(
-    r"\b(?:"
-    r"hate[ds]?|hating|dislike[ds]?|loathe[ds]?|can'?t stand|couldn'?t stand|"
-    r"(?:did ?n[o']?t|do ?n[o']?t|does ?n[o']?t|never|not|wasn'?t|isn'?t|wouldn'?t)\s+(?:really\s+|much\s+|quite\s+|that\s+|too\s+|even\s+)?"
-    r"(?:like|love|enjoy|care for|get|into|a fan|fan|for me|my (?:thing|cup of tea)|good|great|funny|interesting|impressed|that good)|"
-    r"not (?:much |really |a big |a huge |the biggest )?(?:of )?an? [^.!?,]{0,40}?\bfan|"
-    r"never again|waste of time|too (?:slow|long|tedious|boring|violent|dark|bleak|scary|gory|cheesy|silly)|"
-    r"bor(?:ed|ing)|tedious|overrated|awful|terrible|horrible|worst|disappoint(?:ed|ing)|meh|"
-    r"fell asleep|slept through|turned it off|walked out|not for everyone|no interest|not interested"
-    r")\b",
-    re.IGNORECASE,
-)
-# "but not X", "except X", "anything but X": a negation right before the title.
-_NEGATION_BEFORE = re.compile(r"(?:\bnot|\bexcept|\bbesides|\bno|\bnever|\bwithout)\s*(?:the\s+|a\s+)?$", re.IGNORECASE)
 # Interest without having seen it counts as a (weaker) like.
 _POSITIVE_CUES = re.compile(
     r"\b(?:lov(?:e|ed|ing)|like[ds]?|enjoy(?:ed|s)?|favou?rite|great|awesome|amazing|classic|fantastic|"
@@ -110,9 +95,9 @@ def mention_polarity(text: str, start: int, end: int, masked_spans: list[tuple[i
     before = "".join(chars[left:start])
     clause = "".join(chars[left:right])
     # "but not Minions", "except The Godfather": negation directly before the title.
-    if _NEGATION_BEFORE.search(before):
+    if TITLE_NEGATED_BEFORE.search(before):
         return PolarityVote("disliked", -0.9, text[left:right], left, right)
-    negative = _NEGATIVE_CUES.search(clause)
+    negative = NEGATIVE_STANCE_CUES.search(clause)
     if negative:
         return PolarityVote("disliked", -0.8, text[left:right], left, right)
     compound = _vader().polarity_scores(clause)["compound"]

@@ -87,7 +87,9 @@ def test_malformed_json_is_reasked_then_a_typed_error(catalog):
     llm = ScriptedLLM(["{not json", '{"titles": "wrong type"}', '{"titles": []}'])
     proposal = __import__("recassist.assistant.extraction.proposal", fromlist=["propose"]).propose(llm, "hi")
     assert proposal.titles == [] and llm.stats.reasks == 2
-    assert "did not validate" not in llm.seen[1][-1].content or True
+    # Each re-ask carries the problem with the reply before it: first the broken JSON, then the wrong type.
+    assert llm.seen[1][-2].content == "{not json" and "Invalid JSON" in llm.seen[1][-1].content
+    assert "titles: Input should be a valid array" in llm.seen[2][-1].content
     assert "Problems:" in llm.seen[1][-1].content  # the validation error was sent back
     always_bad = ScriptedLLM(["nope"] * 3)
     with pytest.raises(LLMOutputError, match="after 3 attempts"):
