@@ -16,7 +16,7 @@ def register_commands(sub, eval_sub) -> None:
     p.add_argument("-k", type=int, default=5, help="recommendations per turn")
     p.add_argument("--no-explain", action="store_true", help="skip LLM explanations (template sentences only)")
     p.set_defaults(handler=_cmd_chat)
-    from recassist.assistant.evaluation.crs_eval import register_eval
+    from recassist.assistant.evaluation.conversation_eval import register_eval
 
     register_eval(eval_sub)
 

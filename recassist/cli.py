@@ -17,6 +17,7 @@ from recassist.foundation.settings import Settings
 def build_parser() -> argparse.ArgumentParser:
     from recassist.assistant import chat_cli
     from recassist.assistant import cli as assistant_cli
+    from recassist.assistant.dialogue import cli as dialogue_cli
     from recassist.assistant.extraction import extract_profile
     from recassist.ranking import cli as ranking_cli
     from recassist.retrieval import cli as retrieval_cli
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     eval_sub = ev.add_subparsers(dest="eval_command", required=True, metavar="WHAT")
     for register in (
         assistant_cli.register_commands,
+        dialogue_cli.register_commands,
         retrieval_cli.register_commands,
         ranking_cli.register_commands,
         chat_cli.register_commands,
@@ -36,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
         register(sub, eval_sub)
     # `candidates TEXT` reads the text into a profile with the assistant's extractor.
     sub.choices["candidates"].set_defaults(text_to_profile=extract_profile)
+    # `train conversations` replays chats through the assistant.
+    sub.choices["train"].set_defaults(train_conversations=dialogue_cli.cmd_train_conversations)
     return parser
 
 

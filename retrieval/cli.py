@@ -34,6 +34,9 @@ def add_index_commands(sub) -> None:
     p.set_defaults(handler=cmd_index_build)
     p = idx_sub.add_parser("status", help="show the index manifest and whether it matches the catalog")
     p.set_defaults(handler=cmd_index_status)
+    p = idx_sub.add_parser("export-vectors", help="write the demo catalog's precomputed item vectors "
+                           "(shipped in the package) from the current catalog and embedder")
+    p.set_defaults(handler=cmd_index_export_vectors)
 
     p = sub.add_parser(
         "candidates", help="candidate items for a text or an InterestProfile JSON, with sources"
@@ -65,6 +68,22 @@ def cmd_index_build(args: argparse.Namespace, settings: Settings) -> int:
         f"index {report.mode}: {report.items} items in {report.where} "
         f"({report.upserted} written, {report.deleted} deleted, {report.seconds:.1f} s)"
     )
+    return 0
+
+
+def cmd_index_export_vectors(args: argparse.Namespace, settings: Settings) -> int:
+    from recassist.foundation.catalog import load_catalog_cached
+    from recassist.retrieval.documents import catalog_documents, document_hash
+    from recassist.retrieval.embedders import get_embedder
+    from recassist.retrieval.item_vectors import item_vectors
+    from recassist.retrieval.shipped_vectors import SHIPPED_FILE, export
+
+    catalog = load_catalog_cached(str(settings.catalog_dir))
+    embedder = get_embedder(settings)
+    _, vectors = item_vectors(catalog, settings, embedder, progress=True)
+    hashes = [document_hash(d) for d in catalog_documents(catalog)[1]]
+    size = export(hashes, vectors, embedder.name)
+    print(f"wrote {len(hashes)} vectors ({embedder.name}) to {SHIPPED_FILE} ({size / 1e6:.1f} MB)")
     return 0
 
 

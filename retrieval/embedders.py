@@ -42,5 +42,6 @@ def get_embedder(settings: Settings, backend: str = "sentence-transformers") -> 
     key = (backend, str(path.resolve()), settings.query_embedding)
     with _lock:
         if key not in _instances:
-            _instances[key] = EMBEDDERS[backend](path, query_backend=settings.query_embedding)  # type: ignore[call-arg]
+            _instances[key] = EMBEDDERS[backend](  # type: ignore[call-arg]
+                path, query_backend=settings.query_embedding, graph_cache=settings.embedding_cache_dir)
         return _instances[key]

@@ -23,6 +23,7 @@ from recassist.foundation.settings import Settings
 from recassist.retrieval.documents import catalog_documents, document_hash
 from recassist.retrieval.embedder import Embedder
 from recassist.retrieval.embedders import get_embedder
+from recassist.retrieval.shipped_vectors import shipped_vectors
 
 SAVE_EVERY = 2048
 ENCODE_CHUNK = 256
@@ -67,6 +68,15 @@ def embed_documents(
     """Vectors for `docs` (float32 [len(docs), dim]), reusing and extending the cache file at `path`."""
     cache = _load(path, embedder.dim)
     missing = sorted({h: i for i, h in enumerate(hashes) if h not in cache}.values())
+    if missing:
+        # Documents of the shipped demo catalog come precomputed (same model and document hash only).
+        shipped = shipped_vectors(embedder.name)
+        found = [i for i in missing if hashes[i] in shipped]
+        for i in found:
+            cache[hashes[i]] = shipped[hashes[i]]
+        if found:
+            missing = [i for i in missing if hashes[i] not in shipped]
+            _save(path, cache, embedder.dim)
     if missing:
         bar = None
         if progress:

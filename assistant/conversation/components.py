@@ -7,6 +7,7 @@ catalog change swaps one reference: a request in flight keeps the set it started
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from recassist.assistant.conversation.engine import RecommendationEngine
 from recassist.assistant.conversation.explain import Explainer
@@ -21,6 +22,9 @@ from recassist.foundation.catalog.updates import apply_updates
 from recassist.foundation.settings import Settings
 from recassist.ranking.base import Ranker
 from recassist.retrieval.candidates import CandidateGenerator
+
+if TYPE_CHECKING:
+    from recassist.assistant.dialogue.scorer import ConversationScorer
 
 
 @dataclass(frozen=True)
@@ -45,15 +49,17 @@ def build_components(settings: Settings, catalog: Catalog, candidates: Candidate
                      llm: LLMClient | None, *, previous: Components | None = None) -> Components:
     """Every catalog-dependent part over `candidates` (which must be built on `catalog`).
 
-    `previous`: the set this one replaces; its explanation counters carry over.
+    `previous`: the set this one replaces; its explanation counters and conversation scorer carry over.
     """
     explainer = Explainer(catalog, llm, timeout_s=min(15.0, settings.llm_timeout_s))
+    engine = RecommendationEngine(catalog, candidates, ranker)
     if previous is not None:
         explainer.stats = previous.explainer.stats
+        engine.conversation = previous.engine.conversation
     return Components(
         settings=settings,
         catalog=catalog,
-        engine=RecommendationEngine(catalog, candidates, ranker),
+        engine=engine,
         extractor=InterestExtractor(catalog, llm, max_chars=settings.max_text_chars,
                                     llm_timeout_s=settings.llm_timeout_s),
         explainer=explainer,
@@ -70,18 +76,32 @@ def with_catalog(parts: Components, catalog: Catalog) -> Components:
     return build_components(parts.settings, catalog, candidates, parts.engine.ranker, parts.llm, previous=parts)
 
 
-def load_parts(settings: Settings, *, use_llm: bool = True
-               ) -> tuple[Catalog, Stores, CandidateGenerator, Ranker | None, LLMClient | None]:
+@dataclass(frozen=True)
+class LoadedParts:
+    """What `load_parts` reads from settings."""
+
+    catalog: Catalog  # with the items added / removed through the API since
+    store: Stores
+    candidates: CandidateGenerator
+    ranker: Ranker | None
+    llm: LLMClient | None  # None unless `use_llm`
+    served_ranker: dict  # what `/readyz` and the UI report about the ranker (name, kind, validation NDCG@10)
+    conversation: ConversationScorer | None  # the conversation-trained scorer; None: the hand-set blend
+
+
+def load_parts(settings: Settings, *, use_llm: bool = True) -> LoadedParts:
     """What `build_components` needs, loaded from settings: the catalog (with the items added / removed
-    through the API since), the profile store, the index, the trained ranker and the LLM (None if not
-    `use_llm`).
+    through the API since), the profile store, the index, the serving ranker (the full model when it is
+    complete, else the quick one), the conversation-trained scorer when its files are current, and the LLM
+    (None if not `use_llm`).
 
     Raises `StateMismatchError` / `CheckpointError` naming the command to run (`recassist index build`,
     `recassist train`) when an artefact is missing or stale.
     """
+    from recassist.assistant.dialogue.scorer import ConversationScorer  # imports the conversation package
     from recassist.assistant.llm import get_llm
     from recassist.foundation.threads import pin_compute_threads
-    from recassist.ranking.serving import load_default_ranker
+    from recassist.ranking.serving import load_serving_ranker
 
     pin_compute_threads(1)  # requests run side by side in worker threads, each on one core
     settings.ensure_dirs()
@@ -90,9 +110,12 @@ def load_parts(settings: Settings, *, use_llm: bool = True
     candidates = CandidateGenerator.open(settings, catalog)
     _warm_up_query_embeddings(candidates.embedder)
     # Trained on the catalog folder; new items score by text. Aspect texts share the request-side cache.
-    ranker = load_default_ranker(settings, base, text_encoder=candidates.queries.encode)
+    ranker, served = load_serving_ranker(settings, base, text_encoder=candidates.queries.encode)
     store = open_store(settings, catalog)
-    return catalog, store, candidates, ranker, get_llm(settings) if use_llm else None
+    # The conversation-trained layer when its files are current; else the hand-set blend (with a note).
+    conversation = ConversationScorer.open(settings.models_dir, base.version)
+    return LoadedParts(catalog, store, candidates, ranker, get_llm(settings) if use_llm else None, served,
+                       conversation)
 
 
 def _warm_up_query_embeddings(embedder) -> None:

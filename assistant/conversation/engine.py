@@ -15,7 +15,7 @@ import numpy as np
 from recassist.assistant.conversation import scoring
 from recassist.assistant.conversation.diversity import few_per_franchise
 from recassist.assistant.conversation.evidence import EvidenceBuilder
-from recassist.assistant.conversation.models import Evidence, RecommendedItem
+from recassist.assistant.conversation.models import ChatSuggestion, Evidence, RecommendedItem
 from recassist.assistant.conversation.signals import SignalSource, theme_text
 from recassist.foundation.catalog.models import Catalog
 from recassist.foundation.profile import InterestProfile
@@ -36,10 +36,23 @@ class RecommendationEngine:
         self.catalog = catalog
         self.candidates = candidates
         self.ranker = ranker
+        #: The conversation-trained scorer (`assistant.dialogue.scorer.ConversationScorer`); None: the hand-set
+        #: blend (`scoring.score`) ranks. Set by `Assistant.open` when its files are present and current.
+        self.conversation = None
         self.rows = candidates.arrays.index  # item id -> catalog row
         self.signals = SignalSource(candidates)
         self.evidence = EvidenceBuilder(catalog, candidates)
         self._ranker_ids: set[str] | None = None
+
+    def with_ranker(self, ranker: Ranker | None) -> RecommendationEngine:
+        """A copy that ranks with `ranker`; the parts that do not depend on the ranker (signal source,
+        evidence builder and their caches, the conversation scorer) are shared with this one."""
+        new = RecommendationEngine.__new__(RecommendationEngine)
+        new.catalog, new.candidates, new.ranker = self.catalog, self.candidates, ranker
+        new.conversation = self.conversation
+        new.rows, new.signals, new.evidence = self.rows, self.signals, self.evidence
+        new._ranker_ids = None
+        return new
 
     @property
     def ranker_index(self) -> set[str]:
@@ -55,6 +68,11 @@ class RecommendationEngine:
         """Top-`k` items with the evidence behind each. Blocked items (disliked, seen, excluded,
         history, liked) never appear; hard constraints are applied by the candidate generator."""
         self.embed_texts(profile, text)  # usually done already (see `embed_texts`): then all lookups hit
+        if self.conversation is not None:
+            ranked = self._recommend_learned(profile, history, k=k, text=text, filters=filters,
+                                             n_candidates=n_candidates, exclude=exclude)
+            if ranked is not None:
+                return ranked
         cands = self.candidates.generate(profile, history, k=n_candidates, text=text, filter=filters)
         blocked = set(exclude)
         cands = [c for c in cands if c.item_id not in blocked]
@@ -76,6 +94,27 @@ class RecommendationEngine:
                 ev.ranker_rank = int(ranker_rank[j])
                 ev.ranker_score = round(float(scores.ranker_scores[j]), 4)
             out.append(RankedItem(c.item_id, float(scores.blended[j]), ev))
+        return out
+
+    def _recommend_learned(self, profile: InterestProfile, history: Sequence[str], *, k: int, text: str | None,
+                           filters: Filter | None, n_candidates: int,
+                           exclude: Sequence[str]) -> list[RankedItem] | None:
+        """Top-`k` by the conversation-trained layer (same blocked items and constraints; named aspects first)."""
+        got = self.conversation.rank(self, profile, history, text=text, filters=filters, exclude=exclude,
+                                     n_candidates=n_candidates)
+        if got is None:
+            return None
+        ids = [c.item_id for c in got.candidates]
+        context = [*profile.liked_ids(), *history]
+        out = []
+        for rank, j in enumerate(few_per_franchise(got.order, ids, self.catalog, k), 1):
+            c = got.candidates[j]
+            ev = self.evidence.build(profile, history, c)
+            ev.ranker, ev.ranker_rank, ev.ranker_score = self.conversation.name, rank, round(float(got.scores[j]), 4)
+            ev.suggested_in_chats_after = [
+                ChatSuggestion(item_id=a, title=self.catalog.items[a].label, conversations=round(w, 1))
+                for a, w in self.conversation.suggested_after(c.item_id, context)]
+            out.append(RankedItem(c.item_id, float(got.scores[j]), ev))
         return out
 
     def embed_texts(self, profile: InterestProfile, text: str | None) -> None:

@@ -8,6 +8,7 @@ contain, or carries markup; the fallback is a sentence built from the record.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 
 from recassist.assistant.conversation.models import Evidence
@@ -76,6 +77,9 @@ def render_record(item: Item, ev: Evidence) -> str:
         lines.append(f"similar to movies you liked: {', '.join(s.title for s in ev.similar_to_liked)}")
     if ev.co_liked_with or "co_occurrence" in ev.sources:
         lines.append("people with taste like yours also liked it")
+    if ev.suggested_in_chats_after:
+        lines.append(f"people who mentioned {' or '.join(s.title for s in ev.suggested_in_chats_after)} in a "
+                     "chat were often recommended it")
     if ev.popular_now:
         lines.append("many people have been watching it lately")
     if ev.new_release:
@@ -99,6 +103,9 @@ def template_explanation(item: Item, ev: Evidence, catalog: Catalog | None = Non
         parts.append(f"it has what you asked for: {', '.join(ev.matched_aspects[:3])}")
     if ev.matched_themes and not ev.matched_aspects:
         parts.append(f"it matches your wish for something {ev.matched_themes[0]}")
+    if ev.suggested_in_chats_after and len(parts) < 2:
+        parts.append(f"people who mentioned {ev.suggested_in_chats_after[0].title} in a chat were often "
+                     "recommended it")
     if not parts and "co_occurrence" in ev.sources:
         parts.append("People whose taste overlaps with yours rated it highly")
     if not parts and ev.popular_now:
@@ -129,7 +136,8 @@ class ExplanationChecker:
             found.append("length")
         if _MARKUP.search(text):
             found.append("markup or link")
-        allowed_ids = {item.item_id} | {s.item_id for s in ev.similar_to_liked} | {s.item_id for s in ev.co_liked_with}
+        named = (*ev.similar_to_liked, *ev.co_liked_with, *ev.suggested_in_chats_after)
+        allowed_ids = {item.item_id} | {s.item_id for s in named}
         # A genre or tag the item carries is not a title, even where a film shares its name ("Adventure").
         own_words = {w.lower() for w in (*item.genres, *item.tags, *ev.matched_aspects)}
         titles = [m for m in self.matcher.find_mentions(text) if m.surface.lower() not in own_words]
@@ -142,7 +150,7 @@ class ExplanationChecker:
         for a in find_aspects(text, self.vocab, spans):
             if a.term.value.lower() not in allowed_aspects:
                 found.append(f"attribute not in evidence: {a.surface}")
-        allowed_words = {w.lower() for name in (item.title, *item.aliases, *(s.title for s in ev.similar_to_liked),
+        allowed_words = {w.lower() for name in (item.title, *item.aliases, *(s.title for s in named),
                                                 *item.genres) for w in re.findall(r"[A-Za-z]+", name)}
         for m in _CAPITALISED_RUN.finditer(text):
             if any(s <= m.start() < e for s, e in spans):
@@ -214,15 +222,21 @@ class Explainer:
         self.checker = ExplanationChecker(catalog)
         self.stats = ExplanationStats()
 
-    def explain(self, item_id: str, ev: Evidence, *, use_llm: bool = True) -> tuple[str, str]:
-        """(sentence, "llm" | "template"). Never raises for LLM trouble: the template stands in."""
+    def explain(self, item_id: str, ev: Evidence, *, use_llm: bool = True, deadline: float | None = None
+                ) -> tuple[str, str]:
+        """(sentence, "llm" | "template"). Never raises for LLM trouble: the template stands in.
+
+        `deadline` (a `time.monotonic()` value) bounds the LLM time a whole request spends on explanations:
+        a call gets at most the time left, and once it is spent the template answers at once.
+        """
         item = self.catalog.get(item_id)
-        if use_llm and self.llm is not None:
+        timeout = self.timeout_s if deadline is None else min(self.timeout_s, deadline - time.monotonic())
+        if use_llm and self.llm is not None and timeout > 0:
             self.stats.llm_attempts += 1
             try:
                 messages = load_prompt("explain_item").render(record=render_record(item, ev))
                 text = " ".join(self.llm.complete(messages, max_tokens=self.max_tokens,
-                                                  timeout_s=self.timeout_s).split())
+                                                  timeout_s=timeout).split())
                 text = _first_sentences(text, 2)
                 if not self.checker.problems(text, item, ev):
                     self.stats.llm_passed += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 from recassist.assistant.conversation import replies
@@ -79,11 +80,15 @@ def _recommend(ctx: TurnContext, *, exclude: list[str]) -> Iterator[ChatEvent]:
     items = recommend_items(parts, ctx.gate, ctx.profile, history, k=ctx.k, text=ctx.text, exclude=exclude)
     msg = replies.NOTHING_FOUND if not items else replies.intro(intent, ctx.changes)
     if step is not None and items:
-        msg += f" To sharpen this: {step.question}"
+        # One message, two sentences: the question first, then the intro the list follows.
+        ask = ("Like or dislike any of these to sharpen the next list." if step.items else
+               f"To sharpen the next list: {step.question}")
+        msg = f"{ask}\n\n{msg}"
     yield from ctx.finish(intent, msg, items, onboarding=step)
     if ctx.explain and items and parts.llm is not None:
+        deadline = time.monotonic() + parts.settings.llm_request_budget_s  # one LLM budget for the whole list
         for it in items:
-            sentence, source = parts.explainer.explain(it.item_id, it.evidence)
+            sentence, source = parts.explainer.explain(it.item_id, it.evidence, deadline=deadline)
             if source == "llm":
                 yield ChatEvent(type="explanation", item_id=it.item_id, explanation=sentence,
                                 explanation_source="llm")

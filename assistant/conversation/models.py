@@ -21,6 +21,16 @@ class SimilarItem(BaseModel):
     similarity: float = Field(description="Cosine similarity of item text embeddings, -1..1.")
 
 
+class ChatSuggestion(BaseModel):
+    """An item the user named after which people in recommendation chats were often suggested the item."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item_id: str
+    title: str
+    conversations: float = Field(description="How many corpus conversations did (each counted at most once).")
+
+
 class CrossDomainLink(BaseModel):
     """A liked item of another catalog whose shared aspects this item carries ('the film Arrival')."""
 
@@ -44,6 +54,10 @@ class Evidence(BaseModel):
         default_factory=list, description="Liked items that people who rated this item also rated highly."
     )
     sources: list[str] = Field(default_factory=list, description="Candidate sources that proposed it.")
+    suggested_in_chats_after: list[ChatSuggestion] = Field(
+        default_factory=list, description="Items you named after which people in recommendation chats were often "
+        "suggested this one (in the corpora the conversation layer was trained on)."
+    )
     popular_now: bool = Field(
         default=False, description="Among the titles gathering interactions fastest lately (top 1% by trend)."
     )

@@ -192,30 +192,3 @@ def format_crs(r: CRSResult) -> str:
         lines.append(f"explanations: checker pass rate {r.explanation_pass_rate:.3f}, "
                      f"fallback rate {r.explanation_fallback_rate:.3f}")
     return "\n".join(lines)
-
-
-def register_eval(eval_sub) -> None:
-    p = eval_sub.add_parser("conversation", help="conversational recommendation on ReDial (see README)")
-    p.add_argument("--redial", default=None, help="path to dialogues.jsonl")
-    p.add_argument("--limit", type=int, default=None, help="only the first N dialogues")
-    p.add_argument("--no-llm", action="store_true", help="extraction without the LLM (much faster)")
-    p.add_argument("--explain-sample", type=int, default=50, help="explanations to generate and check")
-    p.set_defaults(handler=_cmd)
-
-
-def _cmd(args, settings) -> int:
-    import sys
-
-    from recassist.assistant.conversation import Assistant
-    from recassist.assistant.evaluation.redial import load_dialogues
-    from tqdm import tqdm
-
-    assistant = Assistant.open(settings, use_llm=True)
-    dialogues = load_dialogues(args.redial, limit=args.limit)
-    with tqdm(total=len(dialogues), desc="dialogues", unit="dlg", file=sys.stderr) as bar:
-        res = evaluate_conversations(dialogues, assistant, use_llm=not args.no_llm,
-                                     explain_sample=args.explain_sample, progress=lambda n: bar.update(1))
-    print(format_crs(res))
-    return 0
-
-

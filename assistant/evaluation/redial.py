@@ -11,7 +11,6 @@ from pathlib import Path
 from recassist.foundation.errors import InputError
 
 _PLACEHOLDER = re.compile(r"@(\d+)")
-DEFAULT_REDIAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "redial-dev" / "dialogues.jsonl"
 
 
 @dataclass(frozen=True)
@@ -44,11 +43,14 @@ class Dialogue:
         return list(seen)
 
 
-def load_dialogues(path: Path | str | None = None, limit: int | None = None) -> list[Dialogue]:
+def load_dialogues(path: Path | str | None, limit: int | None = None) -> list[Dialogue]:
     """Parse dialogues.jsonl; malformed fields (lists where dicts are expected) become empty dicts."""
-    p = Path(path) if path else DEFAULT_REDIAL
+    if not path:
+        raise InputError("no ReDial dialogues given; pass --redial PATH (a dialogues.jsonl in ReDial's format)")
+    p = Path(path)
     if not p.is_file():
-        raise InputError(f"ReDial dialogues not found at {p}; pass --redial PATH")
+        raise InputError(f"ReDial dialogues not found at {p}; ReDial is not shipped with recassist: download it "
+                         "(CC BY 4.0, https://redialdata.github.io/website/) and pass --redial PATH/TO/dialogues.jsonl")
     out: list[Dialogue] = []
     with p.open(encoding="utf-8") as f:
         for line in f:

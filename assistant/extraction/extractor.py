@@ -45,6 +45,9 @@ _THEME = re.compile(
     re.IGNORECASE,
 )
 _THEME_STOP = {"else", "good", "new", "like", "similar", "to", "to watch", "watch", "for", "you", "i", "please"}
+# When or for whom, not what: "something for tonight" is no taste to keep in the profile.
+_THEME_OCCASION = {"tonight", "today", "now", "right", "this", "evening", "weekend", "tomorrow", "later",
+                   "the", "a", "an", "me", "us", "soon", "friday", "saturday", "sunday"}
 # "anything but horror", "something except comedy": what follows is not wished for (aspects.py reads it).
 _THEME_NEGATED = {"but", "except", "not", "no", "without", "besides", "other", "apart"}
 
@@ -226,7 +229,8 @@ class InterestExtractor:
                 continue
             if any(s <= m.start(1) < e for s, e in title_spans):
                 continue
-            if all(w in _THEME_STOP or w in aspect_words or w in ("and", "or") for w in phrase.split()):
+            if all(w in _THEME_STOP or w in _THEME_OCCASION or w in aspect_words or w in ("and", "or")
+                   for w in phrase.split()):
                 continue
             profile.themes.append(Theme(text=phrase, source=Source(text=m.group(0).strip(), start=m.start(),
                                                                    end=m.end(), turn=turn)))

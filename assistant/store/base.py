@@ -209,6 +209,10 @@ class SessionStore(ABC):
         unknown session.
         """
 
+    def session_ids(self) -> list[str]:
+        """Every session's id, oldest first (for exporting conversations). Backends that can list override this."""
+        raise NotImplementedError(f"the {type(self).__name__} store cannot list its sessions")
+
     def last_shown_items(self, session_id: str) -> list[ShownItem]:
         """Items of the latest turn that showed any, in display order; [] if none yet."""
         for turn in reversed(self.session_turns(session_id)):

@@ -314,6 +314,11 @@ class PostgresStores(Stores):
             raise NotFoundError(f"session {session_id!r} not found")
         return SessionRecord(session_id=session_id, user_id=row[0], created_at=row[1])
 
+    def session_ids(self) -> list[str]:
+        with self.db.read() as con:
+            rows = con.execute("SELECT session_id FROM sessions ORDER BY created_at, session_id").fetchall()
+        return [r[0] for r in rows]
+
     def get_session_state(self, session_id: str) -> dict[str, JsonValue]:
         check_id(session_id, "session id")
         with self.db.read() as con:

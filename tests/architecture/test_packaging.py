@@ -49,6 +49,8 @@ def test_wheel_installs_only_the_recassist_namespace(tmp_path):
     assert installed == expected
     # Data files travel with their packages.
     assert (site / "recassist/foundation/demo_data/ml-latest-small/movies.csv").is_file()
+    assert (site / "recassist/foundation/demo_data/goodbooks-10k/books_top20_tags.csv").is_file()
+    assert (site / "recassist/foundation/demo_data/goodbooks-10k/LICENSE").is_file()
     assert (site / "recassist/prompts/explain_item.yaml").is_file()
     assert (site / "recassist/assistant/extraction/synonyms.yaml").is_file()
 

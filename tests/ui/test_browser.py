@@ -111,3 +111,28 @@ def test_markup_in_titles_and_messages_shows_as_text(page, base_url):
     page.wait_for_function("t => document.querySelector('#profile-entries').innerText.includes(t)", arg=XSS_TITLE)
     assert page.locator("#profile-panel img").count() == 0
     assert page.dialogs == []
+
+
+def test_a_message_sent_while_busy_is_queued_and_answered_in_order(page, base_url):
+    page.goto(f"{base_url}/ui/")
+    page.wait_for_selector("#chat .message")
+    page.click("text=Start as a new user")
+    page.wait_for_function("!document.querySelector('#chat').innerText.includes('Arrival')")
+    chat = page.locator("#chat")
+    send(page, "I want something for tonight")
+    page.wait_for_function("document.querySelector('#chat').innerText.includes('I want something for tonight')")
+    # The second message goes in while the first reply is still being computed.
+    assert "Working on it" in chat.inner_text()
+    send(page, "I loved Arrival and Interstellar")
+    page.wait_for_function("document.querySelector('#chat').innerText.includes('I loved Arrival and Interstellar')")
+    assert page.input_value("#message textarea") == ""  # accepted at once, not left waiting in the box
+    # Both are answered, in order: nothing was replaced or lost.
+    page.wait_for_function("!/Working on it|Queued:/.test(document.querySelector('#chat').innerText)")
+    page.wait_for_selector("#card-1 .rc-card")
+    text = chat.inner_text()
+    assert text.index("I want something for tonight") < text.index("I loved Arrival and Interstellar")
+    assert page.locator("#chat .message").count() >= 5  # greeting + two user messages + two replies
+    # Readable replies: no two templates run together, and an occasion is no taste.
+    assert "You might like: To sharpen" not in text
+    assert "for tonight" not in page.inner_text("#profile-entries")
+    assert "Arrival" in page.inner_text("#profile-entries")

@@ -7,6 +7,7 @@ import pytest
 from gradio_client import Client
 from pydantic import SecretStr
 from recassist.ui.app import create_app
+from recassist.ui.web.blocks import WORKING
 from ui_helpers import running
 
 ARRIVAL, INTERSTELLAR = "164179", "109487"
@@ -31,7 +32,7 @@ def test_chat_streams_a_reply_with_cards_and_shares_the_profile_with_the_api(bas
     assert len(streamed) >= 2
     first_history = streamed[0][1]
     assert [m["role"] for m in first_history] == ["user", "assistant"]
-    assert _last_text(first_history) == "…"  # shown at once, before the engine answers
+    assert _last_text(first_history) == WORKING  # shown at once, before the engine answers
 
     final = job.result()
     history, cards = final[1], [out for out in final if isinstance(out, str) and "rc-card" in out]

@@ -137,5 +137,9 @@ def readyz(request: Request, engine: Engine) -> Readiness:
     """The engine is loaded and its backends answer: the profile store and the vector index are
     each read once (a failure answers 503 with the backend's message)."""
     ready = engine.ready()
+    settings = request.app.state.settings
+    from recassist.ui.status import training_summary
+
     return Readiness(status="ready", catalog=ready.catalog, items=ready.items, indexed_items=ready.indexed_items,
-                     llm_backend=request.app.state.settings.resolved_llm_backend)
+                     llm_backend=settings.resolved_llm_backend, ranker=dict(engine.served_ranker),
+                     training=training_summary(settings))

@@ -145,3 +145,7 @@ class Readiness(BaseModel):
     items: int
     indexed_items: int = Field(description="Items in the vector index (read from it by this probe).")
     llm_backend: str
+    ranker: dict[str, Any] = Field(default_factory=dict, description="The ranker serving now: name, kind "
+                                   "('quick' until the full model is ready, then 'full'), validation NDCG@10.")
+    training: dict[str, Any] = Field(default_factory=dict, description="Background training: state "
+                                     "('none', 'training', 'interrupted', 'failed', 'done') and progress.")

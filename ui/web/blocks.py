@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -19,6 +21,7 @@ import gradio as gr
 from recassist.assistant.conversation import Assistant
 from recassist.assistant.conversation.models import ChatReply, RecommendedItem
 from recassist.foundation.errors import InputError, RecassistError
+from recassist.foundation.lru import LRU
 from recassist.foundation.profile import InterestProfile
 from recassist.ui.ids import ID_PATTERN, ID_RULE
 from recassist.ui.web.profile_panel import profile_choices, profile_summary, selected_ops
@@ -28,6 +31,9 @@ SLOTS = 5  # cards shown at once; the chat asks for this many items
 # Plain words: emoji need a colour font that a bare server browser (and some desktops) lack.
 FEEDBACK = (("like", "Like", "liked"), ("dislike", "Dislike", "disliked"), ("seen", "Seen it", "seen"))
 USER_ID = re.compile(ID_PATTERN)
+WORKING = "Working on it…"
+QUEUED = "Queued: I will answer this right after the reply above."
+RECOMMEND_NOW = "Recommend something for me"
 WELCOME_BACK = "Welcome back! Tell me what you feel like watching, or ask for more like your favourites."
 
 
@@ -108,33 +114,96 @@ def build_blocks(engine: Assistant) -> gr.Blocks:
             sid = engine.store.start_session(user_id)
             step = engine.onboarding(user_id, session_id=sid)
             history = [assistant_message(WELCOME_BACK if step.done else step.question)]
+            transcripts.put(sid, history)
             out = render(sid, [_card_state(it) for it in step.items], engine.store.get_profile(user_id))
             return {**out, chatbot: history, user_box: user_id, stored_user: user_id}
 
-        def chat_turn(text: str, history: list, user_id: str, sid: str, items: list[dict]) -> Iterator[dict]:
-            """Streams one turn: the user's words, then the reply with cards, then each LLM reason."""
-            history = [*(history or []), user_message(text), assistant_message("…")]
-            yield {message: "", chatbot: history}
-            reply: ChatReply | None = None
-            reasons: dict[str, str] = {}
+        # The server's copy of each chat, per session: a message sent while a reply is still being computed
+        # is shown at once, marked as queued, and answered in order; turns build on this copy, not on the
+        # history the browser sent when the message was queued (that one lacks the replies since).
+        transcripts = LRU(4096)
+        pending: dict[str, deque] = {}
+        lock = threading.Lock()
+
+        def enqueue(text: str, history: list, key: str) -> list:
+            """Add the user's message and a placeholder for its reply; the turn runs when its turn comes."""
+            with lock:
+                hist = list(transcripts.get(key) or history or [])
+                busy = bool(pending.get(key))
+                hist += [user_message(text), assistant_message(QUEUED if busy else WORKING)]
+                transcripts.put(key, hist)
+                pending.setdefault(key, deque()).append((text, len(hist) - 1))
+                return hist
+
+        def show(key: str, row: int, msg: dict) -> list:
+            with lock:
+                hist = list(transcripts.get(key) or [])
+                if row < len(hist):
+                    hist[row] = msg
+                transcripts.put(key, hist)
+                return hist
+
+        def run_next(key: str, user_id: str, sid: str, items: list[dict]) -> Iterator[dict]:
+            """Answers the oldest queued message of `key`: streams the reply with cards, then each LLM reason."""
+            with lock:
+                queue = pending.get(key)
+                if not queue:
+                    return
+                text, row = queue[0]
             try:
-                for event in engine.chat_stream(check_user_id(user_id), text, session_id=sid or None, k=SLOTS):
-                    if event.type == "reply" and event.reply is not None:
-                        reply = event.reply
-                        # "why ...?", "undo" and small talk keep the cards; a new list (even empty) replaces them.
-                        if reply.items or reply.intent in ("recommend", "refine", "feedback"):
-                            items = [_card_state(it) for it in reply.items]
-                        note = "; ".join(reply.profile_changes + reply.notes)
-                    elif event.type == "explanation" and reply is not None and event.item_id:
-                        reasons[event.item_id] = event.explanation or ""
-                        items = [_with_reason(entry, reasons) for entry in items]
-                    else:
-                        continue
-                    history[-1] = assistant_message(reply.text, reply.items, reasons)
-                    yield {**render(reply.session_id, items, reply.profile, note), chatbot: history}
-            except RecassistError as e:
-                history[-1] = assistant_message(f"Sorry, that did not work: {e}")
-                yield {chatbot: history}
+                yield {chatbot: show(key, row, assistant_message(WORKING))}
+                reply: ChatReply | None = None
+                reasons: dict[str, str] = {}
+                try:
+                    for event in engine.chat_stream(check_user_id(user_id), text, session_id=sid or None, k=SLOTS):
+                        if event.type == "reply" and event.reply is not None:
+                            reply = event.reply
+                            # "why ...?", "undo" and small talk keep the cards; a new list (even empty) replaces them.
+                            if reply.items or reply.intent in ("recommend", "refine", "feedback"):
+                                items = [_card_state(it) for it in reply.items]
+                            note = "; ".join(reply.profile_changes + reply.notes)
+                        elif event.type == "explanation" and reply is not None and event.item_id:
+                            reasons[event.item_id] = event.explanation or ""
+                            items = [_with_reason(entry, reasons) for entry in items]
+                        else:
+                            continue
+                        history = show(key, row, assistant_message(reply.text, reply.items, reasons))
+                        yield {**render(reply.session_id, items, reply.profile, note), chatbot: history}
+                except RecassistError as e:
+                    yield {chatbot: show(key, row, assistant_message(f"Sorry, that did not work: {e}"))}
+            finally:
+                with lock:
+                    if pending.get(key):
+                        pending[key].popleft()
+
+        @_friendly
+        def accept(text: str, history: list, user_id: str, sid: str) -> dict:
+            """Runs outside the queue: the message leaves the box and shows in the chat at once."""
+            text = (text or "").strip()
+            if not text:
+                return {message: ""}
+            check_user_id(user_id)
+            return {message: "", chatbot: enqueue(text, history, sid or user_id)}
+
+        def ui_turn(user_id: str, sid: str, items: list[dict]) -> Iterator[dict]:
+            answered = False
+            for update in run_next(sid or user_id, user_id, sid, items):
+                answered = True
+                yield update
+            if not answered:  # an empty message queued nothing
+                yield {}
+
+        def chat_turn(text: str, history: list, user_id: str, sid: str, items: list[dict]) -> Iterator[dict]:
+            """One whole turn in one call (the `/chat` API for `gradio_client`): the user's words, then the
+            reply with cards, then each LLM reason."""
+            key = sid or f"api-{uuid.uuid4().hex}"  # a call without a session keeps no transcript
+            try:
+                yield {message: "", chatbot: enqueue(text, history, key)}
+                yield from run_next(key, user_id, sid, items)
+            finally:
+                if not sid:
+                    with lock:
+                        pending.pop(key, None)
 
         def on_feedback(slot: int, kind: str, done: str):
             @_friendly
@@ -179,24 +248,37 @@ def build_blocks(engine: Assistant) -> gr.Blocks:
         fresh.click(lambda: open_user(new_user_id()), outputs=session_outputs, api_name="new_user")
 
         chat_inputs = [message, chatbot, user_box, session, shown]
+        # In the page: accept at once (outside the queue, so a busy server never leaves a message sitting in
+        # the box), then answer queued messages in order. The turn's outputs leave the box alone: it may
+        # already hold the next message being typed.
         gr.on(
             [message.submit, send.click],
-            chat_turn,
-            inputs=chat_inputs,
-            outputs=[message, chatbot, *state_view],
-            api_name="chat",
-        )
-        recommend_now.click(
-            lambda: "Recommend something for me",
-            outputs=message,
-            api_name="recommend_now_text",
+            accept,
+            inputs=[message, chatbot, user_box, session],
+            outputs=[message, chatbot],
+            queue=False,
+            trigger_mode="multiple",
+            api_name="accept_message",
             api_visibility="undocumented",
         ).then(
-            chat_turn,
-            inputs=chat_inputs,
-            outputs=[message, chatbot, *state_view],
+            ui_turn, inputs=[user_box, session, shown], outputs=[chatbot, *state_view], api_name="answer_queued",
+            api_visibility="undocumented",
+        )
+        recommend_now.click(
+            lambda history, user_id, sid: accept(RECOMMEND_NOW, history, user_id, sid),
+            inputs=[chatbot, user_box, session],
+            outputs=[message, chatbot],
+            queue=False,
+            trigger_mode="multiple",
             api_name="recommend_now",
             api_visibility="undocumented",
+        ).then(
+            ui_turn, inputs=[user_box, session, shown], outputs=[chatbot, *state_view],
+            api_name="answer_recommend_now", api_visibility="undocumented",
+        )
+        # For programs (`gradio_client`): one call, one whole turn.
+        gr.Button(visible=False, elem_id="chat-api").click(
+            chat_turn, inputs=chat_inputs, outputs=[message, chatbot, *state_view], api_name="chat",
         )
 
         for i, row in enumerate(buttons):

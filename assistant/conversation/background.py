@@ -1,0 +1,95 @@
+"""The background trainer: the slow models, trained in their own low-priority process while the server
+answers with the quick ones (`recassist demo` starts it; `recassist status` shows its progress).
+
+Run as `python -m recassist.assistant.conversation.background` with the server's `RECASSIST_*`
+environment. Stages run in order; each is resumable and reuses what is already current, so a
+restart (after Ctrl+C or kill -9) continues where the last run stopped. Only one trainer runs per
+data dir (`ranking.staged.TrainerLock`): a second start returns at once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from recassist.foundation.catalog import Catalog, load_catalog_cached
+from recassist.foundation.settings import Settings
+from recassist.ranking.staged import TrainerLock, read_status, write_status
+
+NICENESS = 15  # the server's request threads keep priority over training on the same cores
+LOG_NAME = "training.log"
+
+
+def _full_ranker(settings: Settings, catalog: Catalog) -> str:
+    from recassist.assistant.conversation.prepare import text_vectors
+    from recassist.ranking.staged import train_full_ranker
+
+    return train_full_ranker(settings, catalog, text_vectors=lambda: text_vectors(settings, catalog))
+
+
+#: (name, stage(settings, catalog) -> note), run in order. Later models trained at prepare time (e.g. a
+#: learned conversation layer) join here: each must reuse a current result and resume an interrupted one.
+STAGES: list[tuple[str, Callable[[Settings, Catalog], str]]] = [
+    ("full ranker", _full_ranker),
+]
+
+
+def run(settings: Settings) -> int:
+    """Run every stage under the trainer lock; 0 when done (or another trainer holds the lock)."""
+    lock = TrainerLock(settings)
+    if not lock.acquire():
+        print("another trainer is already running for this data dir", file=sys.stderr)
+        return 0
+    try:
+        catalog = load_catalog_cached(str(settings.catalog_dir))
+        for name, stage in STAGES:
+            print(f"{name}: {stage(settings, catalog)}", file=sys.stderr, flush=True)
+        return 0
+    except KeyboardInterrupt:
+        write_status(settings, **dict(read_status(settings), state="interrupted"))
+        return 130
+    except Exception as e:
+        write_status(settings, state="failed", message=f"{type(e).__name__}: {e}"[:500])
+        raise
+    finally:
+        lock.release()
+
+
+def start(settings: Settings) -> subprocess.Popen | None:
+    """Start the trainer process for `settings`' data dir (None when one is already running).
+
+    Its output goes to `models/training.log`. It shares the terminal's process group, so Ctrl+C stops
+    it with the server (its checkpoint resumes next time); after kill -9 of the server it finishes its work.
+    """
+    if TrainerLock(settings).held_elsewhere():
+        return None
+    env = dict(os.environ, RECASSIST_DATA_DIR=str(Path(settings.data_dir).resolve()),
+               RECASSIST_CATALOG_DIR=str(Path(settings.catalog_dir).resolve()))
+    settings.ensure_dirs()
+    log = open(Path(settings.models_dir) / LOG_NAME, "ab")  # noqa: SIM115 - the child owns it from here
+    try:
+        return subprocess.Popen([sys.executable, "-m", __name__], env=env, stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=log)
+    finally:
+        log.close()
+
+
+def _stop_on_signals() -> None:
+    """Ctrl+C (SIGINT to the terminal's process group) and SIGTERM (the server stopping) both end the run
+    through KeyboardInterrupt, so the status says 'interrupted'; SIGINT may arrive ignored when the server
+    was started in the background by a shell, hence set explicitly."""
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+
+if __name__ == "__main__":
+    os.nice(NICENESS)
+    _stop_on_signals()
+    sys.exit(run(Settings()))

@@ -1,0 +1,115 @@
+"""Per-candidate features for the learned ranking layer: every signal the engine has, plus co-suggestion.
+
+The candidate set of one request is the engine's candidates plus the items co-suggestion scores highest that
+the same hard rules allow (constraints, blocked, seen, excluded, history). Rows of `X` follow `ids`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from recassist.assistant.conversation.scoring import score as hand_set_score
+from recassist.assistant.conversation.scoring import zscore
+from recassist.foundation.profile import InterestProfile
+from recassist.ranking.dialogue.cosuggest import CoSuggestion
+from recassist.retrieval.candidates import Candidate
+from recassist.retrieval.filters import Filter, constraints_filter
+
+FEATURES = (
+    "engine_score", "engine_rank_inv", "fusion", "ranker_z", "ranker_used", "liked_aspect_share",
+    "disliked_aspects", "theme_cos", "content_z", "text_z", "trend_z", "new_release", "log_popularity",
+    "cosugg", "cosugg_log", "cosugg_rank_inv", "chat_prior", "history_len", "liked_aspects", "has_text",
+    "src_co_occurrence", "src_item_neighbours", "src_semantic", "src_aspect_match", "src_popular", "src_cosugg_only",
+)
+SOURCES = ("co_occurrence", "item_neighbours", "semantic", "aspect_match", "popular")
+
+
+@dataclass
+class TurnFeatures:
+    ids: list[str]
+    X: np.ndarray  # float32 [len(ids), len(FEATURES)]
+    engine_order: np.ndarray  # int [len(ids)]: candidate positions, the hand-tuned engine's order
+    liked_share: np.ndarray  # float32 [len(ids)]: share of the liked aspects each candidate carries
+    cosugg: np.ndarray  # float32 [len(ids)]: co-suggestion score
+    candidates: list[Candidate]  # in `ids` order (co-suggestion extras have no sources)
+
+
+def turn_features(engine, cosugg: CoSuggestion | None, profile: InterestProfile, history: Sequence[str], *,
+                  text: str | None = None, exclude: Sequence[str] = (), filters: Filter | None = None,
+                  n_candidates: int = 300, n_cosugg: int = 100) -> TurnFeatures | None:
+    """Features of every candidate for one request; None when nothing is allowed."""
+    engine.embed_texts(profile, text)
+    cands = engine.candidates.generate(profile, history, k=n_candidates, text=text, filter=filters)
+    blocked = set(exclude)
+    cands = [c for c in cands if c.item_id not in blocked]
+    arrays = engine.candidates.arrays
+    context = [*profile.liked_ids(), *history]
+    polarity = {x: -1 for x in profile.disliked_ids()} | {x: 1 for x in profile.liked_ids()}
+    co_all = cosugg.score(context, polarity) if cosugg is not None else None
+    n_engine = len(cands)
+    if co_all is not None and n_cosugg:
+        # The co-suggestion scorer's own best items, under the same hard rules as the engine's candidates.
+        rows_co = np.array([cosugg.index.get(x, -1) for x in arrays.ids])
+        score = np.where(rows_co >= 0, co_all[np.maximum(rows_co, 0)], 0.0)
+        flt = constraints_filter(profile.constraints, engine.catalog) & (filters or Filter())
+        allowed = flt.mask(arrays) & (score > 0)
+        allowed[arrays.rows([*blocked, *history, *profile.liked_ids(), *profile.blocked_ids()])] = False
+        have = {c.item_id for c in cands}
+        top = np.flatnonzero(allowed)
+        top = top[np.argsort(-score[top], kind="stable")][: n_cosugg]
+        cands += [Candidate(arrays.ids[r], [], {}, 0.0) for r in top if arrays.ids[r] not in have]
+    if not cands:
+        return None
+    ids = [c.item_id for c in cands]
+    rows = np.fromiter(map(engine.rows.__getitem__, ids), dtype=np.int64, count=len(ids))
+    signals = engine.signals.gather(profile, history, cands, rows, text, engine.ranker, engine.ranker_index)
+    scores = hand_set_score(signals)  # the hand-set blend, as the engine ranks without this layer
+    blended, raw, used = scores.blended, scores.ranker_scores, scores.ranker_used
+    content = zscore(signals.content) if signals.content is not None else np.zeros(len(rows), np.float32)
+    # The hand-tuned engine only ranks its own candidates: co-suggestion extras come after them.
+    blended_e = np.where(np.arange(len(ids)) < n_engine, blended, -np.inf)
+    engine_order = np.argsort(-blended_e, kind="stable")
+    engine_rank = np.empty(len(ids), np.float32)
+    engine_rank[engine_order] = np.arange(1, len(ids) + 1)
+    liked = {a.aspect.lower() for a in profile.liked_aspects}
+    disliked = {a.aspect.lower() for a in profile.disliked_aspects}
+    share = (engine.signals.carrying(liked)[rows] / max(1, len(liked))).astype(np.float32) if liked else \
+        np.zeros(len(rows), np.float32)
+    dis = engine.signals.carrying(disliked)[rows].astype(np.float32) if disliked else np.zeros(len(rows), np.float32)
+    theme = np.zeros(len(rows), np.float32)
+    if profile.themes:
+        q = engine.candidates.queries.encode([" ".join(t.text for t in profile.themes)])[0]
+        theme = engine.signals.vectors[rows] @ q
+    if co_all is not None:
+        co = np.array([co_all[cosugg.index[x]] if x in cosugg.index else 0.0 for x in ids], np.float32)
+        prior = np.array([cosugg.prior[cosugg.index[x]] if x in cosugg.index else 0.0 for x in ids], np.float32)
+    else:
+        co = prior = np.zeros(len(ids), np.float32)
+    co_rank = np.empty(len(ids), np.float32)
+    co_rank[np.argsort(-co, kind="stable")] = np.arange(1, len(ids) + 1)
+    fusion = np.array([c.score for c in cands], np.float32)
+    ranker_z = _z(raw.astype(np.float32))
+    src = np.array([[s in c.sources for s in SOURCES] for c in cands], np.float32)
+    n = len(ids)
+    cols = [
+        np.where(np.isfinite(blended_e), blended, blended[:n_engine].min() - 1 if n_engine else 0.0),
+        1.0 / engine_rank, fusion, ranker_z, np.full(n, float(used)), share, dis, theme, content / max(
+            1e-6, np.abs(content).max()), _z(engine.signals.vectors[rows] @ _text_vec(engine, text)) if text else
+        np.zeros(n), _z(np.log1p(arrays.trending[rows])), arrays.new_release[rows].astype(np.float32),
+        np.log1p(arrays.popularity[rows]), co, np.log(co + 1e-4), 1.0 / co_rank, prior,
+        np.full(n, float(len(history))), np.full(n, float(len(liked))), np.full(n, float(bool(text))),
+        *src.T, (np.arange(n) >= n_engine).astype(np.float32),
+    ]
+    X = np.stack([np.asarray(c, np.float32) for c in cols], axis=1)
+    return TurnFeatures(ids, X, engine_order, share, co, cands)
+
+
+def _text_vec(engine, text: str) -> np.ndarray:
+    return engine.candidates.queries.encode([text.strip()[: engine.candidates.settings.max_text_chars]])[0]
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    sd = float(x.std())
+    return (x - x.mean()) / sd if sd > 1e-9 else np.zeros_like(x)

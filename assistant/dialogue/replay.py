@@ -1,0 +1,95 @@
+"""Replaying corpus conversations as chats: the requests a recommender turn answered, with their features.
+
+Each seeker message goes through extraction and profile merging as in a chat; items named so far (found in
+the text by the title matcher, as at serving time) are the history and are excluded from the ranking. At each
+recommender turn that newly suggests items, the candidates' features are computed and the suggested items are
+the positives (the dedup protocol of `assistant.evaluation.crs_eval`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+from recassist.assistant.dialogue.features import FEATURES, turn_features
+from recassist.assistant.extraction.mentions import matcher_for
+from recassist.foundation.profile import InterestProfile
+from recassist.ranking.dialogue.corpus import Conversation
+from recassist.ranking.dialogue.cosuggest import CoSuggestion
+
+
+@dataclass
+class ReplayedTurns:
+    """Stacked features of many requests: rows of `X` grouped by request (`groups`: rows per request)."""
+
+    X: list[np.ndarray] = field(default_factory=list)  # per request: float32 [n_cands, len(FEATURES)]
+    y: list[np.ndarray] = field(default_factory=list)  # per request: int8 [n_cands], 1 = suggested there
+    ids: list[list[str]] = field(default_factory=list)
+    engine_order: list[np.ndarray] = field(default_factory=list)
+    liked_share: list[np.ndarray] = field(default_factory=list)
+    n_targets: list[int] = field(default_factory=list)  # targets per request, found among candidates or not
+    conversation: list[str] = field(default_factory=list)
+
+    def save(self, path) -> None:
+        from recassist.ranking.storage import atomic_write
+
+        sizes = np.array([len(x) for x in self.X])
+        arrays = dict(X=np.concatenate(self.X), y=np.concatenate(self.y), sizes=sizes,
+                      ids=np.array([i for ids in self.ids for i in ids]),
+                      engine_order=np.concatenate(self.engine_order),
+                      liked_share=np.concatenate(self.liked_share), n_targets=np.array(self.n_targets),
+                      conversation=np.array(self.conversation), features=np.array(FEATURES))
+        atomic_write(path, lambda f: np.savez(f, **arrays))
+
+    @classmethod
+    def load(cls, path) -> ReplayedTurns:
+        with np.load(path, allow_pickle=False) as z:
+            if tuple(z["features"]) != FEATURES:
+                raise ValueError(f"{path} holds other features than this version computes; rebuild it")
+            cuts = np.cumsum(z["sizes"])[:-1]
+            ids = [list(x) for x in np.split(z["ids"].astype(str), cuts)]
+            return cls(np.split(z["X"], cuts), np.split(z["y"], cuts), ids, np.split(z["engine_order"], cuts),
+                       np.split(z["liked_share"], cuts), list(z["n_targets"]), list(z["conversation"].astype(str)))
+
+
+def replay(conversations: Iterable[Conversation], assistant, cosugg_for: Callable[[Conversation], CoSuggestion],
+           progress: Callable[[int], None] | None = None) -> ReplayedTurns:
+    """Features and labels of every recommender turn with new suggestions in `conversations`.
+
+    `cosugg_for(conv)`: the co-suggestion model to use for that conversation (one not fitted on it, for
+    training data).
+    """
+    engine, extractor = assistant.engine, assistant.extractor
+    matcher = matcher_for(assistant.catalog)
+    out = ReplayedTurns()
+    for conv in conversations:
+        cosugg = cosugg_for(conv)
+        profile = InterestProfile()
+        mentioned: list[str] = []
+        seeker_text: list[str] = []
+        seen: set[str] = set()
+        for t in conv.turns:
+            if t.role == "recommender":
+                targets = [x for x in t.items if x not in seen and conv.suggested(x)]
+                if targets:
+                    blocked = set(profile.disliked_ids())
+                    feats = turn_features(engine, cosugg, profile, [m for m in mentioned if m not in blocked],
+                                          text=" ".join(seeker_text[-3:]), exclude=mentioned)
+                    if feats is not None:
+                        out.X.append(feats.X)
+                        out.y.append(np.array([x in targets for x in feats.ids], np.int8))
+                        out.ids.append(feats.ids)
+                        out.engine_order.append(feats.engine_order)
+                        out.liked_share.append(feats.liked_share)
+                        out.n_targets.append(len(targets))
+                        out.conversation.append(conv.conversation_id)
+            seen.update(t.items)
+            if t.role == "seeker":
+                delta, _ = extractor.extract(t.text, use_llm=False)
+                profile = profile.merged_with(delta)
+                seeker_text.append(t.text)
+            mentioned.extend(x.item_id for x in matcher.find_mentions(t.text) if x.item_id not in mentioned)
+        if progress:
+            progress(1)
+    return out

@@ -1,0 +1,70 @@
+"""The conversation-trained scorer as the engine uses it: co-suggestion + the learned layer, hard rules kept.
+
+`ConversationScorer.open` loads both files from the data dir; when either is missing or stale it returns None
+with a message saying which command rebuilds it, and the engine answers with its hand-tuned blend.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from recassist.assistant.dialogue.features import FEATURES, turn_features
+from recassist.assistant.dialogue.ordering import layer_order
+from recassist.foundation.errors import StateMismatchError
+from recassist.foundation.profile import InterestProfile
+from recassist.ranking.dialogue.cosuggest import CoSuggestion
+from recassist.ranking.dialogue.layer import LearnedLayer
+from recassist.ranking.storage import CheckpointError
+from recassist.retrieval.candidates import Candidate
+from recassist.retrieval.filters import Filter
+
+COSUGGEST_FILE = "cosuggest.npz"
+LAYER_FILE = "conversation_layer.json"
+#: An anchor is named in evidence ("people who mentioned Heat in a chat were often recommended it") only when
+#: at least this many conversations (after the per-conversation cap) suggested the item after it.
+MIN_EVIDENCE_PAIRS = 2.0
+
+
+@dataclass
+class LayerRanking:
+    candidates: list[Candidate]
+    scores: np.ndarray  # float64 [len(candidates)]: the layer's score
+    order: np.ndarray  # candidate positions, best first, hard rules applied (franchise cap: the engine's)
+
+
+class ConversationScorer:
+    def __init__(self, cosugg: CoSuggestion, layer: LearnedLayer) -> None:
+        self.cosugg = cosugg
+        self.layer = layer
+        self.name = "conversation-trained layer"
+
+    @classmethod
+    def open(cls, models_dir: Path | str, catalog_version: str, *, quiet: bool = False) -> ConversationScorer | None:
+        """Both files, or None (with a note on stderr naming the fix) when one is missing or stale."""
+        models = Path(models_dir)
+        try:
+            cosugg = CoSuggestion.load(models / COSUGGEST_FILE, catalog_version)
+            layer = LearnedLayer.load(models / LAYER_FILE, catalog_version, FEATURES)
+        except (CheckpointError, StateMismatchError) as e:
+            if not quiet:
+                print(f"note: {e}; recommending with the hand-tuned scorer meanwhile", file=sys.stderr)
+            return None
+        return cls(cosugg, layer)
+
+    def rank(self, engine, profile: InterestProfile, history: Sequence[str], *, text: str | None,
+             filters: Filter | None, exclude: Sequence[str], n_candidates: int) -> LayerRanking | None:
+        feats = turn_features(engine, self.cosugg, profile, history, text=text, exclude=exclude, filters=filters,
+                              n_candidates=n_candidates)
+        if feats is None:
+            return None
+        scores = self.layer.score(feats.X)
+        return LayerRanking(feats.candidates, scores, layer_order(scores, feats.liked_share))
+
+    def suggested_after(self, item_id: str, context: Sequence[str], top: int = 2) -> list[tuple[str, float]]:
+        """(context item, conversations) after which people in chats most often suggested `item_id`."""
+        weights = [(self.cosugg.pair_weight(c, item_id), c) for c in dict.fromkeys(context)]
+        return [(c, w) for w, c in sorted(weights, reverse=True)[:top] if w >= MIN_EVIDENCE_PAIRS]

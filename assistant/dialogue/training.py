@@ -1,0 +1,194 @@
+"""`recassist train conversations`: fit co-suggestion and the learned ranking layer from conversation corpora.
+
+Co-suggestion is fitted on every conversation of every corpus. The layer's training requests come from
+replaying up to `layer_dialogues` conversations as chats (`replay`), each with a co-suggestion model not fitted
+on it (5 folds by a hash of the conversation id); fold 0 is held out to choose the number of trees and is
+never fitted on. Both files are written atomically with their config and the catalog version; on any error the
+previous files stay in place and the engine keeps answering with them (or with the hand-tuned scorer).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from recassist.assistant.dialogue.scorer import COSUGGEST_FILE, LAYER_FILE
+from recassist.foundation.errors import InputError
+from recassist.foundation.settings import Settings
+from recassist.ranking.dialogue.corpus import Conversation, CorpusStats, read_corpus
+from recassist.ranking.dialogue.cosuggest import CoSuggestion
+from recassist.ranking.dialogue.layer import LayerConfig, LearnedLayer
+
+FOLDS = 5
+SELECT_FOLD = 0
+#: The training corpus shipped with the product (ReDial training dialogues, CC BY 4.0, see its README).
+SHIPPED_CORPUS = Path(__file__).resolve().parent / "corpus" / "redial-train.jsonl.gz"
+#: Conversations replayed for the layer by default (about 0.08 s of CPU each, 2 min of CPU for 1,500).
+DEFAULT_LAYER_DIALOGUES = 1500
+#: The demo's first start replays fewer, to stay within a minute or so; `recassist train conversations`
+#: trains the full layer.
+PREPARE_LAYER_DIALOGUES = 250
+
+
+@dataclass
+class TrainReport:
+    corpus: str
+    cosuggest: str
+    layer: str
+    seconds: float
+
+    def __str__(self) -> str:
+        return f"{self.corpus}\n{self.cosuggest}\n{self.layer}\n({self.seconds:.0f} s)"
+
+
+def fold_of(conv: Conversation) -> int:
+    return fold_of_id(conv.conversation_id)
+
+
+def read_corpora(paths: Sequence[Path | str], catalog) -> tuple[list[Conversation], CorpusStats]:
+    """Every conversation of every corpus (titles mapped with the title matcher); ids must be unique across
+    corpora too. Raises `InputError` naming the corpus for a missing file or a repeated id."""
+    from recassist.assistant.extraction.mentions import matcher_for
+
+    if not paths:
+        raise InputError("no conversation corpus given; pass --corpus PATH (JSONL in the format of "
+                         "docs/conversations.md)")
+    matcher = matcher_for(catalog)
+    known = set(catalog.items)
+    stats = CorpusStats()
+    out: list[Conversation] = []
+    owner: dict[str, str] = {}
+    for p in paths:
+        for conv in read_corpus(_opened(p), known, matcher.match_name, stats):
+            if conv.conversation_id in owner:
+                raise InputError(f"conversation id {conv.conversation_id!r} is in both {owner[conv.conversation_id]} "
+                                 f"and {p}; give each corpus its own id prefix")
+            owner[conv.conversation_id] = str(p)
+            out.append(conv)
+    return out, stats
+
+
+def _opened(path: Path | str) -> Path:
+    """A `.gz` corpus is unpacked once next to the data (the reader reports lines of the plain file)."""
+    p = Path(path)
+    if p.suffix != ".gz":
+        return p
+    import gzip
+    import tempfile
+
+    if not p.is_file():
+        raise InputError(f"conversation corpus {p} not found")
+    out = Path(tempfile.gettempdir()) / f"recassist-{hashlib.sha1(str(p).encode()).hexdigest()[:10]}-{p.stem}"
+    if not out.is_file() or out.stat().st_mtime < p.stat().st_mtime:
+        from recassist.ranking.storage import atomic_write
+
+        atomic_write(out, lambda f: f.write(gzip.decompress(p.read_bytes())))
+    return out
+
+
+def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | str] = (), progress: bool = True, *,
+                             layer_dialogues: int | None = DEFAULT_LAYER_DIALOGUES, assistant=None,
+                             config: LayerConfig | None = None) -> TrainReport:
+    """Fit and save co-suggestion and the learned layer; see the module docstring.
+
+    `corpus_paths`: corpus files (default: the shipped ReDial training corpus). `layer_dialogues`: how many
+    conversations to replay for the layer (None: all). `assistant`: an open `Assistant` to replay with
+    (opened from `settings` otherwise). Raises `InputError` for bad corpora, `CheckpointError` /
+    `StateMismatchError` when the index or ranker the replay needs is missing or stale.
+    """
+    from recassist.assistant.dialogue.features import FEATURES
+    from recassist.assistant.dialogue.replay import replay
+
+    t0 = time.perf_counter()
+    if assistant is None:
+        from recassist.assistant.conversation import Assistant
+
+        assistant = Assistant.open(settings, use_llm=False)
+    from recassist.foundation.catalog import load_catalog_cached
+
+    catalog = assistant.catalog
+    # The catalog folder's version, as for the ranker: items added through the API since score 0 here.
+    version = load_catalog_cached(str(settings.catalog_dir)).version
+    convs, stats = read_corpora(list(corpus_paths) or [SHIPPED_CORPUS], catalog)
+    ids = list(catalog.items)
+    co = CoSuggestion(ids).fit(convs)
+    co.catalog_version = version
+    models = Path(settings.models_dir)
+    models.mkdir(parents=True, exist_ok=True)
+
+    usable = [c for c in convs if any(t.role == "recommender" and any(c.suggested(x) for x in t.items)
+                                      for t in c.turns)]
+    usable.sort(key=lambda c: hashlib.sha1(c.conversation_id.encode()).hexdigest())  # a fixed, spread sample
+    chosen = usable[:layer_dialogues] if layer_dialogues else usable
+    if sum(fold_of(c) == SELECT_FOLD for c in chosen) < 5 or len(chosen) < 25:
+        raise InputError(f"only {len(chosen)} conversations with suggestions to train the layer on; a corpus "
+                         "needs at least 25 (recommender turns naming items marked \"suggested\")")
+    per_fold: dict[int, CoSuggestion] = {}
+
+    def cosugg_for(conv: Conversation) -> CoSuggestion:
+        # Never the conversation's own counts; the selection fold's counts never reach the fitted requests.
+        f = fold_of(conv)
+        if f not in per_fold:
+            per_fold[f] = CoSuggestion(ids, co.config).fit(
+                c for c in convs if fold_of(c) not in {f, SELECT_FOLD})
+        return per_fold[f]
+
+    bar = _bar(len(chosen), "replaying conversations", progress)
+    turns = replay(chosen, assistant, cosugg_for, progress=bar.update)
+    bar.close()
+    fit_rows = [i for i, c in enumerate(turns.conversation) if fold_of_id(c) != SELECT_FOLD and turns.y[i].any()]
+    sel_rows = [i for i, c in enumerate(turns.conversation) if fold_of_id(c) == SELECT_FOLD and turns.y[i].any()]
+    if not fit_rows or not sel_rows:
+        raise InputError("no replayed request had a suggested item among its candidates; the corpus cannot "
+                         "train the layer")
+    cfg = config or LayerConfig()
+    tree_bar = _bar(cfg.max_trees, "fitting the layer (trees, stops early)", progress)
+    layer = LearnedLayer.fit(*_stack(turns, fit_rows), *_stack(turns, sel_rows), FEATURES, cfg, version,
+                             progress=lambda i: tree_bar.update(1))
+    tree_bar.close()
+    layer.info.update({"corpus_conversations": len(convs), "replayed_conversations": len(chosen),
+                       "corpora": [str(p) for p in (corpus_paths or [SHIPPED_CORPUS])]})
+    co.save(models / COSUGGEST_FILE)
+    layer.save(models / LAYER_FILE)
+    return TrainReport(
+        corpus=f"corpus: {stats}",
+        cosuggest=f"co-suggestion: {co.pairs.nnz} item pairs from {co.conversations} conversations -> "
+                  f"{models / COSUGGEST_FILE}",
+        layer=f"layer: {layer.info['trees']} trees on {len(fit_rows)} requests, NDCG@10 on {len(sel_rows)} held-out "
+              f"requests {layer.info['selection_ndcg@10']:.4f} -> {models / LAYER_FILE}",
+        seconds=time.perf_counter() - t0)
+
+
+def ensure_conversation_layer(settings: Settings, progress: bool = True,
+                              layer_dialogues: int = PREPARE_LAYER_DIALOGUES) -> str:
+    """Train the layer on the shipped corpus unless a current one exists; returns a line saying which.
+
+    What `recassist demo` calls after preparing the index and the ranker."""
+    from recassist.assistant.dialogue.scorer import ConversationScorer
+    from recassist.foundation.catalog import load_catalog_cached
+
+    version = load_catalog_cached(str(settings.catalog_dir)).version
+    if ConversationScorer.open(settings.models_dir, version, quiet=True) is not None:
+        return f"conversation layer: reused {Path(settings.models_dir) / LAYER_FILE}"
+    report = train_conversation_layer(settings, [], progress, layer_dialogues=layer_dialogues)
+    return f"conversation layer: trained ({report.layer})"
+
+
+def fold_of_id(conversation_id: str) -> int:
+    return int(hashlib.sha1(conversation_id.encode()).hexdigest(), 16) % FOLDS
+
+
+def _stack(turns, rows: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return (np.concatenate([turns.X[i] for i in rows]), np.concatenate([turns.y[i] for i in rows]),
+            np.array([len(turns.X[i]) for i in rows]))
+
+
+def _bar(total: int, desc: str, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, file=sys.stderr, disable=not enabled, mininterval=1.0)

@@ -1,0 +1,181 @@
+"""Crashes: SIGKILL a writer at a random moment, restart, check that everything loads and no acknowledged write is lost.
+
+Writers (see `robust_crash_worker.py`): feedback and profile writes from 4 threads, catalog updates
+through the Assistant (update log + vector index), ranker training with checkpoint writes, index build.
+After each kill the state is opened the way a restarted server opens it and checked:
+- feedback: the store opens; every acknowledged feedback event and profile merge is there;
+- catalog: the update log replays and the index opens against it (or names `recassist index build`,
+  after which it does); every acknowledged item is in the catalog and the index;
+- train: the checkpoint, when present, reads (never a corrupt file); a finished run's checkpoint exists;
+- index: the index opens, or refuses with an error that names `recassist index build` (never a crash).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from recassist.foundation.settings import Settings
+
+WORKER = Path(__file__).parent / "robust_crash_worker.py"
+# Seconds after READY within which the kill lands, per kind (roughly a run's length on 2 busy cores).
+WINDOW = {"feedback": 3.0, "catalog": 8.0, "train": 20.0, "index": 30.0}
+
+
+@dataclass
+class CrashResult:
+    kills: int = 0
+    acked: int = 0
+    lost: int = 0
+    load_failures: int = 0
+    repairs_named: int = 0
+    per_kind: dict[str, int] = field(default_factory=dict)
+    examples: list[str] = field(default_factory=list)
+
+
+def _kill_once(kind: str, settings: Settings, rng: random.Random, ready_timeout: float = 300) -> list[dict]:
+    """Start the worker, SIGKILL it at a random moment after READY; returns the acknowledged writes."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen([sys.executable, str(WORKER), kind, str(settings.data_dir), str(settings.catalog_dir)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    acks: list[dict] = []
+    ready = threading.Event()
+
+    def read() -> None:
+        for line in proc.stdout:
+            if line.startswith("READY"):
+                ready.set()
+            elif line.startswith("ACK "):
+                acks.append(json.loads(line[4:]))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    if ready.wait(ready_timeout):
+        time.sleep(rng.uniform(0.05, WINDOW[kind]))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    reader.join(timeout=5)
+    return list(acks)
+
+
+def _check_feedback(settings: Settings, acks: list[dict], result: CrashResult) -> None:
+    from recassist.assistant.store import open_store
+    from recassist.foundation.catalog import load_catalog_cached
+
+    store = open_store(settings, load_catalog_cached(str(settings.catalog_dir)))
+    try:
+        for a in acks:
+            if a["op"] == "feedback":
+                got = {(f.item_id, f.kind) for f in store.feedback(a["user"], limit=100_000)}
+                ok = (a["item"], a["kind"]) in got
+            else:
+                ok = a["theme"] in {t.text for t in store.get_profile(a["user"]).themes}
+            if not ok:
+                result.lost += 1
+                result.examples.append(f"feedback: lost {a}")
+    finally:
+        close = getattr(store, "close", None)
+        if close:
+            close()
+
+
+def _check_catalog(settings: Settings, acks: list[dict], result: CrashResult) -> None:
+    """What a restart does: replay the update log over the catalog, open the index against it."""
+    from recassist.foundation.catalog import load_catalog_cached
+    from recassist.foundation.catalog.updates import apply_updates
+    from recassist.foundation.errors import StateMismatchError
+    from recassist.retrieval.index import open_index
+
+    catalog = apply_updates(load_catalog_cached(str(settings.catalog_dir)), settings)
+    try:
+        store = open_index(catalog, settings, _embedder(settings))
+    except StateMismatchError as e:
+        if "recassist index build" not in str(e):
+            raise
+        result.repairs_named += 1
+        _rebuild(settings)
+        store = open_index(catalog, settings, _embedder(settings))
+    for a in acks:
+        if a["item"] not in catalog:
+            result.lost += 1
+            result.examples.append(f"catalog: lost {a}")
+    if store.count() != len(catalog):
+        result.load_failures += 1
+        result.examples.append(f"catalog: index has {store.count()} items, catalog {len(catalog)}")
+
+
+_EMBEDDERS: dict = {}
+
+
+def _embedder(settings: Settings):
+    from recassist.retrieval.embedders import get_embedder
+
+    if "e" not in _EMBEDDERS:
+        _EMBEDDERS["e"] = get_embedder(settings)
+    return _EMBEDDERS["e"]
+
+
+def _check_train(settings: Settings, acks: list[dict], result: CrashResult) -> None:
+    from recassist.ranking.sasrec_ckpt import read_checkpoint
+    from recassist.ranking.serving import default_checkpoint
+
+    path = default_checkpoint(settings)
+    if path.is_file():
+        read_checkpoint(path)  # raises CheckpointError for a corrupt file
+    elif acks:
+        result.lost += 1
+        result.examples.append("train: finished run left no checkpoint")
+
+
+def _check_index(settings: Settings, acks: list[dict], result: CrashResult) -> None:
+    from recassist.foundation.catalog import load_catalog_cached
+    from recassist.foundation.errors import StateMismatchError
+    from recassist.retrieval.index import check_manifest, open_index
+
+    catalog = load_catalog_cached(str(settings.catalog_dir))
+    embedder = _embedder(settings)
+    try:
+        check_manifest(open_index(catalog, settings, embedder), catalog, embedder)
+    except StateMismatchError as e:
+        if "recassist index build" not in str(e):
+            raise
+        result.repairs_named += 1
+
+
+def _rebuild(settings: Settings) -> None:
+    from recassist.foundation.catalog import load_catalog_cached
+    from recassist.foundation.catalog.updates import apply_updates
+    from recassist.retrieval.index import build_index
+
+    catalog = apply_updates(load_catalog_cached(str(settings.catalog_dir)), settings)
+    build_index(catalog, settings, _embedder(settings), progress=False)
+
+
+CHECKS = {"feedback": _check_feedback, "catalog": _check_catalog, "train": _check_train, "index": _check_index}
+
+
+def run_crashes(settings_for: dict[str, Settings], kills: dict[str, int], *, seed: int = 7) -> CrashResult:
+    """`kills[kind]` SIGKILLs per writer kind, each on `settings_for[kind]`'s data dir (state accumulates)."""
+    rng = random.Random(seed)
+    result = CrashResult()
+    for kind, n in kills.items():
+        settings = settings_for[kind]
+        for _ in range(n):
+            acks = _kill_once(kind, settings, rng)
+            result.kills += 1
+            result.acked += len(acks)
+            result.per_kind[kind] = result.per_kind.get(kind, 0) + 1
+            try:
+                CHECKS[kind](settings, acks, result)
+            except Exception as e:  # a restart that cannot load is the failure being measured
+                result.load_failures += 1
+                result.examples.append(f"{kind}: restart failed: {type(e).__name__}: {str(e)[:200]}")
+    return result

@@ -1,0 +1,106 @@
+"""The learned ranking layer: a LightGBM LambdaRank model over per-candidate features of one request.
+
+Saved as one JSON file (atomic replace) holding the model text, its feature names, its config, the catalog
+version and what it was trained on; a file from another catalog version or with other features is refused
+with a message naming the command that rebuilds it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from recassist.foundation.errors import StateMismatchError
+from recassist.ranking.storage import CheckpointError, atomic_write
+
+NAME = "conversation-layer"
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class LayerConfig:
+    num_leaves: int = 31
+    learning_rate: float = 0.05
+    max_trees: int = 600
+    min_data_in_leaf: int = 50
+    feature_fraction: float = 0.8
+    early_stopping: int = 50  # trees without NDCG@10 gain on the selection split before stopping
+    threads: int = 2
+    seed: int = 0
+
+
+class LearnedLayer:
+    """Scores candidates from their feature rows; `score(X)` -> float64 [len(X)], higher is better."""
+
+    def __init__(self, booster, features: Sequence[str], config: LayerConfig, catalog_version: str,
+                 info: dict | None = None) -> None:
+        self.booster = booster
+        self.features = tuple(features)
+        self.config = config
+        self.catalog_version = catalog_version
+        self.info = info or {}
+
+    @classmethod
+    def fit(cls, X: np.ndarray, y: np.ndarray, groups: np.ndarray, X_sel: np.ndarray, y_sel: np.ndarray,
+            groups_sel: np.ndarray, features: Sequence[str], config: LayerConfig | None = None,
+            catalog_version: str = "", progress=None) -> LearnedLayer:
+        """LambdaRank on (X, y) grouped by request (`groups`: rows per request); the number of trees is chosen
+        by NDCG@10 on the selection split (X_sel, ...), which is never fitted on."""
+        import lightgbm as lgb
+
+        cfg = config or LayerConfig()
+        params = {"objective": "lambdarank", "metric": "ndcg", "eval_at": [10], "num_leaves": cfg.num_leaves,
+                  "learning_rate": cfg.learning_rate, "min_data_in_leaf": cfg.min_data_in_leaf,
+                  "feature_fraction": cfg.feature_fraction, "num_threads": cfg.threads, "seed": cfg.seed,
+                  "deterministic": True, "verbose": -1}
+        train = lgb.Dataset(X, y, group=groups, feature_name=list(features), free_raw_data=True)
+        valid = lgb.Dataset(X_sel, y_sel, group=groups_sel, reference=train)
+        callbacks = [lgb.early_stopping(cfg.early_stopping, verbose=False)]
+        if progress is not None:
+            callbacks.append(lambda env: progress(env.iteration + 1))
+        booster = lgb.train(params, train, num_boost_round=cfg.max_trees, valid_sets=[valid],
+                            callbacks=callbacks)
+        info = {"trees": booster.best_iteration, "selection_ndcg@10": booster.best_score["valid_0"]["ndcg@10"],
+                "train_requests": int(len(groups)), "selection_requests": int(len(groups_sel))}
+        return cls(booster, features, cfg, catalog_version, info)
+
+    def score(self, X: np.ndarray) -> np.ndarray:
+        return self.booster.predict(X, num_iteration=self.info.get("trees") or None, num_threads=1)
+
+    def importance(self) -> dict[str, float]:
+        gain = self.booster.feature_importance("gain", iteration=self.info.get("trees") or None)
+        return dict(sorted(zip(self.features, map(float, gain), strict=True), key=lambda kv: -kv[1]))
+
+    # --- files --------------------------------------------------------------
+    def save(self, path: Path | str) -> None:
+        doc = {"ranker": NAME, "format": FORMAT, "config": asdict(self.config), "features": list(self.features),
+               "catalog_version": self.catalog_version, "info": self.info,
+               "model": self.booster.model_to_string(num_iteration=self.info.get("trees") or None)}
+        atomic_write(path, lambda f: f.write(json.dumps(doc).encode("utf-8")))
+
+    @classmethod
+    def load(cls, path: Path | str, catalog_version: str | None, features: Sequence[str]) -> LearnedLayer:
+        """Raises `CheckpointError` (missing, corrupt) or `StateMismatchError` (other catalog or features)."""
+        import lightgbm as lgb
+
+        path = Path(path)
+        if not path.is_file():
+            raise CheckpointError(f"no conversation layer at {path}; run `recassist train conversations`")
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            if doc.get("ranker") != NAME:
+                raise ValueError(f"not a {NAME} file")
+            booster = lgb.Booster(model_str=doc["model"])
+        except (OSError, ValueError, KeyError, lgb.basic.LightGBMError) as e:
+            raise CheckpointError(f"conversation layer {path} is corrupt ({e}); run "
+                                  "`recassist train conversations`") from None
+        if catalog_version is not None and doc["catalog_version"] != catalog_version:
+            raise StateMismatchError(f"the conversation layer {path} was trained on another catalog version; "
+                                     "run `recassist train conversations`")
+        if tuple(doc["features"]) != tuple(features):
+            raise StateMismatchError(f"the conversation layer {path} uses other features than this version; "
+                                     "run `recassist train conversations`")
+        return cls(booster, doc["features"], LayerConfig(**doc["config"]), doc["catalog_version"], doc["info"])

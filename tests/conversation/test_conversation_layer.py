@@ -1,0 +1,122 @@
+"""The conversation-trained layer end to end on the test catalog slice: train from a corpus, rank with it,
+evidence and explanations name it, hard rules hold, stored chats export to the corpus format."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from recassist.assistant.dialogue.export import session_rows
+from recassist.assistant.dialogue.scorer import LAYER_FILE, ConversationScorer
+from recassist.assistant.dialogue.training import read_corpora, train_conversation_layer
+from recassist.foundation.catalog import load_catalog_cached
+from recassist.foundation.errors import InputError
+from recassist.foundation.profile import InterestProfile
+from recassist.foundation.settings import Settings
+from recassist.ranking.dialogue.corpus import write_corpus
+
+# (liked, suggested) pairs people repeat in the corpus below: Star Wars -> Empire, LOTR 1 -> 2, Matrix -> Memento.
+PAIRS = [("260", "1196"), ("4993", "5952"), ("2571", "4226"), ("1", "4886")]
+
+
+def _corpus(tmp_path, catalog, n=150):
+    rows = []
+    for i in range(n):
+        liked, suggested = PAIRS[i % len(PAIRS)]
+        # Titles in the text: replay finds the history there, as a chat would.
+        rows.append({"id": f"t{i}", "messages": [
+            {"role": "seeker", "text": f"Hi, I loved {catalog.items[liked].label}", "mentions": [{"id": liked}]},
+            {"role": "recommender", "text": f"You should watch {catalog.items[suggested].label}",
+             "mentions": [{"id": suggested}]},
+            {"role": "seeker", "text": "thanks, sounds good"}],
+            "outcomes": [{"id": liked, "outcome": ["liked", "seen"]}, {"id": suggested, "outcome": ["suggested"]}]})
+    path = tmp_path / "corpus.jsonl"
+    write_corpus(rows, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(rules_assistant, small_settings, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("conv")
+    settings = Settings(data_dir=tmp / "data", catalog_dir=small_settings.catalog_dir)
+    report = train_conversation_layer(settings, [_corpus(tmp, rules_assistant.catalog)], progress=False,
+                                      assistant=rules_assistant, layer_dialogues=None)
+    version = load_catalog_cached(str(small_settings.catalog_dir)).version
+    scorer = ConversationScorer.open(settings.models_dir, version)
+    assert scorer is not None
+    return settings, scorer, report
+
+
+def test_layer_learns_what_people_suggest_and_says_so(rules_assistant, trained):
+    settings, scorer, report = trained
+    assert "150 conversations" in report.corpus and "trees" in report.layer
+    engine = rules_assistant.engine
+    engine.conversation = scorer
+    try:
+        ranked = engine.recommend(InterestProfile(), ["260"], k=5, text="I want a movie like one I loved")
+    finally:
+        engine.conversation = None
+    assert ranked[0].item_id == "1196"
+    ev = ranked[0].evidence
+    assert ev.ranker == "conversation-trained layer"
+    assert [s.item_id for s in ev.suggested_in_chats_after] == ["260"]
+    sentence = rules_assistant.explainer.explain("1196", ev, use_llm=False)[0]
+    assert "in a chat were often recommended it" in sentence
+
+
+def test_hard_rules_hold_with_the_layer(rules_assistant, trained):
+    _, scorer, _ = trained
+    engine = rules_assistant.engine
+    engine.conversation = scorer
+    try:
+        ranked = engine.recommend(InterestProfile(), ["260"], k=10, text="more like that", exclude=["1196", "5952"])
+        genre_profile, _ = rules_assistant.extractor.extract("recommend me a good comedy movie", use_llm=False)
+        comedies = engine.recommend(genre_profile, ["260"], k=10, text="recommend me a good comedy movie")
+    finally:
+        engine.conversation = None
+    ids = [r.item_id for r in ranked]
+    assert not {"1196", "5952", "260"} & set(ids)  # excluded (as seen items are) and history never return
+    catalog = rules_assistant.catalog
+    flags = ["Comedy" in catalog.items[r.item_id].genres for r in comedies]
+    # A named genre dominates even after a film whose chat suggestions are not comedies.
+    assert sum(flags) >= 9 and flags == sorted(flags, reverse=True)
+
+
+def test_missing_or_stale_layer_falls_back_with_a_message(trained, small_settings, tmp_path, capsys):
+    settings, _, _ = trained
+    assert ConversationScorer.open(tmp_path, "whatever") is None
+    assert "train conversations" in capsys.readouterr().err
+    assert ConversationScorer.open(settings.models_dir, "another-version") is None
+    assert "another catalog version" in capsys.readouterr().err
+    doc = json.loads((settings.models_dir / LAYER_FILE).read_text())
+    assert doc["catalog_version"] and doc["config"] and doc["info"]["replayed_conversations"] == 150
+
+
+def test_bad_corpora_are_refused_clearly(rules_assistant, tmp_path):
+    a = _corpus(tmp_path, rules_assistant.catalog)
+    with pytest.raises(InputError, match="in both"):
+        read_corpora([a, a], rules_assistant.catalog)
+    with pytest.raises(InputError, match="no conversation corpus"):
+        read_corpora([], rules_assistant.catalog)
+    tiny = tmp_path / "tiny.jsonl"
+    write_corpus([{"id": "x", "messages": [{"role": "seeker", "text": "hi"}]}], tiny)
+    settings = Settings(data_dir=tmp_path / "d", catalog_dir=rules_assistant.settings.catalog_dir)
+    with pytest.raises(InputError, match="at least 25"):
+        train_conversation_layer(settings, [tiny], progress=False, assistant=rules_assistant)
+    assert not (settings.models_dir / LAYER_FILE).exists()
+
+
+def test_stored_chats_export_to_the_corpus_format(rules_assistant, tmp_path):
+    store = rules_assistant.store
+    sid = store.start_session("export-user")
+    store.append_turn(sid, "user", "I loved Star Wars")
+    store.append_turn(sid, "assistant", "Here you go", ["1196", "5952"])
+    store.record_feedback("export-user", "1196", "like", session_id=sid)
+    rows = [r for r in session_rows(store) if r["id"] == f"chat-{sid}"]
+    assert len(rows) == 1
+    path = tmp_path / "chats.jsonl"
+    write_corpus(rows, path)
+    convs, stats = read_corpora([path], rules_assistant.catalog)
+    c = convs[0]
+    assert [t.role for t in c.turns] == ["seeker", "recommender"] and c.turns[1].items == ("1196", "5952")
+    assert c.outcomes["1196"] == {"suggested", "liked"} and c.outcomes["5952"] == {"suggested"}

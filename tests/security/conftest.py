@@ -1,0 +1,54 @@
+"""Fast security cases: the bench's robustness modules (bench/robust_*.py) run on small samples here.
+
+Their own small prepared data dir (the 150 most-rated movies of the demo catalog, index built, a
+one-epoch ranker) keeps the folder quick on its own; every component is real.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+sys.path.insert(0, str(BENCH))
+
+
+@pytest.fixture(scope="session")
+def sec_settings(tmp_path_factory):
+    from recassist.assistant.conversation.prepare import prepare
+    from recassist.foundation.settings import Settings
+    from recassist.ranking.sasrec_model import SASRecConfig
+    from robust_common import write_slice
+
+    root = tmp_path_factory.mktemp("security")
+    settings = Settings(data_dir=root / "data", catalog_dir=write_slice(root / "catalog", n_popular=150),
+                        api_rate_limit_per_minute=0)
+    cfg = SASRecConfig(max_epochs=1, hidden=32, blocks=1, max_len=20, eval_every=1, all_windows=False, threads=1)
+    prepare(settings, progress=False, train_config=cfg)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def sec_assistant(sec_settings):
+    """The real Assistant without an LLM (text rules, template reasons)."""
+    from recassist.assistant.conversation import Assistant
+
+    return Assistant.open(sec_settings, use_llm=False)
+
+
+@pytest.fixture(scope="session")
+def popular_titles(sec_assistant) -> list[str]:
+    pop = sec_assistant.catalog.popularity
+    return [sec_assistant.catalog.items[i].label for i in sorted(pop, key=lambda i: -pop[i])[:20]]
+
+
+@pytest.fixture(scope="module")
+def served(sec_assistant, sec_settings):
+    """The API (no UI) served over loopback."""
+    from recassist.ui.app import create_app
+    from robust_common import serving
+
+    with serving(create_app(sec_assistant, sec_settings, ui=False)) as url:
+        yield url

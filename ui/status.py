@@ -1,0 +1,58 @@
+"""What is serving and what is still training, in words: `recassist status`, `/readyz` and the chat UI."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from recassist.foundation.settings import Settings
+from recassist.ranking.staged import full_model_info, quick_path, read_status
+
+
+def training_summary(settings: Settings) -> dict[str, Any]:
+    """The background trainer's state: {'state': 'none' | 'training' | 'interrupted' | 'failed' | 'done',
+    'running', 'progress' (one line), 'valid_ndcg'...}, from `models/training.json`."""
+    st = read_status(settings)
+    if not st:
+        return {"state": "none", "running": False, "progress": "no background training has run"}
+    state = st.get("state", "unknown")
+    if state == "training" and not st.get("running"):
+        state = "interrupted"  # the process died without saying so (kill -9): it resumes on the next demo
+    out = {"state": state, "running": bool(st.get("running"))}
+    if state in ("training", "interrupted"):
+        members = int(st.get("members", 1))
+        line = (f"network {int(st.get('member', 0)) + 1}/{members}, epoch {st.get('epoch', 0)} "
+                f"(stops early when validation stops improving, at most {st.get('max_epochs', '?')})")
+        if st.get("last_valid_ndcg") is not None:
+            line += f", last validation NDCG@10 {st['last_valid_ndcg']:.4f}"
+        if st.get("started_at"):
+            line += f", {int(time.time() - float(st['started_at']))} s since start"
+        if state == "interrupted":
+            line += "; resumes on the next `recassist demo`"
+        out["progress"] = line
+    elif state == "done":
+        out["progress"] = "finished"
+        out["valid_ndcg"] = st.get("valid_ndcg")
+    elif state == "failed":
+        out["progress"] = f"failed: {st.get('message', '')} (see models/training.log)"
+    return out
+
+
+def describe(settings: Settings) -> str:
+    """Several lines for `recassist status` (reads files only; needs no running server)."""
+    from recassist.foundation.catalog import load_catalog_cached
+
+    catalog = load_catalog_cached(str(settings.catalog_dir))
+    full = full_model_info(settings, catalog.version)
+    lines = [f"data dir: {settings.data_dir}"]
+    if full is not None:
+        ndcg = full["valid_ndcg@10"]
+        lines.append("ranker:   full model (self-attention ensemble + count blend)"
+                     + (f", validation NDCG@10 {ndcg:.4f}" if ndcg is not None else ""))
+    elif quick_path(settings).is_file():
+        lines.append("ranker:   quick model (EASE + transitions) until the full one is ready")
+    else:
+        lines.append("ranker:   none yet: run `recassist demo`")
+    t = training_summary(settings)
+    lines.append(f"training: {t['state']} - {t['progress']}")
+    return "\n".join(lines)
