@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -62,7 +63,11 @@ def _load(path: Path, n_ctx: int, threads: int):
             if not path.is_file():
                 raise ConfigError(f"local model file {path} does not exist; set RECASSIST_LOCAL_MODEL_PATH")
             disable_weight_repacking()
-            _MODELS[key] = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False, seed=0)
+            model = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False, seed=0)
+            # Freed before interpreter shutdown: llama-cpp-python's finaliser, run after its module globals
+            # are gone, otherwise prints a TypeError on every exit.
+            atexit.register(model.close)
+            _MODELS[key] = model
         return _MODELS[key]
 
 
