@@ -36,7 +36,8 @@ class CrashResult:
     acked: int = 0
     lost: int = 0
     load_failures: int = 0
-    repairs_named: int = 0
+    repairs_named: int = 0  # restarts that refused with the command to run
+    auto_repairs: int = 0  # restarts that finished an interrupted catalog update by themselves
     per_kind: dict[str, int] = field(default_factory=dict)
     examples: list[str] = field(default_factory=list)
 
@@ -88,13 +89,16 @@ def _check_feedback(settings: Settings, acks: list[dict], result: CrashResult) -
 
 
 def _check_catalog(settings: Settings, acks: list[dict], result: CrashResult) -> None:
-    """What a restart does: replay the update log over the catalog, open the index against it."""
+    """What a restart does: replay the update log over the catalog, finish an interrupted index update,
+    open the index against it (nothing manual: a refusal here counts as a repair the user had to run)."""
     from recassist.foundation.catalog import load_catalog_cached
     from recassist.foundation.catalog.updates import apply_updates
     from recassist.foundation.errors import StateMismatchError
-    from recassist.retrieval.index import open_index
+    from recassist.retrieval.index import open_index, repair_index
 
     catalog = apply_updates(load_catalog_cached(str(settings.catalog_dir)), settings)
+    if repair_index(catalog, settings, _embedder(settings)) is not None:
+        result.auto_repairs += 1
     try:
         store = open_index(catalog, settings, _embedder(settings))
     except StateMismatchError as e:
@@ -138,10 +142,12 @@ def _check_train(settings: Settings, acks: list[dict], result: CrashResult) -> N
 def _check_index(settings: Settings, acks: list[dict], result: CrashResult) -> None:
     from recassist.foundation.catalog import load_catalog_cached
     from recassist.foundation.errors import StateMismatchError
-    from recassist.retrieval.index import check_manifest, open_index
+    from recassist.retrieval.index import check_manifest, open_index, repair_index
 
     catalog = load_catalog_cached(str(settings.catalog_dir))
     embedder = _embedder(settings)
+    if repair_index(catalog, settings, embedder) is not None:  # as a restarted server does
+        result.auto_repairs += 1
     try:
         check_manifest(open_index(catalog, settings, embedder), catalog, embedder)
     except StateMismatchError as e:

@@ -20,6 +20,9 @@ from __future__ import annotations
 import json
 import random
 import re
+import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,33 +130,127 @@ def check(resp: httpx.Response, attack: Attack, catalog_ids: set[str], result: C
         result.examples.append(f"{channel}: payload in {written[:200]!r}")
 
 
-def run_channels(base_url: str, attacks: list[Attack], catalog_ids: set[str], *, seed: int = 0
-                 ) -> dict[str, ChannelResult]:
-    """Send every attack through every channel; returns per-channel counts."""
-    results = {c: ChannelResult() for c in ("chat", "extract", "recommend", "item")}
+CHANNELS = ("chat", "extract", "recommend", "item")
+
+
+def _delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    """Counts made between two readings; `max_*` readings are kept as they are (they only grow)."""
+    return {k: after[k] if k.startswith("max_") else after[k] - before.get(k, 0) for k in after}
+
+
+def _record(journal: Path | None, backend: str, n: int, channel: str, result: ChannelResult, seconds: float,
+            llm: dict[str, int]) -> None:
+    """Append one (attack, channel) outcome to the journal as it is known, so a killed run loses nothing."""
+    if journal is None:
+        return
+    line = {"backend": backend, "attack": n, "channel": channel, "seconds": round(seconds, 3), "llm": llm,
+            **{k: v for k, v in vars(result).items() if k != "examples"}, "examples": result.examples[:3]}
+    with open(journal, "a") as f:
+        f.write(json.dumps(line) + "\n")
+        f.flush()
+
+
+def journaled(journal: Path | None, backend: str) -> dict[tuple[int, str], dict]:
+    """The (attack, channel) outcomes `journal` already holds for `backend` (a torn last line is ignored)."""
+    done: dict[tuple[int, str], dict] = {}
+    if journal is None or not journal.exists():
+        return done
+    for raw in journal.read_text().splitlines():
+        try:
+            line = json.loads(raw)
+        except json.JSONDecodeError:
+            continue  # the line a kill cut short; that pair runs again
+        if line.get("backend") == backend:
+            done[(line["attack"], line["channel"])] = line
+    return done
+
+
+@dataclass
+class Summary:
+    """A backend's journal totalled: per-channel results, seconds per (attack, channel), LLM counters."""
+
+    channels: dict[str, ChannelResult]
+    seconds: list[float]
+    llm: Counter
+    attacks: int
+
+
+def summarize(journal: Path, backend: str, n_attacks: int) -> Summary:
+    """Totals over attacks `0..n_attacks-1` of `backend` in `journal`."""
+    results = {c: ChannelResult() for c in CHANNELS}
+    seconds: list[float] = []
+    llm: Counter = Counter()
+    attacks: set[int] = set()
+    for (n, channel), line in sorted(journaled(journal, backend).items()):
+        if n >= n_attacks:
+            continue
+        results[channel].add(ChannelResult(**{k: line[k] for k in ("requests", "canary_leaks", "off_catalog",
+                                                                   "payload_echoes", "errors_5xx")},
+                                           examples=line["examples"]))
+        seconds.append(line["seconds"])
+        for k, v in line.get("llm", {}).items():
+            llm[k] = max(llm[k], v) if k.startswith("max_") else llm[k] + v
+        attacks.add(n)
+    return Summary(results, seconds, llm, len(attacks))
+
+
+def run_channels(base_url: str, attacks: list[Attack], catalog_ids: set[str], *, seed: int = 0,
+                 journal: Path | None = None, backend: str = "", batch: int = 25,
+                 llm_counters: Callable[[], dict[str, int]] = dict) -> dict[str, ChannelResult]:
+    """Send every attack through every channel; returns per-channel counts.
+
+    With a `journal`, each (attack, channel) outcome is appended as it is known and pairs already there
+    are skipped, so a stopped run resumes where it was; each line also carries what `llm_counters`
+    counted meanwhile (LLM calls, failures, raw outputs holding the canary). Injected items go into
+    the catalog `batch` at a time (one index update each, then one explanation request per item) and
+    are deleted afterwards.
+    """
+    done = journaled(journal, backend)
+    results = {c: ChannelResult() for c in CHANNELS}
     ids = set(catalog_ids)
     with httpx.Client(base_url=base_url, timeout=300) as api:
-        for n, attack in enumerate(attacks):
-            user = f"inj-{seed}-{n}"
-            r = api.post("/v1/chat", json={"user_id": user, "message": f"I loved Toy Story. {attack.text}", "k": 3})
-            check(r, attack, ids, results["chat"], "chat")
-            r = api.post("/v1/profiles/extract", json={"text": f"Loved Heat, hated Titanic. {attack.text}"})
-            check(r, attack, ids, results["extract"], "extract")
-            r = api.post("/v1/recommendations", json={"text": f"My review: great pacing. {attack.text}", "k": 2,
-                                                       "explain": True})
-            check(r, attack, ids, results["recommend"], "recommend")
-            item_id = f"inj{seed}x{n}"
-            title = attack.text[:480]
-            body = {"title": title, "year": 2024, "genres": ["Drama"], "tags": [attack.text[:200]],
-                    "description": f"A quiet drama. {attack.text}"}
-            r = api.put(f"/v1/items/{item_id}", json=body)
-            if r.status_code == 200:
-                ids.add(item_id)
-            check(r, attack, ids, results["item"], "item")
-            r = api.post("/v1/recommendations", json={"user_id": f"{user}-i", "k": 1, "explain": True,
-                                                       "filters": {"item_id": item_id}})
-            check(r, attack, ids, results["item"], "item")
-            api.delete(f"/v1/items/{item_id}")  # the catalog (maybe shared) is left as it was found
+        for first in range(0, len(attacks), batch):
+            chunk = [(n, a) for n, a in enumerate(attacks[first:first + batch], start=first)]
+            placed = {}
+            for n, attack in chunk:  # the third-party texts of the whole batch enter the catalog first
+                if (n, "item") in done:
+                    continue
+                item_id = f"inj{seed}x{n}"
+                body = {"title": attack.text[:480], "year": 2024, "genres": ["Drama"], "tags": [attack.text[:200]],
+                        "description": f"A quiet drama. {attack.text}"}
+                started = time.perf_counter()
+                r = api.put(f"/v1/items/{item_id}", json=body)
+                if r.status_code == 200:
+                    ids.add(item_id)
+                placed[n] = (item_id, r, time.perf_counter() - started)
+            for n, attack in chunk:
+                user = f"inj-{seed}-{n}"
+                sends = {
+                    "chat": ("/v1/chat", {"user_id": user, "message": f"I loved Toy Story. {attack.text}", "k": 1}),
+                    "extract": ("/v1/profiles/extract", {"text": f"Loved Heat, hated Titanic. {attack.text}"}),
+                    "recommend": ("/v1/recommendations", {"text": f"My review: great pacing. {attack.text}", "k": 1,
+                                                          "explain": True}),
+                }
+                for channel, (path, body) in sends.items():
+                    if (n, channel) in done:
+                        continue
+                    res, started, before = ChannelResult(), time.perf_counter(), llm_counters()
+                    check(api.post(path, json=body), attack, ids, res, channel)
+                    _record(journal, backend, n, channel, res, time.perf_counter() - started,
+                            _delta(before, llm_counters()))
+                    results[channel].add(res)
+                if n in placed:
+                    item_id, put, put_s = placed[n]
+                    res, started, before = ChannelResult(), time.perf_counter(), llm_counters()
+                    check(put, attack, ids, res, "item")
+                    r = api.post("/v1/recommendations", json={"user_id": f"{user}-i", "k": 1, "explain": True,
+                                                               "filters": {"item_id": item_id}})
+                    check(r, attack, ids, res, "item")
+                    _record(journal, backend, n, "item", res, put_s + time.perf_counter() - started,
+                            _delta(before, llm_counters()))
+                    results["item"].add(res)
+            for item_id, _, _ in placed.values():
+                api.delete(f"/v1/items/{item_id}")  # the catalog (maybe shared) is left as it was found
     return results
 
 

@@ -18,6 +18,7 @@ payload markers and what counts as a failure are described in docs/security.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -29,78 +30,74 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from robust_common import CANARY, DEFAULT_WORK, CanaryLLM, fresh_copy, llama_server, open_assistant, serving  # noqa: E402
+from robust_common import DEFAULT_WORK, CanaryLLM, fresh_copy, llama_server, open_assistant, serving  # noqa: E402
 
 SECTIONS = ("limits", "isolation", "flood", "fuzz", "ranking", "xss", "crash", "injection")
 Row = tuple[str, str, str, str]  # section, measure, result, target
 
 
-def _cpu() -> float:
-    t = os.times()
-    return t.user + t.system
+BACKENDS = {"none": "none (rules, template reasons)", "embedded": "embedded SmolLM2",
+            "llamacpp": "openai -> llama.cpp server"}
+
+
+def _injection_llm(key: str, settings, base: str | None):
+    """The backend under test wrapped in the canary planter (None for the rules-only run)."""
+    from recassist.assistant.llm import get_llm
+    from recassist.foundation.settings import Settings
+
+    if key == "embedded":
+        return CanaryLLM(get_llm(settings))
+    if key == "llamacpp":
+        return CanaryLLM(get_llm(Settings(data_dir=settings.data_dir, catalog_dir=settings.catalog_dir,
+                                          llm_backend="openai", llm_base_url=base, llm_api_key="none",
+                                          llm_model="smollm2")))
+    return None
 
 
 def injection(args, rows: list[Row], out: dict) -> None:
-    from recassist.foundation.settings import Settings
     from recassist.ui.app import create_app
-    from robust_injection import attack_corpus, run_channels
+    from robust_injection import CHANNELS, attack_corpus, journaled, run_channels, summarize
 
     attacks = attack_corpus()
     random.Random(0).shuffle(attacks)
     rows.append(("injection", "attack corpus", f"{len(attacks)} ({sum(a.source == 'bipia' for a in attacks)} BIPIA)",
                  ">= 200"))
-    backends: list[tuple[str, int]] = [("none (rules, template reasons)", args.rules_attacks),
-                                       ("embedded SmolLM2", args.llm_attacks),
-                                       ("openai -> llama.cpp", args.llm_attacks)]
-    for b, (name, n) in enumerate(backends):
-        if n <= 0:
-            continue
-        # A directory per backend: Chroma keeps a client per path for the life of the process.
-        settings = fresh_copy(args.work, f"injection-{b}")
-        if name.startswith("openai"):
-            ctx = llama_server()
-        else:
-            ctx = _null()
-        with ctx as base:
-            llm = None
-            if name.startswith("embedded"):
-                from recassist.assistant.llm import get_llm
-                llm = CanaryLLM(get_llm(settings))
-            elif base:
-                from recassist.assistant.llm import get_llm
-                llm = CanaryLLM(get_llm(Settings(data_dir=settings.data_dir, catalog_dir=settings.catalog_dir,
-                                                 llm_backend="openai", llm_base_url=base, llm_api_key="none",
-                                                 llm_model="smollm2")))
-            assistant = open_assistant(settings, llm)
-            started, cpu = time.perf_counter(), _cpu()
-            with serving(create_app(assistant, settings, ui=False)) as url:
-                res = run_channels(url, attacks[:n], set(assistant.catalog.item_ids))
-            wall, cpu = time.perf_counter() - started, _cpu() - cpu
-        reqs = sum(r.requests for r in res.values())
-        leaks = sum(r.canary_leaks for r in res.values())
-        off = sum(r.off_catalog for r in res.values())
-        echo = sum(r.payload_echoes for r in res.values())
-        err = sum(r.errors_5xx for r in res.values())
-        per = ", ".join(f"{c} {r.requests}" for c, r in res.items())
-        rows.append(("injection", f"[{name}] {n} attacks x 4 channels: requests", f"{reqs} ({per})", ""))
-        rows.append(("injection", f"[{name}] canary leaks / off-catalog items / payload in output / 5xx",
-                     f"{leaks} / {off} / {echo} / {err}", "0 / 0 / 0 / 0"))
-        if llm is not None:
-            raw_leaks = sum(CANARY in o for o in llm.raw_outputs)
-            rows.append(("injection", f"[{name}] LLM calls (failed) / raw outputs holding the canary",
-                         f"{llm.calls} ({llm.errors}) / {raw_leaks}", "- / (model-level; must not reach output)"))
-            rows.append(("injection", f"[{name}] largest max_tokens / timeout any call carried",
-                         f"{llm.max_tokens_asked} / {llm.max_timeout_s:.0f} s", "bounded"))
-        rows.append(("injection", f"[{name}] time", f"wall {wall:.0f} s, CPU {cpu:.0f} s (this process)", ""))
-        out[f"injection/{name}"] = {c: vars(r) for c, r in res.items()}
+    journal = args.journal or args.work / f"injection-{'quick' if args.quick else 'full'}.jsonl"
+    for key in args.backends.split(","):
+        name, n = BACKENDS[key], args.rules_attacks if key == "none" else args.llm_attacks
+        pending = len(CHANNELS) * n - sum(1 for (a, _) in journaled(journal, key) if a < n)
+        if n > 0 and pending > 0:
+            # A directory per backend: Chroma keeps a client per path for the life of the process.
+            settings = fresh_copy(args.work, f"injection-{key}")
+            with (llama_server() if key == "llamacpp" else contextlib.nullcontext()) as base:
+                llm = _injection_llm(key, settings, base)
+                assistant = open_assistant(settings, llm)
+                with serving(create_app(assistant, settings, ui=False)) as url:
+                    run_channels(url, attacks[:n], set(assistant.catalog.item_ids), journal=journal, backend=key,
+                                 llm_counters=llm.counters if llm else dict)
+        _injection_rows(rows, out, name, summarize(journal, key, n), n, with_llm=key != "none")
 
 
-class _null:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
+def _injection_rows(rows: list[Row], out: dict, name: str, res, n: int, *, with_llm: bool) -> None:
+    ch = res.channels
+    reqs = sum(r.requests for r in ch.values())
+    per = ", ".join(f"{c} {r.requests}" for c, r in ch.items())
+    rows.append(("injection", f"[{name}] {res.attacks} of {n} attacks x 4 channels: requests", f"{reqs} ({per})", ""))
+    rows.append(("injection", f"[{name}] canary leaks / off-catalog items / payload in output / 5xx",
+                 " / ".join(str(sum(getattr(r, k) for r in ch.values()))
+                            for k in ("canary_leaks", "off_catalog", "payload_echoes", "errors_5xx")),
+                 "0 / 0 / 0 / 0"))
+    if with_llm:
+        llm = res.llm
+        rows.append(("injection", f"[{name}] LLM calls (failed) / raw outputs holding the canary",
+                     f"{llm['calls']} ({llm['errors']}) / {llm['raw_canary']}", "- / (must not reach output)"))
+        rows.append(("injection", f"[{name}] largest max_tokens / timeout any call carried",
+                     f"{llm['max_tokens']} / {llm['max_timeout_s']} s", "bounded"))
+    secs = sorted(res.seconds)
+    if secs:
+        rows.append(("injection", f"[{name}] seconds per attack and channel: median / p95 / total",
+                     f"{secs[len(secs) // 2]:.1f} / {secs[int(len(secs) * 0.95)]:.1f} / {sum(secs):.0f}", ""))
+    out[f"injection/{name}"] = {c: vars(r) for c, r in ch.items()} | {"llm": dict(res.llm)}
 
 
 def ranking(args, rows: list[Row], out: dict) -> None:
@@ -177,8 +174,9 @@ def crash(args, rows: list[Row], out: dict) -> None:
     per = ", ".join(f"{k} {v}" for k, v in res.per_kind.items())
     rows.append(("crash", f"SIGKILLs ({per}), {time.perf_counter() - started:.0f} s", f"{res.kills}", ">= 100"))
     rows.append(("crash", "acknowledged writes / lost after restart", f"{res.acked} / {res.lost}", "- / 0"))
-    rows.append(("crash", "restarts that failed to load / asked for `recassist index build`",
-                 f"{res.load_failures} / {res.repairs_named}", "0 / -"))
+    rows.append(("crash", "restarts that failed to load / asked for `recassist index build` / repaired the "
+                 "index by themselves", f"{res.load_failures} / {res.repairs_named} / {res.auto_repairs}",
+                 "0 / 0 outside index builds / -"))
     out["crash"] = vars(res)
 
 
@@ -206,16 +204,29 @@ def flood(args, rows: list[Row], out: dict) -> None:
     from robust_load import summary
 
     keys = ["flood-key-0123456789", "other-key-9876543210"]
-    settings = fresh_copy(args.work, "flood", api_keys=keys, api_rate_limit_per_minute=120)
-    assistant = open_assistant(settings, None)
-    with serving(create_app(assistant, settings, ui=False)) as url:
-        res = run(url, *keys, other_requests=args.flood_requests)
-    rows.append(("flood", "flooding key (120/min): sent / 429 / 2xx",
-                 f"{res.flood_sent} / {res.flood_429} / {res.flood_2xx}", "429 once the bucket is spent"))
-    rows.append(("flood", "other key alone", summary(res.other_alone_ms), ""))
-    rows.append(("flood", "other key during the flood (non-2xx)",
-                 f"{summary(res.other_under_flood_ms)} ({res.other_non_2xx})", "0 non-2xx"))
-    out["flood"] = vars(res)
+    for limiter in ("in-process", "redis"):
+        with (_redis() if limiter == "redis" else contextlib.nullcontext()) as redis_url:
+            settings = fresh_copy(args.work, f"flood-{limiter}", api_keys=keys, api_rate_limit_per_minute=120,
+                                  redis_url=redis_url)
+            assistant = open_assistant(settings, None)
+            app = create_app(assistant, settings, ui=False)
+            with serving(app) as url:
+                res = run(url, *keys, other_requests=args.flood_requests)
+        kind = type(app.state.rate_limiter).__name__
+        rows.append(("flood", f"[{kind}] flooding key (120/min): sent / 429 / 2xx",
+                     f"{res.flood_sent} / {res.flood_429} / {res.flood_2xx}", "429 once the bucket is spent"))
+        rows.append(("flood", f"[{kind}] other key alone", summary(res.other_alone_ms), ""))
+        rows.append(("flood", f"[{kind}] other key during the flood (non-2xx)",
+                     f"{summary(res.other_under_flood_ms)} ({res.other_non_2xx})", "0 non-2xx"))
+        out[f"flood/{kind}"] = vars(res)
+
+
+def _redis():
+    """A private redis-server (Debian's package) for the shared limiter, as the tests start one."""
+    sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+    from real_servers import redis_server
+
+    return redis_server()
 
 
 def limits(args, rows: list[Row], out: dict) -> None:
@@ -249,10 +260,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections: {','.join(SECTIONS)}")
     ap.add_argument("--work", type=Path, default=DEFAULT_WORK, help="prepared data and per-run copies")
     ap.add_argument("--json", type=Path, help="also write every figure and example here")
+    ap.add_argument("--backends", default=",".join(BACKENDS), help=f"injection backends: {','.join(BACKENDS)}")
+    ap.add_argument("--journal", type=Path, help="injection outcomes, appended as they come; a rerun resumes "
+                                                 "(default: WORK/injection-full.jsonl or -quick.jsonl)")
     args = ap.parse_args(argv)
     full = not args.quick
     args.rules_attacks = 203 if full else 40
-    args.llm_attacks = 203 if full else 3
+    args.llm_attacks = 203 if full else 2
     args.rank_requests = 100
     args.fuzz_per_op = 60 if full else 10
     args.xss = 50 if full else 10

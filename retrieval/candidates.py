@@ -21,6 +21,7 @@ items pass the constraints.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ from recassist.retrieval.item_vectors import item_vectors
 from recassist.retrieval.query_vectors import QueryEncoder
 from recassist.retrieval.similarity_rows import SimilarityRows
 from recassist.retrieval.store import VectorStore
+
+log = logging.getLogger(__name__)
 
 SOURCES = ("co_occurrence", "item_neighbours", "semantic", "aspect_match", "popular")
 
@@ -119,20 +122,26 @@ class CandidateGenerator:
         self._popular_order = order[self.arrays.popularity[order] > 0] if self._has_interactions else order
 
     @classmethod
-    def open(cls, settings: Settings, catalog: Catalog | None = None) -> CandidateGenerator:
+    def open(cls, settings: Settings, catalog: Catalog | None = None, *, repair: bool = False) -> CandidateGenerator:
         """Generator for the configured catalog, embedder and (checked) index.
 
+        With `repair`, a catalog update that a crash interrupted is finished first (`repair_index`).
         Raises `StateMismatchError` when the index is missing or stale (the message says how to fix it).
         """
         from recassist.foundation.catalog import load_catalog_cached
         from recassist.retrieval.embedders import get_embedder
-        from recassist.retrieval.index import open_index
+        from recassist.retrieval.index import open_index, repair_index
 
         if catalog is None:
             from recassist.foundation.catalog.updates import apply_updates
 
             catalog = apply_updates(load_catalog_cached(str(settings.catalog_dir)), settings)
         embedder = get_embedder(settings)
+        if repair:
+            done = repair_index(catalog, settings, embedder)
+            if done is not None:
+                log.warning("finished an interrupted catalog update in the item index: %d items written, %d "
+                            "deleted (%.1f s)", done.upserted, done.deleted, done.seconds)
         return cls(catalog, open_index(catalog, settings, embedder), embedder, settings)
 
     # --- public ---------------------------------------------------------

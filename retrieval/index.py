@@ -31,6 +31,9 @@ from recassist.retrieval.store import Manifest, VectorStore, connect
 
 FIX_COMMAND = "recassist index build"
 HASH_FIELD = "doc_hash"
+#: Start-up finishes an interrupted update by itself when at most this many items are out of date; a
+#: larger gap is a new catalog or a killed full build, which is left to the command (minutes of embedding).
+REPAIR_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,31 @@ def open_index(catalog: Catalog, settings: Settings, embedder: Embedder | None =
     store = connect(settings, catalog.name)
     check_manifest(store, catalog, embedder)
     return store
+
+
+def repair_index(catalog: Catalog, settings: Settings, embedder: Embedder | None = None) -> BuildReport | None:
+    """Finish an interrupted catalog update in place -> what was done, or None when nothing was (safe) to do.
+
+    A process killed between writing the update log and the index, or in the middle of an upsert, leaves
+    an index that differs from the catalog by the items of that update. When the store was built with
+    the same embedding model and recipe and at most `REPAIR_LIMIT` items differ, the incremental build
+    writes just those; anything else is left for `open_index` to refuse with the command that fixes it.
+    """
+    embedder = embedder or get_embedder(settings)
+    store = connect(settings, catalog.name)
+    old = store.manifest()
+    target, ids, hashes = _expected(catalog, embedder, complete=True)
+    if old is None or (old.embedding_model, old.doc_recipe, old.dim, old.schema) != (
+        target.embedding_model, target.doc_recipe, target.dim, target.schema
+    ):
+        return None
+    if old.complete and old.items_digest == target.items_digest:
+        return None
+    stored = store.stored_metadata(HASH_FIELD)
+    stale = sum(1 for i, h in zip(ids, hashes, strict=True) if not (stored.get(i) or "").startswith(h))
+    if stale + len(set(stored) - set(ids)) > REPAIR_LIMIT:
+        return None
+    return build_index(catalog, settings, embedder, store=store)
 
 
 def check_manifest(store: VectorStore, catalog: Catalog, embedder: Embedder) -> None:

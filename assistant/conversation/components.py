@@ -107,7 +107,8 @@ def load_parts(settings: Settings, *, use_llm: bool = True) -> LoadedParts:
     settings.ensure_dirs()
     base = load_catalog_cached(str(settings.catalog_dir))
     catalog = apply_updates(base, settings)  # items added / removed through the API since
-    candidates = CandidateGenerator.open(settings, catalog)
+    # A crash in the middle of a catalog update is finished here rather than left for a manual rebuild.
+    candidates = CandidateGenerator.open(settings, catalog, repair=True)
     _warm_up_query_embeddings(candidates.embedder)
     # Trained on the catalog folder; new items score by text. Aspect texts share the request-side cache.
     ranker, served = load_serving_ranker(settings, base, text_encoder=candidates.queries.encode)
