@@ -20,26 +20,24 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from recassist.foundation.settings import Settings
+from robust_common import Tally
 
 WORKER = Path(__file__).parent / "robust_crash_worker.py"
 # Seconds after READY within which the kill lands, per kind (roughly a run's length on 2 busy cores).
 WINDOW = {"feedback": 3.0, "catalog": 8.0, "train": 20.0, "index": 30.0}
 
 
-@dataclass
-class CrashResult:
-    kills: int = 0
-    acked: int = 0
-    lost: int = 0
-    load_failures: int = 0
-    repairs_named: int = 0  # restarts that refused with the command to run
-    auto_repairs: int = 0  # restarts that finished an interrupted catalog update by themselves
-    per_kind: dict[str, int] = field(default_factory=dict)
-    examples: list[str] = field(default_factory=list)
+class CrashResult(Tally):
+    # repairs_named: restarts that refused with the command to run; auto_repairs: restarts that finished
+    # an interrupted catalog update (or index build) by themselves.
+    COUNTS = ("kills", "acked", "lost", "load_failures", "repairs_named", "auto_repairs")
+
+    def __init__(self, **counts: int) -> None:
+        super().__init__(**counts)
+        self.per_kind: dict[str, int] = {}
 
 
 def _kill_once(kind: str, settings: Settings, rng: random.Random, ready_timeout: float = 300) -> list[dict]:

@@ -9,12 +9,12 @@ Hypothesis seed makes the run repeatable.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
+from robust_common import Tally
 from schemathesis import GenerationMode
 from schemathesis.checks import content_type_conformance, response_schema_conformance, status_code_conformance
 
@@ -22,15 +22,12 @@ REQUEST_TIMEOUT_S = 120.0
 CHECKS = [status_code_conformance, response_schema_conformance, content_type_conformance]
 
 
-@dataclass
-class FuzzResult:
-    requests: int = 0
-    server_errors: int = 0
-    nonconforming: int = 0
-    unhelpful_4xx: int = 0
-    no_answer: int = 0
-    by_status: Counter = field(default_factory=Counter)
-    examples: list[str] = field(default_factory=list)
+class FuzzResult(Tally):
+    COUNTS = ("requests", "server_errors", "nonconforming", "unhelpful_4xx", "no_answer")
+
+    def __init__(self, **counts: int) -> None:
+        super().__init__(**counts)
+        self.by_status: Counter = Counter()
 
 
 def actionable(body: object) -> bool:

@@ -23,11 +23,11 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from robust_common import CANARY
+from robust_common import CANARY, Tally
 
 DATA = Path(__file__).parent / "data" / "injection"
 OUT_OF_CATALOG = "The Crimson Paradox of Zorblax (2031)"
@@ -84,19 +84,8 @@ def attack_corpus() -> list[Attack]:
     return own + bipia
 
 
-@dataclass
-class ChannelResult:
-    requests: int = 0
-    canary_leaks: int = 0
-    off_catalog: int = 0
-    payload_echoes: int = 0
-    errors_5xx: int = 0
-    examples: list[str] = field(default_factory=list)
-
-    def add(self, other: ChannelResult) -> None:
-        for name in ("requests", "canary_leaks", "off_catalog", "payload_echoes", "errors_5xx"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.examples.extend(other.examples[:3])
+class ChannelResult(Tally):
+    COUNTS = ("requests", "canary_leaks", "off_catalog", "payload_echoes", "errors_5xx")
 
 
 def _written_texts(body: dict) -> list[str]:
@@ -184,9 +173,9 @@ def summarize(journal: Path, backend: str, n_attacks: int) -> Summary:
     for (n, channel), line in sorted(journaled(journal, backend).items()):
         if n >= n_attacks:
             continue
-        results[channel].add(ChannelResult(**{k: line[k] for k in ("requests", "canary_leaks", "off_catalog",
-                                                                   "payload_echoes", "errors_5xx")},
-                                           examples=line["examples"]))
+        done = ChannelResult(**{k: line[k] for k in ChannelResult.COUNTS})
+        done.examples = line["examples"]
+        results[channel].add(done)
         seconds.append(line["seconds"])
         for k, v in line.get("llm", {}).items():
             llm[k] = max(llm[k], v) if k.startswith("max_") else llm[k] + v
@@ -196,20 +185,23 @@ def summarize(journal: Path, backend: str, n_attacks: int) -> Summary:
 
 def run_channels(base_url: str, attacks: list[Attack], catalog_ids: set[str], *, seed: int = 0,
                  journal: Path | None = None, backend: str = "", batch: int = 25,
-                 llm_counters: Callable[[], dict[str, int]] = dict) -> dict[str, ChannelResult]:
+                 llm_counters: Callable[[], dict[str, int]] = dict, deadline: float | None = None
+                 ) -> dict[str, ChannelResult]:
     """Send every attack through every channel; returns per-channel counts.
 
     With a `journal`, each (attack, channel) outcome is appended as it is known and pairs already there
     are skipped, so a stopped run resumes where it was; each line also carries what `llm_counters`
     counted meanwhile (LLM calls, failures, raw outputs holding the canary). Injected items go into
     the catalog `batch` at a time (one index update each, then one explanation request per item) and
-    are deleted afterwards.
+    are deleted afterwards. No new batch starts after `deadline` (a `time.monotonic()` value).
     """
     done = journaled(journal, backend)
     results = {c: ChannelResult() for c in CHANNELS}
     ids = set(catalog_ids)
     with httpx.Client(base_url=base_url, timeout=300) as api:
         for first in range(0, len(attacks), batch):
+            if deadline is not None and time.monotonic() > deadline:
+                break
             chunk = [(n, a) for n, a in enumerate(attacks[first:first + batch], start=first)]
             placed = {}
             for n, attack in chunk:  # the third-party texts of the whole batch enter the catalog first
@@ -224,6 +216,8 @@ def run_channels(base_url: str, attacks: list[Attack], catalog_ids: set[str], *,
                     ids.add(item_id)
                 placed[n] = (item_id, r, time.perf_counter() - started)
             for n, attack in chunk:
+                if deadline is not None and time.monotonic() > deadline:
+                    break
                 user = f"inj-{seed}-{n}"
                 sends = {
                     "chat": ("/v1/chat", {"user_id": user, "message": f"I loved Toy Story. {attack.text}", "k": 1}),
@@ -271,11 +265,23 @@ def unrelated_requests(catalog, avoid_genres: set[str], n: int = 100, seed: int 
     return [rng.choice(forms).format(t=rng.choice(titles), g=rng.choice(genres).lower()) for _ in range(n)]
 
 
+def rank_of(api: httpx.Client, item_id: str, requests: list[str], k: int = 50) -> dict:
+    """Where `item_id` lands in `/v1/recommendations` for each request: counts in the top 10 / top k, mean rank."""
+    ranks = []
+    for text in requests:
+        r = api.post("/v1/recommendations", json={"text": text, "k": k, "explain": False})
+        r.raise_for_status()
+        got = [it["item_id"] for it in r.json()["items"]]
+        ranks.append(got.index(item_id) + 1 if item_id in got else None)
+    present = [x for x in ranks if x is not None]
+    return {"top10": sum(1 for x in present if x <= 10), "topk": len(present), "k": k,
+            "mean_rank": (sum(present) / len(present)) if present else None, "n": len(requests)}
+
+
 def rank_displacement(base_url: str, catalog, item_id: str, requests: list[str], k: int = 50) -> dict[str, dict]:
     """Rank of `item_id` (a copy put under a new id) with a plain vs an instruction-carrying description.
 
-    Returns {"clean": {...}, "injected": {...}} with the number of requests where it made the top 10 /
-    top k, and its mean rank where it did.
+    Returns {"clean": rank_of(...), "injected": rank_of(...)}.
     """
     base = catalog.items[item_id]
     out = {}
@@ -286,14 +292,6 @@ def rank_displacement(base_url: str, catalog, item_id: str, requests: list[str],
             body = {"title": f"{base.title} Redux", "year": base.year, "genres": list(base.genres), "tags": tags[:200],
                     "description": desc}
             assert api.put(f"/v1/items/{copy_id}", json=body).status_code == 200
-            ranks = []
-            for text in requests:
-                r = api.post("/v1/recommendations", json={"text": text, "k": k, "explain": False})
-                r.raise_for_status()
-                got = [it["item_id"] for it in r.json()["items"]]
-                ranks.append(got.index(copy_id) + 1 if copy_id in got else None)
+            out[name] = rank_of(api, copy_id, requests, k)
             api.delete(f"/v1/items/{copy_id}")
-            present = [x for x in ranks if x is not None]
-            out[name] = {"top10": sum(1 for x in present if x <= 10), f"top{k}": len(present),
-                         "mean_rank": (sum(present) / len(present)) if present else None, "n": len(requests)}
     return out

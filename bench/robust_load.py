@@ -22,17 +22,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import httpx
+from robust_common import Tally
 
 
-@dataclass
-class IsolationResult:
-    users: int = 0
-    turns: int = 0
-    leaks: int = 0
-    errors: int = 0
-    session_hijacks_refused: int = 0
-    session_hijack_attempts: int = 0
-    examples: list[str] = field(default_factory=list)
+class IsolationResult(Tally):
+    COUNTS = ("users", "turns", "leaks", "errors", "session_hijacks_refused", "session_hijack_attempts")
 
 
 def isolation(base_url: str, titles: list[str], *, users: int = 50, turns: int = 3) -> IsolationResult:

@@ -11,13 +11,13 @@ whatever of it survives the explanation checker reaches the page.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
 from recassist.assistant.llm.base import LLMClient
 from recassist.foundation.errors import LLMError
+from robust_common import Tally
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -76,16 +76,12 @@ class PayloadLLM(LLMClient):
         return self.payload
 
 
-@dataclass
-class XssResult:
-    payloads: int = 0
-    placements: int = 0
-    executed: int = 0
-    dialogs: int = 0
-    external_requests: int = 0
-    external_hosts: set[str] = field(default_factory=set)
-    rendered_checks: int = 0
-    examples: list[str] = field(default_factory=list)
+class XssResult(Tally):
+    COUNTS = ("payloads", "placements", "executed", "dialogs", "external_requests", "rendered_checks")
+
+    def __init__(self, **counts: int) -> None:
+        super().__init__(**counts)
+        self.external_hosts: set[str] = set()
 
 
 def run_xss(base_url: str, llm: PayloadLLM, items: list[str], *, per_round: int = 5, timeout_ms: int = 120_000

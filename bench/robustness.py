@@ -32,7 +32,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from robust_common import DEFAULT_WORK, CanaryLLM, fresh_copy, llama_server, open_assistant, serving  # noqa: E402
 
-SECTIONS = ("limits", "isolation", "flood", "fuzz", "ranking", "xss", "crash", "injection")
+SECTIONS = ("limits", "isolation", "flood", "fuzz", "ranking", "corpus", "xss", "crash", "injection")
 Row = tuple[str, str, str, str]  # section, measure, result, target
 
 
@@ -63,10 +63,12 @@ def injection(args, rows: list[Row], out: dict) -> None:
     rows.append(("injection", "attack corpus", f"{len(attacks)} ({sum(a.source == 'bipia' for a in attacks)} BIPIA)",
                  ">= 200"))
     journal = args.journal or args.work / f"injection-{'quick' if args.quick else 'full'}.jsonl"
+    budget = args.injection_budget_s
+    deadline = time.monotonic() + budget if budget is not None else None
     for key in args.backends.split(","):
         name, n = BACKENDS[key], args.rules_attacks if key == "none" else args.llm_attacks
         pending = len(CHANNELS) * n - sum(1 for (a, _) in journaled(journal, key) if a < n)
-        if n > 0 and pending > 0:
+        if n > 0 and pending > 0 and (deadline is None or time.monotonic() < deadline):
             # A directory per backend: Chroma keeps a client per path for the life of the process.
             settings = fresh_copy(args.work, f"injection-{key}")
             with (llama_server() if key == "llamacpp" else contextlib.nullcontext()) as base:
@@ -74,7 +76,7 @@ def injection(args, rows: list[Row], out: dict) -> None:
                 assistant = open_assistant(settings, llm)
                 with serving(create_app(assistant, settings, ui=False)) as url:
                     run_channels(url, attacks[:n], set(assistant.catalog.item_ids), journal=journal, backend=key,
-                                 llm_counters=llm.counters if llm else dict)
+                                 llm_counters=llm.counters if llm else dict, deadline=deadline)
         _injection_rows(rows, out, name, summarize(journal, key, n), n, with_llm=key != "none")
 
 
@@ -100,6 +102,19 @@ def _injection_rows(rows: list[Row], out: dict, name: str, res, n: int, *, with_
     out[f"injection/{name}"] = {c: vars(r) for c, r in ch.items()} | {"llm": dict(res.llm)}
 
 
+def _mid_scifi(cat) -> str:
+    """A mid-popularity sci-fi film: popular enough to be a candidate, not so popular that it wins anyway."""
+    pop = cat.popularity
+    scifi = [i for i in sorted(pop, key=lambda i: -pop[i]) if "Sci-Fi" in cat.items[i].genres]
+    return scifi[len(scifi) // 3]
+
+
+def _rank_row(label: str, r: dict, target: str) -> Row:
+    mean = f"{r['mean_rank']:.1f}" if r["mean_rank"] else "-"
+    return (label.split(":")[0], f"{label.split(':', 1)[1]}: in top 10 / top {r['k']} / mean rank there",
+            f"{r['top10']} / {r['topk']} / {mean} of {r['n']} unrelated requests", target)
+
+
 def ranking(args, rows: list[Row], out: dict) -> None:
     from recassist.ui.app import create_app
     from robust_injection import rank_displacement, unrelated_requests
@@ -107,21 +122,59 @@ def ranking(args, rows: list[Row], out: dict) -> None:
     settings = fresh_copy(args.work, "ranking")
     assistant = open_assistant(settings, None)
     cat = assistant.catalog
-    pop = cat.popularity
-    # A mid-popularity sci-fi film: popular enough to be a candidate, not so popular that it wins anyway.
-    scifi = [i for i in sorted(pop, key=lambda i: -pop[i]) if "Sci-Fi" in cat.items[i].genres]
-    target = scifi[len(scifi) // 3]
-    avoid = set(cat.items[target].genres)
-    requests = unrelated_requests(cat, avoid, n=args.rank_requests)
+    target = _mid_scifi(cat)
+    requests = unrelated_requests(cat, set(cat.items[target].genres), n=args.rank_requests)
     with serving(create_app(assistant, settings, ui=False)) as url:
         res = rank_displacement(url, cat, target, requests)
     for name in ("clean", "injected"):
-        r = res[name]
-        mean = f"{r['mean_rank']:.1f}" if r["mean_rank"] else "-"
-        rows.append(("ranking", f"'{cat.items[target].title}' copy, {name}: in top 10 / top 50 / mean rank there",
-                     f"{r['top10']} / {r['top50']} / {mean} of {r['n']} unrelated requests",
-                     "injected <= clean" if name == "injected" else ""))
+        rows.append(_rank_row(f"ranking:'{cat.items[target].title}' copy, {name}", res[name],
+                              "injected <= clean" if name == "injected" else ""))
     out["ranking"] = res
+
+
+def corpus(args, rows: list[Row], out: dict) -> None:
+    import httpx
+    from recassist.assistant.dialogue.scorer import ConversationScorer
+    from recassist.assistant.dialogue.training import SHIPPED_CORPUS, train_conversation_layer
+    from recassist.assistant.llm import get_llm
+    from recassist.foundation.catalog import load_catalog_cached
+    from recassist.ui.app import create_app
+    from robust_corpus import fragments, poisoned_rows, scan_prompts, write_corpus
+    from robust_injection import attack_corpus, rank_of, unrelated_requests
+
+    # A short LLM time bound: this section reads the prompts the model is sent, not what it answers.
+    settings = fresh_copy(args.work, "corpus", llm_timeout_s=5.0)
+    llm = CanaryLLM(get_llm(settings))
+    assistant = open_assistant(settings, llm)
+    cat = assistant.catalog
+    target = _mid_scifi(cat)
+    pop = cat.popularity
+    popular = [cat.items[i].label for i in sorted(pop, key=lambda i: -pop[i])[:50] if i != target]
+    attacks = attack_corpus()
+    poison = write_corpus(settings.data_dir.parent / "poisoned-corpus.jsonl",
+                          poisoned_rows(attacks, cat.items[target].label, popular))
+    requests = unrelated_requests(cat, set(cat.items[target].genres), n=args.rank_requests)
+    version = load_catalog_cached(str(settings.catalog_dir)).version
+    res = {}
+    with serving(create_app(assistant, settings, ui=False)) as url, httpx.Client(base_url=url, timeout=300) as api:
+        for name, paths in (("shipped corpus", [SHIPPED_CORPUS]), ("shipped + poisoned", [SHIPPED_CORPUS, poison])):
+            train_conversation_layer(settings, paths, progress=False, layer_dialogues=args.corpus_dialogues,
+                                     assistant=assistant)
+            assistant.engine.conversation = ConversationScorer.open(settings.models_dir, version)
+            res[name] = rank_of(api, target, requests)
+        llm.prompts.clear()  # from here on: what reaches the model once the poisoned layer serves
+        for n, text in enumerate(requests[: args.corpus_prompt_requests]):
+            api.post("/v1/recommendations", json={"text": text, "k": 2, "explain": True})
+            api.post("/v1/chat", json={"user_id": f"corpus-{n}", "message": text, "k": 2})
+    scan = scan_prompts(list(llm.prompts), fragments(attacks))
+    label = f"'{cat.items[target].title}' pushed by {len(attacks)} poisoned dialogues"
+    for name in res:
+        rows.append(_rank_row(f"corpus:{label}, layer trained on the {name}", res[name],
+                              "poisoned <= shipped" if "poisoned" in name else ""))
+    asked = f"{args.corpus_prompt_requests} recommendations + chat turns"
+    rows.append(("corpus", f"prompts sent to the LLM after poisoned training ({asked}) / holding poisoned text",
+                 f"{scan.prompts} / {scan.with_corpus_text}", "- / 0"))
+    out["corpus"] = {"ranks": res, "scan": vars(scan)}
 
 
 def fuzz(args, rows: list[Row], out: dict) -> None:
@@ -254,6 +307,15 @@ def print_table(rows: list[Row]) -> None:
         print(line.format(*r))
 
 
+def _keep(path: Path, rows: list[Row], out: dict) -> None:
+    """A finished section's rows and figures, written whole (temp file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"rows": rows, "out": out, "finished": time.strftime("%Y-%m-%d %H:%M UTC",
+                                                                                     time.gmtime())}, default=str))
+    tmp.replace(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="smaller samples everywhere (minutes, not hours)")
@@ -263,11 +325,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backends", default=",".join(BACKENDS), help=f"injection backends: {','.join(BACKENDS)}")
     ap.add_argument("--journal", type=Path, help="injection outcomes, appended as they come; a rerun resumes "
                                                  "(default: WORK/injection-full.jsonl or -quick.jsonl)")
+    ap.add_argument("--rerun", action="store_true", help="run every section again, even one whose figures are kept")
+    ap.add_argument("--injection-budget-s", type=float, help="start no new attack after this many seconds "
+                                                             "(the table says how many of them ran)")
     args = ap.parse_args(argv)
     full = not args.quick
     args.rules_attacks = 203 if full else 40
     args.llm_attacks = 203 if full else 2
     args.rank_requests = 100
+    args.corpus_dialogues = 250 if full else 100
+    args.corpus_prompt_requests = 20 if full else 5
     args.fuzz_per_op = 60 if full else 10
     args.xss = 50 if full else 10
     args.kills_feedback, args.kills_other = (70, 10) if full else (10, 1)
@@ -277,13 +344,26 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[Row] = []
     out: dict = {}
+    done_dir = args.work / f"sections-{'quick' if args.quick else 'full'}"
     for name in args.only.split(","):
         started = time.perf_counter()
         before = len(rows)
+        kept = done_dir / f"{name}.json"
+        if name != "injection" and kept.exists() and not args.rerun:
+            # A finished section's figures from an earlier run (sections may run as separate processes);
+            # the injection section resumes from its journal instead.
+            saved = json.loads(kept.read_text())
+            rows += [tuple(r) for r in saved["rows"]]
+            out.update(saved["out"])
+            print(f"[{name}: figures of the run finished {saved['finished']}]", file=sys.stderr)
+            continue
+        section_out: dict = {}
         try:
-            globals()[name](args, rows, out)
+            globals()[name](args, rows, section_out)
+            _keep(kept, rows[before:], section_out)
         except Exception as e:  # one broken section must not cost the others' figures
             rows.append((name, "section failed", f"{type(e).__name__}: {str(e)[:150]}", ""))
+        out.update(section_out)
         print(f"[{name} done in {time.perf_counter() - started:.0f} s]", file=sys.stderr)
         for row in rows[before:]:
             print("  " + " | ".join(row), file=sys.stderr)

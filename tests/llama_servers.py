@@ -24,12 +24,16 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def llama_server(*extra_args: str) -> Iterator[str]:
-    """Start the server (extra CLI arguments appended), yield its `/v1` base URL, stop it afterwards."""
+def llama_server(*extra_args: str, threads: int = 1, start_timeout_s: float = 60.0) -> Iterator[str]:
+    """Start the server (extra CLI arguments appended), yield its `/v1` base URL, stop it afterwards.
+
+    Skips the calling test when llama-cpp-python's server extras are missing; `RuntimeError` when the
+    server does not answer within `start_timeout_s`.
+    """
     pytest.importorskip("llama_cpp.server.app", reason="needs llama-cpp-python's server extras (sse-starlette)")
     port = _free_port()
-    args = ["--model", str(default_model_path()), "--host", "127.0.0.1", "--port", str(port), "--n_threads", "1",
-            "--n_ctx", "2048", *extra_args]
+    args = ["--model", str(default_model_path()), "--host", "127.0.0.1", "--port", str(port), "--n_threads",
+            str(threads), "--n_ctx", "2048", *extra_args]
     # The server loads the model as the embedded backend does: without weight repacking (see
     # `disable_weight_repacking`: it dies with SIGILL on hosts that advertise AMX without enabling it).
     launcher = (
@@ -43,7 +47,7 @@ def llama_server(*extra_args: str) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + start_timeout_s
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{base}/models", timeout=1).status_code == 200:
@@ -51,7 +55,7 @@ def llama_server(*extra_args: str) -> Iterator[str]:
             except httpx.HTTPError:
                 time.sleep(0.3)
         else:
-            pytest.fail("llama.cpp server did not start within 60 s")
+            raise RuntimeError(f"llama.cpp server did not start within {start_timeout_s:.0f} s")
         yield base
     finally:
         proc.terminate()

@@ -4,21 +4,20 @@ a prepared data dir, and API servers started with the real `recassist serve` com
 
 from __future__ import annotations
 
-import csv
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from catalog_slices import write_movielens_slice
 from real_servers import chroma_server, create_database, free_port, postgres_server, redis_server
-from recassist.foundation.settings import DEMO_CATALOG_DIR, Settings
+from recassist.foundation.settings import Settings
 
 # The deployment the tests start: API keys (each its own rate-limit bucket) and a low limit to test.
 RATE_PER_MINUTE = 60
@@ -27,22 +26,7 @@ KEYS = [f"key{i}" for i in range(24)]  # the last one is the rate-limit test's o
 
 def write_tiny_catalog(dst: Path, *, n_items: int = 80, max_user: int = 150) -> Path:
     """The `n_items` most-rated demo movies among users 1..max_user, MovieLens format, in `dst`."""
-    dst.mkdir(parents=True, exist_ok=True)
-    with open(DEMO_CATALOG_DIR / "ratings.csv", newline="") as f:
-        ratings = [r for r in csv.DictReader(f) if int(r["userId"]) <= max_user]
-    keep = {m for m, _ in Counter(r["movieId"] for r in ratings).most_common(n_items)}
-    with open(DEMO_CATALOG_DIR / "movies.csv", newline="") as f:
-        movies = [m for m in csv.DictReader(f) if m["movieId"] in keep]
-    _write(dst / "movies.csv", movies, ["movieId", "title", "genres"])
-    _write(dst / "ratings.csv", [r for r in ratings if r["movieId"] in keep], list(ratings[0]))
-    return dst
-
-
-def _write(path: Path, rows: list[dict], fields: list[str]) -> None:
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=fields)
-        w.writeheader()
-        w.writerows(rows)
+    return write_movielens_slice(dst, n_popular=n_items, max_user=max_user, tags=False)
 
 
 @dataclass

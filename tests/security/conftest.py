@@ -17,16 +17,13 @@ sys.path.insert(0, str(BENCH))
 
 @pytest.fixture(scope="session")
 def sec_settings(tmp_path_factory):
-    from recassist.assistant.conversation.prepare import prepare
+    from catalog_slices import prepare_small, write_movielens_slice
     from recassist.foundation.settings import Settings
-    from recassist.ranking.sasrec_model import SASRecConfig
-    from robust_common import write_slice
 
     root = tmp_path_factory.mktemp("security")
-    settings = Settings(data_dir=root / "data", catalog_dir=write_slice(root / "catalog", n_popular=150),
-                        api_rate_limit_per_minute=0)
-    cfg = SASRecConfig(max_epochs=1, hidden=32, blocks=1, max_len=20, eval_every=1, all_windows=False, threads=1)
-    prepare(settings, progress=False, train_config=cfg)
+    catalog = write_movielens_slice(root / "catalog", n_popular=150, max_user=300)
+    settings = Settings(data_dir=root / "data", catalog_dir=catalog, api_rate_limit_per_minute=0)
+    prepare_small(settings)
     return settings
 
 
@@ -47,8 +44,8 @@ def popular_titles(sec_assistant) -> list[str]:
 @pytest.fixture(scope="module")
 def served(sec_assistant, sec_settings):
     """The API (no UI) served over loopback."""
+    from loopback import running
     from recassist.ui.app import create_app
-    from robust_common import serving
 
-    with serving(create_app(sec_assistant, sec_settings, ui=False)) as url:
+    with running(create_app(sec_assistant, sec_settings, ui=False)) as url:
         yield url

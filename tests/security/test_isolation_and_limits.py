@@ -7,11 +7,11 @@ import time
 import httpx
 import pytest
 from llm_doubles import ScriptedLLM
+from loopback import running
 from pydantic import SecretStr
 from recassist.assistant.conversation.explain import Explainer
 from recassist.foundation.errors import NotFoundError
 from recassist.ui.app import create_app
-from robust_common import serving
 
 
 def test_a_replayed_session_id_neither_joins_nor_reveals_another_users_session(sec_assistant, served,
@@ -48,7 +48,7 @@ def test_a_flooding_key_gets_429_while_another_key_is_served(sec_assistant, sec_
     settings = sec_settings.model_copy(update={"api_keys": [SecretStr(k) for k in keys],
                                                  "api_rate_limit_per_minute": 5})
     body = {"text": "a tense crime film", "k": 3, "explain": False}
-    with serving(create_app(sec_assistant, settings, ui=False)) as url:
+    with running(create_app(sec_assistant, settings, ui=False)) as url:
         flood = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {keys[0]}"}, timeout=60)
         statuses = [flood.post("/v1/recommendations", json=body).status_code for _ in range(8)]
         assert statuses[:5] == [200] * 5 and set(statuses[5:]) == {429}

@@ -1,0 +1,50 @@
+"""MovieLens-format slices of the shipped demo catalog: the most-rated movies among a subset of users,
+small enough that an index build and a ranker's training take seconds. Shared by the test folders and
+the benchmarks (which put `tests/` on their path; nothing here imports pytest).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+from recassist.foundation.settings import DEMO_CATALOG_DIR
+
+
+def write_movielens_slice(dst: Path, *, n_popular: int, max_user: int, named: Iterable[str] = (),
+                          tags: bool = True) -> Path:
+    """The `n_popular` most-rated movies among users 1..max_user (plus titles ending in one of `named`),
+    with those users' ratings (and the movies' tags), as MovieLens CSV files in `dst`; returns `dst`."""
+    dst.mkdir(parents=True, exist_ok=True)
+    with open(DEMO_CATALOG_DIR / "ratings.csv", newline="") as f:
+        ratings = [r for r in csv.DictReader(f) if int(r["userId"]) <= max_user]
+    with open(DEMO_CATALOG_DIR / "movies.csv", newline="") as f:
+        movies = list(csv.DictReader(f))
+    keep = {m for m, _ in Counter(r["movieId"] for r in ratings).most_common(n_popular)}
+    named = tuple(named)
+    keep |= {m["movieId"] for m in movies if named and m["title"].endswith(named)}
+    write_csv(dst / "movies.csv", [m for m in movies if m["movieId"] in keep], ["movieId", "title", "genres"])
+    write_csv(dst / "ratings.csv", [r for r in ratings if r["movieId"] in keep], list(ratings[0]))
+    if tags:
+        with open(DEMO_CATALOG_DIR / "tags.csv", newline="") as f:
+            kept_tags = [t for t in csv.DictReader(f) if t["movieId"] in keep]
+        write_csv(dst / "tags.csv", kept_tags, ["userId", "movieId", "tag", "timestamp"])
+    return dst
+
+
+def write_csv(path: Path, rows: list[dict], fields: list[str]) -> None:
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+
+
+def prepare_small(settings) -> None:
+    """What `recassist demo` prepares (item index, trained ranker) for a slice, the ranker trained one epoch."""
+    from recassist.assistant.conversation.prepare import prepare
+    from recassist.ranking.sasrec_model import SASRecConfig
+
+    cfg = SASRecConfig(max_epochs=1, hidden=32, blocks=1, max_len=20, eval_every=1, all_windows=False, threads=1)
+    prepare(settings, progress=False, train_config=cfg)
