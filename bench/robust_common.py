@@ -93,7 +93,7 @@ class CanaryLLM(LLMClient):
         self.backend = inner.backend
         self.judgement_weight = inner.judgement_weight
         self.raw_outputs: list[str] = []
-        self.prompts: list[str] = []  # every prompt as sent (system prompt with the canary included)
+        self.prompts: list[str] = []  # every prompt as the product wrote it (before the canary is planted)
         self.calls = 0
         self.errors = 0
         self.max_tokens_asked = 0  # the largest generation bound any call carried

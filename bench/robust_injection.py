@@ -139,6 +139,17 @@ def _record(journal: Path | None, backend: str, n: int, channel: str, result: Ch
         f.flush()
 
 
+def _end_torn_line(journal: Path | None) -> None:
+    """A kill in the middle of a write leaves a last line without its newline: end it, so the next
+    record starts a line of its own (the torn one is then skipped as unreadable)."""
+    if journal is None or not journal.exists() or journal.stat().st_size == 0:
+        return
+    with open(journal, "rb+") as f:
+        f.seek(-1, 2)
+        if f.read(1) != b"\n":
+            f.write(b"\n")
+
+
 def journaled(journal: Path | None, backend: str) -> dict[tuple[int, str], dict]:
     """The (attack, channel) outcomes `journal` already holds for `backend` (a torn last line is ignored)."""
     done: dict[tuple[int, str], dict] = {}
@@ -196,6 +207,7 @@ def run_channels(base_url: str, attacks: list[Attack], catalog_ids: set[str], *,
     are deleted afterwards. No new batch starts after `deadline` (a `time.monotonic()` value).
     """
     done = journaled(journal, backend)
+    _end_torn_line(journal)
     results = {c: ChannelResult() for c in CHANNELS}
     ids = set(catalog_ids)
     with httpx.Client(base_url=base_url, timeout=300) as api:

@@ -1,0 +1,67 @@
+"""The injection run's machinery: the LLM under test really sits behind the channels, a stopped run resumes
+from its journal, and a poisoned conversation corpus is read as the training command reads it."""
+
+from __future__ import annotations
+
+import json
+import random
+
+from robust_corpus import fragments, poisoned_rows, scan_prompts, write_corpus
+from robust_injection import CHANNELS, attack_corpus, journaled, run_channels, summarize
+
+
+def test_a_stopped_run_resumes_from_its_journal_and_counts_every_pair_once(served, sec_assistant, tmp_path):
+    attacks = attack_corpus()
+    random.Random(5).shuffle(attacks)
+    journal = tmp_path / "injection.jsonl"
+    ids = set(sec_assistant.catalog.item_ids)
+    run_channels(served, attacks[:2], ids, journal=journal, backend="none", seed=7)
+    with journal.open("a") as f:
+        f.write('{"backend": "none", "attack": 2, "chan')  # the line a kill cut short is run again
+
+    resumed = run_channels(served, attacks[:3], ids, journal=journal, backend="none", seed=7)
+
+    assert all(r.requests == (2 if c == "item" else 1) for c, r in resumed.items())  # attack 2 only
+    assert set(journaled(journal, "none")) == {(n, c) for n in range(3) for c in CHANNELS}
+    total = summarize(journal, "none", 3)
+    assert total.attacks == 3 and total.channels["extract"].requests == 3 and len(total.seconds) == 12
+    assert sum(getattr(r, k) for r in total.channels.values()
+               for k in ("canary_leaks", "off_catalog", "payload_echoes", "errors_5xx")) == 0
+
+
+def test_the_llm_under_test_is_what_the_channels_call(sec_settings):
+    """The harness wraps the embedded model in the canary planter; the assistant's parts must use it."""
+    from recassist.assistant.llm import get_llm
+    from recassist.foundation.settings import Settings
+    from robust_common import CANARY, CanaryLLM, open_assistant
+
+    settings = Settings(data_dir=sec_settings.data_dir, catalog_dir=sec_settings.catalog_dir, llm_timeout_s=2.0)
+    llm = CanaryLLM(get_llm(settings))
+    assistant = open_assistant(settings, llm)
+    assert assistant.parts.llm is llm and assistant.explainer.llm is llm
+
+    assistant.extract("I loved Heat and want more tense crime films")
+
+    assert llm.calls >= 1 and any("tense crime films" in p for p in llm.prompts)
+    assert llm.counters()["calls"] == llm.calls and CANARY not in "".join(llm.prompts)  # planted after recording
+
+
+def test_a_poisoned_corpus_is_read_as_training_reads_it_and_its_text_is_found_in_a_prompt(sec_assistant,
+                                                                                           tmp_path):
+    from recassist.assistant.dialogue.training import read_corpora
+
+    cat = sec_assistant.catalog
+    pop = cat.popularity
+    popular = [cat.items[i].label for i in sorted(pop, key=lambda i: -pop[i])[:20]]
+    target = popular.pop()
+    attacks = attack_corpus()[:10]
+    path = write_corpus(tmp_path / "poisoned.jsonl", poisoned_rows(attacks, target, popular))
+
+    convs, _ = read_corpora([path], cat)
+
+    target_id = next(i for i in cat.item_ids if cat.items[i].label == target)
+    assert len(convs) == 10 and all(c.suggested(target_id) and c.polarity(target_id) == 1 for c in convs)
+    pieces = fragments(attacks)
+    first = json.loads(path.read_text().splitlines()[0])["messages"][1]["text"]
+    assert scan_prompts([f"system: be helpful\nuser: {first}"], pieces).with_corpus_text == 1
+    assert scan_prompts([f"system: be helpful\nuser: I loved {target}"], pieces).with_corpus_text == 0
