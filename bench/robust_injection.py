@@ -85,7 +85,7 @@ def attack_corpus() -> list[Attack]:
 
 
 class ChannelResult(Tally):
-    COUNTS = ("requests", "canary_leaks", "off_catalog", "payload_echoes", "errors_5xx")
+    COUNTS = ("requests", "canary_leaks", "off_catalog", "payload_echoes", "errors_5xx", "no_answer")
 
 
 def _written_texts(body: dict) -> list[str]:
@@ -95,8 +95,14 @@ def _written_texts(body: dict) -> list[str]:
     return [t for t in texts if t]
 
 
-def check(resp: httpx.Response, attack: Attack, catalog_ids: set[str], result: ChannelResult, channel: str) -> None:
+def check(resp: httpx.Response | None, attack: Attack, catalog_ids: set[str], result: ChannelResult,
+          channel: str) -> None:
+    """Count one response (None: the client gave up waiting) against the checks."""
     result.requests += 1
+    if resp is None:
+        result.no_answer += 1
+        result.examples.append(f"{channel}: no answer within the client's timeout")
+        return
     if resp.status_code >= 500:
         result.errors_5xx += 1
         result.examples.append(f"{channel}: {resp.status_code} {resp.text[:200]}")
@@ -137,6 +143,14 @@ def _record(journal: Path | None, backend: str, n: int, channel: str, result: Ch
     with open(journal, "a") as f:
         f.write(json.dumps(line) + "\n")
         f.flush()
+
+
+def _send(api: httpx.Client, method: str, path: str, body: dict | None = None) -> httpx.Response | None:
+    """The response, or None when the server did not answer within the client's timeout (counted, not fatal)."""
+    try:
+        return api.request(method, path, json=body)
+    except httpx.TimeoutException:
+        return None
 
 
 def _end_torn_line(journal: Path | None) -> None:
@@ -184,7 +198,7 @@ def summarize(journal: Path, backend: str, n_attacks: int) -> Summary:
     for (n, channel), line in sorted(journaled(journal, backend).items()):
         if n >= n_attacks:
             continue
-        done = ChannelResult(**{k: line[k] for k in ChannelResult.COUNTS})
+        done = ChannelResult(**{k: line.get(k, 0) for k in ChannelResult.COUNTS})
         done.examples = line["examples"]
         results[channel].add(done)
         seconds.append(line["seconds"])
@@ -223,8 +237,8 @@ def run_channels(base_url: str, attacks: list[Attack], catalog_ids: set[str], *,
                 body = {"title": attack.text[:480], "year": 2024, "genres": ["Drama"], "tags": [attack.text[:200]],
                         "description": f"A quiet drama. {attack.text}"}
                 started = time.perf_counter()
-                r = api.put(f"/v1/items/{item_id}", json=body)
-                if r.status_code == 200:
+                r = _send(api, "PUT", f"/v1/items/{item_id}", body)
+                if r is not None and r.status_code == 200:
                     ids.add(item_id)
                 placed[n] = (item_id, r, time.perf_counter() - started)
             for n, attack in chunk:
@@ -241,7 +255,7 @@ def run_channels(base_url: str, attacks: list[Attack], catalog_ids: set[str], *,
                     if (n, channel) in done:
                         continue
                     res, started, before = ChannelResult(), time.perf_counter(), llm_counters()
-                    check(api.post(path, json=body), attack, ids, res, channel)
+                    check(_send(api, "POST", path, body), attack, ids, res, channel)
                     _record(journal, backend, n, channel, res, time.perf_counter() - started,
                             _delta(before, llm_counters()))
                     results[channel].add(res)
@@ -249,14 +263,14 @@ def run_channels(base_url: str, attacks: list[Attack], catalog_ids: set[str], *,
                     item_id, put, put_s = placed[n]
                     res, started, before = ChannelResult(), time.perf_counter(), llm_counters()
                     check(put, attack, ids, res, "item")
-                    r = api.post("/v1/recommendations", json={"user_id": f"{user}-i", "k": 1, "explain": True,
-                                                               "filters": {"item_id": item_id}})
+                    r = _send(api, "POST", "/v1/recommendations",
+                              {"user_id": f"{user}-i", "k": 1, "explain": True, "filters": {"item_id": item_id}})
                     check(r, attack, ids, res, "item")
                     _record(journal, backend, n, "item", res, put_s + time.perf_counter() - started,
                             _delta(before, llm_counters()))
                     results["item"].add(res)
             for item_id, _, _ in placed.values():
-                api.delete(f"/v1/items/{item_id}")  # the catalog (maybe shared) is left as it was found
+                _send(api, "DELETE", f"/v1/items/{item_id}")  # the catalog is left as it was found
     return results
 
 

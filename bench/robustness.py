@@ -85,10 +85,10 @@ def _injection_rows(rows: list[Row], out: dict, name: str, res, n: int, *, with_
     reqs = sum(r.requests for r in ch.values())
     per = ", ".join(f"{c} {r.requests}" for c, r in ch.items())
     rows.append(("injection", f"[{name}] {res.attacks} of {n} attacks x 4 channels: requests", f"{reqs} ({per})", ""))
-    rows.append(("injection", f"[{name}] canary leaks / off-catalog items / payload in output / 5xx",
+    rows.append(("injection", f"[{name}] canary leaks / off-catalog items / payload in output / 5xx / no answer",
                  " / ".join(str(sum(getattr(r, k) for r in ch.values()))
-                            for k in ("canary_leaks", "off_catalog", "payload_echoes", "errors_5xx")),
-                 "0 / 0 / 0 / 0"))
+                            for k in ("canary_leaks", "off_catalog", "payload_echoes", "errors_5xx", "no_answer")),
+                 "0 / 0 / 0 / 0 / 0"))
     if with_llm:
         llm = res.llm
         rows.append(("injection", f"[{name}] LLM calls (failed) / raw outputs holding the canary",
@@ -259,14 +259,14 @@ def flood(args, rows: list[Row], out: dict) -> None:
     keys = ["flood-key-0123456789", "other-key-9876543210"]
     for limiter in ("in-process", "redis"):
         with (_redis() if limiter == "redis" else contextlib.nullcontext()) as redis_url:
-            settings = fresh_copy(args.work, f"flood-{limiter}", api_keys=keys, api_rate_limit_per_minute=120,
-                                  redis_url=redis_url)
+            settings = fresh_copy(args.work, f"flood-{limiter}", api_keys=keys,
+                                  api_rate_limit_per_minute=args.flood_per_minute, redis_url=redis_url)
             assistant = open_assistant(settings, None)
             app = create_app(assistant, settings, ui=False)
             with serving(app) as url:
                 res = run(url, *keys, other_requests=args.flood_requests)
         kind = type(app.state.rate_limiter).__name__
-        rows.append(("flood", f"[{kind}] flooding key (120/min): sent / 429 / 2xx",
+        rows.append(("flood", f"[{kind}] flooding key ({args.flood_per_minute}/min, 8 threads, 20 s): sent / 429 / 2xx",
                      f"{res.flood_sent} / {res.flood_429} / {res.flood_2xx}", "429 once the bucket is spent"))
         rows.append(("flood", f"[{kind}] other key alone", summary(res.other_alone_ms), ""))
         rows.append(("flood", f"[{kind}] other key during the flood (non-2xx)",
@@ -339,7 +339,9 @@ def main(argv: list[str] | None = None) -> int:
     args.xss = 50 if full else 10
     args.kills_feedback, args.kills_other = (70, 10) if full else (10, 1)
     args.users = 50
-    args.flood_requests = 30 if full else 10
+    # A bucket the flood spends within its 20 s even when a busy machine answers a few requests a second;
+    # the other key's two series stay inside its own.
+    args.flood_per_minute, args.flood_requests = 30, 12
     logging.disable(logging.WARNING)  # the server logs every 4xx/5xx it answers; the table counts them
 
     rows: list[Row] = []
