@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 from recassist.foundation.settings import Settings
@@ -166,20 +167,56 @@ def _rebuild(settings: Settings) -> None:
 CHECKS = {"feedback": _check_feedback, "catalog": _check_catalog, "train": _check_train, "index": _check_index}
 
 
-def run_crashes(settings_for: dict[str, Settings], kills: dict[str, int], *, seed: int = 7) -> CrashResult:
-    """`kills[kind]` SIGKILLs per writer kind, each on `settings_for[kind]`'s data dir (state accumulates)."""
+def run_crashes(settings_for: dict[str, Settings], kills: dict[str, int], *, seed: int = 7,
+                journal: Path | None = None) -> CrashResult:
+    """`kills[kind]` SIGKILLs per writer kind, each on `settings_for[kind]`'s data dir (state accumulates).
+
+    With a `journal`, each kill's outcome is appended as it is known and the kills a kind already has
+    there are not run again (kinds may run as separate processes; the totals come from the journal).
+    """
     rng = random.Random(seed)
     result = CrashResult()
+    done = Counter(line["kind"] for line in _journaled(journal))
     for kind, n in kills.items():
         settings = settings_for[kind]
-        for _ in range(n):
+        for _ in range(n - done[kind]):
+            one = CrashResult(kills=1)
             acks = _kill_once(kind, settings, rng)
-            result.kills += 1
-            result.acked += len(acks)
-            result.per_kind[kind] = result.per_kind.get(kind, 0) + 1
+            one.acked = len(acks)
             try:
-                CHECKS[kind](settings, acks, result)
+                CHECKS[kind](settings, acks, one)
             except Exception as e:  # a restart that cannot load is the failure being measured
-                result.load_failures += 1
-                result.examples.append(f"{kind}: restart failed: {type(e).__name__}: {str(e)[:200]}")
-    return result
+                one.load_failures += 1
+                one.examples.append(f"{kind}: restart failed: {type(e).__name__}: {str(e)[:200]}")
+            if journal is not None:
+                with open(journal, "a") as f:
+                    f.write(json.dumps({"kind": kind, **vars(one)}) + "\n")
+            result.add(one)
+            result.per_kind[kind] = result.per_kind.get(kind, 0) + 1
+    return result if journal is None else crash_totals(journal, kills)
+
+
+def _journaled(journal: Path | None) -> list[dict]:
+    if journal is None or not journal.exists():
+        return []
+    lines = []
+    for raw in journal.read_text().splitlines():
+        try:
+            lines.append(json.loads(raw))
+        except json.JSONDecodeError:
+            continue  # a line cut short by a kill of the run itself
+    return lines
+
+
+def crash_totals(journal: Path, kills: dict[str, int]) -> CrashResult:
+    """The journal's kills (at most `kills[kind]` per kind, in order) added up."""
+    total = CrashResult()
+    for line in _journaled(journal):
+        kind = line["kind"]
+        if total.per_kind.get(kind, 0) >= kills.get(kind, 0):
+            continue
+        one = CrashResult(**{k: line[k] for k in CrashResult.COUNTS})
+        one.examples = line["examples"]
+        total.add(one)
+        total.per_kind[kind] = total.per_kind.get(kind, 0) + 1
+    return total
