@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from recassist.foundation.catalog.models import Catalog, Item
@@ -21,6 +22,32 @@ from recassist.foundation.settings import Settings
 
 UPDATES_FILE = "catalog_updates.jsonl"
 _LOCK = threading.Lock()
+#: Above this share of the catalog changed at once, catalog-derived tables are rebuilt, not patched.
+SMALL_CHANGE_SHARE = 0.05
+
+
+@dataclass(frozen=True)
+class CatalogChange:
+    """What differs between a catalog and one derived from it by updates (`with_items` / `without_items`)."""
+
+    upserted: frozenset[str]  # ids added, or replaced by another `Item`
+    removed: frozenset[str]
+    interactions_changed: bool  # a removed item took interactions with it
+
+    @classmethod
+    def between(cls, old: Catalog, new: Catalog) -> CatalogChange:
+        """Compares item objects by identity (updates keep the unchanged ones): ~1 ms for 10k items."""
+        upserted = frozenset(i for i, it in new.items.items() if old.items.get(i) is not it)
+        removed = frozenset(i for i in old.items if i not in new.items)
+        # Updates only ever drop interactions (of removed items), so an equal count means the same log.
+        changed = new.interactions is not old.interactions and len(new.interactions) != len(old.interactions)
+        return cls(upserted, removed, changed)
+
+    def is_small(self, n_items: int) -> bool:
+        """Whether patching the derived tables is exact and worth it: the interactions are the same (so
+        co-occurrence, popularity and trends of the kept items are too) and few items changed."""
+        n = len(self.upserted) + len(self.removed)
+        return not self.interactions_changed and n <= max(1, SMALL_CHANGE_SHARE * n_items)
 
 
 def updates_path(settings: Settings) -> Path:
