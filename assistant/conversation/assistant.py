@@ -73,6 +73,8 @@ class Assistant:
         self._catalog_lock = threading.Lock()
         #: The shared catalog-updates log's version this worker's catalog includes (Redis; 0 otherwise).
         self.catalog_version = 0
+        #: The last catalog swap: log version, wall_ms and cpu_ms (reported by `ready`).
+        self.last_catalog_swap: dict[str, float] = {}
         self._compute_gate = ComputeGate(settings.compute_slots)  # see assistant/compute_gate.py
         #: What `/readyz` and the UI report about the ranker (name; `open` adds kind and validation NDCG@10).
         self.served_ranker: dict = {"name": ranker.name if ranker is not None else "none"}
@@ -226,7 +228,8 @@ class Assistant:
         parts = self.parts
         self.store.ping()
         return ReadyState(catalog=parts.catalog.name, items=len(parts.catalog),
-                          indexed_items=parts.candidates.store.count())
+                          indexed_items=parts.candidates.store.count(), catalog_version=self.catalog_version,
+                          catalog_swap=dict(self.last_catalog_swap))
 
     # --- catalog updates ------------------------------------------------------------------------
     def upsert_item(self, item: Item) -> None:
@@ -289,9 +292,12 @@ class Assistant:
     def _replace_catalog(self, catalog: Catalog, version: int | None = None) -> None:
         """Build the catalog-dependent parts anew (patched after a small change), then swap them in:
         requests in flight keep the old ones. `version`: the shared log's version `catalog` includes."""
+        wall0, cpu0 = time.perf_counter(), time.thread_time()
         self.parts = with_catalog(self.parts, catalog)
         self.store.catalog = catalog  # edits and feedback through the store check ids against it
         self.catalog_version = max(self.catalog_version, version or 0)
+        self.last_catalog_swap = {"version": self.catalog_version, "wall_ms": (time.perf_counter() - wall0) * 1000,
+                                  "cpu_ms": (time.thread_time() - cpu0) * 1000}
 
 
 def _check_k(k: int, limit: int = MAX_K) -> int:
