@@ -147,19 +147,19 @@ def main() -> int:
                         rows.append(("PostgreSQL + Redis + Chroma server", w, c,
                                      asyncio.run(measure(url, c, args.duration, args.warmup, pid, backend_pids))))
                         print(_row(rows[-1]), flush=True)
-                if args.updates or args.flood_duration:
-                    _empty_store(db)
-                    keyed = {**env, "RECASSIST_API_KEYS": ",".join(BENCH_KEYS),
-                             "RECASSIST_API_RATE_LIMIT_PER_MINUTE": str(args.flood_limit)}
-                    serve = ["serve", "--no-ui", "--no-llm"]
-                    with server(serve, keyed, args.timeout) as (url_a, _, _), \
-                            server(serve, keyed, args.timeout) as (url_b, _, _):
-                        if args.updates:
-                            fanout = catalog_fanout(url_a, url_b, args.updates)
-                            print(_fanout_table(fanout), flush=True)
-                        if args.flood_duration:
-                            flood = asyncio.run(limiter_isolation(url_a, args.flood_duration))
-                            print(_flood_table(flood, args.flood_limit), flush=True)
+            if args.updates or args.flood_duration:
+                _empty_store(db)
+                keyed = {**env, "RECASSIST_API_KEYS": ",".join(BENCH_KEYS),
+                         "RECASSIST_API_RATE_LIMIT_PER_MINUTE": str(args.flood_limit)}
+                serve = ["serve", "--no-ui", "--no-llm"]
+                with server(serve, keyed, args.timeout) as (url_a, _, _), \
+                        server(serve, keyed, args.timeout) as (url_b, _, _):
+                    if args.updates:
+                        fanout = catalog_fanout(url_a, url_b, args.updates)
+                        print(_fanout_table(fanout), flush=True)
+                    if args.flood_duration:
+                        flood = asyncio.run(limiter_isolation(url_a, args.flood_duration))
+                        print(_flood_table(flood, args.flood_limit), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print()
@@ -186,7 +186,7 @@ def catalog_fanout(url_a: str, url_b: str, n: int) -> list[dict]:
     with httpx.Client(timeout=120, headers=auth) as client:
         for i in range(n):
             writer, other = (url_a, url_b) if i % 2 == 0 else (url_b, url_a)
-            item_id, year = f"bench-new-{i}", 2100 + i  # a year only this item has
+            item_id, year = f"bench-new-{i}", 2040 + i  # a year only this item has
             body = {"title": f"Bench Voyage {i}", "year": year, "genres": ["Sci-Fi"], "tags": ["space"],
                     "description": "A crew crosses the galaxy."}
             query = {"text": "space voyage", "filters": {"year": {"$gte": year, "$lte": year}}, "k": 3}
