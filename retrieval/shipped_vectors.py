@@ -1,8 +1,9 @@
 """Precomputed item vectors shipped with the demo catalog, so a fresh install embeds nothing.
 
-`foundation/demo_data/<catalog>/item_vectors.npz` (one per shipped catalog: the films, the books) holds, per item document, its hash (the
-document text, so the document recipe is covered) and its MiniLM vector (float16: half the size, and
-cosines move by ~1e-3 at most), plus the embedding model's name (its fingerprint) and the recipe.
+`foundation/demo_data/<catalog>/item_vectors.npz` (one per shipped catalog: the films, the books)
+holds, per item document, its hash (the document text, so the document recipe is covered) and its
+MiniLM vector (float16: half the size, and cosines move by ~1e-3 at most), plus the embedding model's
+name (its fingerprint) and the recipe.
 `item_vectors` takes a document's vector from it only when the model name matches the embedder in use
 and the document hash matches; anything else is embedded as usual. So a changed recipe, a changed
 item or another model never gets a stale vector.

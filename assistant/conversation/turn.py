@@ -27,6 +27,7 @@ from recassist.assistant.store import ShownItem, Stores
 from recassist.foundation.profile import InterestProfile
 from recassist.retrieval.filters import Filter
 
+
 class DomainPlan(Protocol):
     """Which catalogs a turn answers from, when there are several (`assistant.domains.chat` makes one).
 
