@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from recassist.ranking.base import EncodedUser, Ranker, register
 from recassist.ranking.data import InteractionData
 from recassist.ranking.ease import RECENCY_DECAYS, EASERanker
@@ -108,6 +107,8 @@ class CountBlendRanker(Ranker):
     # --- storage ---------------------------------------------------------
     def save(self, path: Path | str) -> None:
         """One torch file of tensors and plain values (read back with `weights_only=True`), atomically."""
+        import torch  # here, not at import: a server serving the full model never needs it
+
         self._require_fitted()
         assert self.blend is not None
         payload = {"ranker": self.name, "format": FORMAT, "catalog_version": self.catalog_version,
@@ -127,6 +128,8 @@ class CountBlendRanker(Ranker):
         path = Path(path)
         if not path.is_file():
             raise CheckpointError(f"ranker file {path} does not exist; `recassist demo` fits one")
+        import torch
+
         try:
             ck = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as e:  # torch raises several unrelated types for a damaged file

@@ -61,12 +61,18 @@ def complete(ck: dict[str, Any]) -> bool:
 
 
 def full_model_info(settings: Settings, catalog_version: str) -> dict[str, Any] | None:
-    """{'path', 'valid_ndcg@10'} of a complete full model for this catalog at `ranker.pt`, else None."""
-    from recassist.ranking.sasrec_ckpt import read_checkpoint
+    """{'path', 'valid_ndcg@10'} of a complete full model for this catalog at `ranker.pt`, else None.
+    Read from its current serving export when there is one (no torch), else from the checkpoint."""
+    from recassist.ranking.sasrec_numpy import exported_meta
 
     path = full_path(settings)
     if not path.is_file():
         return None
+    meta = exported_meta(path, catalog_version)
+    if meta is not None and meta["info"].get("complete"):
+        return {"path": str(path), "valid_ndcg@10": meta["info"].get("valid_ndcg@10")}
+    from recassist.ranking.sasrec_ckpt import read_checkpoint
+
     try:
         ck = read_checkpoint(path, catalog_version=catalog_version)
     except (StateMismatchError, CheckpointError):

@@ -88,3 +88,9 @@ def check_catalog(saved_version: str | None, catalog_version: str | None, path: 
             f"{path} was trained on catalog version {saved_version}, but the loaded catalog is "
             f"{catalog_version}; retrain with `recassist train`"
         )
+
+
+def as_array(value: Any) -> np.ndarray:
+    """A checkpoint value as a numpy array: torch tensors (read from `.pt` files) and arrays (from `.npz`)
+    alike, so loaders need not import torch."""
+    return value.numpy() if hasattr(value, "numpy") else np.asarray(value)
