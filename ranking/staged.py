@@ -236,8 +236,23 @@ def train_full_ranker(settings: Settings, catalog: Catalog, *, config=None, prog
         add_to_checkpoint(staging, "ease", {})
     add_to_checkpoint(staging, SERVED_NDCG_KEY, ndcg)
     os.replace(staging, final)  # the one step that makes the new model visible to servers
+    _export_for_serving(final, catalog.version, ndcg)
     write_status(settings, state="done", members=cfg.members, valid_ndcg=ndcg)
     return f"ranker: trained {final} (best validation NDCG@10 {ndcg:.4f})"
+
+
+def _export_for_serving(final: Path, catalog_version: str, ndcg: float) -> None:
+    """The numpy serving export beside the new `ranker.pt` (`ranking.sasrec_numpy`), so servers adopt and
+    later start it without torch. A server that finds none writes it itself, so a failure here only costs
+    that server's time."""
+    from recassist.ranking.sasrec import SASRecRanker
+    from recassist.ranking.sasrec_numpy import export
+
+    try:
+        export(SASRecRanker.load(final, catalog_version=catalog_version), final,
+               {"valid_ndcg@10": ndcg, "complete": True})
+    except OSError as e:
+        print(f"could not write the ranker's serving export: {e}", file=sys.stderr)
 
 
 def complete_networks(path: Path, catalog_version: str) -> bool:
