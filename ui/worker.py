@@ -32,6 +32,7 @@ def open_app(settings: Settings, *, use_llm: bool, ui: bool, defer_ui: bool = Fa
 
         start_version = log_version(settings.redis_url)  # before opening: nothing appended meanwhile is missed
     assistant = Assistant.open(settings, use_llm=use_llm)
+    assistant.catalog_version = start_version or 0  # it replayed the log at least that far
     if assistant.served_ranker.get("kind") == "quick":
         _adopt_the_full_ranker_when_ready(settings, assistant)
     app = create_app(assistant, settings, ui=ui, defer_ui=defer_ui, on_ui_ready=on_ui_ready)

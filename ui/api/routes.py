@@ -141,5 +141,6 @@ def readyz(request: Request, engine: Engine) -> Readiness:
     from recassist.ui.status import training_summary
 
     return Readiness(status="ready", catalog=ready.catalog, items=ready.items, indexed_items=ready.indexed_items,
+                     catalog_version=ready.catalog_version, catalog_swap=ready.catalog_swap,
                      llm_backend=settings.resolved_llm_backend, ranker=dict(engine.served_ranker),
                      training=training_summary(settings))
