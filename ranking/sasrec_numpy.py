@@ -23,7 +23,7 @@ import numpy as np
 from recassist.ranking.ease_blend import EaseBlend
 from recassist.ranking.sasrec_config import SASRecConfig
 from recassist.ranking.sasrec_scoring import SASRecScoring, TextEncoder
-from recassist.ranking.storage import as_array
+from recassist.ranking.storage import flatten_state, unflatten_state
 
 FORMAT = 1
 LN_EPS = 1e-5  # torch.nn.LayerNorm's default
@@ -51,7 +51,7 @@ def export(ranker: Any, checkpoint: Path | str, info: dict[str, Any]) -> Path:
         arrays[f"m{m}/table"] = table.numpy()
     blend: dict[str, Any] = {}
     if ranker._blend is not None:
-        blend = _flatten("blend", ranker._blend.state(), arrays)
+        blend = flatten_state("blend", ranker._blend.state(), arrays)
     meta = {"format": FORMAT, "source": _stamp(checkpoint), "config": ranker.config.as_dict(),
             "catalog_version": ranker.catalog_version, "text_model": ranker.text_model,
             "item_ids": list(ranker.item_ids), "members": len(ranker.nets), "blend": blend, "info": info}
@@ -61,32 +61,6 @@ def export(ranker: Any, checkpoint: Path | str, info: dict[str, Any]) -> Path:
     np.savez(tmp, **arrays)
     tmp.replace(path)  # whole or absent
     return path
-
-
-def _flatten(prefix: str, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Plain values of `state` returned; its tensors moved into `arrays` as '<prefix>/<key>' (nested dicts too)."""
-    plain: dict[str, Any] = {}
-    for key, value in state.items():
-        if isinstance(value, dict):
-            plain[key] = _flatten(f"{prefix}/{key}", value, arrays)
-        elif hasattr(value, "numpy"):
-            arrays[f"{prefix}/{key}"] = value.numpy()
-            plain[key] = {"array": f"{prefix}/{key}"}
-        else:
-            plain[key] = value
-    return plain
-
-
-def _unflatten(plain: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in plain.items():
-        if isinstance(value, dict) and set(value) == {"array"}:
-            out[key] = arrays[value["array"]]
-        elif isinstance(value, dict):
-            out[key] = _unflatten(value, arrays)
-        else:
-            out[key] = value
-    return out
 
 
 def exported_meta(checkpoint: Path | str, catalog_version: str) -> dict[str, Any] | None:
@@ -131,7 +105,7 @@ class NumpySASRecRanker(SASRecScoring):
                               self.config) for m in range(int(meta["members"]))]
         self._adopt_arrays(arrays["items"], arrays["text"], arrays["counts"])
         if meta["blend"]:
-            self._blend = EaseBlend.from_state(_unflatten(meta["blend"], arrays), self.item_ids)
+            self._blend = EaseBlend.from_state(unflatten_state(meta["blend"], arrays), self.item_ids)
 
     def _ensemble_states(self, histories: list[np.ndarray]) -> np.ndarray:
         return np.concatenate([net.last_states(histories) for net in self.nets], 1) / len(self.nets)

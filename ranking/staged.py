@@ -1,7 +1,7 @@
 """The served ranker in stages: a count model ready in seconds, the full model trained behind it.
 
 Files under `settings.models_dir`:
-- `quick_ranker.pt`: `CountBlendRanker` (EASE + transitions), fitted in seconds on a fresh data dir;
+- `quick_ranker.npz`: `CountBlendRanker` (EASE + transitions), fitted in seconds on a fresh data dir;
 - `ranker.pt`: the full model (self-attention ensemble + count blend). Only a finished model, blend
   included, is ever moved here (`os.replace` from the staging file), so a reader never sees a
   half-trained one;
@@ -28,7 +28,7 @@ from recassist.foundation.settings import Settings
 from recassist.ranking.storage import CheckpointError, atomic_write
 
 FULL_NAME = "ranker.pt"
-QUICK_NAME = "quick_ranker.pt"
+QUICK_NAME = "quick_ranker.npz"
 STAGING_NAME = "ranker.training.pt"
 STATUS_NAME = "training.json"
 LOCK_NAME = "trainer.lock"
