@@ -131,11 +131,12 @@ class LocalLlamaClient(LLMClient):
     def _generate(
         self, messages: Sequence[ChatMessage], json_schema: dict | None, max_tokens: int, timeout_s: float | None
     ) -> Iterator[str]:
+        llama = self._llama  # waits for the background load: the time limit is for answering, not loading
         deadline = time.monotonic() + (timeout_s or self.timeout_s)
         fmt = {"type": "json_object", "schema": json_schema} if json_schema is not None else None
         with self._lock:
             try:
-                chunks = self._llama.create_chat_completion(
+                chunks = llama.create_chat_completion(
                     messages=[m.as_dict() for m in messages], response_format=fmt, max_tokens=max_tokens,
                     temperature=0.0, stream=True, seed=0,
                 )
