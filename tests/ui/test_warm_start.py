@@ -48,3 +48,23 @@ def test_warm_start_imports_no_torch_and_ranks_as_the_torch_path(ui_settings, tm
     with_torch = _open(data_dir, ui_settings)
     assert "torch" in with_torch["heavy"] and "sentence_transformers" in with_torch["heavy"]
     assert with_torch["items"] == warm["items"]
+
+
+def test_the_chat_ui_mounts_after_the_api_serves(engine, ui_settings) -> None:
+    """`defer_ui`: the API answers at once, /ui says it is starting (503) until the Gradio app is mounted and
+    started, then serves the chat."""
+    import threading
+
+    import httpx
+    from recassist.ui.app import create_app
+    from ui_helpers import running
+
+    ready = threading.Event()
+    app = create_app(engine, ui_settings, defer_ui=True, on_ui_ready=ready.set)
+    with running(app) as url:
+        assert httpx.get(f"{url}/readyz", timeout=30).status_code == 200
+        early = httpx.get(f"{url}/ui/", timeout=30)
+        assert early.status_code == 200 or (early.status_code == 503 and "starting" in early.text)
+        assert ready.wait(300)
+        assert httpx.get(f"{url}/ui/", timeout=30).status_code == 200
+        assert httpx.get(f"{url}/ui/config", timeout=30).status_code == 200
