@@ -64,7 +64,7 @@ def main() -> int:
     env = {**os.environ, "RECASSIST_DATA_DIR": str(data_dir), "RECASSIST_API_RATE_LIMIT_PER_MINUTE": "0",
            "TQDM_DISABLE": "1"}
     demo = ["demo", *([] if args.llm else ["--no-llm"])]
-    rows: list[tuple[str, str]] = []
+    rows = Rows()
     try:
         started = time.perf_counter()
         with server(demo, env, args.ready_timeout) as (url, fresh_s, pid):
@@ -120,6 +120,14 @@ def main() -> int:
     return 0
 
 
+class Rows(list):
+    """The table's rows, each also printed as soon as it is measured (an interrupted run keeps what it had)."""
+
+    def append(self, row: tuple[str, str]) -> None:
+        super().append(row)
+        print(f"{row[0]}: {row[1]}", file=sys.stderr, flush=True)
+
+
 def _load_avg() -> str:
     return f"; load average {os.getloadavg()[0]:.1f}"
 
@@ -144,7 +152,7 @@ def _checkpoint_ndcg(path: Path) -> str:
     return (f"recorded {recorded:.4f}, " if recorded is not None else "") + f"recomputed {ndcg:.4f}"
 
 
-def _train_reference(env: dict[str, str], rows: list[tuple[str, str]], data_dir: Path) -> Path:
+def _train_reference(env: dict[str, str], rows: Rows, data_dir: Path) -> Path:
     """`recassist train` on the empty `data_dir` (what a user running it gets); returns its checkpoint."""
     import subprocess
 
