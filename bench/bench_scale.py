@@ -147,19 +147,19 @@ def main() -> int:
                         rows.append(("PostgreSQL + Redis + Chroma server", w, c,
                                      asyncio.run(measure(url, c, args.duration, args.warmup, pid, backend_pids))))
                         print(_row(rows[-1]), flush=True)
-                if args.updates or args.flood_duration:
-                    _empty_store(db)
-                    keyed = {**env, "RECASSIST_API_KEYS": ",".join(BENCH_KEYS),
-                             "RECASSIST_API_RATE_LIMIT_PER_MINUTE": str(args.flood_limit)}
-                    serve = ["serve", "--no-ui", "--no-llm"]
-                    with server(serve, keyed, args.timeout) as (url_a, _, _), \
-                            server(serve, keyed, args.timeout) as (url_b, _, _):
-                        if args.updates:
-                            fanout = catalog_fanout(url_a, url_b, args.updates)
-                            print(_fanout_table(fanout), flush=True)
-                        if args.flood_duration:
-                            flood = asyncio.run(limiter_isolation(url_a, args.flood_duration))
-                            print(_flood_table(flood, args.flood_limit), flush=True)
+            if args.updates or args.flood_duration:
+                _empty_store(db)
+                keyed = {**env, "RECASSIST_API_KEYS": ",".join(BENCH_KEYS),
+                         "RECASSIST_API_RATE_LIMIT_PER_MINUTE": str(args.flood_limit)}
+                serve = ["serve", "--no-ui", "--no-llm"]
+                with server(serve, keyed, args.timeout) as (url_a, _, _), \
+                        server(serve, keyed, args.timeout) as (url_b, _, _):
+                    if args.updates:
+                        fanout = catalog_fanout(url_a, url_b, args.updates)
+                        print(_fanout_table(fanout), flush=True)
+                    if args.flood_duration:
+                        flood = asyncio.run(limiter_isolation(url_a, args.flood_duration))
+                        print(_flood_table(flood, args.flood_limit), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print()
@@ -184,9 +184,10 @@ def catalog_fanout(url_a: str, url_b: str, n: int) -> list[dict]:
     out = []
     auth = {"Authorization": f"Bearer {BENCH_KEYS[0]}"}
     with httpx.Client(timeout=120, headers=auth) as client:
+        catalog_items = client.get(f"{url_a}/readyz").json()["items"]
         for i in range(n):
             writer, other = (url_a, url_b) if i % 2 == 0 else (url_b, url_a)
-            item_id, year = f"bench-new-{i}", 2100 + i  # a year only this item has
+            item_id, year = f"bench-new-{i}", 2040 + i  # a year only this item has
             body = {"title": f"Bench Voyage {i}", "year": year, "genres": ["Sci-Fi"], "tags": ["space"],
                     "description": "A crew crosses the galaxy."}
             query = {"text": "space voyage", "filters": {"year": {"$gte": year, "$lte": year}}, "k": 3}
@@ -203,7 +204,8 @@ def catalog_fanout(url_a: str, url_b: str, n: int) -> list[dict]:
                 time.sleep(0.01)
             w = client.get(f"{writer}/readyz").json()["catalog_swap"]
             f = client.get(f"{other}/readyz").json()["catalog_swap"]
-            out.append({"put_ms": (acked - t0) * 1000, "served_ms": None if served is None else served * 1000,
+            out.append({"items": catalog_items, "put_ms": (acked - t0) * 1000,
+                        "served_ms": None if served is None else served * 1000,
                         "writer_wall": w["wall_ms"], "writer_cpu": w["cpu_ms"], "follower_wall": f["wall_ms"],
                         "follower_cpu": f["cpu_ms"]})
         for i in range(n):
@@ -251,7 +253,8 @@ async def limiter_isolation(url: str, duration_s: float, flood_connections: int 
 
 
 def _fanout_table(rows: list[dict]) -> str:
-    lines = ["catalog update through one server, served by the other (9,742-item catalog, Redis pub/sub; ms):",
+    lines = [f"catalog update through one server, served by the other ({rows[0]['items']:,}-item catalog, Redis "
+             "pub/sub; ms):",
              f"{'update':>6} {'PUT':>8} {'served by other':>16} {'writer swap wall':>17} {'cpu':>7} "
              f"{'follower swap wall':>19} {'cpu':>7}"]
     for i, r in enumerate(rows):

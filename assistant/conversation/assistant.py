@@ -270,9 +270,9 @@ class Assistant:
 
     def _caught_up(self) -> Catalog:
         """The catalog with every update other workers logged so far: under the write lock, the index
-        manifest describes exactly that catalog, so this write extends it instead of overwriting it."""
-        catalog, self.catalog_version = updates_since(self.parts.catalog, self.settings, self.catalog_version)
-        return catalog
+        manifest describes exactly that catalog, so this write extends it instead of overwriting it.
+        (`catalog_version` moves on only with the swap: if the write fails, the follower still applies them.)"""
+        return updates_since(self.parts.catalog, self.settings, self.catalog_version)[0]
 
     def swap_ranker(self, ranker: Ranker, served: dict | None = None) -> None:
         """Rank with `ranker` from the next request on (requests in flight finish with the previous one).
