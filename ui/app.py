@@ -7,6 +7,8 @@ Routes: /v1/* (API, Bearer keys when configured), /docs (OpenAPI), /healthz, /re
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
@@ -29,11 +31,13 @@ When the server has API keys (`RECASSIST_API_KEYS`), send `Authorization: Bearer
 """
 
 
-def create_app(assistant: Assistant, settings: Settings, *, ui: bool = True) -> FastAPI:
+def create_app(assistant: Assistant, settings: Settings, *, ui: bool = True, defer_ui: bool = False,
+               on_ui_ready: Callable[[], None] | None = None) -> FastAPI:
     """Build the app around an opened `Assistant`.
 
-    `ui=False` leaves out the Gradio UI (an API-only worker). Security settings come from `settings`:
-    `api_keys`, `api_max_body_bytes`, `api_rate_limit_per_minute`, `api_cors_origins`.
+    `ui=False` leaves out the Gradio UI (an API-only worker). `defer_ui`: the server starts without it and
+    mounts it from a background thread (`ui.deferred_ui`), calling `on_ui_ready()` then. Security settings
+    come from `settings`: `api_keys`, `api_max_body_bytes`, `api_rate_limit_per_minute`, `api_cors_origins`.
     """
     app = FastAPI(title="recassist", version="0.1.0", description=DESCRIPTION, docs_url="/docs", redoc_url=None)
     app.state.assistant = assistant
@@ -57,7 +61,11 @@ def create_app(assistant: Assistant, settings: Settings, *, ui: bool = True) -> 
             allow_headers=["Authorization", "Content-Type"],
         )
 
-    if ui:
+    if ui and defer_ui:
+        from recassist.ui.deferred_ui import defer_ui as mount_later
+
+        mount_later(app, UI_PATH, lambda: _mount_ui(app, assistant, settings), on_ui_ready)
+    elif ui:
         _mount_ui(app, assistant, settings)
     return app
 
