@@ -62,8 +62,8 @@ class ConversationScorer:
 
     def rank(self, engine, profile: InterestProfile, history: Sequence[str], *, text: str | None,
              filters: Filter | None, exclude: Sequence[str], n_candidates: int) -> LayerRanking | None:
-        feats = turn_features(engine, ChatModels(self.cosugg, self.text_model), profile, history, text=text, exclude=exclude, filters=filters,
-                              n_candidates=n_candidates)
+        feats = turn_features(engine, ChatModels(self.cosugg, self.text_model), profile, history, text=text,
+                              exclude=exclude, filters=filters, n_candidates=n_candidates)
         if feats is None:
             return None
         scores = self.layer.score(feats.X)

@@ -37,6 +37,9 @@ DEFAULT_LAYER_DIALOGUES = 1500
 #: The demo's first start replays fewer, to stay within a minute or so; `recassist train conversations`
 #: trains the full layer.
 PREPARE_LAYER_DIALOGUES = 250
+#: ... and fits text-to-item on this many conversations: embedding all of the shipped corpus's texts takes
+#: minutes the first time.
+PREPARE_TEXT_DIALOGUES = 1000
 
 
 @dataclass
@@ -97,12 +100,14 @@ def _opened(path: Path | str) -> Path:
 
 
 def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | str] = (), progress: bool = True, *,
-                             layer_dialogues: int | None = DEFAULT_LAYER_DIALOGUES, assistant=None,
+                             layer_dialogues: int | None = DEFAULT_LAYER_DIALOGUES,
+                             text_dialogues: int | None = None, assistant=None,
                              config: LayerConfig | None = None) -> TrainReport:
     """Fit and save co-suggestion and the learned layer; see the module docstring.
 
     `corpus_paths`: corpus files (default: the shipped ReDial training corpus). `layer_dialogues`: how many
-    conversations to replay for the layer (None: all). `assistant`: an open `Assistant` to replay with
+    conversations to replay for the layer (None: all);
+    `text_dialogues`: how many to fit text-to-item on (None: all). `assistant`: an open `Assistant` to replay with
     (opened from `settings` otherwise). Raises `InputError` for bad corpora, `CheckpointError` /
     `StateMismatchError` when the index or ranker the replay needs is missing or stale.
     """
@@ -133,7 +138,9 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
     if sum(fold_of(c) == SELECT_FOLD for c in chosen) < 5 or len(chosen) < 25:
         raise InputError(f"only {len(chosen)} conversations with suggestions to train the layer on; a corpus "
                          "needs at least 25 (recommender turns naming items marked \"suggested\")")
-    text_data = TextTraining.prepare(convs, assistant, settings, progress)
+    by_hash = sorted(convs, key=lambda c: hashlib.sha1(c.conversation_id.encode()).hexdigest())
+    text_data = TextTraining.prepare(by_hash[:text_dialogues] if text_dialogues else convs, assistant, settings,
+                                     progress)
     text_model = text_data.fit(ids, progress=progress)
     text_model.catalog_version = version
     per_fold: dict[int, ChatModels] = {}
@@ -187,7 +194,8 @@ def ensure_conversation_layer(settings: Settings, progress: bool = True,
     version = load_catalog_cached(str(settings.catalog_dir)).version
     if ConversationScorer.open(settings.models_dir, version, quiet=True) is not None:
         return f"conversation layer: reused {Path(settings.models_dir) / LAYER_FILE}"
-    report = train_conversation_layer(settings, [], progress, layer_dialogues=layer_dialogues)
+    report = train_conversation_layer(settings, [], progress, layer_dialogues=layer_dialogues,
+                                      text_dialogues=PREPARE_TEXT_DIALOGUES)
     return f"conversation layer: trained ({report.layer})"
 
 

@@ -238,8 +238,9 @@ def _cmd(args, settings) -> int:
         co = CoSuggestion(scorer.cosugg.item_ids if scorer else list(assistant.catalog.items),
                           scorer.cosugg.config if scorer else None)
         co.fit(c for c in convs if fold_of_id(c.conversation_id) != SELECT_FOLD)
-        text_model = TextTraining.prepare(convs, assistant, settings, config=scorer.text_model.config if scorer else None
-                                        ).fit(co.item_ids, without_folds={SELECT_FOLD})
+        text_data = TextTraining.prepare(convs, assistant, settings,
+                                         config=scorer.text_model.config if scorer else None)
+        text_model = text_data.fit(co.item_ids, without_folds={SELECT_FOLD})
         runs.append(("ReDial training dialogues held out for settings", held,
                      ConversationScorer(co, scorer.layer, text_model) if scorer else None, ChatModels(co, text_model)))
     for label, dialogues, sc, co in runs:

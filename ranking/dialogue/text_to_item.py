@@ -20,11 +20,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
-from recassist.foundation.errors import StateMismatchError
-from recassist.ranking.storage import CheckpointError, load_npz, save_npz
+from recassist.ranking.dialogue.files import load_current
+from recassist.ranking.storage import save_npz
 
 NAME = "text-to-item"
 FORMAT = 1
@@ -208,12 +207,7 @@ class TextToItem:
     @classmethod
     def load(cls, path, catalog_version: str | None = None) -> TextToItem:
         """Raises `CheckpointError` (missing / corrupt) or `StateMismatchError` (another catalog version)."""
-        if not Path(path).is_file():
-            raise CheckpointError(f"no text-to-item model at {path}; run `recassist train conversations`")
-        meta, a = load_npz(path, NAME)
-        if catalog_version is not None and meta.get("catalog_version") != catalog_version:
-            raise StateMismatchError(f"{path} was trained on another catalog version; run "
-                                     "`recassist train conversations`")
+        meta, a = load_current(path, NAME, "text-to-item", catalog_version)
         self = cls([str(x) for x in a["item_ids"]], TextToItemConfig(**meta["config"]))
         self.text_map, self.liked_table, self.disliked_table = a["text_map"], a["liked_table"], a["disliked_table"]
         self.item_table, self.bias = a["item_table"], a["bias"]
