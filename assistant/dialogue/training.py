@@ -51,7 +51,7 @@ class TrainReport:
     seconds: float
 
     def __str__(self) -> str:
-        return f"{self.corpus}\n{self.cosuggest}\n{self.layer}\n({self.seconds:.0f} s)"
+        return f"{self.corpus}\n{self.cosuggest}\n{self.text}\n{self.layer}\n({self.seconds:.0f} s)"
 
 
 def fold_of(conv: Conversation) -> int:
