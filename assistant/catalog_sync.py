@@ -16,7 +16,7 @@ import threading
 import time
 from typing import Any
 
-from recassist.foundation.catalog.updates_redis import CHANNEL, apply_entry, client, entries_since, log_version
+from recassist.foundation.catalog.updates_redis import CHANNEL, client, entries_since, log_version, replay
 
 log = logging.getLogger(__name__)
 
@@ -50,22 +50,21 @@ class CatalogFollower:
             self._thread.join(timeout=5)
 
     def sync(self) -> int:
-        """Apply the log's entries after `self.version`; returns how many changed the catalog."""
+        """Apply the log's entries after the version the assistant's catalog includes; returns how many
+        changed the catalog."""
         with self._lock:
-            entries = entries_since(self.url, self.version)
+            since = max(self.version, getattr(self.assistant, "catalog_version", 0))
+            entries = entries_since(self.url, since)
             if not entries:
                 return 0
             changed = 0
 
             def fold(catalog):
                 nonlocal changed
-                for _, entry in entries:
-                    updated = apply_entry(catalog, entry)
-                    changed += updated is not catalog
-                    catalog = updated
+                catalog, changed = replay(catalog, entries)
                 return catalog
 
-            self.assistant.follow_catalog(fold)
+            self.assistant.follow_catalog(fold, entries[-1][0])
             self.version = entries[-1][0]
             self.applied += changed
             return changed

@@ -40,13 +40,17 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # process helpers shared with the tests' real servers
+
+from processes import stop_process  # noqa: E402
+
 TEMPLATES = [
     "I loved {title} and {title2}, something {mood}",
     "a {mood} {genre} movie for {occasion}",
@@ -132,37 +136,50 @@ def process_cpu_s(pid: int) -> float | None:
         return None
 
 
+async def closed_loop(client: httpx.AsyncClient, seeds: list[int], duration_s: float,
+                      on_phase: Callable[[bool], None] = lambda start: None) -> tuple[list[float], dict, float]:
+    """One closed-loop worker per seed on /v1/recommendations (each sends its next request when the
+    previous answer arrives) for `duration_s` -> (latencies in ms of successful requests, error counts by
+    status, seconds elapsed). `on_phase(True)` / `on_phase(False)` run right before and after the phase."""
+    latencies: list[float] = []
+    errors: dict[int, int] = {}
+    stop_at = time.perf_counter() + duration_s
+
+    async def worker(seed: int) -> None:
+        for body in bodies(seed):
+            if time.perf_counter() >= stop_at:
+                return
+            t0 = time.perf_counter()
+            r = await client.post("/v1/recommendations", json=body)
+            if r.status_code == 200:
+                latencies.append((time.perf_counter() - t0) * 1000)
+            else:
+                errors[r.status_code] = errors.get(r.status_code, 0) + 1
+
+    on_phase(True)
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker(seed) for seed in seeds))
+    elapsed = time.perf_counter() - t0
+    on_phase(False)
+    return latencies, errors, elapsed
+
+
 async def load(url: str, concurrency: int, duration_s: float, warmup: int, server_pid: int | None = None) -> dict:
     """Closed-loop load on /v1/recommendations; latencies in ms of successful requests only.
 
     With `server_pid`, also the server's CPU ms per request over the measured phase: unlike the
     latencies, that number holds up when other work shares the machine.
     """
-    latencies: list[float] = []
-    errors: dict[int, int] = {}
+    cpu: list[float | None] = []
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
         warm = bodies(seed=-1)
         for _ in range(warmup):  # model caches, thread pools, connections
             await client.post("/v1/recommendations", json=next(warm))
-        stop_at = time.perf_counter() + duration_s
-
-        async def worker(seed: int) -> None:
-            for body in bodies(seed):
-                if time.perf_counter() >= stop_at:
-                    return
-                t0 = time.perf_counter()
-                r = await client.post("/v1/recommendations", json=body)
-                if r.status_code == 200:
-                    latencies.append((time.perf_counter() - t0) * 1000)
-                else:
-                    errors[r.status_code] = errors.get(r.status_code, 0) + 1
-
-        cpu0 = process_cpu_s(server_pid) if server_pid else None
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker(i) for i in range(concurrency)))
-        elapsed = time.perf_counter() - t0
-        cpu1 = process_cpu_s(server_pid) if server_pid else None
+        latencies, errors, elapsed = await closed_loop(
+            client, list(range(concurrency)), duration_s,
+            lambda start: cpu.append(process_cpu_s(server_pid) if server_pid else None))
+    cpu0, cpu1 = cpu
     server_cpu_ms = (cpu1 - cpu0) * 1000 / max(1, len(latencies)) if cpu0 is not None and cpu1 is not None else None
     return {
         "server_cpu_ms": server_cpu_ms,
@@ -234,11 +251,7 @@ def server(args: list[str], env: dict[str, str], timeout_s: float) -> Iterator[t
         threading.Thread(target=proc.stdout.read, daemon=True).start()
         yield url, ready_s, proc.pid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
 
 
 def demo_ready(env: dict[str, str], timeout_s: float, keep: bool) -> dict:

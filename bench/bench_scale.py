@@ -17,6 +17,14 @@ from /proc over the measured phase. CPU ms per request is what a bigger machine 
 N x 1000 / (API CPU ms per request) until the backends saturate. The rate limit is on (10^6 a minute,
 never reached) so its cost is counted: in process for embedded, one Redis round trip for scale-out.
 PostgreSQL runs with fsync off (a benchmark cluster), which flatters its write cost.
+
+Then, on the same servers, two separate `recassist serve` processes (API keys, a rate limit of
+--flood-limit a minute per key):
+- catalog updates: --updates one-item `PUT /v1/items` through alternating servers; for each, how long
+  after the PUT's answer the other server first served the item, and each server's own wall and CPU
+  time of its catalog swap (from `/readyz`: the writer swaps inside the PUT, the other in its follower);
+- rate-limit isolation: a quiet key's latency alone and while another key floods the same server
+  (the flood gets 429s; the quiet key must keep being served).
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "bench"), str(ROOT / "tests")]
 
-from bench_api import bodies, percentile, server  # noqa: E402
+from bench_api import bodies, closed_loop, percentile, server  # noqa: E402
 from real_servers import PIDS, chroma_server, create_database, postgres_server, redis_server  # noqa: E402
 
 
@@ -66,30 +74,15 @@ def tree_cpu_s(root_pid: int) -> float:
 async def measure(url: str, concurrency: int, duration_s: float, warmup: int, api_pid: int,
                   backend_pids: list[int]) -> dict:
     """Closed-loop load; latencies (ms) of successful requests, CPU ms per request of API and backends."""
-    latencies: list[float] = []
-    errors: dict[int, int] = {}
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    cpu: list[tuple[float, float]] = []
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
         warm = bodies(seed=-1)
         await asyncio.gather(*(client.post("/v1/recommendations", json=next(warm)) for _ in range(warmup)))
-        stop_at = time.perf_counter() + duration_s
-
-        async def worker(seed: int) -> None:
-            for body in bodies(seed):
-                if time.perf_counter() >= stop_at:
-                    return
-                t0 = time.perf_counter()
-                r = await client.post("/v1/recommendations", json=body)
-                if r.status_code == 200:
-                    latencies.append((time.perf_counter() - t0) * 1000)
-                else:
-                    errors[r.status_code] = errors.get(r.status_code, 0) + 1
-
-        api0, back0 = tree_cpu_s(api_pid), sum(tree_cpu_s(p) for p in backend_pids)
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker(1000 * concurrency + i) for i in range(concurrency)))
-        elapsed = time.perf_counter() - t0
-        api1, back1 = tree_cpu_s(api_pid), sum(tree_cpu_s(p) for p in backend_pids)
+        latencies, errors, elapsed = await closed_loop(
+            client, [1000 * concurrency + i for i in range(concurrency)], duration_s,
+            lambda start: cpu.append((tree_cpu_s(api_pid), sum(tree_cpu_s(p) for p in backend_pids))))
+    (api0, back0), (api1, back1) = cpu
     n = max(1, len(latencies))
     return {"rps": len(latencies) / elapsed, "p50": percentile(latencies or [0.0], 50),
             "p95": percentile(latencies or [0.0], 95), "api_cpu": (api1 - api0) * 1000 / n,
@@ -112,6 +105,11 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, nargs="+", default=[8, 32])
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="scale-out worker counts")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds a server may take to get ready")
+    ap.add_argument("--updates", type=int, default=6,
+                    help="one-item catalog updates through one of two servers, timed until the other serves them")
+    ap.add_argument("--flood-duration", type=float, default=15.0,
+                    help="seconds a quiet key is measured alone and again while another key floods (0: skip)")
+    ap.add_argument("--flood-limit", type=int, default=600, help="rate limit per key a minute in that phase")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="recassist-bench-scale-"))
@@ -119,6 +117,8 @@ def main() -> int:
     for k in ("RECASSIST_DATABASE_URL", "RECASSIST_REDIS_URL", "RECASSIST_CHROMA_URL"):
         base_env.pop(k, None)
     rows = []
+    fanout: list[dict] = []
+    flood: dict = {}
     print(f"machine: {os.cpu_count()} cores; client, API workers and backends on the same machine, over loopback;"
           f" {args.duration:g} s per row", flush=True)
     try:
@@ -147,13 +147,137 @@ def main() -> int:
                         rows.append(("PostgreSQL + Redis + Chroma server", w, c,
                                      asyncio.run(measure(url, c, args.duration, args.warmup, pid, backend_pids))))
                         print(_row(rows[-1]), flush=True)
+            if args.updates or args.flood_duration:
+                _empty_store(db)
+                keyed = {**env, "RECASSIST_API_KEYS": ",".join(BENCH_KEYS),
+                         "RECASSIST_API_RATE_LIMIT_PER_MINUTE": str(args.flood_limit)}
+                serve = ["serve", "--no-ui", "--no-llm"]
+                with server(serve, keyed, args.timeout) as (url_a, _, _), \
+                        server(serve, keyed, args.timeout) as (url_b, _, _):
+                    if args.updates:
+                        fanout = catalog_fanout(url_a, url_b, args.updates)
+                        print(_fanout_table(fanout), flush=True)
+                    if args.flood_duration:
+                        flood = asyncio.run(limiter_isolation(url_a, args.flood_duration))
+                        print(_flood_table(flood, args.flood_limit), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print()
     print(_header())
     for row in rows:
         print(_row(row))
+    if fanout:
+        print()
+        print(_fanout_table(fanout))
+    if flood:
+        print()
+        print(_flood_table(flood, args.flood_limit))
     return 0
+
+
+BENCH_KEYS = ["bench-admin", "bench-quiet", "bench-flood"]
+
+
+def catalog_fanout(url_a: str, url_b: str, n: int) -> list[dict]:
+    """`n` one-item `PUT /v1/items` on alternating servers; for each: the PUT's latency, when the other server
+    first served the item (polled every 10 ms), and each server's own timing of its catalog swap."""
+    out = []
+    auth = {"Authorization": f"Bearer {BENCH_KEYS[0]}"}
+    with httpx.Client(timeout=120, headers=auth) as client:
+        catalog_items = client.get(f"{url_a}/readyz").json()["items"]
+        for i in range(n):
+            writer, other = (url_a, url_b) if i % 2 == 0 else (url_b, url_a)
+            item_id, year = f"bench-new-{i}", 2040 + i  # a year only this item has
+            body = {"title": f"Bench Voyage {i}", "year": year, "genres": ["Sci-Fi"], "tags": ["space"],
+                    "description": "A crew crosses the galaxy."}
+            query = {"text": "space voyage", "filters": {"year": {"$gte": year, "$lte": year}}, "k": 3}
+            t0 = time.perf_counter()
+            r = client.put(f"{writer}/v1/items/{item_id}", json=body)
+            acked = time.perf_counter()
+            r.raise_for_status()
+            served = None
+            while time.perf_counter() - acked < 30:
+                got = client.post(f"{other}/v1/recommendations", json=query).json()["items"]
+                if [it["item_id"] for it in got] == [item_id]:
+                    served = time.perf_counter() - acked
+                    break
+                time.sleep(0.01)
+            w = client.get(f"{writer}/readyz").json()["catalog_swap"]
+            f = client.get(f"{other}/readyz").json()["catalog_swap"]
+            out.append({"items": catalog_items, "put_ms": (acked - t0) * 1000,
+                        "served_ms": None if served is None else served * 1000,
+                        "writer_wall": w["wall_ms"], "writer_cpu": w["cpu_ms"], "follower_wall": f["wall_ms"],
+                        "follower_cpu": f["cpu_ms"]})
+        for i in range(n):
+            client.delete(f"{(url_a, url_b)[i % 2]}/v1/items/bench-new-{i}")
+    return out
+
+
+async def limiter_isolation(url: str, duration_s: float, flood_connections: int = 8, quiet_rate: float = 4.0
+                            ) -> dict:
+    """One key sends recommendations at `quiet_rate` a second, alone and then while another key floods the
+    same server with as many requests as `flood_connections` connections carry. -> latencies and statuses."""
+
+    async def quiet(client: httpx.AsyncClient) -> tuple[list[float], dict]:
+        latencies, statuses = [], {}
+        stream = bodies(seed=77)
+        end = time.perf_counter() + duration_s
+        while time.perf_counter() < end:
+            t0 = time.perf_counter()
+            r = await client.post("/v1/recommendations", json=next(stream))
+            statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+            if r.status_code == 200:
+                latencies.append((time.perf_counter() - t0) * 1000)
+            await asyncio.sleep(max(0.0, 1 / quiet_rate - (time.perf_counter() - t0)))
+        return latencies, statuses
+
+    async def flood(client: httpx.AsyncClient, stop: asyncio.Event, statuses: dict) -> None:
+        while not stop.is_set():
+            r = await client.get("/v1/users/bench-flooder/profile")
+            statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+
+    def client(key: str, connections: int) -> httpx.AsyncClient:
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        return httpx.AsyncClient(base_url=url, timeout=60, limits=limits, headers={"Authorization": f"Bearer {key}"})
+
+    async with client(BENCH_KEYS[1], 1) as q, client(BENCH_KEYS[2], flood_connections) as fl:
+        alone = await quiet(q)
+        stop, flood_statuses = asyncio.Event(), {}
+        floods = [asyncio.create_task(flood(fl, stop, flood_statuses)) for _ in range(flood_connections)]
+        t0 = time.perf_counter()
+        during = await quiet(q)
+        stop.set()
+        await asyncio.gather(*floods)
+        flood_s = time.perf_counter() - t0
+    return {"alone": alone, "during": during, "flood": flood_statuses, "flood_s": flood_s}
+
+
+def _fanout_table(rows: list[dict]) -> str:
+    lines = [f"catalog update through one server, served by the other ({rows[0]['items']:,}-item catalog, Redis "
+             "pub/sub; ms):",
+             f"{'update':>6} {'PUT':>8} {'served by other':>16} {'writer swap wall':>17} {'cpu':>7} "
+             f"{'follower swap wall':>19} {'cpu':>7}"]
+    for i, r in enumerate(rows):
+        served = "not seen" if r["served_ms"] is None else f"{r['served_ms']:.0f}"
+        lines.append(f"{i + 1:>6} {r['put_ms']:>8.0f} {served:>16} {r['writer_wall']:>17.0f} {r['writer_cpu']:>7.0f} "
+                     f"{r['follower_wall']:>19.0f} {r['follower_cpu']:>7.0f}")
+    return "\n".join(lines)
+
+
+def _flood_table(r: dict, limit: int) -> str:
+    def stats(part: tuple[list[float], dict]) -> str:
+        lat, statuses = part
+        p50, p95 = percentile(lat or [0.0], 50), percentile(lat or [0.0], 95)
+        return f"{len(lat):>4} ok  p50 {p50:>7.1f} ms  p95 {p95:>7.1f} ms  statuses {dict(sorted(statuses.items()))}"
+
+    flood = r["flood"]
+    return "\n".join([
+        f"rate limit {limit}/min per key (Redis), one server; a quiet key at 4 requests/s (POST /v1/recommendations):",
+        f"  quiet key alone:          {stats(r['alone'])}",
+        f"  quiet key during a flood: {stats(r['during'])}",
+        f"  flooding key: {sum(flood.values())} requests in {r['flood_s']:.1f} s "
+        f"({sum(flood.values()) / r['flood_s']:.0f}/s), statuses {dict(sorted(flood.items()))}",
+    ])
 
 
 def _empty_store(url: str) -> None:

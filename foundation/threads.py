@@ -9,17 +9,22 @@ torch release the GIL inside their kernels), fill the cores instead.
 
 from __future__ import annotations
 
+import sys
+
 _pinned: int | None = None
 
 
 def pin_compute_threads(threads: int = 1) -> None:
-    """Limit BLAS (numpy) and torch intra-op parallelism to `threads`, process-wide. Idempotent."""
+    """Limit BLAS (numpy) and torch intra-op parallelism to `threads`, process-wide. Idempotent.
+
+    Torch only when already imported: a server that scores without it does not pay its import (~3 s of
+    CPU); code that loads torch models later sets torch's threads itself (`ranking.serving`)."""
     global _pinned
     if _pinned == threads:
         return
-    import torch
     from threadpoolctl import threadpool_limits
 
-    torch.set_num_threads(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
     threadpool_limits(limits=threads, user_api="blas")  # applied now, kept until the process ends
     _pinned = threads

@@ -1,10 +1,12 @@
 """Ranking: score catalog items for a user. See `ranking.base.Ranker` for the API others call.
 
-Importing the package registers every backend in `RANKERS`:
-popularity, itemknn, ease, count-blend (numpy), als (implicit, optional) and sasrec (the trained torch model).
+Importing the package registers the backends that need no torch in `RANKERS`: popularity, itemknn,
+ease, count-blend (numpy) and als (implicit, optional). sasrec (the trained torch model) registers when
+`recassist.ranking.sasrec` is imported (training and evaluation do): a server scores the trained model
+without torch (`ranking.sasrec_numpy`), and importing torch costs seconds.
 """
 
-from recassist.ranking import als, count_blend, ease, itemknn, popularity, sasrec  # noqa: F401  (registers the backends)
+from recassist.ranking import als, count_blend, ease, itemknn, popularity  # noqa: F401  (registers the backends)
 from recassist.ranking.base import RANKERS, EncodedUser, Ranker, UserQuery
 from recassist.ranking.serving import default_checkpoint, load_default_ranker
 from recassist.ranking.storage import CheckpointError

@@ -177,7 +177,7 @@ class Ranker(ABC):
         return np.array([self.item_ids[j] for j in cand[top]], dtype=str), scores[top]
 
 
-#: Every ranker backend by name; filled by `ranking.registry` on import of `ranking`.
+#: Every ranker backend by name; filled on import of `ranking` (sasrec: of `ranking.sasrec`).
 RANKERS: dict[str, type[Ranker]] = {}
 
 

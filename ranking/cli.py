@@ -15,7 +15,7 @@ from pathlib import Path
 
 from recassist.foundation.errors import ConfigError
 from recassist.foundation.settings import Settings
-from recassist.ranking.sasrec_model import SASRecConfig
+from recassist.ranking.sasrec_config import SASRecConfig
 
 # SASRecConfig fields exposed as flags (name -> help); the defaults come from the dataclass.
 _FLAGS = {

@@ -12,22 +12,22 @@ the engine's own aspect and content signals: this model has no text.
 
 from __future__ import annotations
 
-import io
+import json
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from recassist.ranking.base import EncodedUser, Ranker, register
 from recassist.ranking.data import InteractionData
 from recassist.ranking.ease import RECENCY_DECAYS, EASERanker
 from recassist.ranking.ease_blend import EaseBlend, scaled
 from recassist.ranking.metrics import evaluate
-from recassist.ranking.storage import CheckpointError, atomic_write, check_catalog
+from recassist.ranking.storage import CheckpointError, atomic_write, check_catalog, flatten_state, unflatten_state
 from recassist.ranking.transitions import TransitionModel
 
-FORMAT = 1
+FORMAT = 2  # 1: a torch file (needed torch to read); refitted when found
 #: Transition weights tried on validation, relative to EASE's (0 = EASE alone).
 LAMBDA_SEARCH_DECAY = 0.85  # EASE alone peaked near it on ml-latest-small (`ranking.ease`)
 TRANSITION_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
@@ -107,19 +107,15 @@ class CountBlendRanker(Ranker):
 
     # --- storage ---------------------------------------------------------
     def save(self, path: Path | str) -> None:
-        """One torch file of tensors and plain values (read back with `weights_only=True`), atomically."""
+        """One npz file (arrays, and JSON for the plain values), atomically; read back without torch."""
         self._require_fitted()
         assert self.blend is not None
-        payload = {"ranker": self.name, "format": FORMAT, "catalog_version": self.catalog_version,
-                   "item_ids": list(self.item_ids), "item_counts": torch.as_tensor(self._counts),
-                   "blend": self.blend.state(), "report": {k: float(v) for k, v in self.report.items()}}
-
-        def write(f):
-            buf = io.BytesIO()
-            torch.save(payload, buf)
-            f.write(buf.getbuffer())
-
-        atomic_write(path, write)
+        arrays: dict[str, np.ndarray] = {"item_counts": self._counts}
+        meta = {"ranker": self.name, "format": FORMAT, "catalog_version": self.catalog_version,
+                "item_ids": list(self.item_ids), "blend": flatten_state("blend", self.blend.state(), arrays),
+                "report": {k: float(v) for k, v in self.report.items()}}
+        arrays["meta"] = np.array(json.dumps(meta))
+        atomic_write(path, lambda f: np.savez(f, **arrays))
 
     @classmethod
     def load(cls, path: Path | str, catalog_version: str | None = None) -> CountBlendRanker:
@@ -128,17 +124,18 @@ class CountBlendRanker(Ranker):
         if not path.is_file():
             raise CheckpointError(f"ranker file {path} does not exist; `recassist demo` fits one")
         try:
-            ck = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as e:  # torch raises several unrelated types for a damaged file
+            with np.load(path, allow_pickle=False) as f:
+                arrays = {k: f[k] for k in f.files if k in ("meta", "item_counts") or k.startswith("blend/")}
+            ck = json.loads(str(arrays.pop("meta")))
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
             raise CheckpointError(f"{path} is corrupt or not a ranker file ({type(e).__name__}); delete it "
                                   "and start again") from None
         if not isinstance(ck, dict) or ck.get("ranker") != cls.name or ck.get("format") != FORMAT:
             raise CheckpointError(f"{path} is not a {cls.name} ranker file (format {FORMAT})")
         check_catalog(ck["catalog_version"], catalog_version, path)
         r = cls()
-        r._adopt(ck["item_ids"], ck["catalog_version"], ck["item_counts"].numpy())
-        state = ck["blend"]
-        r.blend = EaseBlend.from_state(state, r.item_ids)
+        r._adopt(ck["item_ids"], ck["catalog_version"], arrays["item_counts"])
+        r.blend = EaseBlend.from_state(unflatten_state(ck["blend"], arrays), r.item_ids)
         r.report = dict(ck.get("report", {}))
         return r
 

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 from recassist.ranking.data import InteractionData, recency_weights
 from recassist.ranking.ease import RECENCY_DECAYS, EASERanker
 from recassist.ranking.metrics import evaluate
+from recassist.ranking.storage import as_array
 from recassist.ranking.transitions import TransitionModel
 
 #: Blend weights tried on validation (0 = no EASE); the curve is sharp, so the grid is fine near 0.05.
@@ -133,6 +133,8 @@ class EaseBlend:
     # --- checkpoint ------------------------------------------------------
     def state(self) -> dict:
         """Plain values and tensors for the torch checkpoint (EASE is rebuilt from its training matrix)."""
+        import torch
+
         x = self.ease._x
         assert x is not None
         return {"lam": float(self.ease.lam or 0.0), "decay": self.ease.decay, "weight": self.weight,
@@ -146,8 +148,8 @@ class EaseBlend:
     def from_state(cls, state: dict, item_ids: list[str]) -> EaseBlend:
         ease = EASERanker(lam=float(state["lam"]), decay=float(state.get("decay", 1.0)))  # format 2: no decay
         ease._set_vocabulary(item_ids)
-        ind = state["x_indices"].numpy()
-        x = sp.csr_matrix((np.ones(ind.size, np.float32), ind, state["x_indptr"].numpy()),
+        ind = as_array(state["x_indices"])
+        x = sp.csr_matrix((np.ones(ind.size, np.float32), ind, as_array(state["x_indptr"])),
                           shape=tuple(state["x_shape"]))
         ease._factor(x, float(state["lam"]))
         tra = state.get("transitions")  # absent in checkpoints from before transitions

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from recassist.foundation.catalog import load_catalog_cached
 from recassist.foundation.settings import Settings
+from recassist.ranking import sasrec  # noqa: F401  (registers the torch model in RANKERS)
 from recassist.ranking.base import RANKERS, EncodedUser, Ranker, UserQuery
 from recassist.ranking.data import Split, leave_one_out
 from recassist.ranking.metrics import Metrics, evaluate

@@ -1,15 +1,6 @@
-"""`SASRecRanker`: the trained self-attention ranker behind the `Ranker` seam.
-
-How a user is scored:
-- with items (history, then profile liked items): the transformer's state at the newest
-  item, dotted with every candidate's vector (id embedding + projected text); with an ensemble
-  (`SASRecConfig.members`), the mean of the members' such scores; with `ease_blend`, plus a
-  small, validation-picked share of EASE's item-item scores (`ranking.ease_blend`);
-- with profile aspects (genres / tags): their text embeddings' mean cosine with each
-  candidate's text (liked minus disliked), added as a standardised bonus;
-- with aspects only: that aspect score plus a small popularity prior;
-- with nothing: popularity (log of training interactions).
-Items never seen in training are scored through their text vector alone.
+"""`SASRecRanker`: the trained self-attention ranker behind the `Ranker` seam: training, checkpoints, and
+scoring with the torch networks (how users are scored: `ranking.sasrec_scoring`; serving without torch:
+`ranking.sasrec_numpy`).
 """
 
 from __future__ import annotations
@@ -21,32 +12,19 @@ from typing import Any
 
 import numpy as np
 import torch
-from recassist.foundation.errors import ConfigError
-from recassist.foundation.lru import LRU
-from recassist.ranking.base import EncodedUser, Ranker, register
+from recassist.ranking.base import register
 from recassist.ranking.data import InteractionData
-from recassist.ranking.ease_blend import EaseBlend, Moments, std_from_sums
+from recassist.ranking.ease_blend import EaseBlend
 from recassist.ranking.sasrec_ckpt import add_to_checkpoint, read_checkpoint, write_checkpoint
 from recassist.ranking.sasrec_model import SASRecConfig, SASRecNet
 from recassist.ranking.sasrec_train import ensemble_items, ensemble_states, payload, train
+from recassist.ranking.sasrec_scoring import (  # noqa: F401  (re-exported)
+    ASPECT_WEIGHT, PRIOR_WEIGHT, STATE_CACHE_SIZE, SASRecScoring, TextEncoder)
 from recassist.ranking.storage import CheckpointError
-
-TextEncoder = Callable[[list[str]], np.ndarray]
-
-ASPECT_WEIGHT = 0.5  # aspect bonus, in standard deviations of the sequence scores
-PRIOR_WEIGHT = 0.5  # popularity prior for aspect-only users, relative to the aspect score
-
-
-def _z(x: np.ndarray) -> np.ndarray:
-    sd = float(x.std())
-    return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
-
-
-STATE_CACHE_SIZE = 4096  # remembered user states; each is members x d floats (~1 KB)
 
 
 @register
-class SASRecRanker(Ranker):
+class SASRecRanker(SASRecScoring):
     """Self-attention sequential ranker with text-fused item vectors.
 
     `text_encoder(texts) -> float32 [n, t]` (L2-normalised, the model that embedded the items)
@@ -56,19 +34,13 @@ class SASRecRanker(Ranker):
     name = "sasrec"
 
     def __init__(self, config: SASRecConfig | None = None, text_encoder: TextEncoder | None = None) -> None:
-        super().__init__()
+        super().__init__(text_encoder)
         self.config = config or SASRecConfig()
-        self.text_encoder = text_encoder
         self.nets: list[SASRecNet] = []  # ensemble members (one by default)
         self.catalog_version = ""
         self.text_model = ""
         self.report: dict[str, Any] = {}
-        self._items = torch.zeros(0, 0)  # members' item vectors side by side [n_items, members * d]
         self._tables: list[torch.Tensor] = []  # per member: its item vectors after a zero padding row
-        self._text = np.zeros((0, 0), np.float32)
-        self._prior = np.zeros(0, np.float32)  # log(1 + training interactions) [n_items]
-        self._blend: EaseBlend | None = None
-        self._states = LRU(STATE_CACHE_SIZE)  # history tokens -> (user state, its score moments)
 
     # --- training and storage -------------------------------------------
     def fit(self, data: InteractionData, *, progress: bool = False, checkpoint: Path | str | None = None,
@@ -105,14 +77,14 @@ class SASRecRanker(Ranker):
         self.nets, self.config = nets, nets[0].cfg
         self.catalog_version, self.text_model = catalog_version, text_model
         with torch.inference_mode():
-            self._items = ensemble_items(nets)
+            items = ensemble_items(nets).numpy()
             # Built once: copying a table per request costs ms.
             self._tables = [net.padded(net.item_matrix()) for net in nets]
-        self._moments = Moments(self._items.numpy())  # spread of a user's scores without scoring all items
-        self._states = LRU(STATE_CACHE_SIZE)  # states of the previous networks are not these
-        self._text = nets[0].text.numpy()
-        self._counts = np.asarray(counts, dtype=np.int64)
-        self._prior = np.log1p(self._counts).astype(np.float32)
+        self._adopt_arrays(items, nets[0].text.numpy(), counts)
+
+    def _ensemble_states(self, histories: list[np.ndarray]) -> np.ndarray:
+        with torch.inference_mode():
+            return ensemble_states(self.nets, self._tables, histories).numpy()
 
     def save(self, path: Path | str) -> None:
         self._require_fitted()
@@ -144,81 +116,3 @@ class SASRecRanker(Ranker):
         if ck.get("ease"):
             r._blend = EaseBlend.from_state(ck["ease"], r.item_ids)
         return r
-
-    # --- scoring ---------------------------------------------------------
-    def score(self, users: Sequence[EncodedUser]) -> np.ndarray:
-        self._require_fitted()
-        out = np.empty((len(users), len(self.item_ids)), dtype=np.float32)
-        with_items = [r for r, u in enumerate(users) if len(u.items)]
-        if with_items:
-            out[with_items] = self._sequence_scores([users[r].items for r in with_items])
-        everything = np.arange(len(self.item_ids))
-        for r, u in enumerate(users):
-            if u.liked_aspects or u.disliked_aspects or not len(u.items):
-                out[r] = self._finish(u, out[r] if len(u.items) else None, everything)
-        return out
-
-    def score_subset(self, user: EncodedUser, idx: np.ndarray) -> np.ndarray:
-        """One user, candidates `idx` only: one unpadded forward pass per member (~ms on one thread)."""
-        self._require_fitted()
-        seq_scores = None
-        if len(user.items):
-            h, seq_std = self._user_state(user.items[-self.config.max_len:])
-            with torch.inference_mode():
-                seq_scores = (self._items[torch.as_tensor(idx)] @ h).numpy()
-            if self._blend is not None:  # each part scaled by its spread over all items
-                seq_scores = self._blend.blend_subset(seq_scores, seq_std, user.items, idx)
-        return self._finish(user, seq_scores, idx)
-
-    def _user_state(self, items: np.ndarray) -> tuple[torch.Tensor, float]:
-        """The ensemble's state after `items` and the spread of its scores over all items, remembered
-        per history: the networks' forward passes are most of a request's ranking time, and a
-        returning user (paging, refining with a filter) asks with the same history again."""
-        key = np.asarray(items, dtype=np.int64).tobytes()
-        found = self._states.get(key)
-        if found is not None:
-            return found
-        tokens = torch.as_tensor(items + 1).unsqueeze(0)
-        with torch.inference_mode():
-            h = torch.cat([net.hidden_states(tokens, table, last_only=True)[0, -1]
-                           for net, table in zip(self.nets, self._tables, strict=True)]) / len(self.nets)
-        s1, s2 = self._moments.sums(h.numpy())
-        state = (h, std_from_sums(self._moments.n, s1, s2))
-        self._states.put(key, state)
-        return state
-
-    def _sequence_scores(self, histories: Sequence[np.ndarray]) -> np.ndarray:
-        """Scores over all items [len(histories), n_items] of users with items, the EASE blend included."""
-        with torch.inference_mode():
-            h = ensemble_states(self.nets, self._tables, list(histories))
-            scores = (h @ self._items.T).numpy()
-        return scores if self._blend is None else self._blend.blend(scores, histories)
-
-    def _finish(self, user: EncodedUser, seq_scores: np.ndarray | None, idx: np.ndarray) -> np.ndarray:
-        """Blend sequence scores (or their absence) with aspect and popularity evidence for `idx`."""
-        aspect = self._aspect_scores(user, idx)
-        if seq_scores is not None:
-            if aspect is None:
-                return seq_scores
-            return (seq_scores + ASPECT_WEIGHT * float(seq_scores.std()) * _z(aspect)).astype(np.float32)
-        prior = self._prior[idx]
-        if aspect is None:
-            return prior.copy()
-        return (_z(aspect) + PRIOR_WEIGHT * _z(prior)).astype(np.float32)
-
-    def _aspect_scores(self, user: EncodedUser, idx: np.ndarray) -> np.ndarray | None:
-        """Mean text cosine with liked aspects minus that with disliked ones, float32 [len(idx)]."""
-        if not (user.liked_aspects or user.disliked_aspects):
-            return None
-        if self.text_encoder is None or self._text.shape[1] == 0:
-            raise ConfigError(
-                "this ranker was loaded without a text encoder (or trained without text), so it cannot "
-                "score profile aspects; load it with ranking.load_default_ranker(settings, catalog)"
-            )
-        text = self._text[idx]
-        s = np.zeros(len(idx), np.float32)
-        for aspects, sign in ((user.liked_aspects, 1.0), (user.disliked_aspects, -1.0)):
-            if aspects:
-                vecs = np.asarray(self.text_encoder(list(aspects)), dtype=np.float32)
-                s += sign * (text @ vecs.T).mean(1)
-        return s

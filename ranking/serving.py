@@ -9,11 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import torch
 from recassist.foundation.catalog import Catalog
 from recassist.foundation.settings import Settings
 from recassist.ranking.base import Ranker
-from recassist.ranking.sasrec import SASRecRanker, TextEncoder
+from recassist.ranking.sasrec_scoring import SASRecScoring, TextEncoder
 from recassist.ranking.staged import FULL_NAME, full_path
 from recassist.ranking.storage import CheckpointError
 
@@ -27,23 +26,49 @@ def default_checkpoint(settings: Settings) -> Path:
 
 
 def load_default_ranker(settings: Settings, catalog: Catalog, threads: int = 1,
-                        text_encoder: TextEncoder | None = None) -> SASRecRanker:
-    """The trained ranker for `catalog`, ready for `recommend`.
+                        text_encoder: TextEncoder | None = None) -> SASRecScoring:
+    """The trained ranker for `catalog`, ready for `recommend`: from its numpy export when that is current
+    (no torch: `ranking.sasrec_numpy`), else from the checkpoint with torch (then exported for next time).
 
-    Pins torch to `threads` intra-op threads (process-wide): one request's scoring is a
+    Pins torch, when used, to `threads` intra-op threads (process-wide): one request's scoring is a
     few small matrix products, faster and steadier on one thread than split across cores.
     `text_encoder` embeds profile aspects (a serving process passes its shared, caching one); by
     default the sentence embedder is loaded lazily, on the first aspect query.
     Raises `CheckpointError` when there is no checkpoint ("run `recassist train`") or it is
     damaged, `StateMismatchError` when it was trained on another catalog.
     """
+    from recassist.ranking.sasrec_numpy import load_exported
+
     path = default_checkpoint(settings)
     if not path.is_file():
         raise CheckpointError(f"no trained ranker at {path}; run `recassist train` first")
-    torch.set_num_threads(threads)
-    if text_encoder is not None:
-        return SASRecRanker.load(path, catalog_version=catalog.version, text_encoder=text_encoder)
+    encoder = text_encoder or _aspect_encoder(settings)
+    ranker = load_exported(path, catalog.version, encoder)
+    if ranker is not None:
+        return ranker
+    return _load_with_torch(settings, path, catalog, threads, encoder)
 
+
+def _load_with_torch(settings: Settings, path: Path, catalog: Catalog, threads: int,
+                     text_encoder: TextEncoder) -> SASRecScoring:
+    """The checkpoint loaded with torch; a complete one is exported so later starts need no torch."""
+    import torch
+    from recassist.ranking.sasrec import SASRecRanker
+    from recassist.ranking.sasrec_numpy import export
+    from recassist.ranking.staged import full_model_info
+
+    torch.set_num_threads(threads)
+    ranker = SASRecRanker.load(path, catalog_version=catalog.version, text_encoder=text_encoder)
+    info = full_model_info(settings, catalog.version)
+    if info is not None:
+        try:
+            export(ranker, path, {"valid_ndcg@10": info["valid_ndcg@10"], "complete": True})
+        except OSError as e:  # a read-only models dir: serve anyway, with torch next time too
+            logger.warning("could not write the ranker's serving export: %s", e)
+    return ranker
+
+
+def _aspect_encoder(settings: Settings) -> TextEncoder:
     cache: dict[str, np.ndarray] = {}
 
     def encode(texts: list[str]) -> np.ndarray:
@@ -58,8 +83,7 @@ def load_default_ranker(settings: Settings, catalog: Catalog, threads: int = 1,
                 cache[t] = v
         return np.stack([cache[t] for t in texts])
 
-    ranker = SASRecRanker.load(path, catalog_version=catalog.version, text_encoder=encode)
-    return ranker
+    return encode
 
 
 def load_serving_ranker(settings: Settings, catalog: Catalog, threads: int = 1,

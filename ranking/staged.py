@@ -1,7 +1,7 @@
 """The served ranker in stages: a count model ready in seconds, the full model trained behind it.
 
 Files under `settings.models_dir`:
-- `quick_ranker.pt`: `CountBlendRanker` (EASE + transitions), fitted in seconds on a fresh data dir;
+- `quick_ranker.npz`: `CountBlendRanker` (EASE + transitions), fitted in seconds on a fresh data dir;
 - `ranker.pt`: the full model (self-attention ensemble + count blend). Only a finished model, blend
   included, is ever moved here (`os.replace` from the staging file), so a reader never sees a
   half-trained one;
@@ -28,7 +28,7 @@ from recassist.foundation.settings import Settings
 from recassist.ranking.storage import CheckpointError, atomic_write
 
 FULL_NAME = "ranker.pt"
-QUICK_NAME = "quick_ranker.pt"
+QUICK_NAME = "quick_ranker.npz"
 STAGING_NAME = "ranker.training.pt"
 STATUS_NAME = "training.json"
 LOCK_NAME = "trainer.lock"
@@ -61,12 +61,18 @@ def complete(ck: dict[str, Any]) -> bool:
 
 
 def full_model_info(settings: Settings, catalog_version: str) -> dict[str, Any] | None:
-    """{'path', 'valid_ndcg@10'} of a complete full model for this catalog at `ranker.pt`, else None."""
-    from recassist.ranking.sasrec_ckpt import read_checkpoint
+    """{'path', 'valid_ndcg@10'} of a complete full model for this catalog at `ranker.pt`, else None.
+    Read from its current serving export when there is one (no torch), else from the checkpoint."""
+    from recassist.ranking.sasrec_numpy import exported_meta
 
     path = full_path(settings)
     if not path.is_file():
         return None
+    meta = exported_meta(path, catalog_version)
+    if meta is not None and meta["info"].get("complete"):
+        return {"path": str(path), "valid_ndcg@10": meta["info"].get("valid_ndcg@10")}
+    from recassist.ranking.sasrec_ckpt import read_checkpoint
+
     try:
         ck = read_checkpoint(path, catalog_version=catalog_version)
     except (StateMismatchError, CheckpointError):
@@ -230,8 +236,23 @@ def train_full_ranker(settings: Settings, catalog: Catalog, *, config=None, prog
         add_to_checkpoint(staging, "ease", {})
     add_to_checkpoint(staging, SERVED_NDCG_KEY, ndcg)
     os.replace(staging, final)  # the one step that makes the new model visible to servers
+    _export_for_serving(final, catalog.version, ndcg)
     write_status(settings, state="done", members=cfg.members, valid_ndcg=ndcg)
     return f"ranker: trained {final} (best validation NDCG@10 {ndcg:.4f})"
+
+
+def _export_for_serving(final: Path, catalog_version: str, ndcg: float) -> None:
+    """The numpy serving export beside the new `ranker.pt` (`ranking.sasrec_numpy`), so servers adopt and
+    later start it without torch. A server that finds none writes it itself, so a failure here only costs
+    that server's time."""
+    from recassist.ranking.sasrec import SASRecRanker
+    from recassist.ranking.sasrec_numpy import export
+
+    try:
+        export(SASRecRanker.load(final, catalog_version=catalog_version), final,
+               {"valid_ndcg@10": ndcg, "complete": True})
+    except OSError as e:
+        print(f"could not write the ranker's serving export: {e}", file=sys.stderr)
 
 
 def complete_networks(path: Path, catalog_version: str) -> bool:

@@ -88,3 +88,37 @@ def check_catalog(saved_version: str | None, catalog_version: str | None, path: 
             f"{path} was trained on catalog version {saved_version}, but the loaded catalog is "
             f"{catalog_version}; retrain with `recassist train`"
         )
+
+
+def as_array(value: Any) -> np.ndarray:
+    """A checkpoint value as a numpy array: torch tensors (read from `.pt` files) and arrays (from `.npz`)
+    alike, so loaders need not import torch."""
+    return value.numpy() if hasattr(value, "numpy") else np.asarray(value)
+
+
+def flatten_state(prefix: str, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Plain values of `state` returned; its tensors and arrays moved into `arrays` as '<prefix>/<key>' (nested
+    dicts too), each replaced by a reference {'array': key}: the plain part goes to JSON, the rest to npz."""
+    plain: dict[str, Any] = {}
+    for key, value in state.items():
+        if isinstance(value, dict):
+            plain[key] = flatten_state(f"{prefix}/{key}", value, arrays)
+        elif hasattr(value, "numpy") or isinstance(value, np.ndarray):
+            arrays[f"{prefix}/{key}"] = as_array(value)
+            plain[key] = {"array": f"{prefix}/{key}"}
+        else:
+            plain[key] = value
+    return plain
+
+
+def unflatten_state(plain: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """`flatten_state` undone: the arrays put back where their references are."""
+    out: dict[str, Any] = {}
+    for key, value in plain.items():
+        if isinstance(value, dict) and set(value) == {"array"}:
+            out[key] = arrays[value["array"]]
+        elif isinstance(value, dict):
+            out[key] = unflatten_state(value, arrays)
+        else:
+            out[key] = value
+    return out

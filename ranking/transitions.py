@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 from recassist.ranking.data import InteractionData, interaction_matrix
 from recassist.ranking.metrics import validation_ndcg
+from recassist.ranking.storage import as_array
 
 WINDOW = 10  # events after item i that count as following it
 DECAYS = (0.5, 0.6, 0.7, 0.8)  # history recency decays tried on validation
@@ -64,6 +64,8 @@ class TransitionModel:
 
     # --- checkpoint ------------------------------------------------------
     def state(self) -> dict:
+        import torch
+
         m = self.matrix
         return {"decay": self.decay, "indptr": torch.as_tensor(m.indptr.astype(np.int64)),
                 "indices": torch.as_tensor(m.indices.astype(np.int64)),
@@ -71,7 +73,7 @@ class TransitionModel:
 
     @classmethod
     def from_state(cls, state: dict) -> TransitionModel:
-        m = sp.csr_matrix((state["data"].numpy(), state["indices"].numpy(), state["indptr"].numpy()),
+        m = sp.csr_matrix((as_array(state["data"]), as_array(state["indices"]), as_array(state["indptr"])),
                           shape=tuple(state["shape"]))
         return cls(m, float(state["decay"]))
 

@@ -90,6 +90,26 @@ class CoOccurrence:
         os.replace(tmp, path)
         return built
 
+    def moved(self, old_ids: list[str], arrays: CatalogArrays) -> CoOccurrence:
+        """This table re-indexed for a catalog with the same interactions whose rows are `arrays` (this
+        one's were `old_ids`): items without interactions added or removed, items replaced. Equal to
+        `build` on that catalog (the counts come from interactions alone), in milliseconds instead of
+        seconds. Raises `ValueError` if a removed item was someone's neighbour (it had interactions)."""
+        n = len(arrays)
+        k = max(1, min(N_NEIGHBOURS, n - 1))
+        kk = min(k, self.neighbours.shape[1])
+        old_to_new = np.array([arrays.index.get(i, -1) for i in old_ids] + [-1], dtype=np.int64)
+        kept = np.flatnonzero(old_to_new[:-1] >= 0)
+        old_nb = self.neighbours[kept, :kk]
+        new_nb = old_to_new[np.where(old_nb < 0, len(old_ids), old_nb)]
+        if np.any((new_nb < 0) & (old_nb >= 0)):
+            raise ValueError("a removed item has co-occurrences: rebuild the table instead")
+        neighbours = np.full((n, k), -1, dtype=np.int32)
+        sims = np.zeros((n, k), dtype=np.float32)
+        neighbours[old_to_new[kept], :kk] = new_nb
+        sims[old_to_new[kept], :kk] = self.sims[kept, :kk]
+        return CoOccurrence(neighbours, sims)
+
     def scores(self, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Weighted sum of neighbour similarities of the anchor `rows` -> float32 [n_items].
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from recassist.foundation.catalog import Catalog
 from recassist.foundation.settings import Settings
-from recassist.retrieval.documents import catalog_documents, document_hash
+from recassist.retrieval.documents import catalog_documents, document_hash, item_document
 from recassist.retrieval.embedder import Embedder
 from recassist.retrieval.embedders import get_embedder
 from recassist.retrieval.shipped_vectors import shipped_vectors
@@ -60,6 +60,28 @@ def item_vectors(
     with _memo_lock:
         _memo[key] = (ids, vectors)
     return ids, vectors
+
+
+def updated_vectors(catalog: Catalog, previous_ids: list[str], previous_vectors: np.ndarray,
+                    upserted: frozenset[str], settings: Settings, embedder: Embedder) -> np.ndarray:
+    """`item_vectors(catalog)[1]` after a small catalog change: rows of unchanged items are copied from
+    `previous_vectors` (rows in `previous_ids` order); only `upserted` items' documents are looked up in
+    the cache file or embedded. float32 [n_items, dim], read-only."""
+    old_row = {item_id: r for r, item_id in enumerate(previous_ids)}
+    ids = list(catalog.item_ids)
+    out = np.empty((len(ids), embedder.dim), dtype=np.float32)
+    fresh = []
+    for row, item_id in enumerate(ids):
+        r = old_row.get(item_id)
+        if r is None or item_id in upserted:
+            fresh.append(row)
+        else:
+            out[row] = previous_vectors[r]
+    if fresh:
+        docs = [item_document(catalog.items[ids[row]]) for row in fresh]
+        out[fresh] = embed_documents(docs, [document_hash(d) for d in docs], cache_path(settings, embedder), embedder)
+    out.setflags(write=False)
+    return out
 
 
 def embed_documents(

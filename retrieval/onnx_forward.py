@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import logging
 import warnings
+from collections.abc import Callable
 from contextlib import contextmanager
 
 import numpy as np
@@ -44,13 +45,11 @@ class OnnxForward:
     """`forward(texts) -> float32 [len(texts), dim]`, L2-normalised: tokenizer and pooling as the
     sentence-transformers model does them, transformer layers in ONNX Runtime on one thread."""
 
-    def __init__(self, model, onnx_bytes: bytes) -> None:
+    def __init__(self, tokenize: Callable[[list[str]], dict[str, np.ndarray]], onnx_bytes: bytes) -> None:
+        """`tokenize(texts)`: the model's token arrays (`INPUTS`, int, [len(texts), tokens]), padded."""
         import onnxruntime as ort
 
-        # The tokenizer called directly, as sentence-transformers calls it (checked in `build`):
-        # its generic preprocessing wrapper cost more Python time than the tokenizing itself.
-        self._tokenizer = model.tokenizer
-        self._max_length = model[0].max_seq_length
+        self.tokenize = tokenize
         opts = ort.SessionOptions()
         # One thread, no spinning: requests run side by side, each on one core (see assistant/threads.py).
         opts.intra_op_num_threads = 1
@@ -59,10 +58,6 @@ class OnnxForward:
         opts.log_severity_level = 3
         self._session = ort.InferenceSession(onnx_bytes, opts, providers=["CPUExecutionProvider"])
         self._inputs = [i.name for i in self._session.get_inputs()]
-
-    def tokenize(self, texts: list[str]) -> dict[str, np.ndarray]:
-        return self._tokenizer(texts, padding=True, truncation="longest_first", max_length=self._max_length,
-                               return_tensors="np")
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         features = self.tokenize(texts)
@@ -83,30 +78,65 @@ def build(model, *, int8: bool = False, graph: bytes | None = None,
     kind = "int8" if int8 else "float"
     try:
         graph = graph or export(model)
-        forward = OnnxForward(model, (quantized_graph or quantized(graph)) if int8 else graph)
-        import torch
-
-        diff, cosine = 0.0, 1.0
-        for batch in (PROBES, *([p] for p in PROBES)):  # padded together, and each alone (no padding)
-            features = _preprocess(model)(batch)
-            ours = forward.tokenize(batch)
-            if any(not np.array_equal(features[n].numpy(), ours[n]) for n in INPUTS):
-                log.warning("embeddings stay on torch: direct tokenizing differs from sentence-transformers'")
-                return None
-            with torch.inference_mode():
-                expected = model(features)["sentence_embedding"].numpy()
-            got = forward(batch)
-            diff = max(diff, float(np.abs(got - expected).max()))
-            cosine = min(cosine, float(((got * expected).sum(1) / np.linalg.norm(got, axis=1)
-                                        / np.linalg.norm(expected, axis=1)).min()))
+        forward = OnnxForward(model_tokenizer(model), (quantized_graph or quantized(graph)) if int8 else graph)
+        problem = mismatch(forward, probe_record(model), int8=int8)
     except Exception as e:  # noqa: BLE001 - any export/runtime problem means: keep using torch
         log.warning("embeddings stay on torch: ONNX %s graph failed (%s: %s)", kind, type(e).__name__, e)
         return None
-    if (int8 and not cosine >= MIN_COSINE_INT8) or (not int8 and not diff <= MAX_DIFF):
-        log.warning("embeddings stay on torch: ONNX %s vectors differ from torch (max diff %.2g, cosine %.4f)",
-                    kind, diff, cosine)
+    if problem:
+        log.warning("embeddings stay on torch: %s", problem)
         return None
     return forward
+
+
+def _probe_batches() -> list[list[str]]:
+    return [PROBES, *([p] for p in PROBES)]  # padded together, and each alone (no padding)
+
+
+def probe_record(model) -> dict[str, np.ndarray]:
+    """What the probes must give: sentence-transformers' token arrays and torch's vectors for each probe
+    batch (keys '<batch>/<input name>' and '<batch>/vectors'). Kept beside cached graphs, it lets a later
+    process check them without loading torch (`retrieval.onnx_cache`)."""
+    import torch
+
+    record: dict[str, np.ndarray] = {}
+    for b, batch in enumerate(_probe_batches()):
+        features = _preprocess(model)(batch)
+        for name in INPUTS:
+            record[f"{b}/{name}"] = features[name].numpy()
+        with torch.inference_mode():
+            record[f"{b}/vectors"] = model(features)["sentence_embedding"].numpy()
+    return record
+
+
+def mismatch(forward: OnnxForward, record: dict[str, np.ndarray], *, int8: bool) -> str | None:
+    """Why `forward` does not give the recorded tokens and vectors (None when it does): tokens equal;
+    float graph within `MAX_DIFF` per coordinate, int8 graph cosine >= `MIN_COSINE_INT8`."""
+    diff, cosine = 0.0, 1.0
+    for b, batch in enumerate(_probe_batches()):
+        ours = forward.tokenize(batch)
+        if any(not np.array_equal(record[f"{b}/{name}"], ours[name]) for name in INPUTS):
+            return "direct tokenizing differs from sentence-transformers'"
+        expected, got = record[f"{b}/vectors"], forward(batch)
+        diff = max(diff, float(np.abs(got - expected).max()))
+        cosine = min(cosine, float(((got * expected).sum(1) / np.linalg.norm(got, axis=1)
+                                    / np.linalg.norm(expected, axis=1)).min()))
+    if (int8 and not cosine >= MIN_COSINE_INT8) or (not int8 and not diff <= MAX_DIFF):
+        return (f"ONNX {'int8' if int8 else 'float'} vectors differ from torch (max diff {diff:.2g}, "
+                f"cosine {cosine:.4f})")
+    return None
+
+
+def model_tokenizer(model) -> Callable[[list[str]], dict[str, np.ndarray]]:
+    """The sentence-transformers model's tokenizer called directly, as the model calls it (checked in
+    `build`): its generic preprocessing wrapper cost more Python time than the tokenizing itself."""
+    tokenizer, max_length = model.tokenizer, model[0].max_seq_length
+
+    def tokenize(texts: list[str]) -> dict[str, np.ndarray]:
+        return tokenizer(texts, padding=True, truncation="longest_first", max_length=max_length,
+                         return_tensors="np")
+
+    return tokenize
 
 
 def _unsupported(model) -> str | None:

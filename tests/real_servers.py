@@ -11,7 +11,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,31 +20,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from processes import free_port, stop_process, wait_for_port
+
+__all__ = ["PIDS", "chroma_server", "create_database", "free_port", "postgres_server", "redis_server"]
 
 # URL -> pid of the server process, for benchmarks that count the servers' CPU time.
 PIDS: dict[str, int] = {}
 
 PG_PACKAGE = "postgresql (apt-get install -y postgresql)"
 REDIS_PACKAGE = "redis-server (apt-get install -y redis-server)"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, what: str, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode} before listening on port {port}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{what} did not listen on port {port} within {timeout_s:g} s")
 
 
 def _pg_bin() -> Path | None:
@@ -94,12 +77,7 @@ def postgres_server() -> Iterator[str]:
         PIDS[url] = proc.pid if os.geteuid() != 0 else _child_or_self(proc.pid)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -156,8 +134,7 @@ def redis_server(*, appendonly: bool = False) -> Iterator[str]:
         PIDS[f"redis://127.0.0.1:{port}/0"] = proc.pid
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        stop_process(proc)
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -176,10 +153,5 @@ def chroma_server(path: Path) -> Iterator[str]:
         PIDS[f"http://127.0.0.1:{port}"] = proc.pid
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         log.close()

@@ -7,10 +7,13 @@ Routes: /v1/* (API, Bearer keys when configured), /docs (OpenAPI), /healthz, /re
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 from recassist.assistant.conversation import Assistant
+from recassist.assistant.domains.catalogs import Catalogs
 from recassist.foundation.settings import Settings
 from recassist.ui.api.errors import install_error_handlers
 from recassist.ui.api.limits import BodyLimitMiddleware
@@ -29,15 +32,18 @@ When the server has API keys (`RECASSIST_API_KEYS`), send `Authorization: Bearer
 """
 
 
-def create_app(assistant: Assistant, settings: Settings, *, ui: bool = True) -> FastAPI:
+def create_app(assistant: Assistant, settings: Settings, *, ui: bool = True, defer_ui: bool = False,
+               on_ui_ready: Callable[[], None] | None = None) -> FastAPI:
     """Build the app around an opened `Assistant`.
 
-    `ui=False` leaves out the Gradio UI (an API-only worker). Security settings come from `settings`:
-    `api_keys`, `api_max_body_bytes`, `api_rate_limit_per_minute`, `api_cors_origins`.
+    `ui=False` leaves out the Gradio UI (an API-only worker). `defer_ui`: the server starts without it and
+    mounts it from a background thread (`ui.deferred_ui`), calling `on_ui_ready()` then. Security settings
+    come from `settings`: `api_keys`, `api_max_body_bytes`, `api_rate_limit_per_minute`, `api_cors_origins`.
     """
     app = FastAPI(title="recassist", version="0.1.0", description=DESCRIPTION, docs_url="/docs", redoc_url=None)
     app.state.assistant = assistant
     app.state.settings = settings
+    app.state.catalogs = Catalogs(assistant, settings)  # cheap: each extra catalog loads on first use
     app.state.api_keys = ApiKeys(settings.api_keys)
     app.state.rate_limiter = rate_limiter_for(settings)  # shared by all workers when Redis is configured
 
@@ -57,7 +63,11 @@ def create_app(assistant: Assistant, settings: Settings, *, ui: bool = True) -> 
             allow_headers=["Authorization", "Content-Type"],
         )
 
-    if ui:
+    if ui and defer_ui:
+        from recassist.ui.deferred_ui import defer_ui as mount_later
+
+        mount_later(app, UI_PATH, lambda: _mount_ui(app, assistant, settings), on_ui_ready)
+    elif ui:
         _mount_ui(app, assistant, settings)
     return app
 
@@ -74,7 +84,7 @@ def _mount_ui(app: FastAPI, assistant: Assistant, settings: Settings) -> None:
     auth = _ui_login(ApiKeys(settings.api_keys)) if settings.api_keys else None
     gr.mount_gradio_app(
         app,
-        build_blocks(assistant),
+        build_blocks(assistant, app.state.catalogs),
         path=UI_PATH,
         auth=auth,
         auth_message="Log in with any user name and an API key from RECASSIST_API_KEYS as the password.",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 import time
 
 from recassist.foundation.settings import Settings
@@ -90,6 +91,7 @@ def _serve(args: argparse.Namespace, settings: Settings, started: float) -> int:
     check_scale_out(settings, workers)
     sock = bind(args.host, args.port)  # before the slow part: a busy port fails fast
     urls = urls_for(sock)
+    ui_ready = threading.Event()  # the chat UI mounts once the API serves (ui.deferred_ui)
 
     def announce() -> None:
         lines = [f"recassist is ready ({time.perf_counter() - started:.1f} s)."]
@@ -97,7 +99,8 @@ def _serve(args: argparse.Namespace, settings: Settings, started: float) -> int:
             lines[0] += f" {workers} workers share the port; each serves once loaded (`kill -HUP {os.getpid()}` " \
                 "restarts them one by one, e.g. for a new model)."
         if args.ui:
-            lines.append(f"  Chat UI:   {urls.ui}")
+            lines.append(f"  Chat UI:   {urls.ui}" + ("" if workers > 1 or ui_ready.is_set() else
+                                                    "   (starting: ready in a few seconds; the API answers now)"))
         lines.append(f"  HTTP API:  {urls.api}   (OpenAPI docs: {urls.docs})")
         if settings.api_keys:
             lines.append("  API keys:  required: 'Authorization: Bearer <key>'; the UI asks for a key as password.")
@@ -111,7 +114,11 @@ def _serve(args: argparse.Namespace, settings: Settings, started: float) -> int:
     if workers > 1:
         serve_workers(sock, workers, use_llm=not args.no_llm, ui=args.ui, on_ready=announce)
         return 0
-    app = open_app(settings, use_llm=not args.no_llm, ui=args.ui)
+    def ui_is_ready() -> None:
+        ui_ready.set()
+        _say(f"  The chat UI is ready ({time.perf_counter() - started:.1f} s): {urls.ui}")
+
+    app = open_app(settings, use_llm=not args.no_llm, ui=args.ui, defer_ui=True, on_ui_ready=ui_is_ready)
     serve(app, sock, on_ready=announce)
     return 0
 

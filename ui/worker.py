@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+from collections.abc import Callable
 
 from fastapi import FastAPI
 from recassist.foundation.errors import ConfigError
@@ -18,8 +19,10 @@ from recassist.foundation.settings import Settings
 OPTIONS_ENV = "RECASSIST_WORKER_OPTIONS"
 
 
-def open_app(settings: Settings, *, use_llm: bool, ui: bool) -> FastAPI:
-    """Open the engine and build the app; with `settings.redis_url`, follow other workers' catalog updates."""
+def open_app(settings: Settings, *, use_llm: bool, ui: bool, defer_ui: bool = False,
+             on_ui_ready: Callable[[], None] | None = None) -> FastAPI:
+    """Open the engine and build the app; with `settings.redis_url`, follow other workers' catalog updates.
+    `defer_ui`, `on_ui_ready`: see `create_app`."""
     from recassist.assistant.conversation import Assistant
     from recassist.ui.app import create_app
 
@@ -29,9 +32,10 @@ def open_app(settings: Settings, *, use_llm: bool, ui: bool) -> FastAPI:
 
         start_version = log_version(settings.redis_url)  # before opening: nothing appended meanwhile is missed
     assistant = Assistant.open(settings, use_llm=use_llm)
+    assistant.catalog_version = start_version or 0  # it replayed the log at least that far
     if assistant.served_ranker.get("kind") == "quick":
         _adopt_the_full_ranker_when_ready(settings, assistant)
-    app = create_app(assistant, settings, ui=ui)
+    app = create_app(assistant, settings, ui=ui, defer_ui=defer_ui, on_ui_ready=on_ui_ready)
     if settings.redis_url:
         from recassist.assistant.catalog_sync import CatalogFollower
 

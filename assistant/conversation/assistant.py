@@ -29,12 +29,18 @@ from recassist.assistant.conversation.models import (
 from recassist.assistant.conversation.onboarding import is_confident
 from recassist.assistant.conversation.router import llm_route, route_turn
 from recassist.assistant.conversation.session_state import SessionState
-from recassist.assistant.conversation.turn import TurnContext, onboarding_step, recommend_items, why
+from recassist.assistant.conversation.turn import (
+    DomainPlan,
+    TurnContext,
+    onboarding_step,
+    recommend_items,
+    why,
+)
 from recassist.assistant.extraction.extractor import InterestExtractor
 from recassist.assistant.llm.base import LLMClient
 from recassist.assistant.store import Stores
 from recassist.foundation.catalog.models import Catalog, Item
-from recassist.foundation.catalog.updates import record_delete, record_upsert
+from recassist.foundation.catalog.updates import record_delete, record_upsert, updates_since, write_lock
 from recassist.foundation.errors import InputError, NotFoundError, UnknownItemError
 from recassist.foundation.profile import InterestProfile
 from recassist.foundation.settings import Settings
@@ -44,6 +50,8 @@ from recassist.retrieval.filters import parse_filter
 
 MAX_K = 50
 T = TypeVar("T")
+#: (text, its rules-only reading, the session's last catalogs, turn number) -> the turn's `DomainPlan`.
+PlanFor = Callable[[str, InterestProfile, list[str], int], DomainPlan]
 
 
 class _Part(Generic[T]):
@@ -71,6 +79,10 @@ class Assistant:
         self.store = store
         self.parts: Components = build_components(settings, catalog, candidates, ranker, llm)
         self._catalog_lock = threading.Lock()
+        #: The shared catalog-updates log's version this worker's catalog includes (Redis; 0 otherwise).
+        self.catalog_version = 0
+        #: The last catalog swap: log version, wall_ms and cpu_ms (reported by `ready`).
+        self.last_catalog_swap: dict[str, float] = {}
         self._compute_gate = ComputeGate(settings.compute_slots)  # see assistant/compute_gate.py
         #: What `/readyz` and the UI report about the ranker (name; `open` adds kind and validation NDCG@10).
         self.served_ranker: dict = {"name": ranker.name if ranker is not None else "none"}
@@ -95,10 +107,10 @@ class Assistant:
 
     # --- conversation -----------------------------------------------------------
     def chat(self, user_id: str, message: str, *, session_id: str | None = None, k: int = 5,
-             explain: bool = False) -> ChatReply:
+             explain: bool = False, plan: PlanFor | None = None) -> ChatReply:
         """One turn. Items carry template explanations; `explain=True` asks the LLM too (slower)."""
         reply = None
-        for event in self.chat_stream(user_id, message, session_id=session_id, k=k, explain=explain):
+        for event in self.chat_stream(user_id, message, session_id=session_id, k=k, explain=explain, plan=plan):
             if event.type == "reply":
                 reply = event.reply
             elif event.type == "explanation" and reply is not None:
@@ -109,18 +121,18 @@ class Assistant:
         return reply
 
     def chat_stream(self, user_id: str, message: str, *, session_id: str | None = None, k: int = 5,
-                    explain: bool = True) -> Iterator[ChatEvent]:
+                    explain: bool = True, plan: PlanFor | None = None) -> Iterator[ChatEvent]:
         """The reply (items with template explanations) first, then LLM explanations one by one, then done.
 
         A new session is started when `session_id` is None; `NotFoundError` for an unknown one or another
-        user's.
+        user's. `plan`: with several catalogs, picks the ones the turn answers from (`assistant.domains.chat`).
         """
-        ctx = self._read_turn(user_id, message, session_id, _check_k(k), explain)
+        ctx = self._read_turn(user_id, message, session_id, _check_k(k), explain, plan)
         # Every intent the router produces has a handler; anything else is read as a request for items.
         yield from intents.HANDLERS.get(ctx.route.intent, intents.recommend)(ctx)
 
     def _read_turn(self, user_id: str, message: str, session_id: str | None, k: int,
-                   explain: bool) -> TurnContext:
+                   explain: bool, plan_for: PlanFor | None = None) -> TurnContext:
         """Store the user's turn and read it: route, what it says, the stored profile and session state."""
         parts, store = self.parts, self.store
         session_id = self._own_session(user_id, session_id) if session_id else store.start_session(user_id)
@@ -132,6 +144,10 @@ class Assistant:
 
         # Route on the rules-only reading first: commands, "why", small talk and refusals need no LLM call.
         delta, _ = parts.extractor.extract(text, turn=turn_no, use_llm=False)
+        state = SessionState.load(store, session_id)
+        plan = plan_for(text, delta, state.domains, turn_no) if plan_for is not None else None
+        if plan is not None:
+            delta = plan.read(delta)  # the other catalogs' titles count as something the turn said
         route = route_turn(text, has_shown_items=bool(shown), profile_extracted_anything=not delta.is_empty())
         if route.intent not in ("empty", "undo"):
             # A capable endpoint may overrule the rules (tool choice); the embedded model never does.
@@ -139,12 +155,13 @@ class Assistant:
                               timeout_s=self.settings.llm_timeout_s) or route
         if route.intent in ("recommend", "refine") and parts.llm is not None:
             delta, _ = parts.extractor.extract(text, turn=turn_no)
+            delta = plan.read(delta) if plan is not None else delta
         notes = list(delta.notes) if delta.status == "degraded" or delta.truncated else []
         return TurnContext(
             parts=parts, store=store, gate=self._compute_gate, user_id=user_id, session_id=session_id, text=text,
             turn_no=turn_no, shown=shown, route=route, delta=delta,
-            profile=store.get_profile(user_id, create=True), state=SessionState.load(store, session_id), k=k,
-            explain=explain, notes=notes,
+            profile=store.get_profile(user_id, create=True), state=state, k=k, explain=explain, notes=notes,
+            plan=plan,
         )
 
     # --- one-shot API ---------------------------------------------------------------
@@ -224,28 +241,38 @@ class Assistant:
         parts = self.parts
         self.store.ping()
         return ReadyState(catalog=parts.catalog.name, items=len(parts.catalog),
-                          indexed_items=parts.candidates.store.count())
+                          indexed_items=parts.candidates.store.count(), catalog_version=self.catalog_version,
+                          catalog_swap=dict(self.last_catalog_swap))
 
     # --- catalog updates ------------------------------------------------------------------------
     def upsert_item(self, item: Item) -> None:
         """Add or replace an item; it becomes retrievable at once (no rebuild)."""
         from recassist.retrieval.index import upsert_items
 
-        with self._catalog_lock:
-            record_upsert(self.settings, item)  # first: a crash after it is repaired by `recassist index build`
-            self._replace_catalog(upsert_items(self.parts.catalog, [item], self.settings,
-                                               self.parts.candidates.embedder))
+        with write_lock(self.settings), self._catalog_lock:
+            catalog = self._caught_up()
+            # Log first: a crash after it is repaired by `recassist index build`.
+            version = record_upsert(self.settings, item)
+            self._replace_catalog(upsert_items(catalog, [item], self.settings, self.parts.candidates.embedder),
+                                  version)
 
     def delete_item(self, item_id: str) -> None:
         """Remove an item; it is never recommended again. `UnknownItemError` if it is not in the catalog."""
         from recassist.retrieval.index import delete_items
 
-        if item_id not in self.parts.catalog:
-            raise UnknownItemError(f"item id {item_id!r} is not in the catalog")
-        with self._catalog_lock:
-            record_delete(self.settings, item_id)
-            self._replace_catalog(delete_items(self.parts.catalog, [item_id], self.settings,
-                                               self.parts.candidates.embedder))
+        with write_lock(self.settings), self._catalog_lock:
+            catalog = self._caught_up()
+            if item_id not in catalog:
+                raise UnknownItemError(f"item id {item_id!r} is not in the catalog")
+            version = record_delete(self.settings, item_id)
+            self._replace_catalog(delete_items(catalog, [item_id], self.settings, self.parts.candidates.embedder),
+                                  version)
+
+    def _caught_up(self) -> Catalog:
+        """The catalog with every update other workers logged so far: under the write lock, the index
+        manifest describes exactly that catalog, so this write extends it instead of overwriting it.
+        (`catalog_version` moves on only with the swap: if the write fails, the follower still applies them.)"""
+        return updates_since(self.parts.catalog, self.settings, self.catalog_version)[0]
 
     def swap_ranker(self, ranker: Ranker, served: dict | None = None) -> None:
         """Rank with `ranker` from the next request on (requests in flight finish with the previous one).
@@ -255,14 +282,16 @@ class Assistant:
             if served is not None:
                 self.served_ranker = served
 
-    def follow_catalog(self, change: Callable[[Catalog], Catalog]) -> bool:
+    def follow_catalog(self, change: Callable[[Catalog], Catalog], version: int | None = None) -> bool:
         """Swap in `change(catalog)`: updates another worker made, already in the shared index (so nothing
-        is re-indexed here). Returns whether the catalog changed. See `assistant.catalog_sync`."""
+        is re-indexed here), up to log `version`. Returns whether the catalog changed. See
+        `assistant.catalog_sync`."""
         with self._catalog_lock:
             catalog = change(self.parts.catalog)
             if catalog is self.parts.catalog:
+                self.catalog_version = max(self.catalog_version, version or 0)
                 return False
-            self._replace_catalog(catalog)
+            self._replace_catalog(catalog, version)
             return True
 
     def _own_session(self, user_id: str, session_id: str) -> str:
@@ -273,10 +302,15 @@ class Assistant:
                                 "a new session")
         return session_id
 
-    def _replace_catalog(self, catalog: Catalog) -> None:
-        """Build the catalog-dependent parts anew, then swap them in: requests in flight keep the old ones."""
+    def _replace_catalog(self, catalog: Catalog, version: int | None = None) -> None:
+        """Build the catalog-dependent parts anew (patched after a small change), then swap them in:
+        requests in flight keep the old ones. `version`: the shared log's version `catalog` includes."""
+        wall0, cpu0 = time.perf_counter(), time.thread_time()
         self.parts = with_catalog(self.parts, catalog)
         self.store.catalog = catalog  # edits and feedback through the store check ids against it
+        self.catalog_version = max(self.catalog_version, version or 0)
+        self.last_catalog_swap = {"version": self.catalog_version, "wall_ms": (time.perf_counter() - wall0) * 1000,
+                                  "cpu_ms": (time.thread_time() - cpu0) * 1000}
 
 
 def _check_k(k: int, limit: int = MAX_K) -> int:

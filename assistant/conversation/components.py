@@ -70,9 +70,15 @@ def build_components(settings: Settings, catalog: Catalog, candidates: Candidate
 
 
 def with_catalog(parts: Components, catalog: Catalog) -> Components:
-    """`parts` rebuilt for a changed catalog, reusing the vector store, embedder and ranker."""
+    """`parts` rebuilt for a changed catalog, reusing the vector store, embedder and ranker; after a small
+    change (a few items upserted or removed through the API) the catalog-derived tables are patched from
+    the previous ones rather than rebuilt, which keeps a one-item swap on 10k items well under a second."""
+    from recassist.assistant.extraction.mentions import matcher_for
+
     old = parts.candidates
-    candidates = CandidateGenerator(catalog, old.store, old.embedder, parts.settings, old.config, old.queries)
+    candidates = CandidateGenerator(catalog, old.store, old.embedder, parts.settings, old.config, old.queries,
+                                    previous=old)
+    matcher_for(catalog, previous=parts.catalog)  # the extractor and explainer then find it built
     return build_components(parts.settings, catalog, candidates, parts.engine.ranker, parts.llm, previous=parts)
 
 

@@ -132,3 +132,6 @@ class ReadyState(BaseModel):
     catalog: str
     items: int = Field(description="Items in the catalog now.")
     indexed_items: int = Field(description="Items in the vector index.")
+    catalog_version: int = Field(0, description="Version of the shared catalog-updates log this catalog includes.")
+    catalog_swap: dict[str, float] = Field(default_factory=dict, description="The last catalog swap: its "
+                                           "log version, wall_ms and cpu_ms (of the swapping thread).")

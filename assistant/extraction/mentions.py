@@ -15,6 +15,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz, process
 from recassist.foundation.catalog.models import Catalog
 from recassist.foundation.catalog.titles import normalize_title, split_title_year
+from recassist.foundation.catalog.updates import CatalogChange
 
 _TOKEN = re.compile(r"[A-Za-z0-9À-ÿ]+(?:['’][A-Za-z]+)?")
 _YEAR_AFTER = re.compile(r"^\s*\(?\s*((?:19|20)\d{2})\s*\)?")
@@ -62,12 +63,34 @@ class _Entry:
     popularity: int
 
 
-class TitleMatcher:
-    """An index of every catalog title and alias, built once per catalog."""
+def _normalised_names(title: str, aliases: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(key, main title key or '') for each distinct name of an item."""
+    out = []
+    for name in {title, *aliases}:
+        main = normalize_title(name.split(":", 1)[0]) if ":" in name else ""
+        out.append((normalize_title(name), main))
+    return tuple(out)
 
-    def __init__(self, catalog: Catalog) -> None:
+
+class TitleMatcher:
+    """An index of every catalog title and alias, built once per catalog.
+
+    `previous`: the matcher of the catalog this one was derived from by updates: the normalised
+    names of items that did not change are reused (normalising every title is most of the build).
+    """
+
+    def __init__(self, catalog: Catalog, *, previous: TitleMatcher | None = None) -> None:
         self.catalog = catalog
-        pop = catalog.popularity
+        if previous is not None and CatalogChange.between(previous.catalog, catalog).interactions_changed:
+            previous = None
+        # Counting a large interaction log again is a good part of a swap; without new interactions the
+        # previous counts hold.
+        self._popularity = previous._popularity if previous is not None else catalog.popularity
+        pop = self._popularity
+        known = previous._names if previous is not None else {}
+        old_items = previous.catalog.items if previous is not None else {}
+        #: item id -> (normalised key, normalised main title before ':' or '') per title and alias.
+        self._names: dict[str, tuple[tuple[str, str], ...]] = {}
         self._by_key: dict[str, list[_Entry]] = {}
         # "Anchorman" for "Anchorman: The Legend of Ron Burgundy": used only when no exact key exists.
         self._by_main_title: dict[str, list[_Entry]] = {}
@@ -75,16 +98,17 @@ class TitleMatcher:
         # "Jumanji (2017)" is "Jumanji: Welcome to the Jungle", not the 1995 "Jumanji".
         self._subtitled: dict[str, list[_Entry]] = {}
         for it in catalog.items.values():
+            names = known.get(it.item_id) if old_items.get(it.item_id) is it else None
+            if names is None:
+                names = _normalised_names(it.title, it.aliases)
+            self._names[it.item_id] = names
             entry = _Entry(it.item_id, it.year, pop.get(it.item_id, 0))
-            for name in {it.title, *it.aliases}:
-                key = normalize_title(name)
+            for key, main in names:
                 if key:
                     self._by_key.setdefault(key, []).append(entry)
-                if ":" in name:
-                    main = normalize_title(name.split(":", 1)[0])
-                    if main:
-                        self._by_main_title.setdefault(main, []).append(entry)
-                        self._subtitled.setdefault(main, []).append(entry)
+                if main:
+                    self._by_main_title.setdefault(main, []).append(entry)
+                    self._subtitled.setdefault(main, []).append(entry)
         for key in list(self._by_main_title):
             if key in self._by_key:
                 del self._by_main_title[key]
@@ -322,11 +346,21 @@ def _quoted(text: str, start: int, end: int) -> bool:
 
 
 _MATCHERS: dict[int, TitleMatcher] = {}
+_KEEP_MATCHERS = 4  # catalogs a process holds at once: the served one, and a few during swaps and tests
 
 
-def matcher_for(catalog: Catalog) -> TitleMatcher:
-    """One matcher per catalog object (building it takes ~0.1 s)."""
+def matcher_for(catalog: Catalog, *, previous: Catalog | None = None) -> TitleMatcher:
+    """One matcher per catalog object (building it takes ~1 s on 10k items; with `previous`, the catalog
+    this one was derived from by updates and whose matcher exists, only the changed items' titles are
+    normalised again)."""
     m = _MATCHERS.get(id(catalog))
     if m is None or m.catalog is not catalog:
-        m = _MATCHERS[id(catalog)] = TitleMatcher(catalog)
+        before = _MATCHERS.get(id(previous)) if previous is not None else None
+        if before is not None and before.catalog is not previous:
+            before = None
+        m = TitleMatcher(catalog, previous=before)
+        _MATCHERS.pop(id(catalog), None)
+        _MATCHERS[id(catalog)] = m
+        while len(_MATCHERS) > _KEEP_MATCHERS:  # oldest first: a swapped-out catalog is not kept alive
+            _MATCHERS.pop(next(iter(_MATCHERS)))
     return m

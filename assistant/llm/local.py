@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import atexit
+import importlib.util
+import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -12,6 +14,7 @@ from pathlib import Path
 from recassist.assistant.llm.base import ChatMessage, LLMClient
 from recassist.foundation.errors import ConfigError, LLMError, LLMTimeoutError
 
+log = logging.getLogger(__name__)
 _MODELS: dict[tuple[str, int, int], object] = {}
 _LOAD_LOCK = threading.Lock()
 
@@ -49,19 +52,26 @@ def disable_weight_repacking() -> None:
     lib.llama_model_default_params = params_without_repacking
 
 
+def _check_loadable(path: Path) -> None:
+    """`ConfigError` now, not at the first call, when llama-cpp-python or the model file is missing."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        raise ConfigError("the embedded LLM needs llama-cpp-python: pip install llama-cpp-python")
+    if not path.is_file():
+        raise ConfigError(f"local model file {path} does not exist; set RECASSIST_LOCAL_MODEL_PATH")
+
+
+def _key(path: Path, n_ctx: int, threads: int) -> tuple[str, int, int]:
+    return (str(path), n_ctx, threads)
+
+
 def _load(path: Path, n_ctx: int, threads: int):
     """Load once per process: the model is read-only and llama.cpp contexts are costly."""
-    key = (str(path), n_ctx, threads)
+    key = _key(path, n_ctx, threads)
     with _LOAD_LOCK:
         if key not in _MODELS:
-            try:
-                from llama_cpp import Llama
-            except ImportError:
-                raise ConfigError(
-                    "the embedded LLM needs llama-cpp-python: pip install llama-cpp-python"
-                ) from None
-            if not path.is_file():
-                raise ConfigError(f"local model file {path} does not exist; set RECASSIST_LOCAL_MODEL_PATH")
+            _check_loadable(path)
+            from llama_cpp import Llama
+
             disable_weight_repacking()
             model = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False, seed=0)
             # Freed before interpreter shutdown: llama-cpp-python's finaliser, run after its module globals
@@ -84,9 +94,28 @@ class LocalLlamaClient(LLMClient):
     ) -> None:
         path = model_path or default_model_path()
         super().__init__(path.stem, timeout_s=timeout_s, max_reasks=max_reasks)
-        self._llama = _load(path, n_ctx, threads)
+        _check_loadable(path)
+        self._load_args = (path, n_ctx, threads)
         # One llama context is not re-entrant: serialise calls within the process.
         self._lock = threading.Lock()
+        # Reading the weights takes seconds: a server starts without waiting for them; the first call
+        # waits for this load (the same lock) if it is still running.
+        threading.Thread(target=self._preload, name="recassist-llm-loader", daemon=True).start()
+
+    @property
+    def _llama(self):
+        return _load(*self._load_args)
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the weights are in memory (else the first call waits for them)."""
+        return _key(*self._load_args) in _MODELS
+
+    def _preload(self) -> None:
+        try:
+            self._llama  # noqa: B018
+        except Exception:  # noqa: BLE001 - the first call raises it again, to its caller
+            log.exception("loading the local LLM failed")
 
     def complete(
         self, messages: Sequence[ChatMessage], *, json_schema: dict | None = None, max_tokens: int = 256,
@@ -102,11 +131,12 @@ class LocalLlamaClient(LLMClient):
     def _generate(
         self, messages: Sequence[ChatMessage], json_schema: dict | None, max_tokens: int, timeout_s: float | None
     ) -> Iterator[str]:
+        llama = self._llama  # waits for the background load: the time limit is for answering, not loading
         deadline = time.monotonic() + (timeout_s or self.timeout_s)
         fmt = {"type": "json_object", "schema": json_schema} if json_schema is not None else None
         with self._lock:
             try:
-                chunks = self._llama.create_chat_completion(
+                chunks = llama.create_chat_completion(
                     messages=[m.as_dict() for m in messages], response_format=fmt, max_tokens=max_tokens,
                     temperature=0.0, stream=True, seed=0,
                 )

@@ -9,63 +9,12 @@ from __future__ import annotations
 
 import sqlite3
 
+from recassist.assistant.store.tables import VERSION_2, version_1
 from recassist.foundation.errors import StoreError
 
 MIGRATIONS: list[list[str]] = [
-    # 0 -> 1: users, profiles with their revision history, sessions with turns, feedback.
-    [
-        """CREATE TABLE users (
-            user_id    TEXT PRIMARY KEY,
-            created_at TEXT NOT NULL,
-            last_seen  TEXT NOT NULL
-        )""",
-        # The current profile, copied from its revision so a read is one row; revision 0 = empty.
-        """CREATE TABLE profiles (
-            user_id      TEXT PRIMARY KEY REFERENCES users(user_id) ON DELETE CASCADE,
-            revision     INTEGER NOT NULL CHECK (revision >= 0),
-            profile_json TEXT NOT NULL,
-            updated_at   TEXT NOT NULL
-        )""",
-        """CREATE TABLE profile_revisions (
-            user_id      TEXT NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
-            revision     INTEGER NOT NULL CHECK (revision >= 1),
-            created_at   TEXT NOT NULL,
-            reason       TEXT NOT NULL,
-            profile_json TEXT NOT NULL,
-            undone_at    TEXT,
-            PRIMARY KEY (user_id, revision)
-        )""",
-        """CREATE TABLE sessions (
-            session_id TEXT PRIMARY KEY,
-            user_id    TEXT NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
-            created_at TEXT NOT NULL
-        )""",
-        "CREATE INDEX sessions_by_user ON sessions(user_id)",
-        """CREATE TABLE turns (
-            session_id TEXT NOT NULL REFERENCES sessions(session_id) ON DELETE CASCADE,
-            idx        INTEGER NOT NULL CHECK (idx >= 1),
-            role       TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
-            text       TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            items_json TEXT NOT NULL DEFAULT '[]',
-            PRIMARY KEY (session_id, idx)
-        )""",
-        """CREATE TABLE feedback (
-            id         INTEGER PRIMARY KEY AUTOINCREMENT,
-            user_id    TEXT NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
-            item_id    TEXT NOT NULL,
-            kind       TEXT NOT NULL CHECK (kind IN ('like', 'dislike', 'seen', 'not_interested')),
-            created_at TEXT NOT NULL,
-            session_id TEXT REFERENCES sessions(session_id) ON DELETE SET NULL,
-            revision   INTEGER
-        )""",
-        "CREATE INDEX feedback_by_user ON feedback(user_id, id)",
-    ],
-    # 1 -> 2: per-session conversation state (e.g. onboarding questions asked), so any worker can
-    # serve any turn. Sessions written before get the empty state.
-    [
-        "ALTER TABLE sessions ADD COLUMN state_json TEXT NOT NULL DEFAULT '{}'",
-    ],
+    version_1(timestamp="TEXT", feedback_id="INTEGER PRIMARY KEY AUTOINCREMENT"),
+    VERSION_2,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from recassist.foundation.catalog.models import Catalog, Interaction, Item
+from recassist.foundation.catalog.reading import unique_items
 from recassist.foundation.errors import DataFormatError, InputError
 
 LIST_FIELDS = ("genres", "tags", "aliases")
@@ -52,14 +53,8 @@ def load_recassist_dir(path: Path) -> Catalog:
     items_file = find_file(path, "items")
     if items_file is None:
         raise InputError(f"{path} has neither items.csv nor items.jsonl")
-    items: dict[str, Item] = {}
-    for line, row in _records(items_file):
-        item = _validate(_ITEM, _coerce_item(row), items_file, line)
-        if item.item_id in items:
-            raise DataFormatError(str(items_file), line, "item_id", "a unique id", item.item_id)
-        items[item.item_id] = item
-    if not items:
-        raise InputError(f"{items_file} holds no items; a catalog needs at least one")
+    numbered = ((line, _validate(_ITEM, _coerce_item(row), items_file, line)) for line, row in _records(items_file))
+    items = unique_items(numbered, items_file)
     interactions: list[Interaction] = []
     inter_file = find_file(path, "interactions")
     if inter_file is not None:

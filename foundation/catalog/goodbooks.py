@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 
 from recassist.foundation.catalog.models import Catalog, Interaction, Item
+from recassist.foundation.catalog.reading import csv_rows, number_field, required_field, unique_items
 from recassist.foundation.errors import DataFormatError, InputError
 from recassist.foundation.vocabulary import is_noise_shelf, to_shared
 
@@ -47,33 +48,27 @@ def load_goodbooks(path: Path) -> Catalog:
         books = path / BOOKS_PLAIN
     if not books.is_file():
         raise InputError(f"{path} has neither {BOOKS_WITH_SHELVES} nor {BOOKS_PLAIN}; is it a goodbooks-10k folder?")
-    items: dict[str, Item] = {}
-    for line, row in _rows(books, _BOOK_COLUMNS):
-        item = _book(row, books, line)
-        if item.item_id in items:
-            raise DataFormatError(str(books), line, "book_id", "a unique id", item.item_id)
-        items[item.item_id] = item
-    if not items:
-        raise InputError(f"{books} holds no books; a catalog needs at least one")
+    numbered = ((line, _book(row, books, line)) for line, row in csv_rows(books, _BOOK_COLUMNS))
+    items = unique_items(numbered, books, id_field="book_id", what="books")
     interactions: list[Interaction] = []
     ratings = path / RATINGS
     if ratings.is_file():
-        for line, row in _rows(ratings, ("book_id", "user_id", "rating")):
-            item_id = _require(row, "book_id", ratings, line)
+        for line, row in csv_rows(ratings, ("book_id", "user_id", "rating")):
+            item_id = required_field(row, "book_id", ratings, line)
             if item_id not in items:
                 raise DataFormatError(str(ratings), line, "book_id", f"an id present in {books.name}", item_id)
-            value = _number(row, "rating", ratings, line)
+            value = number_field(row, "rating", ratings, line, expected="a number")
             if not 1 <= value <= 5:
                 raise DataFormatError(str(ratings), line, "rating", "a rating from 1 to 5", row["rating"])
-            interactions.append(Interaction(_require(row, "user_id", ratings, line), item_id, value, 0))
+            interactions.append(Interaction(required_field(row, "user_id", ratings, line), item_id, value, 0))
     return Catalog(name=path.name, items=items, interactions=interactions, domain="books", timed=False)
 
 
 def _book(row: dict, path: Path, line: int) -> Item:
-    item_id = _require(row, "book_id", path, line)
+    item_id = required_field(row, "book_id", path, line)
     if not item_id.isdigit():
         raise DataFormatError(str(path), line, "book_id", "a positive whole number", item_id)
-    full_title = " ".join(_require(row, "title", path, line).split())
+    full_title = " ".join(required_field(row, "title", path, line).split())
     title = _SERIES_SUFFIX.sub("", full_title) or full_title
     aliases = [t for t in (full_title, " ".join((row.get("original_title") or "").split())) if t and t != title]
     year = None
@@ -92,26 +87,3 @@ def _book(row: dict, path: Path, line: int) -> Item:
         aliases=tuple(dict.fromkeys(aliases)), description=f"A book by {authors}." if authors else None,
     )
 
-
-def _rows(path: Path, required: tuple[str, ...]):
-    with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in required if c not in (reader.fieldnames or [])]
-        if missing:
-            raise DataFormatError(str(path), 1, ",".join(missing), f"a header with columns {', '.join(required)}")
-        yield from enumerate(reader, start=2)
-
-
-def _require(row: dict, field: str, path: Path, line: int) -> str:
-    value = (row.get(field) or "").strip()
-    if not value:
-        raise DataFormatError(str(path), line, field, "a non-empty value")
-    return value
-
-
-def _number(row: dict, field: str, path: Path, line: int) -> float:
-    raw = _require(row, field, path, line)
-    try:
-        return float(raw)
-    except ValueError:
-        raise DataFormatError(str(path), line, field, "a number", raw) from None

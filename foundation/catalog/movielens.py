@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 from collections import Counter, defaultdict
 from pathlib import Path
 
 from recassist.foundation.catalog.models import Catalog, Interaction, Item
+from recassist.foundation.catalog.reading import csv_rows, number_field, required_field
 from recassist.foundation.catalog.titles import parse_movielens_title
 from recassist.foundation.errors import DataFormatError, InputError
 
@@ -24,9 +24,9 @@ def load_movielens(path: Path) -> Catalog:
         raise InputError(f"{path} has no movies.csv; is it a MovieLens folder?")
     tags = _read_tags(path / "tags.csv")
     items: dict[str, Item] = {}
-    for line, row in _rows(movies, ("movieId", "title", "genres")):
-        item_id = _require(row, "movieId", movies, line)
-        raw_title = _require(row, "title", movies, line)
+    for line, row in csv_rows(movies, ("movieId", "title", "genres")):
+        item_id = required_field(row, "movieId", movies, line)
+        raw_title = required_field(row, "title", movies, line)
         title, year, aliases = parse_movielens_title(raw_title)
         genres = tuple(g for g in (row.get("genres") or "").split("|") if g and g != "(no genres listed)")
         if item_id in items:
@@ -37,16 +37,16 @@ def load_movielens(path: Path) -> Catalog:
     interactions: list[Interaction] = []
     ratings = path / "ratings.csv"
     if ratings.is_file():
-        for line, row in _rows(ratings, ("userId", "movieId", "rating", "timestamp")):
-            item_id = _require(row, "movieId", ratings, line)
+        for line, row in csv_rows(ratings, ("userId", "movieId", "rating", "timestamp")):
+            item_id = required_field(row, "movieId", ratings, line)
             if item_id not in items:
                 raise DataFormatError(str(ratings), line, "movieId", "an id present in movies.csv", item_id)
             interactions.append(
                 Interaction(
-                    user_id=_require(row, "userId", ratings, line),
+                    user_id=required_field(row, "userId", ratings, line),
                     item_id=item_id,
-                    value=_number(row, "rating", ratings, line, float),
-                    timestamp=_number(row, "timestamp", ratings, line, int),
+                    value=number_field(row, "rating", ratings, line, float),
+                    timestamp=number_field(row, "timestamp", ratings, line, int),
                 )
             )
     return Catalog(name=path.name, items=items, interactions=interactions, domain="movies")
@@ -58,7 +58,7 @@ def _read_tags(path: Path) -> dict[str, tuple[str, ...]]:
         return {}
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     shown: dict[str, str] = {}
-    for _line, row in _rows(path, ("userId", "movieId", "tag")):
+    for _line, row in csv_rows(path, ("userId", "movieId", "tag")):
         tag = " ".join((row.get("tag") or "").split())
         if not tag:
             continue
@@ -69,26 +69,3 @@ def _read_tags(path: Path) -> dict[str, tuple[str, ...]]:
         mid: tuple(shown[k] for k, _ in c.most_common(MAX_TAGS_PER_ITEM)) for mid, c in counts.items()
     }
 
-
-def _rows(path: Path, required: tuple[str, ...]):
-    with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in required if c not in (reader.fieldnames or [])]
-        if missing:
-            raise DataFormatError(str(path), 1, ",".join(missing), f"a header with columns {', '.join(required)}")
-        yield from enumerate(reader, start=2)
-
-
-def _require(row: dict, field: str, path: Path, line: int) -> str:
-    value = (row.get(field) or "").strip()
-    if not value:
-        raise DataFormatError(str(path), line, field, "a non-empty value")
-    return value
-
-
-def _number(row: dict, field: str, path: Path, line: int, kind: type):
-    raw = _require(row, field, path, line)
-    try:
-        return kind(raw)
-    except ValueError:
-        raise DataFormatError(str(path), line, field, f"a {kind.__name__}", raw) from None

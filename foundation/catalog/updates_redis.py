@@ -10,13 +10,22 @@ log to outlive a Redis restart, run Redis with `appendonly yes` (docs/deployment
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from recassist.foundation.catalog.models import Catalog, Item
+from recassist.foundation.errors import BackendError
 from recassist.foundation.redis_client import connect, unreachable
 
 LOG_KEY = "recassist:catalog:updates"
 CHANNEL = "recassist:catalog:updates"
+WRITE_LOCK_KEY = "recassist:catalog:write-lock"
+#: A writer that dies holding the lock frees it after this long; a write (catch up, embed, index, swap)
+#: takes well under a second for a few items, a new genre (every item's metadata rewritten) longer.
+WRITE_LOCK_TIMEOUT_S = 120.0
+#: How long a write waits for another worker's write before giving up with a 503.
+WRITE_LOCK_WAIT_S = 30.0
 
 _clients: dict[str, Any] = {}
 
@@ -74,6 +83,46 @@ def entries_since(url: str, version: int) -> list[tuple[int, dict]]:
         except json.JSONDecodeError:
             continue  # not ours to judge: a malformed entry is skipped, as a cut-short file line is
     return out
+
+
+@contextmanager
+def write_lock(url: str, *, timeout_s: float = WRITE_LOCK_TIMEOUT_S, wait_s: float = WRITE_LOCK_WAIT_S
+               ) -> Iterator[None]:
+    """Held by one worker at a time across all workers (a Redis lock, freed after `timeout_s` if its holder
+    died): a catalog write catches up with the log, appends and writes the index under it, so the log
+    stays linear and the index manifest always describes the log's latest version.
+
+    Raises `BackendError` when Redis does not answer or another write holds the lock for over `wait_s`.
+    """
+    import redis
+
+    lock = client(url).lock(WRITE_LOCK_KEY, timeout=timeout_s, blocking_timeout=wait_s)
+    try:
+        acquired = lock.acquire()
+    except redis.RedisError as e:
+        raise unreachable(url, e) from None
+    if not acquired:
+        raise BackendError(f"another worker has been writing the catalog for over {wait_s:g} s; retry the "
+                           "request later")
+    try:
+        yield
+    finally:
+        try:
+            lock.release()
+        except redis.exceptions.LockError:
+            pass  # it expired while held (a write over `timeout_s`); another writer may already hold it
+        except redis.RedisError as e:
+            raise unreachable(url, e) from None
+
+
+def replay(catalog: Catalog, entries: list[tuple[int, dict]]) -> tuple[Catalog, int]:
+    """`catalog` with `entries` (from `entries_since`) applied in order -> (catalog, how many changed it)."""
+    changed = 0
+    for _, entry in entries:
+        updated = apply_entry(catalog, entry)
+        changed += updated is not catalog
+        catalog = updated
+    return catalog, changed
 
 
 def apply_entry(catalog: Catalog, entry: dict) -> Catalog:

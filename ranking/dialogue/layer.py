@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from recassist.foundation.errors import StateMismatchError
+from recassist.ranking.dialogue.trees import TreeEnsemble
 from recassist.ranking.storage import CheckpointError, atomic_write
 
 NAME = "conversation-layer"
@@ -36,8 +37,11 @@ class LearnedLayer:
     """Scores candidates from their feature rows; `score(X)` -> float64 [len(X)], higher is better."""
 
     def __init__(self, booster, features: Sequence[str], config: LayerConfig, catalog_version: str,
-                 info: dict | None = None) -> None:
-        self.booster = booster
+                 info: dict | None = None, *, trees: TreeEnsemble | None = None, model_text: str = "") -> None:
+        """`booster`: a LightGBM booster, or None when `trees` (the same model in numpy, from `model_text`)
+        scores; the booster is then built from `model_text` only if asked for (`importance`)."""
+        self._booster = booster
+        self._trees, self._model_text = trees, model_text
         self.features = tuple(features)
         self.config = config
         self.catalog_version = catalog_version
@@ -67,7 +71,17 @@ class LearnedLayer:
                 "train_requests": int(len(groups)), "selection_requests": int(len(groups_sel))}
         return cls(booster, features, cfg, catalog_version, info)
 
+    @property
+    def booster(self):
+        if self._booster is None:
+            import lightgbm as lgb
+
+            self._booster = lgb.Booster(model_str=self._model_text)
+        return self._booster
+
     def score(self, X: np.ndarray) -> np.ndarray:
+        if self._trees is not None:  # the saved trees are exactly the ones in use (`save` cuts the rest)
+            return self._trees.predict(X)
         return self.booster.predict(X, num_iteration=self.info.get("trees") or None, num_threads=1)
 
     def importance(self) -> dict[str, float]:
@@ -83,18 +97,21 @@ class LearnedLayer:
 
     @classmethod
     def load(cls, path: Path | str, catalog_version: str | None, features: Sequence[str]) -> LearnedLayer:
-        """Raises `CheckpointError` (missing, corrupt) or `StateMismatchError` (other catalog or features)."""
-        import lightgbm as lgb
-
+        """Raises `CheckpointError` (missing, corrupt) or `StateMismatchError` (other catalog or features).
+        The trees score in numpy (`ranking.dialogue.trees`); LightGBM loads only for a model they do not cover."""
         path = Path(path)
         if not path.is_file():
             raise CheckpointError(f"no conversation layer at {path}; run `recassist train conversations`")
+        booster, trees = None, None
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
             if doc.get("ranker") != NAME:
                 raise ValueError(f"not a {NAME} file")
-            booster = lgb.Booster(model_str=doc["model"])
-        except (OSError, ValueError, KeyError, lgb.basic.LightGBMError) as e:
+            try:
+                trees = TreeEnsemble.parse(doc["model"])
+            except (ValueError, KeyError, IndexError):
+                booster = _booster(doc["model"])
+        except (OSError, ValueError, KeyError) as e:
             raise CheckpointError(f"conversation layer {path} is corrupt ({e}); run "
                                   "`recassist train conversations`") from None
         if catalog_version is not None and doc["catalog_version"] != catalog_version:
@@ -103,4 +120,15 @@ class LearnedLayer:
         if tuple(doc["features"]) != tuple(features):
             raise StateMismatchError(f"the conversation layer {path} uses other features than this version; "
                                      "run `recassist train conversations`")
-        return cls(booster, doc["features"], LayerConfig(**doc["config"]), doc["catalog_version"], doc["info"])
+        return cls(booster, doc["features"], LayerConfig(**doc["config"]), doc["catalog_version"], doc["info"],
+                   trees=trees, model_text=doc["model"])
+
+
+def _booster(model_text: str):
+    """A LightGBM booster from model text; `ValueError` when LightGBM cannot read it."""
+    import lightgbm as lgb
+
+    try:
+        return lgb.Booster(model_str=model_text)
+    except lgb.basic.LightGBMError as e:
+        raise ValueError(str(e)) from None

@@ -150,7 +150,12 @@ def test_layer_learns_a_known_signal_and_saves_atomically(tmp_path):
     assert next(iter(layer.importance())) == "signal"
     path = tmp_path / "layer.json"
     layer.save(path)
-    assert np.allclose(LearnedLayer.load(path, "v1", feats).score(X), layer.score(X))
+    loaded = LearnedLayer.load(path, "v1", feats)
+    # Loaded, the trees score in numpy: exactly LightGBM's scores, zeros and missing values included.
+    X[::7, 1], X[::5, 0] = 0.0, np.nan
+    assert loaded._trees is not None
+    np.testing.assert_array_equal(loaded.score(X), layer.score(X))
+    assert next(iter(loaded.importance())) == "signal"  # LightGBM built on demand for this
 
     layer.info["unwritable"] = object()  # the write fails part-way: the previous file stays loadable
     with pytest.raises(TypeError):

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
 import subprocess
-import time
 import uuid
 
-import httpx
 import numpy as np
 import pytest
+import real_servers
 from recassist.foundation.catalog import Item
 from recassist.foundation.errors import StateMismatchError
 from recassist.foundation.settings import Settings
@@ -137,44 +134,11 @@ class TestPersistentStore(StoreContract):
         return Settings(data_dir=tmp_path / "data")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory):
     """A real Chroma server on a free local port, stopped at the end of the module."""
-    exe = shutil.which("chroma")
-    if exe is None:
-        pytest.skip("the `chroma` command (from chromadb) is not on PATH")
-    port = _free_port()
-    path = tmp_path_factory.mktemp("chroma-server")
-    proc = subprocess.Popen(
-        [exe, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"chroma server did not start on {url} (exit code {proc.poll()})")
-            time.sleep(0.2)
+    with real_servers.chroma_server(tmp_path_factory.mktemp("chroma-server") / "chroma") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 class TestServerStore(StoreContract):

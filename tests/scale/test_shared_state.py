@@ -72,3 +72,65 @@ def test_several_workers_on_embedded_stores_is_a_clear_message(tmp_path):
                                                                "PATH": "/usr/bin:/bin"}, timeout=120)
     assert done.returncode != 0
     assert "RECASSIST_DATABASE_URL" in done.stderr + done.stdout
+
+
+def test_the_async_limiter_shares_the_budget_and_leaves_the_event_loop_free(redis_url):
+    import asyncio
+    import time
+
+    import redis
+
+    limiter = RedisRateLimiter(6, redis_url)
+
+    async def scenario():
+        assert [await limiter.acquire_async("async-caller") for _ in range(6)] == [None] * 6
+        assert limiter.acquire("async-caller") is not None  # the sync path sees the same bucket
+        # Redis stalls for 0.4 s: the limiter's call waits, and the loop keeps running other work meanwhile.
+        redis.Redis.from_url(redis_url).execute_command("CLIENT", "PAUSE", "400", "ALL")
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        tick = asyncio.create_task(ticker())
+        t0 = time.perf_counter()
+        assert await limiter.acquire_async("paused-caller") is None
+        waited = time.perf_counter() - t0
+        tick.cancel()
+        return waited, ticks
+
+    waited, ticks = asyncio.run(scenario())
+    assert waited >= 0.3
+    assert ticks >= 10, ticks  # a blocking call would have frozen the ticker for the whole pause
+
+
+def test_the_catalog_write_lock_admits_one_worker_at_a_time(redis_url):
+    import threading
+    import time
+
+    url = redis_url.rsplit("/", 1)[0] + "/4"
+    held, order = threading.Event(), []
+
+    def first():
+        with log.write_lock(url):
+            held.set()
+            time.sleep(0.5)
+            order.append("first done")
+
+    t = threading.Thread(target=first)
+    t.start()
+    held.wait(10)
+    with pytest.raises(BackendError, match="another worker has been writing the catalog"):
+        with log.write_lock(url, wait_s=0.1):
+            pass
+    with log.write_lock(url, wait_s=10):
+        order.append("second in")
+    t.join()
+    assert order == ["first done", "second in"]
+    # A holder that died frees the lock after its timeout.
+    log.client(url).set(log.WRITE_LOCK_KEY, "a dead worker's token", px=300)
+    with log.write_lock(url, wait_s=5):
+        pass

@@ -69,20 +69,18 @@ def like_many(path: str, worker: int, n: int, start=None) -> None:
     store = SQLiteStores(path, make_catalog(n_synthetic=n * 8), busy_timeout_s=30)
     if start is not None:
         start.wait()
-    try:
-        for i in range(n):
-            item = f"s{worker * n + i}"
-            store.record_feedback(f"user{worker}", item, "like")
-            store.record_feedback("shared", item, "like")
-    finally:
-        store.close()
+    _like_interleaved(store, worker, n)
 
 
 def like_many_postgres(url: str, worker: int, n: int) -> None:
     """`like_many` against a PostgreSQL database (worker process)."""
     from recassist.assistant.store.postgres import PostgresStores
 
-    store = PostgresStores(url, make_catalog(n_synthetic=n * 8), max_connections=4)
+    _like_interleaved(PostgresStores(url, make_catalog(n_synthetic=n * 8), max_connections=4), worker, n)
+
+
+def _like_interleaved(store, worker: int, n: int) -> None:
+    """The likes of `like_many` on an open store, which is closed afterwards."""
     try:
         for i in range(n):
             item = f"s{worker * n + i}"

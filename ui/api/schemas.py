@@ -122,6 +122,8 @@ class ChatRequest(_Strict):
     message: UserText = Field(examples=["Something like Moon, but older"])
     session_id: SessionId | None = Field(default=None, description="Omit to start a new session.")
     k: int = Field(default=5, ge=1, le=20)
+    domain: Domain | None = Field(default=None, description="The catalog to answer from; omitted: the words "
+                                  "choose ('a book like ...'), else every catalog the turn names, else all.")
 
 
 class ItemBody(_Strict):
@@ -144,6 +146,10 @@ class Readiness(BaseModel):
     catalog: str
     items: int
     indexed_items: int = Field(description="Items in the vector index (read from it by this probe).")
+    catalog_version: int = Field(0, description="Version of the shared catalog-updates log (Redis) this worker's "
+                                 "catalog includes.")
+    catalog_swap: dict[str, float] = Field(default_factory=dict, description="This worker's last catalog swap "
+                                           "(an item update applied): log version, wall_ms, cpu_ms.")
     llm_backend: str
     ranker: dict[str, Any] = Field(default_factory=dict, description="The ranker serving now: name, kind "
                                    "('quick' until the full model is ready, then 'full'), validation NDCG@10.")

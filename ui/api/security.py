@@ -12,6 +12,7 @@ import hmac
 import math
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Annotated
@@ -46,20 +47,16 @@ class ApiKeys:
         return found
 
 
-class RateLimiter:
-    """Token bucket per caller: `per_minute` requests a minute sustained, bursts up to `per_minute`.
+class TokenBucketLimiter(ABC):
+    """Token bucket per caller: `per_minute` requests a minute sustained, bursts up to `per_minute`; 0 = off.
 
-    In memory and per process; with several workers, `redis_limiter.RedisRateLimiter` keeps one budget. The number of
-    tracked callers is capped (least recently seen dropped) so spoofed addresses cannot grow it.
+    Subclasses keep the buckets (`_take`); `acquire_async` is what the /v1 dependency awaits, so a
+    limiter that waits on a server overrides it and never blocks the event loop.
     """
 
-    def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic, max_callers: int = 10_000):
+    def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute
         self._rate = per_minute / 60.0
-        self._clock = clock
-        self._max = max_callers
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # caller -> (tokens, last time)
-        self._lock = threading.Lock()
 
     @property
     def enabled(self) -> bool:
@@ -67,8 +64,30 @@ class RateLimiter:
 
     def acquire(self, caller: str) -> float | None:
         """Take one token; None if allowed, else the seconds until the next token."""
-        if not self.enabled:
-            return None
+        return self._take(caller) if self.enabled else None
+
+    async def acquire_async(self, caller: str) -> float | None:
+        """`acquire` for the event loop (in memory it takes microseconds: no need to leave the loop)."""
+        return self.acquire(caller)
+
+    @abstractmethod
+    def _take(self, caller: str) -> float | None: ...
+
+
+class RateLimiter(TokenBucketLimiter):
+    """The token bucket in memory, per process; with several workers, `redis_limiter.RedisRateLimiter` keeps
+    one budget. The number of tracked callers is capped (least recently seen dropped) so spoofed addresses
+    cannot grow it.
+    """
+
+    def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic, max_callers: int = 10_000):
+        super().__init__(per_minute)
+        self._clock = clock
+        self._max = max_callers
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # caller -> (tokens, last time)
+        self._lock = threading.Lock()
+
+    def _take(self, caller: str) -> float | None:
         now = self._clock()
         with self._lock:
             tokens, last = self._buckets.pop(caller, (float(self.per_minute), now))
@@ -107,8 +126,8 @@ async def authorize(
 
 async def rate_limit(request: Request, caller: Annotated[str, Depends(authorize)]) -> str:
     """Charges one request to the caller; raises 429 with Retry-After when its bucket is empty."""
-    limiter: RateLimiter = request.app.state.rate_limiter
-    wait = limiter.acquire(caller)
+    limiter: TokenBucketLimiter = request.app.state.rate_limiter
+    wait = await limiter.acquire_async(caller)
     if wait is not None:
         raise ApiError(
             429,
