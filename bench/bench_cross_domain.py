@@ -49,19 +49,15 @@ def direction(source: Catalog, target: Catalog, aspects: list[str]) -> list[tupl
     return rows
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--movies", type=Path, default=DEMO_CATALOG_DIR)
-    p.add_argument("--books", type=Path, default=DEMO_BOOKS_DIR)
-    p.add_argument("--min-items", type=int, default=20, help="items carrying an aspect in each catalog")
-    p.add_argument("--verbose", action="store_true", help="also list each profile's source items")
-    args = p.parse_args()
-    movies, books = load_catalog_cached(str(args.movies)), load_catalog_cached(str(args.books))
+def transfer_report(movies_dir: Path, books_dir: Path, min_items: int = 20, verbose: bool = False
+                    ) -> list[tuple[str, float, float, float]]:
+    """Print the per-aspect tables; returns (direction, mean share, popular share, ratio) per direction."""
+    movies, books = load_catalog_cached(str(movies_dir)), load_catalog_cached(str(books_dir))
     counts = {name: AspectTransfer(c).aspect_counts() for name, c in (("movies", movies), ("books", books))}
-    aspects = [a for a in SHARED_ASPECTS if min(counts["movies"][a], counts["books"][a]) >= args.min_items]
+    aspects = [a for a in SHARED_ASPECTS if min(counts["movies"][a], counts["books"][a]) >= min_items]
     skipped = [a for a in SHARED_ASPECTS if a not in aspects]
-    print(f"movies: {args.movies} ({len(movies)} items); books: {args.books} ({len(books)} items)")
-    print(f"aspects with >= {args.min_items} items on both sides: {len(aspects)}; skipped: {', '.join(skipped)}\n")
+    print(f"movies: {movies_dir} ({len(movies)} items); books: {books_dir} ({len(books)} items)")
+    print(f"aspects with >= {min_items} items on both sides: {len(aspects)}; skipped: {', '.join(skipped)}\n")
     summary = []
     for label, src, tgt in (("films -> books", movies, books), ("books -> films", books, movies)):
         t0 = time.process_time()
@@ -73,7 +69,7 @@ def main() -> int:
             n_src = counts["movies" if src is movies else "books"][aspect]
             n_tgt = counts["books" if tgt is books else "movies"][aspect]
             print(f"{aspect:<18}{share:>10.2f}{base:>10.2f}{f'{n_src}/{n_tgt}':>16}")
-            if args.verbose:
+            if verbose:
                 print(f"{'':<18}profile: {'; '.join(liked)}")
         mean = sum(r[1] for r in rows) / len(rows)
         base = sum(r[2] for r in rows) / len(rows)
@@ -83,6 +79,17 @@ def main() -> int:
     print("targets (mean share >= 0.7 and >= 3 x popular):")
     for label, mean, base, ratio in summary:
         print(f"  {label}: {mean:.3f} vs popular {base:.3f} = {ratio:.1f} x -> {mean >= 0.7 and ratio >= 3}")
+    return summary
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--movies", type=Path, default=DEMO_CATALOG_DIR)
+    p.add_argument("--books", type=Path, default=DEMO_BOOKS_DIR)
+    p.add_argument("--min-items", type=int, default=20, help="items carrying an aspect in each catalog")
+    p.add_argument("--verbose", action="store_true", help="also list each profile's source items")
+    args = p.parse_args()
+    transfer_report(args.movies, args.books, args.min_items, args.verbose)
     return 0
 
 

@@ -31,11 +31,14 @@ def add_index_commands(sub) -> None:
         "build", help="embed the catalog (cached by content) and write the index; resumable"
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _domain_option(p)
     p.set_defaults(handler=cmd_index_build)
     p = idx_sub.add_parser("status", help="show the index manifest and whether it matches the catalog")
+    _domain_option(p)
     p.set_defaults(handler=cmd_index_status)
-    p = idx_sub.add_parser("export-vectors", help="write the demo catalog's precomputed item vectors "
+    p = idx_sub.add_parser("export-vectors", help="write a demo catalog's precomputed item vectors "
                            "(shipped in the package) from the current catalog and embedder")
+    _domain_option(p)
     p.set_defaults(handler=cmd_index_export_vectors)
 
     p = sub.add_parser(
@@ -51,18 +54,36 @@ def add_index_commands(sub) -> None:
     p.set_defaults(handler=cmd_candidates, text_to_profile=None)
 
 
+def _domain_option(p) -> None:
+    p.add_argument("--domain", default=None, help="the catalog ('books', ...: GET /v1/catalogs); default the first")
+
+
+def domain_catalog(settings: Settings, domain: str | None):
+    """The catalog serving `domain` (None: the first), with the item updates recorded for it.
+    Raises `UnknownDomainError` naming the configured domains."""
+    from recassist.foundation.catalog import catalog_domain, load_catalog_cached
+    from recassist.foundation.catalog.updates import apply_updates
+    from recassist.foundation.errors import UnknownDomainError
+
+    first = load_catalog_cached(str(settings.catalog_dir))
+    if domain is None or domain == first.domain:
+        return apply_updates(first, settings)  # + API item updates
+    folders = {catalog_domain(f): f for f in settings.extra_catalog_dirs}
+    if domain not in folders:
+        raise UnknownDomainError(f"unknown domain '{domain}'; configured: {', '.join([first.domain, *folders])}")
+    return apply_updates(load_catalog_cached(str(folders[domain])), settings, domain)
+
+
 def register_commands(sub, eval_sub=None) -> None:
     """Hook used by the `recassist` command to add this component's commands."""
     add_index_commands(sub)
 
 
 def cmd_index_build(args: argparse.Namespace, settings: Settings) -> int:
-    from recassist.foundation.catalog import load_catalog_cached
-    from recassist.foundation.catalog.updates import apply_updates
     from recassist.retrieval.embedders import get_embedder
     from recassist.retrieval.index import build_index
 
-    catalog = apply_updates(load_catalog_cached(str(settings.catalog_dir)), settings)  # + API item updates
+    catalog = domain_catalog(settings, args.domain)
     report = build_index(catalog, settings, get_embedder(settings), progress=not args.quiet)
     print(
         f"index {report.mode}: {report.items} items in {report.where} "
@@ -72,30 +93,35 @@ def cmd_index_build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_index_export_vectors(args: argparse.Namespace, settings: Settings) -> int:
-    from recassist.foundation.catalog import load_catalog_cached
+    from pathlib import Path
+
+    from recassist.foundation.catalog import catalog_domain, load_catalog_cached
     from recassist.retrieval.documents import catalog_documents, document_hash
     from recassist.retrieval.embedders import get_embedder
     from recassist.retrieval.item_vectors import item_vectors
-    from recassist.retrieval.shipped_vectors import SHIPPED_FILE, export
+    from recassist.retrieval.shipped_vectors import SHIPPED_NAME, export
 
-    catalog = load_catalog_cached(str(settings.catalog_dir))
+    # The folder as shipped, without API updates: the file ships with that folder.
+    folders = {catalog_domain(f): Path(f) for f in (settings.catalog_dir, *settings.extra_catalog_dirs)}
+    folder = Path(settings.catalog_dir) if args.domain is None else folders.get(args.domain)
+    if folder is None:
+        raise InputError(f"unknown domain '{args.domain}'; configured: {', '.join(folders)}")
+    catalog = load_catalog_cached(str(folder))
     embedder = get_embedder(settings)
     _, vectors = item_vectors(catalog, settings, embedder, progress=True)
     hashes = [document_hash(d) for d in catalog_documents(catalog)[1]]
-    size = export(hashes, vectors, embedder.name)
-    print(f"wrote {len(hashes)} vectors ({embedder.name}) to {SHIPPED_FILE} ({size / 1e6:.1f} MB)")
+    size = export(hashes, vectors, embedder.name, folder / SHIPPED_NAME)
+    print(f"wrote {len(hashes)} vectors ({embedder.name}) to {folder / SHIPPED_NAME} ({size / 1e6:.1f} MB)")
     return 0
 
 
 def cmd_index_status(args: argparse.Namespace, settings: Settings) -> int:
-    from recassist.foundation.catalog import load_catalog_cached
-    from recassist.foundation.catalog.updates import apply_updates
     from recassist.foundation.errors import StateMismatchError
     from recassist.retrieval.embedders import get_embedder
     from recassist.retrieval.index import check_manifest
     from recassist.retrieval.store import connect
 
-    catalog = apply_updates(load_catalog_cached(str(settings.catalog_dir)), settings)  # + API item updates
+    catalog = domain_catalog(settings, args.domain)
     store = connect(settings, catalog.name)
     manifest = store.manifest()
     print(f"store: {store.where}, collection {store.name}")

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 from recassist.assistant.conversation import Assistant
+from recassist.assistant.domains.catalogs import Catalogs
 from recassist.foundation.settings import Settings
 from recassist.ui.api.errors import install_error_handlers
 from recassist.ui.api.limits import BodyLimitMiddleware
@@ -42,6 +43,7 @@ def create_app(assistant: Assistant, settings: Settings, *, ui: bool = True, def
     app = FastAPI(title="recassist", version="0.1.0", description=DESCRIPTION, docs_url="/docs", redoc_url=None)
     app.state.assistant = assistant
     app.state.settings = settings
+    app.state.catalogs = Catalogs(assistant, settings)  # cheap: each extra catalog loads on first use
     app.state.api_keys = ApiKeys(settings.api_keys)
     app.state.rate_limiter = rate_limiter_for(settings)  # shared by all workers when Redis is configured
 
@@ -82,7 +84,7 @@ def _mount_ui(app: FastAPI, assistant: Assistant, settings: Settings) -> None:
     auth = _ui_login(ApiKeys(settings.api_keys)) if settings.api_keys else None
     gr.mount_gradio_app(
         app,
-        build_blocks(assistant),
+        build_blocks(assistant, app.state.catalogs),
         path=UI_PATH,
         auth=auth,
         auth_message="Log in with any user name and an API key from RECASSIST_API_KEYS as the password.",

@@ -29,7 +29,13 @@ from recassist.assistant.conversation.models import (
 from recassist.assistant.conversation.onboarding import is_confident
 from recassist.assistant.conversation.router import llm_route, route_turn
 from recassist.assistant.conversation.session_state import SessionState
-from recassist.assistant.conversation.turn import TurnContext, onboarding_step, recommend_items, why
+from recassist.assistant.conversation.turn import (
+    DomainPlan,
+    TurnContext,
+    onboarding_step,
+    recommend_items,
+    why,
+)
 from recassist.assistant.extraction.extractor import InterestExtractor
 from recassist.assistant.llm.base import LLMClient
 from recassist.assistant.store import Stores
@@ -44,6 +50,8 @@ from recassist.retrieval.filters import parse_filter
 
 MAX_K = 50
 T = TypeVar("T")
+#: (text, its rules-only reading, the session's last catalogs, turn number) -> the turn's `DomainPlan`.
+PlanFor = Callable[[str, InterestProfile, list[str], int], DomainPlan]
 
 
 class _Part(Generic[T]):
@@ -99,10 +107,10 @@ class Assistant:
 
     # --- conversation -----------------------------------------------------------
     def chat(self, user_id: str, message: str, *, session_id: str | None = None, k: int = 5,
-             explain: bool = False) -> ChatReply:
+             explain: bool = False, plan: PlanFor | None = None) -> ChatReply:
         """One turn. Items carry template explanations; `explain=True` asks the LLM too (slower)."""
         reply = None
-        for event in self.chat_stream(user_id, message, session_id=session_id, k=k, explain=explain):
+        for event in self.chat_stream(user_id, message, session_id=session_id, k=k, explain=explain, plan=plan):
             if event.type == "reply":
                 reply = event.reply
             elif event.type == "explanation" and reply is not None:
@@ -113,18 +121,18 @@ class Assistant:
         return reply
 
     def chat_stream(self, user_id: str, message: str, *, session_id: str | None = None, k: int = 5,
-                    explain: bool = True) -> Iterator[ChatEvent]:
+                    explain: bool = True, plan: PlanFor | None = None) -> Iterator[ChatEvent]:
         """The reply (items with template explanations) first, then LLM explanations one by one, then done.
 
         A new session is started when `session_id` is None; `NotFoundError` for an unknown one or another
-        user's.
+        user's. `plan`: with several catalogs, picks the ones the turn answers from (`assistant.domains.chat`).
         """
-        ctx = self._read_turn(user_id, message, session_id, _check_k(k), explain)
+        ctx = self._read_turn(user_id, message, session_id, _check_k(k), explain, plan)
         # Every intent the router produces has a handler; anything else is read as a request for items.
         yield from intents.HANDLERS.get(ctx.route.intent, intents.recommend)(ctx)
 
     def _read_turn(self, user_id: str, message: str, session_id: str | None, k: int,
-                   explain: bool) -> TurnContext:
+                   explain: bool, plan_for: PlanFor | None = None) -> TurnContext:
         """Store the user's turn and read it: route, what it says, the stored profile and session state."""
         parts, store = self.parts, self.store
         session_id = self._own_session(user_id, session_id) if session_id else store.start_session(user_id)
@@ -136,6 +144,10 @@ class Assistant:
 
         # Route on the rules-only reading first: commands, "why", small talk and refusals need no LLM call.
         delta, _ = parts.extractor.extract(text, turn=turn_no, use_llm=False)
+        state = SessionState.load(store, session_id)
+        plan = plan_for(text, delta, state.domains, turn_no) if plan_for is not None else None
+        if plan is not None:
+            delta = plan.read(delta)  # the other catalogs' titles count as something the turn said
         route = route_turn(text, has_shown_items=bool(shown), profile_extracted_anything=not delta.is_empty())
         if route.intent not in ("empty", "undo"):
             # A capable endpoint may overrule the rules (tool choice); the embedded model never does.
@@ -143,12 +155,13 @@ class Assistant:
                               timeout_s=self.settings.llm_timeout_s) or route
         if route.intent in ("recommend", "refine") and parts.llm is not None:
             delta, _ = parts.extractor.extract(text, turn=turn_no)
+            delta = plan.read(delta) if plan is not None else delta
         notes = list(delta.notes) if delta.status == "degraded" or delta.truncated else []
         return TurnContext(
             parts=parts, store=store, gate=self._compute_gate, user_id=user_id, session_id=session_id, text=text,
             turn_no=turn_no, shown=shown, route=route, delta=delta,
-            profile=store.get_profile(user_id, create=True), state=SessionState.load(store, session_id), k=k,
-            explain=explain, notes=notes,
+            profile=store.get_profile(user_id, create=True), state=state, k=k, explain=explain, notes=notes,
+            plan=plan,
         )
 
     # --- one-shot API ---------------------------------------------------------------

@@ -70,15 +70,22 @@ def _recommend(ctx: TurnContext, *, exclude: list[str]) -> Iterator[ChatEvent]:
         ctx.profile = ctx.store.get_profile(ctx.user_id)
 
     history = parts.histories.history_of(ctx.user_id)
+    plan = ctx.plan
     step = None
-    if not is_confident(ctx.profile, len(history)):
+    # A list from other catalogs only needs no onboarding: their scoring answers an empty taste too.
+    if (plan is None or plan.first) and not is_confident(ctx.profile, len(history)):
         step = onboarding_step(parts, ctx.state, ctx.profile, ctx.shown)
         if not has_positive_signal(ctx.profile, len(history)):
             # Nothing to rank with yet: ask (or show well-known items to react to) instead of guessing.
             yield from ctx.finish("onboarding", step.question, step.items, onboarding=step)
             return
-    items = recommend_items(parts, ctx.gate, ctx.profile, history, k=ctx.k, text=ctx.text, exclude=exclude)
-    msg = replies.NOTHING_FOUND if not items else replies.intro(intent, ctx.changes)
+    k_first = ctx.k if plan is None else plan.first
+    items = recommend_items(parts, ctx.gate, ctx.profile, history, k=k_first, text=ctx.text,
+                            exclude=exclude) if k_first else []
+    if plan is not None:
+        items += plan.items(ctx.profile, ctx.text)
+        ctx.state.domains = list(plan.domains)
+    msg = replies.NOTHING_FOUND if not items else replies.intro(intent, ctx.changes, replies.what(items))
     if step is not None and items:
         # One message, two sentences: the question first, then the intro the list follows.
         ask = ("Like or dislike any of these to sharpen the next list." if step.items else
@@ -87,7 +94,7 @@ def _recommend(ctx: TurnContext, *, exclude: list[str]) -> Iterator[ChatEvent]:
     yield from ctx.finish(intent, msg, items, onboarding=step)
     if ctx.explain and items and parts.llm is not None:
         deadline = time.monotonic() + parts.settings.llm_request_budget_s  # one LLM budget for the whole list
-        for it in items:
+        for it in (i for i in items if i.domain is None):  # other catalogs' reasons are final already
             sentence, source = parts.explainer.explain(it.item_id, it.evidence, deadline=deadline)
             if source == "llm":
                 yield ChatEvent(type="explanation", item_id=it.item_id, explanation=sentence,

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from recassist.assistant.conversation.models import RecommendedItem
 from recassist.foundation.profile import InterestProfile
+
+#: What a list of one catalog's items is called ("films and books you might like").
+PLURALS = {None: "films", "movies": "films", "books": "books"}
 
 OUT_OF_SCOPE = ("I can only help with movie recommendations from this catalog. Tell me a movie you liked, "
                 "a genre, or a mood, and I'll suggest something.")
@@ -30,10 +36,20 @@ def describe(delta: InterestProfile) -> list[str]:
     return out
 
 
-def intro(intent: str, changes: list[str]) -> str:
-    """The sentence before a list of items."""
+def what(items: Sequence[RecommendedItem]) -> str:
+    """'' for a list of the first catalog's items only; else its catalogs named: 'books', 'films and books'."""
+    domains = list(dict.fromkeys(i.domain for i in items))
+    if domains in ([], [None]):
+        return ""
+    names = [PLURALS.get(d, d or "films") for d in domains]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def intro(intent: str, changes: list[str], what: str = "") -> str:
+    """The sentence before a list of items; `what` names its catalogs when there are several."""
+    these = f" these {what}" if what else ""
     if intent == "refine" and changes:
-        return f"Updated ({'; '.join(changes)}). Here is what fits now:"
+        return f"Updated ({'; '.join(changes)}). Here is what fits now{f' ({what})' if what else ''}:"
     if changes:
-        return f"Noted: {'; '.join(changes)}. You might like:"
-    return "You might like:"
+        return f"Noted: {'; '.join(changes)}. You might like{these}:"
+    return f"You might like{these}:"

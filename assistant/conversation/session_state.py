@@ -15,6 +15,8 @@ class SessionState(BaseModel):
 
     asked: list[str] = Field(default_factory=list, description="Onboarding question kinds asked so far.")
     last_discussed: str | None = Field(default=None, description="Item id the user last asked about.")
+    domains: list[str] = Field(default_factory=list, description="Catalogs the last list came from; a turn "
+                               "that names none follows them.")
     _stored: dict = PrivateAttr(default_factory=dict)  # as loaded: `save` writes only a change
 
     @classmethod

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from recassist.assistant.compute_gate import ComputeGate
 from recassist.assistant.conversation.components import Components
@@ -25,6 +26,22 @@ from recassist.assistant.conversation.session_state import SessionState
 from recassist.assistant.store import ShownItem, Stores
 from recassist.foundation.profile import InterestProfile
 from recassist.retrieval.filters import Filter
+
+
+class DomainPlan(Protocol):
+    """Which catalogs a turn answers from, when there are several (`assistant.domains.chat` makes one).
+
+    `first`: how many of the first catalog's items the list holds (0: none); `items` gives the other
+    catalogs' items for the merged profile; `read` adds what the text says about the other catalogs'
+    titles to the first catalog's reading."""
+
+    domains: list[str]
+    first: int
+
+    def read(self, delta: InterestProfile) -> InterestProfile: ...
+
+    def items(self, profile: InterestProfile, text: str) -> list[RecommendedItem]: ...
+
 
 # Intents whose reply ends the turn (no LLM explanations follow).
 _FINAL = frozenset({"empty", "smalltalk", "out_of_scope", "undo", "explain", "onboarding"})
@@ -51,13 +68,13 @@ class TurnContext:
     explain: bool
     notes: list[str] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
+    plan: DomainPlan | None = None  # several catalogs: which ones this turn answers from
 
     def finish(self, intent: Intent, msg: str, items: list[RecommendedItem] | None = None,
                onboarding: OnboardingStep | None = None) -> Iterator[ChatEvent]:
         """Store the assistant's turn and yield the reply (and `done` unless explanations follow)."""
         items = items or []
-        shown = [ShownItem(item_id=i.item_id, title=i.title, score=i.score,
-                           extra={"evidence": i.evidence.model_dump(mode="json")}) for i in items]
+        shown = [ShownItem(item_id=i.item_id, title=i.title, score=i.score, extra=_shown_extra(i)) for i in items]
         self.store.append_turn(self.session_id, "assistant", msg, items=shown or None)
         self.state.save(self.store, self.session_id)  # before the reply: a caller may stop reading after it
         yield ChatEvent(type="reply", reply=ChatReply(
@@ -65,6 +82,14 @@ class TurnContext:
             profile=self.profile, profile_changes=self.changes, onboarding=onboarding, notes=self.notes))
         if intent in _FINAL or not items:
             yield ChatEvent(type="done")
+
+
+def _shown_extra(item: RecommendedItem) -> dict:
+    """What a later turn needs about a shown item; another catalog's item keeps its domain and reason."""
+    extra: dict = {"evidence": item.evidence.model_dump(mode="json")}
+    if item.domain:
+        extra.update(domain=item.domain, explanation=item.explanation)
+    return extra
 
 
 def recommend_items(parts: Components, gate: ComputeGate, profile: InterestProfile, history: Sequence[str], *,
@@ -83,6 +108,8 @@ def recommend_items(parts: Components, gate: ComputeGate, profile: InterestProfi
 def why(parts: Components, store: Stores, session_id: str, item_id: str) -> str:
     """"<title>: <reason>" for an item, from the evidence stored with the turn that showed it."""
     shown = {s.item_id: s for s in store.last_shown_items(session_id)}
+    if item_id in shown and shown[item_id].extra.get("domain"):  # another catalog's item: its stored reason
+        return f"{shown[item_id].title}: {shown[item_id].extra.get('explanation') or ''}".rstrip(": ")
     ev = Evidence.model_validate(shown[item_id].extra.get("evidence", {})) if item_id in shown else Evidence()
     sentence, _ = parts.explainer.explain(item_id, ev)
     return f"{parts.catalog.items[item_id].label}: {sentence}"

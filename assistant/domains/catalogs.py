@@ -2,9 +2,11 @@
 
 `Catalogs` answers which domains exist (`domains`, `resolve`), what each holds (`describe`, for
 `GET /v1/catalogs`), recommendations and feedback in a domain other than the first (`recommend`,
-`feedback`), with the user's taste carried over from the catalogs they have told us about. Extra
-catalogs load on first use (a goodbooks subset: seconds; its EASE is fitted once and saved), so a
-server that is never asked about books never reads them.
+`feedback`), titles of every catalog in the user's words (`ground`), and item updates in any catalog
+(`upsert_item`, `delete_item`), with the user's taste carried over from the catalogs they have told us
+about. Extra catalogs load on first use (a goodbooks subset: seconds; its EASE is fitted once and
+saved; its text index written from the shipped vectors), so a server never asked about books never
+reads them.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
-from recassist.assistant.conversation.models import ChatReply
+from recassist.assistant.conversation.models import ChatReply, RecommendedItem
 from recassist.assistant.domains.detect import detect_domain
+from recassist.assistant.domains.grounding import GroundedTitles, TitleGrounding
 from recassist.assistant.domains.other import OtherCatalog
 from recassist.foundation.catalog import Item, catalog_domain
-from recassist.foundation.errors import InputError, UnknownDomainError
+from recassist.foundation.catalog.updates import record_delete, record_upsert
+from recassist.foundation.errors import InputError, UnknownDomainError, UnknownItemError
 from recassist.foundation.profile import Constraints, InterestProfile, ItemPreference, Source
 from recassist.ranking.serving import default_checkpoint
 
@@ -49,6 +53,7 @@ class Catalogs:
             self._dirs[domain] = Path(folder)
         self._open: dict[str, OtherCatalog] = {}
         self._lock = threading.Lock()
+        self._grounding: TitleGrounding | None = None
 
     def domains(self) -> list[str]:
         return [self.first, *self._dirs]
@@ -67,9 +72,19 @@ class Catalogs:
         if domain not in self._dirs:
             raise UnknownDomainError(f"unknown domain '{domain}'; configured: {', '.join(self.domains())}")
         with self._lock:
-            if domain not in self._open:
-                self._open[domain] = OtherCatalog.open(self._dirs[domain], self.settings.models_dir)
-            return self._open[domain]
+            return self._opened(domain)
+
+    def ground(self, text: str, first_delta: InterestProfile, *, turn: int = 0) -> GroundedTitles:
+        """Titles of `text` in every catalog (`grounding.TitleGrounding`); loads the other catalogs."""
+        if self._grounding is None:
+            self._grounding = TitleGrounding(self.first, {d: self.other(d).catalog for d in self._dirs})
+        return self._grounding.ground(text, first_delta, turn=turn)
+
+    def other_items(self, domain: str, profile: InterestProfile, text: str | None, *, k: int
+                    ) -> list[RecommendedItem]:
+        """`k` items of the extra catalog `domain` for `profile` (liked items of every other catalog carried
+        over) and the request's `text`."""
+        return self.other(domain).recommend(profile, self._sources(profile, domain), k=k, text=text)
 
     def describe(self) -> list[CatalogInfo]:
         first = self.assistant.catalog
@@ -84,13 +99,46 @@ class Catalogs:
                                    default=False, models=models))
         return out
 
-    def require_writable(self, domain: str | None) -> None:
-        """Item updates (PUT / DELETE /v1/items) reach the first catalog only: the others are read from their
-        folders as shipped. Raises `UnknownDomainError` for an unknown domain, `InputError` for a read-only one."""
+    def upsert_item(self, item: Item, domain: str | None = None) -> Item:
+        """Add or replace an item of `domain` (default the first); searchable and rankable on return.
+        Another catalog's change is logged in the data dir first (`catalog_updates-<domain>.jsonl`, replayed
+        over its folder at every load), then written to its text index."""
         target = self.resolve(domain)
-        if target != self.first:
-            raise InputError(f"the '{target}' catalog is read-only here: items are added to and removed from "
-                             f"'{self.first}'; to change '{target}', edit its folder and restart")
+        if target == self.first:
+            self.assistant.upsert_item(item)
+            return self.assistant.catalog.get(item.item_id)
+        with self._lock:
+            other = self._opened(target)
+            record_upsert(self.settings, item, target)
+            self._replace(target, other.with_catalog(other.text_index.upsert(other.catalog, [item])
+                                                     if other.text_index else other.catalog.with_items([item])))
+        return self.other(target).catalog.get(item.item_id)
+
+    def delete_item(self, item_id: str, domain: str | None = None) -> None:
+        """Remove an item of `domain` (default the first); never recommended again. `UnknownItemError` names
+        the catalog when the id is not in it."""
+        target = self.resolve(domain)
+        if target == self.first:
+            self.assistant.delete_item(item_id)
+            return
+        with self._lock:
+            other = self._opened(target)
+            if item_id not in other.catalog:
+                raise UnknownItemError(f"item id {item_id!r} is not in catalog '{other.catalog.name}' ({target})")
+            record_delete(self.settings, item_id, target)
+            self._replace(target, other.with_catalog(other.text_index.delete(other.catalog, [item_id])
+                                                     if other.text_index else other.catalog.without_items([item_id])))
+
+    def _opened(self, domain: str) -> OtherCatalog:
+        """`other(domain)` for a caller already holding the lock."""
+        if domain not in self._open:
+            self._open[domain] = OtherCatalog.open(self._dirs[domain], self.settings,
+                                                   self.assistant.parts.candidates.queries)
+        return self._open[domain]
+
+    def _replace(self, domain: str, other: OtherCatalog) -> None:
+        self._open[domain] = other
+        self._grounding = None  # titles changed: rebuilt at the next turn
 
     def item(self, domain: str, item_id: str) -> Item:
         """An item of `domain`; `UnknownItemError` names the catalog when the id is not in it."""
@@ -107,12 +155,20 @@ class Catalogs:
             return self.assistant.recommend(user_id, text, k=k, filters=filters, explain=explain)
         if filters:
             raise InputError(f"filters apply to the '{self.first}' catalog only; leave them out for '{target}'")
-        other = self.other(target)
         # The assistant reads the text and merges it into the stored profile, as for its own catalog; asking
         # it for one item keeps that cheap, and its items are not what this request answers with.
         reply = self.assistant.recommend(user_id, text, k=1, explain=False) if (user_id or text) else None
         profile = reply.profile if reply is not None else InterestProfile()
-        items = other.recommend(profile, self._sources(profile, target), k=k)
+        if text:
+            # Titles of the other catalogs in the words ("I loved Gone Girl"): kept with their domain.
+            grounded = self.ground(text, InterestProfile()).others
+            if grounded.liked_items or grounded.disliked_items:
+                if user_id:
+                    self.assistant.store.merge_profile(user_id, grounded, "api: titles of other catalogs")
+                    profile = self.assistant.store.get_profile(user_id)
+                else:
+                    profile = profile.merged_with(grounded)
+        items = self.other_items(target, profile, text, k=k)
         return ChatReply(session_id="", user_id=user_id or "", intent="recommend",
                          text="" if items else "Nothing in this catalog matches yet.", items=items,
                          profile=profile, profile_changes=reply.profile_changes if reply else [],

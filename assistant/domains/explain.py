@@ -24,6 +24,8 @@ def cross_domain_sentence(domain: str, evidence: Evidence) -> str:
         return f"You liked the {noun(link.domain)} {link.title}; this {noun(domain)} shares its {themes} themes."
     if evidence.matched_aspects:
         return f"A {_join(evidence.matched_aspects[:3])} {noun(domain)}, as you asked."
+    if "text" in evidence.sources and not evidence.ranker:
+        return "Its tags and description come close to the words you used."
     if evidence.ranker:
         return f"Readers of the {noun(domain)}s you liked here rated it too." if domain == "books" else (
             f"People who liked the {noun(domain)}s you liked here liked it too.")

@@ -5,6 +5,8 @@ Scoring (weights fixed by design, not fitted; see docs/books.md):
   the profile's liked aspects, mapped to the shared vocabulary; disliked aspects count against;
 - the catalog's own ranker (EASE, trained on its interactions) on the user's liked items of this catalog,
   standardised over the catalog, weighted `RANKER_WEIGHT`;
+- the request's free text ("a slow-burning gothic mystery") against the catalog's own MiniLM index
+  (`text_index.TextIndex`), standardised over the catalog, weighted `TEXT_WEIGHT`;
 - a small popularity prior (inside the transfer) for a profile that says nothing.
 Items the user already named (same title as a liked item of any catalog: "a book like The Martian"
 does not answer The Martian), liked and blocked items of this catalog never come back.
@@ -19,19 +21,24 @@ from pathlib import Path
 import numpy as np
 from recassist.assistant.conversation.models import CrossDomainLink, Evidence, RecommendedItem
 from recassist.assistant.domains.explain import cross_domain_sentence
+from recassist.assistant.domains.text_index import TextIndex, wish_text
 from recassist.foundation.catalog import Catalog, Item
 from recassist.foundation.catalog.titles import normalize_title
+from recassist.foundation.catalog.updates import apply_updates
 from recassist.foundation.errors import StateMismatchError
 from recassist.foundation.profile import InterestProfile
+from recassist.foundation.settings import Settings
 from recassist.foundation.vocabulary import item_aspects, to_shared
 from recassist.ranking.base import UserQuery
 from recassist.ranking.cross_domain import AspectTransfer, taste_from_items
 from recassist.ranking.data import all_for_training
 from recassist.ranking.ease import EASERanker
 from recassist.ranking.storage import CheckpointError
+from recassist.retrieval.query_vectors import QueryEncoder
 
 RANKER_WEIGHT = 1.0  # one standard deviation of EASE ~ one fully matched common aspect
 EXPLICIT_ASPECT_WEIGHT = 1.0  # an aspect the user named counts like one carried by every liked item
+TEXT_WEIGHT = 1.0  # one standard deviation of text similarity ~ one fully matched common aspect
 # EASE's L2 weight for the shipped books: chosen on the validation split by bench/bench_books.py (grid 10 to
 # 5000; validation NDCG@10 0.203), so serving fits once, in seconds, without a search.
 EASE_LAMBDA = 25.0
@@ -58,14 +65,25 @@ def open_ranker(catalog: Catalog, models_dir: Path) -> EASERanker | None:
     return ranker
 
 
+def _plain(label: str) -> str:
+    """'Gone Girl (2012)' -> 'Gone Girl' (profile entries carry the label with its year)."""
+    from recassist.foundation.catalog.titles import split_title_year
+
+    return split_title_year(label)[0]
+
+
 class OtherCatalog:
     """One extra catalog, ready to recommend. Thread-safe after construction (read-only)."""
 
-    def __init__(self, catalog: Catalog, ranker: EASERanker | None) -> None:
+    def __init__(self, catalog: Catalog, ranker: EASERanker | None, text_index: TextIndex | None = None) -> None:
         self.catalog = catalog
         self.domain = catalog.domain
         self.ranker = ranker
+        self.text_index = text_index
         self.transfer = AspectTransfer(catalog)
+        # Items added since the ranker was fitted have no EASE row: they are scored by aspects and text.
+        self._known = set(ranker.item_ids) if ranker is not None else set()
+        self._ranked = np.array([i in self._known for i in self.transfer.item_ids])
         self._by_title: dict[str, list[str]] = {}
         for item_id, it in catalog.items.items():
             for t in (it.title, *it.aliases):
@@ -73,15 +91,23 @@ class OtherCatalog:
         self._lock = threading.Lock()
 
     @classmethod
-    def open(cls, folder: Path, models_dir: Path) -> OtherCatalog:
-        from recassist.foundation.catalog import load_catalog_cached
+    def open(cls, folder: Path, settings: Settings, queries: QueryEncoder | None) -> OtherCatalog:
+        """The folder's catalog with the item updates recorded for its domain, its ranker, and (with
+        `queries`) its text index, each loaded or brought up to date."""
+        from recassist.foundation.catalog import catalog_domain, load_catalog_cached
 
-        catalog = load_catalog_cached(str(folder))
-        return cls(catalog, open_ranker(catalog, models_dir))
+        catalog = apply_updates(load_catalog_cached(str(folder)), settings, catalog_domain(folder))
+        index = TextIndex.open(catalog, settings, queries) if queries is not None else None
+        return cls(catalog, open_ranker(catalog, settings.models_dir), index)
 
-    def recommend(self, profile: InterestProfile, sources: Sequence[tuple[str, Item]], *, k: int = 10
-                  ) -> list[RecommendedItem]:
-        """Top-`k` items of this catalog. `sources`: (domain, item) liked in other catalogs, oldest first."""
+    def with_catalog(self, catalog: Catalog) -> OtherCatalog:
+        """The same ranker and index over a changed catalog (the ranker is refitted at the next open)."""
+        return OtherCatalog(catalog, self.ranker, self.text_index)
+
+    def recommend(self, profile: InterestProfile, sources: Sequence[tuple[str, Item]], *, k: int = 10,
+                  text: str | None = None) -> list[RecommendedItem]:
+        """Top-`k` items of this catalog. `sources`: (domain, item) liked in other catalogs, oldest first;
+        `text`: the request's words, matched against the catalog's text index when it has one."""
         taste = taste_from_items(it for _, it in sources)
         for a in to_shared(p.aspect for p in profile.liked_aspects):
             taste[a] = taste.get(a, 0.0) + EXPLICIT_ASPECT_WEIGHT
@@ -89,9 +115,15 @@ class OtherCatalog:
             taste[a] = taste.get(a, 0.0) - EXPLICIT_ASPECT_WEIGHT
         scores = self.transfer.score(taste).astype(np.float64)
         own = [i for i in profile.liked_ids(self.domain) if i in self.catalog]
-        if own and self.ranker is not None:
-            r = self.ranker.score_items(UserQuery(history=own), self.transfer.item_ids).astype(np.float64)
-            scores += RANKER_WEIGHT * (r - r.mean()) / (r.std() or 1.0)
+        own_known = [i for i in own if i in self._known]
+        if own_known and self.ranker is not None:
+            ids = [i for i, ok in zip(self.transfer.item_ids, self._ranked, strict=True) if ok]
+            r = self.ranker.score_items(UserQuery(history=own_known), ids).astype(np.float64)
+            scores[self._ranked] += RANKER_WEIGHT * (r - r.mean()) / (r.std() or 1.0)
+        named = [_plain(p.title) for p in (*profile.liked_items, *profile.disliked_items)]
+        wish = wish_text(text, named) if text and self.text_index is not None else None
+        if wish and self.text_index is not None:
+            scores += TEXT_WEIGHT * self.text_index.similarity(wish, self.transfer.item_ids)
         blocked = set(own) | profile.blocked_ids(self.domain)
         for _, it in sources:
             for t in (it.title, *it.aliases):
@@ -102,13 +134,14 @@ class OtherCatalog:
             item_id = self.transfer.item_ids[j]
             if item_id in blocked:
                 continue
-            out.append(self._item(item_id, float(scores[j]), len(out) + 1, taste, sources, bool(own)))
+            out.append(self._item(item_id, float(scores[j]), len(out) + 1, taste, sources, bool(own_known),
+                                  bool(wish)))
             if len(out) == k:
                 break
         return out
 
     def _item(self, item_id: str, score: float, rank: int, taste: dict[str, float],
-              sources: Sequence[tuple[str, Item]], ranked: bool) -> RecommendedItem:
+              sources: Sequence[tuple[str, Item]], ranked: bool, by_text: bool) -> RecommendedItem:
         it = self.catalog.items[item_id]
         carried = set(item_aspects(it))
         matched = [a for a, w in sorted(taste.items(), key=lambda kv: -kv[1]) if w > 0 and a in carried]
@@ -118,7 +151,8 @@ class OtherCatalog:
             if shared and len(links) < 2:
                 links.append(CrossDomainLink(item_id=src.item_id, title=src.title, domain=domain,
                                              shared_aspects=shared[:3]))
-        ev = Evidence(matched_aspects=matched[:5], cross_domain=links, sources=["aspect-transfer"],
+        ev = Evidence(matched_aspects=matched[:5], cross_domain=links,
+                      sources=["aspect-transfer", *(["text"] if by_text else [])],
                       ranker="ease" if ranked else "")
         return RecommendedItem(item_id=item_id, title=it.label, domain=self.domain, year=it.year,
                                genres=list(it.genres), score=score, rank=rank,

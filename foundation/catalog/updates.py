@@ -7,6 +7,9 @@ such a line is ignored, and the index check then asks for `recassist index build
 
 With `RECASSIST_REDIS_URL` set, the log lives in Redis instead (`updates_redis`), so every API
 worker, on any machine, replays and follows the same sequence of updates.
+
+A catalog other than the first (`domain`, e.g. "books") keeps its own log file,
+`data_dir/catalog_updates-<domain>.jsonl`, in the data dir even with Redis set.
 """
 
 from __future__ import annotations
@@ -51,8 +54,9 @@ class CatalogChange:
         return not self.interactions_changed and n <= max(1, SMALL_CHANGE_SHARE * n_items)
 
 
-def updates_path(settings: Settings) -> Path:
-    return Path(settings.data_dir) / UPDATES_FILE
+def updates_path(settings: Settings, domain: str | None = None) -> Path:
+    """The first catalog's log (`domain` None) or another catalog's."""
+    return Path(settings.data_dir) / (UPDATES_FILE if domain is None else f"catalog_updates-{domain}.jsonl")
 
 
 def write_lock(settings: Settings) -> AbstractContextManager:
@@ -65,24 +69,24 @@ def write_lock(settings: Settings) -> AbstractContextManager:
     return nullcontext()
 
 
-def record_upsert(settings: Settings, item: Item) -> int | None:
+def record_upsert(settings: Settings, item: Item, domain: str | None = None) -> int | None:
     """Log an upsert -> its version in the shared log (None for the file log)."""
-    return _append(settings, {"op": "upsert", "item": item.model_dump(mode="json")})
+    return _append(settings, {"op": "upsert", "item": item.model_dump(mode="json")}, domain)
 
 
-def record_delete(settings: Settings, item_id: str) -> int | None:
+def record_delete(settings: Settings, item_id: str, domain: str | None = None) -> int | None:
     """Log a delete -> its version in the shared log (None for the file log)."""
-    return _append(settings, {"op": "delete", "item_id": item_id})
+    return _append(settings, {"op": "delete", "item_id": item_id}, domain)
 
 
-def _append(settings: Settings, entry: dict) -> int | None:
-    if settings.redis_url:
+def _append(settings: Settings, entry: dict, domain: str | None = None) -> int | None:
+    if settings.redis_url and domain is None:
         from recassist.foundation.catalog.updates_redis import append, notify
 
         version = append(settings.redis_url, entry)
         notify(settings.redis_url, version)
         return version
-    path = updates_path(settings)
+    path = updates_path(settings, domain)
     path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(entry, ensure_ascii=False) + "\n"
     with _LOCK, path.open("a", encoding="utf-8") as f:
@@ -103,13 +107,14 @@ def updates_since(catalog: Catalog, settings: Settings, version: int) -> tuple[C
     return (replay(catalog, entries)[0], entries[-1][0]) if entries else (catalog, version)
 
 
-def apply_updates(catalog: Catalog, settings: Settings) -> Catalog:
-    """`catalog` with every recorded update replayed in order (the same catalog object when there are none)."""
-    if settings.redis_url:
+def apply_updates(catalog: Catalog, settings: Settings, domain: str | None = None) -> Catalog:
+    """`catalog` with every recorded update replayed in order (the same catalog object when there are none).
+    `domain`: another catalog than the first, replayed from its own log."""
+    if settings.redis_url and domain is None:
         from recassist.foundation.catalog.updates_redis import entries_since, replay
 
         return replay(catalog, entries_since(settings.redis_url, 0))[0]
-    path = updates_path(settings)
+    path = updates_path(settings, domain)
     if not path.is_file():
         return catalog
     out = catalog

@@ -75,9 +75,56 @@ def test_bad_domains_and_wrong_domain_ids_are_clear(api):
     assert filtered.status_code == 400 and "filters" in filtered.json()["error"]["message"]
 
 
-def test_item_updates_name_the_catalog_they_reach(api):
-    body = {"title": "A Test Book", "year": 2020}
-    read_only = api.put("/v1/items/b-1", params={"domain": "books"}, json=body)
-    assert read_only.status_code == 400 and "'books' catalog is read-only" in read_only.json()["error"]["message"]
+def test_book_items_are_added_and_removed_with_their_text_index_and_log(api, ui_settings):
+    body = {"title": "The Lighthouse Keeper's Ledger", "year": 2020, "genres": ["mystery"],
+            "tags": ["gothic", "lighthouse", "slow burn"], "description": "A book by A. Tester"}
+    put = api.put("/v1/items/b-900", params={"domain": "books"}, json=body)
+    assert put.status_code == 200, put.text
+    assert put.json()["title"] == body["title"]
+    log = ui_settings.data_dir / "catalog_updates-books.jsonl"
+    assert '"b-900"' in log.read_text()  # replayed over the shipped folder at the next load
+
+    wish = {"text": "a gothic lighthouse mystery", "domain": "books", "k": 5, "explain": False}
+    found = api.post("/v1/recommendations", json=wish).json()["items"]
+    new = [it for it in found if it["item_id"] == "b-900"]
+    assert new and "text" in new[0]["evidence"]["sources"]  # found by its words in the books' own index
+
+    assert api.delete("/v1/items/b-900", params={"domain": "books"}).status_code == 204
+    after = api.post("/v1/recommendations", json=wish).json()["items"]
+    assert "b-900" not in [it["item_id"] for it in after]
+    again = api.delete("/v1/items/b-900", params={"domain": "books"})
+    assert again.status_code == 404 and "not in catalog 'goodbooks-10k'" in again.json()["error"]["message"]
     unknown = api.delete("/v1/items/b-1", params={"domain": "podcasts"})
     assert unknown.status_code == 422 and "configured: movies, books" in unknown.json()["error"]["message"]
+
+
+def test_chat_reads_the_domain_from_the_words_and_grounds_book_titles(api):
+    reply = api.post("/v1/chat", json={"user_id": "chat-b1", "message": "a book like The Martian"})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["items"] and {it["domain"] for it in body["items"]} == {"books"}
+    assert "The Martian" not in [it["title"] for it in body["items"]]  # the book named is not answered back
+    assert [(p["title"], p["domain"]) for p in body["profile"]["liked_items"]] == [("The Martian (2012)", "books")]
+    assert body["text"].endswith("You might like these books:")
+
+
+def test_chat_answers_with_both_when_the_words_leave_it_open(api):
+    both = api.post("/v1/chat", json={"user_id": "chat-b2", "message": "I loved Dune and Arrival", "k": 6}).json()
+    domains = [it["domain"] for it in both["items"]]
+    assert domains == [None] * 3 + ["books"] * 3  # films first, then books, each carrying its catalog
+    assert {(p["domain"], p["title"].split(" (")[0]) for p in both["profile"]["liked_items"]} >= {
+        ("books", "Dune"), (None, "Arrival")}
+    book = both["items"][3]
+    assert book["explanation"].startswith("You liked the film ")
+    # A turn naming no catalog follows the session's last list; a chosen domain overrules the words.
+    more = api.post("/v1/chat", json={"user_id": "chat-b2", "session_id": both["session_id"],
+                                      "message": "something darker", "k": 6}).json()
+    assert {it["domain"] for it in more["items"]} == {None, "books"}
+    films = api.post("/v1/chat", json={"user_id": "chat-b2", "message": "a book like Dune", "domain": "movies"}).json()
+    assert films["items"] and {it["domain"] for it in films["items"]} == {None}
+
+
+def test_chat_with_an_unknown_domain_names_the_configured_ones(api):
+    bad = api.post("/v1/chat", json={"user_id": "chat-b3", "message": "anything", "domain": "podcasts"})
+    assert bad.status_code == 422
+    assert "configured: movies, books" in bad.json()["error"]["message"]

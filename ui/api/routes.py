@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from recassist.assistant.conversation import Assistant
 from recassist.assistant.conversation.models import ChatReply
 from recassist.assistant.domains.catalogs import CatalogInfo, Catalogs
+from recassist.assistant.domains.chat import DomainChat
 from recassist.foundation.catalog import Item
 from recassist.foundation.profile import InterestProfile
 from recassist.ui.api.errors import ERROR_RESPONSES
@@ -103,26 +104,22 @@ def feedback(body: FeedbackRequest, catalogs: AllCatalogs) -> InterestProfile:
 
 
 @v1.post("/chat", response_model=ChatReply, tags=["chat"])
-def chat(body: ChatRequest, engine: Engine) -> ChatReply:
-    """One chat turn: the reply, items, and the profile changes the turn made."""
-    return engine.chat(body.user_id, body.message, session_id=body.session_id, k=body.k)
+def chat(body: ChatRequest, catalogs: AllCatalogs) -> ChatReply:
+    """One chat turn: the reply, items (each with its `domain`), and the profile changes the turn made."""
+    return DomainChat(catalogs).chat(body.user_id, body.message, session_id=body.session_id, k=body.k,
+                                     domain=body.domain)
 
 
 @v1.put("/items/{item_id}", response_model=Item, tags=["catalog"])
-def put_item(item_id: ItemPath, body: ItemBody, engine: Engine, catalogs: AllCatalogs,
-             domain: DomainQuery = None) -> Item:
-    """Add or replace an item of the default catalog; it is searchable and rankable when this returns."""
-    catalogs.require_writable(domain)
-    item = Item(item_id=item_id, **body.model_dump())
-    engine.upsert_item(item)
-    return engine.catalog.get(item_id)
+def put_item(item_id: ItemPath, body: ItemBody, catalogs: AllCatalogs, domain: DomainQuery = None) -> Item:
+    """Add or replace an item of `domain` (default the first catalog); searchable and rankable on return."""
+    return catalogs.upsert_item(Item(item_id=item_id, **body.model_dump()), domain)
 
 
 @v1.delete("/items/{item_id}", status_code=204, tags=["catalog"])
-def delete_item(item_id: ItemPath, engine: Engine, catalogs: AllCatalogs, domain: DomainQuery = None) -> Response:
-    """Remove an item of the default catalog; it is never recommended again."""
-    catalogs.require_writable(domain)
-    engine.delete_item(item_id)
+def delete_item(item_id: ItemPath, catalogs: AllCatalogs, domain: DomainQuery = None) -> Response:
+    """Remove an item of `domain` (default the first catalog); it is never recommended again."""
+    catalogs.delete_item(item_id, domain)
     return Response(status_code=204)
 
 

@@ -122,6 +122,8 @@ class ChatRequest(_Strict):
     message: UserText = Field(examples=["Something like Moon, but older"])
     session_id: SessionId | None = Field(default=None, description="Omit to start a new session.")
     k: int = Field(default=5, ge=1, le=20)
+    domain: Domain | None = Field(default=None, description="The catalog to answer from; omitted: the words "
+                                  "choose ('a book like ...'), else every catalog the turn names, else all.")
 
 
 class ItemBody(_Strict):

@@ -20,6 +20,8 @@ from typing import Any
 import gradio as gr
 from recassist.assistant.conversation import Assistant
 from recassist.assistant.conversation.models import ChatReply, RecommendedItem
+from recassist.assistant.domains.catalogs import Catalogs
+from recassist.assistant.domains.chat import DomainChat
 from recassist.foundation.errors import InputError, RecassistError
 from recassist.foundation.lru import LRU
 from recassist.foundation.profile import InterestProfile
@@ -41,8 +43,12 @@ def new_user_id() -> str:
     return f"web-{uuid.uuid4().hex[:12]}"
 
 
-def build_blocks(engine: Assistant) -> gr.Blocks:
-    """The UI around an opened `Assistant` (`engine`)."""
+ANY_DOMAIN = "any"
+
+
+def build_blocks(engine: Assistant, catalogs: Catalogs | None = None) -> gr.Blocks:
+    """The UI around an opened `Assistant` (`engine`); with `catalogs`, chat answers from any of them."""
+    chats = DomainChat(catalogs) if catalogs is not None else None
     with gr.Blocks(title="recassist") as blocks:
         stored_user = gr.BrowserState("", storage_key="recassist-user-id")
         session = gr.State("")
@@ -61,7 +67,12 @@ def build_blocks(engine: Assistant) -> gr.Blocks:
                         placeholder="e.g. I loved Arrival and Interstellar, something thoughtful",
                     )
                     send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
-                recommend_now = gr.Button("Recommend now", size="sm", elem_id="recommend-now")
+                with gr.Row():
+                    recommend_now = gr.Button("Recommend now", size="sm", elem_id="recommend-now")
+                    domain_choice = gr.Radio(
+                        [ANY_DOMAIN, *(catalogs.domains() if catalogs is not None else [])], value=ANY_DOMAIN,
+                        label="Answer from", info="any: your words decide", elem_id="domain",
+                        visible=catalogs is not None and len(catalogs.domains()) > 1)
             with gr.Column(scale=2, elem_id="cards"):
                 gr.Markdown("### Recommendations")
                 slots, cards, buttons = [], [], []
@@ -143,7 +154,15 @@ def build_blocks(engine: Assistant) -> gr.Blocks:
                 transcripts.put(key, hist)
                 return hist
 
-        def run_next(key: str, user_id: str, sid: str, items: list[dict]) -> Iterator[dict]:
+        def turn_events(user_id: str, text: str, sid: str, domain: str) -> Iterator:
+            """The chat turn's events, from the catalogs `domain` names ('any': the words choose)."""
+            if chats is None:
+                return engine.chat_stream(user_id, text, session_id=sid or None, k=SLOTS)
+            return chats.chat_stream(user_id, text, session_id=sid or None, k=SLOTS,
+                                     domain=None if domain in ("", ANY_DOMAIN) else domain)
+
+        def run_next(key: str, user_id: str, sid: str, items: list[dict], domain: str = ANY_DOMAIN
+                     ) -> Iterator[dict]:
             """Answers the oldest queued message of `key`: streams the reply with cards, then each LLM reason."""
             with lock:
                 queue = pending.get(key)
@@ -155,7 +174,7 @@ def build_blocks(engine: Assistant) -> gr.Blocks:
                 reply: ChatReply | None = None
                 reasons: dict[str, str] = {}
                 try:
-                    for event in engine.chat_stream(check_user_id(user_id), text, session_id=sid or None, k=SLOTS):
+                    for event in turn_events(check_user_id(user_id), text, sid, domain):
                         if event.type == "reply" and event.reply is not None:
                             reply = event.reply
                             # "why ...?", "undo" and small talk keep the cards; a new list (even empty) replaces them.
@@ -167,7 +186,8 @@ def build_blocks(engine: Assistant) -> gr.Blocks:
                             items = [_with_reason(entry, reasons) for entry in items]
                         else:
                             continue
-                        history = show(key, row, assistant_message(reply.text, reply.items, reasons))
+                        history = show(key, row, assistant_message(reply.text, reply.items, reasons,
+                                                                   first=engine.catalog.domain))
                         yield {**render(reply.session_id, items, reply.profile, note), chatbot: history}
                 except RecassistError as e:
                     yield {chatbot: show(key, row, assistant_message(f"Sorry, that did not work: {e}"))}
@@ -185,9 +205,9 @@ def build_blocks(engine: Assistant) -> gr.Blocks:
             check_user_id(user_id)
             return {message: "", chatbot: enqueue(text, history, sid or user_id)}
 
-        def ui_turn(user_id: str, sid: str, items: list[dict]) -> Iterator[dict]:
+        def ui_turn(user_id: str, sid: str, items: list[dict], domain: str = ANY_DOMAIN) -> Iterator[dict]:
             answered = False
-            for update in run_next(sid or user_id, user_id, sid, items):
+            for update in run_next(sid or user_id, user_id, sid, items, domain):
                 answered = True
                 yield update
             if not answered:  # an empty message queued nothing
@@ -211,7 +231,10 @@ def build_blocks(engine: Assistant) -> gr.Blocks:
                 if slot >= len(items):
                     return {}
                 item = RecommendedItem.model_validate(items[slot]["item"])
-                profile = engine.feedback(check_user_id(user_id), item.item_id, kind, session_id=sid or None)
+                if item.domain and catalogs is not None:  # another catalog's card: book 1 is not film 1
+                    profile = catalogs.feedback(check_user_id(user_id), item.item_id, kind, domain=item.domain)
+                else:
+                    profile = engine.feedback(check_user_id(user_id), item.item_id, kind, session_id=sid or None)
                 items = [dict(entry, mark=done) if i == slot else entry for i, entry in enumerate(items)]
                 return render(sid, items, profile, f"{done.capitalize()}: {item.title}")
 
@@ -261,7 +284,8 @@ def build_blocks(engine: Assistant) -> gr.Blocks:
             api_name="accept_message",
             api_visibility="undocumented",
         ).then(
-            ui_turn, inputs=[user_box, session, shown], outputs=[chatbot, *state_view], api_name="answer_queued",
+            ui_turn, inputs=[user_box, session, shown, domain_choice], outputs=[chatbot, *state_view],
+            api_name="answer_queued",
             api_visibility="undocumented",
         )
         recommend_now.click(
@@ -273,7 +297,7 @@ def build_blocks(engine: Assistant) -> gr.Blocks:
             api_name="recommend_now",
             api_visibility="undocumented",
         ).then(
-            ui_turn, inputs=[user_box, session, shown], outputs=[chatbot, *state_view],
+            ui_turn, inputs=[user_box, session, shown, domain_choice], outputs=[chatbot, *state_view],
             api_name="answer_recommend_now", api_visibility="undocumented",
         )
         # For programs (`gradio_client`): one call, one whole turn.

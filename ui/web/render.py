@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 
 from recassist.assistant.conversation.models import RecommendedItem
+from recassist.assistant.domains.explain import noun
 
 # Characters that are Markdown syntax anywhere in a line (`(` and `!` only act after an unescaped `]`/`[`,
 # `<>&` are already entities), and the openers that only act at the start of a line (lists, headings, rules).
@@ -52,13 +53,18 @@ def user_message(text: str) -> dict:
     return {"role": "user", "content": text_block(esc_md(text))}
 
 
-def assistant_message(text: str, items: Iterable[RecommendedItem] = (), reasons: dict[str, str] | None = None) -> dict:
-    """The assistant's turn: its words, then a numbered list of the items with their reasons so far."""
+def assistant_message(text: str, items: Iterable[RecommendedItem] = (), reasons: dict[str, str] | None = None,
+                      *, first: str | None = None) -> dict:
+    """The assistant's turn: its words, then a numbered list of the items with their reasons so far. A list
+    from several catalogs labels each item with its kind ("film", "book"); `first`: the first catalog's domain."""
     reasons = reasons or {}
+    items = list(items)
+    mixed = len({i.domain for i in items}) > 1
     lines = [esc_md(text)] if text else []
     for n, item in enumerate(items, start=1):
         reason = reasons.get(item.item_id, item.explanation)
-        line = f"{n}\\. **{esc_md(_label(item))}**"
+        kind = f"{noun(item.domain or first)}: " if mixed or item.domain else ""
+        line = f"{n}\\. {esc_md(kind)}**{esc_md(_label(item))}**"
         lines.append(f"{line} — {esc_md(reason)}" if reason else line)
     return {"role": "assistant", "content": text_block("\n\n".join(lines))}
 
@@ -70,10 +76,11 @@ def card_html(item: RecommendedItem, reason: str = "", *, feedback: str = "") ->
     reason = reason or item.explanation
     why = f'<p class="rc-reason">{esc_html(reason)}</p>' if reason else '<p class="rc-reason rc-pending">…</p>'
     mark = f'<span class="rc-feedback">{esc_html(feedback)}</span>' if feedback else ""
+    kind = f'<span class="rc-domain">{esc_html(noun(item.domain))}</span>' if item.domain else ""
     return (
         f'<div class="rc-card" data-item-id="{esc_html(item.item_id)}">'
         f'<div class="rc-head"><span class="rc-rank">{item.rank}</span>'
-        f'<span class="rc-title">{esc_html(item.title)}</span>{year}{mark}</div>'
+        f'<span class="rc-title">{esc_html(item.title)}</span>{year}{kind}{mark}</div>'
         f'<div class="rc-genres">{genres}</div>{why}</div>'
     )
 

@@ -1,0 +1,105 @@
+"""Several catalogs in one run: transfer shares, chat answers in the right catalog, film numbers unchanged.
+
+    RECASSIST_DATA_DIR=DIR python bench/bench_domains.py                 # transfer + chat check
+    RECASSIST_DATA_DIR=DIR python bench/bench_domains.py --movie-evals \\
+        --redial ../shared/data/redial-dev/dialogues.jsonl --holdout-redial ../shared/data/redial-train/dialogues.jsonl
+
+1. Cross-domain transfer shares (bench_cross_domain.py's tables and targets).
+2. Chat: requests phrased in words, built from fixed templates over the 10 most-rated films and books
+   of the shipped catalogs (no user wrote them; the templates were written before the first run and
+   not changed for it). Each goes through the chat with no `domain`, as the UI's "any" and
+   `POST /v1/chat` without `domain` send it, each in a new session of a new user. An answer is in the
+   right catalog when every item is in the expected one; for "open" requests (a film and a book named,
+   nothing else) when the list holds both.
+3. With `--movie-evals`: `recassist eval ranker --models popularity,itemknn,ease` and `recassist eval
+   conversation ...` (the ReDial arguments given), their output printed as they print it.
+DIR needs what `recassist demo` prepares (index, ranker); the conversation eval also the trained
+conversation layer (docs/conversations.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_cross_domain import transfer_report  # noqa: E402
+from recassist.foundation.catalog import Catalog, load_catalog_cached  # noqa: E402
+from recassist.foundation.settings import DEMO_BOOKS_DIR, DEMO_CATALOG_DIR, Settings  # noqa: E402
+
+TEMPLATES = {
+    "books": ["a book like {book}", "something to read after watching {film}", "any novels similar to {book}?",
+              "what should I read next if I loved {film}", "recommend me books for a fan of {film}"],
+    "movies": ["a film like {film}", "films for someone who loves {book}", "a movie to watch after reading {book}",
+               "what should I watch if I liked {film}", "recommend me movies like {book}"],
+    "open": ["I loved {film} and {book}", "{book} and {film} are my favourites", "big fan of {film} and {book}",
+             "{film}, {book}", "I enjoyed {book} and {film} a lot"],
+}
+TITLES = 10
+
+
+def most_rated_titles(catalog: Catalog, n: int) -> list[str]:
+    pop = catalog.popularity
+    return [catalog.items[i].title for i in sorted(catalog.item_ids, key=lambda i: -pop.get(i, 0))[:n]]
+
+
+def chat_check(settings: Settings) -> None:
+    from recassist.assistant.conversation import Assistant
+    from recassist.assistant.domains.catalogs import Catalogs
+    from recassist.assistant.domains.chat import DomainChat
+
+    films = most_rated_titles(load_catalog_cached(str(DEMO_CATALOG_DIR)), TITLES)
+    books = most_rated_titles(load_catalog_cached(str(DEMO_BOOKS_DIR)), TITLES)
+    assistant = Assistant.open(settings, use_llm=False)
+    chat = DomainChat(Catalogs(assistant, settings))
+    chat.chat("bench-warm", "a book like Dune")  # loads the books catalog, its ranker and index once
+    print(f"\nchat: {len(TEMPLATES['books'])} templates x {TITLES} titles per kind; films: {', '.join(films)}; "
+          f"books: {', '.join(books)}")
+    print(f"{'request kind':<14}{'turns':>6}{'right catalog':>15}{'empty':>7}{'s/turn p50':>12}{'p95':>7}")
+    n = 0
+    for kind, templates in TEMPLATES.items():
+        right = empty = 0
+        times = []
+        for template in templates:
+            for film, book in zip(films, books, strict=True):
+                n += 1
+                t0 = time.perf_counter()
+                reply = chat.chat(f"bench-{n}", template.format(film=film, book=book))
+                times.append(time.perf_counter() - t0)
+                domains = {it.domain or "movies" for it in reply.items}
+                empty += not reply.items
+                right += domains == ({"movies", "books"} if kind == "open" else {kind})
+        times.sort()
+        turns = len(times)
+        print(f"{kind:<14}{turns:>6}{right / turns:>15.3f}{empty:>7}{times[turns // 2]:>12.3f}"
+              f"{times[int(turns * 0.95)]:>7.3f}")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--movie-evals", action="store_true", help="also run the film-side evaluations")
+    p.add_argument("--redial", default=None, help="ReDial dialogues for `eval conversation --redial`")
+    p.add_argument("--holdout-redial", default=None, help="for `eval conversation --holdout-redial`")
+    args = p.parse_args()
+    transfer_report(DEMO_CATALOG_DIR, DEMO_BOOKS_DIR)
+    chat_check(Settings())
+    if args.movie_evals:
+        recassist = str(Path(sys.executable).with_name("recassist"))
+        runs = [[recassist, "eval", "ranker", "--models", "popularity,itemknn,ease"]]
+        if args.redial:
+            runs.append([recassist, "eval", "conversation", "--redial", args.redial, "--holdout-limit", "100",
+                         "--no-llm", "--explain-sample", "0",
+                         *(["--holdout-redial", args.holdout_redial] if args.holdout_redial else [])])
+        for cmd in runs:
+            print(f"\n$ {' '.join(cmd[1:])}", flush=True)
+            subprocess.run(cmd, check=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
