@@ -17,9 +17,8 @@ from recassist.ranking.data import InteractionData
 from recassist.ranking.ease_blend import EaseBlend
 from recassist.ranking.sasrec_ckpt import add_to_checkpoint, read_checkpoint, write_checkpoint
 from recassist.ranking.sasrec_model import SASRecConfig, SASRecNet
+from recassist.ranking.sasrec_scoring import SASRecScoring, TextEncoder
 from recassist.ranking.sasrec_train import ensemble_items, ensemble_states, payload, train
-from recassist.ranking.sasrec_scoring import (  # noqa: F401  (re-exported)
-    ASPECT_WEIGHT, PRIOR_WEIGHT, STATE_CACHE_SIZE, SASRecScoring, TextEncoder)
 from recassist.ranking.storage import CheckpointError
 
 

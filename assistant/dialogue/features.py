@@ -1,7 +1,9 @@
-"""Per-candidate features for the learned ranking layer: every signal the engine has, plus co-suggestion.
+"""Per-candidate features for the learned ranking layer: every signal the engine has, plus the
+conversation-trained scorers (co-suggestion, text-to-item).
 
-The candidate set of one request is the engine's candidates plus the items co-suggestion scores highest that
-the same hard rules allow (constraints, blocked, seen, excluded, history). Rows of `X` follow `ids`.
+The candidate set of one request is the engine's candidates plus the items each conversation-trained scorer
+ranks highest that the same hard rules allow (constraints, blocked, seen, excluded, history). Rows of `X`
+follow `ids`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from recassist.assistant.conversation.scoring import score as hand_set_score
 from recassist.assistant.conversation.scoring import zscore
 from recassist.foundation.profile import InterestProfile
 from recassist.ranking.dialogue.cosuggest import CoSuggestion
+from recassist.ranking.dialogue.text_to_item import TextToItem
 from recassist.retrieval.candidates import Candidate
 from recassist.retrieval.filters import Filter, constraints_filter
 
@@ -21,9 +24,18 @@ FEATURES = (
     "engine_score", "engine_rank_inv", "fusion", "ranker_z", "ranker_used", "liked_aspect_share",
     "disliked_aspects", "theme_cos", "content_z", "text_z", "trend_z", "new_release", "log_popularity",
     "cosugg", "cosugg_log", "cosugg_rank_inv", "chat_prior", "history_len", "liked_aspects", "has_text",
-    "src_co_occurrence", "src_item_neighbours", "src_semantic", "src_aspect_match", "src_popular", "src_cosugg_only",
+    "src_co_occurrence", "src_item_neighbours", "src_semantic", "src_aspect_match", "src_popular", "src_not_engine",
+    "t2i_logp", "t2i_rank_inv", "src_cosugg_top", "src_t2i_top",
 )
 SOURCES = ("co_occurrence", "item_neighbours", "semantic", "aspect_match", "popular")
+
+
+@dataclass(frozen=True)
+class ChatModels:
+    """The conversation-trained scorers a request's features read (either may be missing)."""
+
+    cosugg: CoSuggestion | None
+    text: TextToItem | None = None
 
 
 @dataclass
@@ -36,9 +48,9 @@ class TurnFeatures:
     candidates: list[Candidate]  # in `ids` order (co-suggestion extras have no sources)
 
 
-def turn_features(engine, cosugg: CoSuggestion | None, profile: InterestProfile, history: Sequence[str], *,
+def turn_features(engine, models: ChatModels, profile: InterestProfile, history: Sequence[str], *,
                   text: str | None = None, exclude: Sequence[str] = (), filters: Filter | None = None,
-                  n_candidates: int = 300, n_cosugg: int = 100) -> TurnFeatures | None:
+                  n_candidates: int = 300, n_extra: int = 100) -> TurnFeatures | None:
     """Features of every candidate for one request; None when nothing is allowed."""
     engine.embed_texts(profile, text)
     cands = engine.candidates.generate(profile, history, k=n_candidates, text=text, filter=filters)
@@ -47,19 +59,27 @@ def turn_features(engine, cosugg: CoSuggestion | None, profile: InterestProfile,
     arrays = engine.candidates.arrays
     context = [*profile.liked_ids(), *history]
     polarity = {x: -1 for x in profile.disliked_ids()} | {x: 1 for x in profile.liked_ids()}
-    co_all = cosugg.score(context, polarity) if cosugg is not None else None
+    cosugg, text_model = models.cosugg, models.text
+    co_all = _on_rows(arrays, cosugg, cosugg.score(context, polarity)) if cosugg is not None else None
+    t2i_all = (_on_rows(arrays, text_model, text_model.score(text_vector(engine, text) if text else None, context,
+                                                              polarity), missing=-30.0)
+               if text_model is not None else None)
     n_engine = len(cands)
-    if co_all is not None and n_cosugg:
-        # The co-suggestion scorer's own best items, under the same hard rules as the engine's candidates.
-        rows_co = np.array([cosugg.index.get(x, -1) for x in arrays.ids])
-        score = np.where(rows_co >= 0, co_all[np.maximum(rows_co, 0)], 0.0)
-        flt = constraints_filter(profile.constraints, engine.catalog) & (filters or Filter())
-        allowed = flt.mask(arrays) & (score > 0)
-        allowed[arrays.rows([*blocked, *history, *profile.liked_ids(), *profile.blocked_ids()])] = False
-        have = {c.item_id for c in cands}
-        top = np.flatnonzero(allowed)
-        top = top[np.argsort(-score[top], kind="stable")][: n_cosugg]
-        cands += [Candidate(arrays.ids[r], [], {}, 0.0) for r in top if arrays.ids[r] not in have]
+    # Each conversation-trained scorer's own best items, under the same hard rules as the engine's candidates.
+    flt = constraints_filter(profile.constraints, engine.catalog) & (filters or Filter())
+    allowed = flt.mask(arrays)
+    allowed[arrays.rows([*blocked, *history, *profile.liked_ids(), *profile.blocked_ids()])] = False
+    tops = {}
+    for name, score, floor in (("cosugg", co_all, 0.0), ("t2i", t2i_all, -np.inf)):
+        if score is None or not n_extra:
+            tops[name] = set()
+            continue
+        ok = np.flatnonzero(allowed & (score > floor))
+        tops[name] = set(ok[np.argsort(-score[ok], kind="stable")][:n_extra].tolist())
+    have = {c.item_id for c in cands}
+    for r in sorted(tops["cosugg"] | tops["t2i"]):
+        if arrays.ids[r] not in have:
+            cands.append(Candidate(arrays.ids[r], [], {}, 0.0))
     if not cands:
         return None
     ids = [c.item_id for c in cands]
@@ -83,12 +103,15 @@ def turn_features(engine, cosugg: CoSuggestion | None, profile: InterestProfile,
         q = engine.candidates.queries.encode([" ".join(t.text for t in profile.themes)])[0]
         theme = engine.signals.vectors[rows] @ q
     if co_all is not None:
-        co = np.array([co_all[cosugg.index[x]] if x in cosugg.index else 0.0 for x in ids], np.float32)
+        co = co_all[rows].astype(np.float32)
         prior = np.array([cosugg.prior[cosugg.index[x]] if x in cosugg.index else 0.0 for x in ids], np.float32)
     else:
         co = prior = np.zeros(len(ids), np.float32)
     co_rank = np.empty(len(ids), np.float32)
     co_rank[np.argsort(-co, kind="stable")] = np.arange(1, len(ids) + 1)
+    t2i = t2i_all[rows].astype(np.float32) if t2i_all is not None else np.full(len(ids), -30.0, np.float32)
+    t2i_rank = np.empty(len(ids), np.float32)
+    t2i_rank[np.argsort(-t2i, kind="stable")] = np.arange(1, len(ids) + 1)
     fusion = np.array([c.score for c in cands], np.float32)
     ranker_z = _z(raw.astype(np.float32))
     src = np.array([[s in c.sources for s in SOURCES] for c in cands], np.float32)
@@ -96,17 +119,27 @@ def turn_features(engine, cosugg: CoSuggestion | None, profile: InterestProfile,
     cols = [
         np.where(np.isfinite(blended_e), blended, blended[:n_engine].min() - 1 if n_engine else 0.0),
         1.0 / engine_rank, fusion, ranker_z, np.full(n, float(used)), share, dis, theme, content / max(
-            1e-6, np.abs(content).max()), _z(engine.signals.vectors[rows] @ _text_vec(engine, text)) if text else
+            1e-6, np.abs(content).max()), _z(engine.signals.vectors[rows] @ text_vector(engine, text)) if text else
         np.zeros(n), _z(np.log1p(arrays.trending[rows])), arrays.new_release[rows].astype(np.float32),
         np.log1p(arrays.popularity[rows]), co, np.log(co + 1e-4), 1.0 / co_rank, prior,
         np.full(n, float(len(history))), np.full(n, float(len(liked))), np.full(n, float(bool(text))),
         *src.T, (np.arange(n) >= n_engine).astype(np.float32),
+        t2i, 1.0 / t2i_rank if t2i_all is not None else np.zeros(n), np.isin(rows, list(tops["cosugg"])),
+        np.isin(rows, list(tops["t2i"])),
     ]
     X = np.stack([np.asarray(c, np.float32) for c in cols], axis=1)
     return TurnFeatures(ids, X, engine_order, share, co, cands)
 
 
-def _text_vec(engine, text: str) -> np.ndarray:
+def _on_rows(arrays, model, scores: np.ndarray, missing: float = 0.0) -> np.ndarray:
+    """A scorer's per-item scores (its own item order) on the candidate arrays' rows; `missing` for items it
+    was not fitted with (added to the catalog since)."""
+    rows = np.array([model.index.get(x, -1) for x in arrays.ids])
+    return np.where(rows >= 0, scores[np.maximum(rows, 0)], missing)
+
+
+def text_vector(engine, text: str) -> np.ndarray:
+    """float32 [d]: the request text's vector, as candidate search embeds it (shared cache)."""
     return engine.candidates.queries.encode([text.strip()[: engine.candidates.settings.max_text_chars]])[0]
 
 

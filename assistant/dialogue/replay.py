@@ -12,11 +12,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
-from recassist.assistant.dialogue.features import FEATURES, turn_features
+from recassist.assistant.dialogue.features import FEATURES, ChatModels, turn_features
 from recassist.assistant.extraction.mentions import matcher_for
 from recassist.foundation.profile import InterestProfile
 from recassist.ranking.dialogue.corpus import Conversation
-from recassist.ranking.dialogue.cosuggest import CoSuggestion
 
 
 @dataclass
@@ -53,18 +52,18 @@ class ReplayedTurns:
                        np.split(z["liked_share"], cuts), list(z["n_targets"]), list(z["conversation"].astype(str)))
 
 
-def replay(conversations: Iterable[Conversation], assistant, cosugg_for: Callable[[Conversation], CoSuggestion],
+def replay(conversations: Iterable[Conversation], assistant, models_for: Callable[[Conversation], ChatModels],
            progress: Callable[[int], None] | None = None) -> ReplayedTurns:
     """Features and labels of every recommender turn with new suggestions in `conversations`.
 
-    `cosugg_for(conv)`: the co-suggestion model to use for that conversation (one not fitted on it, for
-    training data).
+    `models_for(conv)`: the conversation-trained scorers to use for that conversation (ones not fitted on it,
+    for training data).
     """
     engine, extractor = assistant.engine, assistant.extractor
     matcher = matcher_for(assistant.catalog)
     out = ReplayedTurns()
     for conv in conversations:
-        cosugg = cosugg_for(conv)
+        models = models_for(conv)
         profile = InterestProfile()
         mentioned: list[str] = []
         seeker_text: list[str] = []
@@ -74,7 +73,7 @@ def replay(conversations: Iterable[Conversation], assistant, cosugg_for: Callabl
                 targets = [x for x in t.items if x not in seen and conv.suggested(x)]
                 if targets:
                     blocked = set(profile.disliked_ids())
-                    feats = turn_features(engine, cosugg, profile, [m for m in mentioned if m not in blocked],
+                    feats = turn_features(engine, models, profile, [m for m in mentioned if m not in blocked],
                                           text=" ".join(seeker_text[-3:]), exclude=mentioned)
                     if feats is not None:
                         out.X.append(feats.X)

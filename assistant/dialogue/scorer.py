@@ -1,7 +1,8 @@
-"""The conversation-trained scorer as the engine uses it: co-suggestion + the learned layer, hard rules kept.
+"""The conversation-trained scorer as the engine uses it: co-suggestion, text-to-item and the learned layer,
+hard rules kept.
 
-`ConversationScorer.open` loads both files from the data dir; when either is missing or stale it returns None
-with a message saying which command rebuilds it, and the engine answers with its hand-tuned blend.
+`ConversationScorer.open` loads the three files from the data dir; when one is missing or stale it returns
+None with a message saying which command rebuilds it, and the engine answers with its hand-tuned blend.
 """
 
 from __future__ import annotations
@@ -12,18 +13,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from recassist.assistant.dialogue.features import FEATURES, turn_features
+from recassist.assistant.dialogue.features import FEATURES, ChatModels, turn_features
 from recassist.assistant.dialogue.ordering import layer_order
 from recassist.foundation.errors import StateMismatchError
 from recassist.foundation.profile import InterestProfile
 from recassist.ranking.dialogue.cosuggest import CoSuggestion
 from recassist.ranking.dialogue.layer import LearnedLayer
+from recassist.ranking.dialogue.text_to_item import TextToItem
 from recassist.ranking.storage import CheckpointError
 from recassist.retrieval.candidates import Candidate
 from recassist.retrieval.filters import Filter
 
 COSUGGEST_FILE = "cosuggest.npz"
 LAYER_FILE = "conversation_layer.json"
+TEXT_FILE = "text_to_item.npz"
 #: An anchor is named in evidence ("people who mentioned Heat in a chat were often recommended it") only when
 #: at least this many conversations (after the per-conversation cap) suggested the item after it.
 MIN_EVIDENCE_PAIRS = 2.0
@@ -37,28 +40,30 @@ class LayerRanking:
 
 
 class ConversationScorer:
-    def __init__(self, cosugg: CoSuggestion, layer: LearnedLayer) -> None:
+    def __init__(self, cosugg: CoSuggestion, layer: LearnedLayer, text_model: TextToItem | None = None) -> None:
         self.cosugg = cosugg
         self.layer = layer
+        self.text_model = text_model
         self.name = "conversation-trained layer"
 
     @classmethod
     def open(cls, models_dir: Path | str, catalog_version: str, *, quiet: bool = False) -> ConversationScorer | None:
-        """Both files, or None (with a note on stderr naming the fix) when one is missing or stale."""
+        """The three files, or None (with a note on stderr naming the fix) when one is missing or stale."""
         models = Path(models_dir)
         try:
             cosugg = CoSuggestion.load(models / COSUGGEST_FILE, catalog_version)
+            text_model = TextToItem.load(models / TEXT_FILE, catalog_version)
             layer = LearnedLayer.load(models / LAYER_FILE, catalog_version, FEATURES)
         except (CheckpointError, StateMismatchError) as e:
             if not quiet:
                 print(f"note: {e}; recommending with the hand-tuned scorer meanwhile", file=sys.stderr)
             return None
-        return cls(cosugg, layer)
+        return cls(cosugg, layer, text_model)
 
     def rank(self, engine, profile: InterestProfile, history: Sequence[str], *, text: str | None,
              filters: Filter | None, exclude: Sequence[str], n_candidates: int) -> LayerRanking | None:
-        feats = turn_features(engine, self.cosugg, profile, history, text=text, exclude=exclude, filters=filters,
-                              n_candidates=n_candidates)
+        feats = turn_features(engine, ChatModels(self.cosugg, self.text_model), profile, history, text=text,
+                              exclude=exclude, filters=filters, n_candidates=n_candidates)
         if feats is None:
             return None
         scores = self.layer.score(feats.X)

@@ -1,10 +1,12 @@
-"""`recassist train conversations`: fit co-suggestion and the learned ranking layer from conversation corpora.
+"""`recassist train conversations`: fit co-suggestion, text-to-item and the learned ranking layer from
+conversation corpora.
 
-Co-suggestion is fitted on every conversation of every corpus. The layer's training requests come from
-replaying up to `layer_dialogues` conversations as chats (`replay`), each with a co-suggestion model not fitted
-on it (5 folds by a hash of the conversation id); fold 0 is held out to choose the number of trees and is
-never fitted on. Both files are written atomically with their config and the catalog version; on any error the
-previous files stay in place and the engine keeps answering with them (or with the hand-tuned scorer).
+Co-suggestion and text-to-item are fitted on every conversation of every corpus. The layer's training requests
+come from replaying up to `layer_dialogues` conversations as chats (`replay`), each with co-suggestion and
+text-to-item models not fitted on it (5 folds by a hash of the conversation id); fold 0 is held out to choose
+the number of trees and is never fitted on. The files are written atomically with their config and the catalog
+version; on any error the previous files stay in place and the engine keeps answering with them (or with the
+hand-tuned scorer).
 """
 
 from __future__ import annotations
@@ -12,17 +14,19 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from recassist.assistant.dialogue.scorer import COSUGGEST_FILE, LAYER_FILE
+from recassist.assistant.dialogue.features import ChatModels
+from recassist.assistant.dialogue.scorer import COSUGGEST_FILE, LAYER_FILE, TEXT_FILE
 from recassist.foundation.errors import InputError
 from recassist.foundation.settings import Settings
 from recassist.ranking.dialogue.corpus import Conversation, CorpusStats, read_corpus
 from recassist.ranking.dialogue.cosuggest import CoSuggestion
 from recassist.ranking.dialogue.layer import LayerConfig, LearnedLayer
+from recassist.ranking.dialogue.text_to_item import TextExample, TextToItem, TextToItemConfig, examples_from
 
 FOLDS = 5
 SELECT_FOLD = 0
@@ -33,17 +37,21 @@ DEFAULT_LAYER_DIALOGUES = 1500
 #: The demo's first start replays fewer, to stay within a minute or so; `recassist train conversations`
 #: trains the full layer.
 PREPARE_LAYER_DIALOGUES = 250
+#: ... and fits text-to-item on this many conversations: embedding all of the shipped corpus's texts takes
+#: minutes the first time.
+PREPARE_TEXT_DIALOGUES = 1000
 
 
 @dataclass
 class TrainReport:
     corpus: str
     cosuggest: str
+    text: str
     layer: str
     seconds: float
 
     def __str__(self) -> str:
-        return f"{self.corpus}\n{self.cosuggest}\n{self.layer}\n({self.seconds:.0f} s)"
+        return f"{self.corpus}\n{self.cosuggest}\n{self.text}\n{self.layer}\n({self.seconds:.0f} s)"
 
 
 def fold_of(conv: Conversation) -> int:
@@ -92,12 +100,14 @@ def _opened(path: Path | str) -> Path:
 
 
 def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | str] = (), progress: bool = True, *,
-                             layer_dialogues: int | None = DEFAULT_LAYER_DIALOGUES, assistant=None,
+                             layer_dialogues: int | None = DEFAULT_LAYER_DIALOGUES,
+                             text_dialogues: int | None = None, assistant=None,
                              config: LayerConfig | None = None) -> TrainReport:
     """Fit and save co-suggestion and the learned layer; see the module docstring.
 
     `corpus_paths`: corpus files (default: the shipped ReDial training corpus). `layer_dialogues`: how many
-    conversations to replay for the layer (None: all). `assistant`: an open `Assistant` to replay with
+    conversations to replay for the layer (None: all);
+    `text_dialogues`: how many to fit text-to-item on (None: all). `assistant`: an open `Assistant` to replay with
     (opened from `settings` otherwise). Raises `InputError` for bad corpora, `CheckpointError` /
     `StateMismatchError` when the index or ranker the replay needs is missing or stale.
     """
@@ -128,18 +138,24 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
     if sum(fold_of(c) == SELECT_FOLD for c in chosen) < 5 or len(chosen) < 25:
         raise InputError(f"only {len(chosen)} conversations with suggestions to train the layer on; a corpus "
                          "needs at least 25 (recommender turns naming items marked \"suggested\")")
-    per_fold: dict[int, CoSuggestion] = {}
+    by_hash = sorted(convs, key=lambda c: hashlib.sha1(c.conversation_id.encode()).hexdigest())
+    text_data = TextTraining.prepare(by_hash[:text_dialogues] if text_dialogues else convs, assistant, settings,
+                                     progress)
+    text_model = text_data.fit(ids, progress=progress)
+    text_model.catalog_version = version
+    per_fold: dict[int, ChatModels] = {}
 
-    def cosugg_for(conv: Conversation) -> CoSuggestion:
-        # Never the conversation's own counts; the selection fold's counts never reach the fitted requests.
+    def models_for(conv: Conversation) -> ChatModels:
+        # Never the conversation's own data; the selection fold's never reaches the fitted requests.
         f = fold_of(conv)
         if f not in per_fold:
-            per_fold[f] = CoSuggestion(ids, co.config).fit(
-                c for c in convs if fold_of(c) not in {f, SELECT_FOLD})
+            per_fold[f] = ChatModels(
+                CoSuggestion(ids, co.config).fit(c for c in convs if fold_of(c) not in {f, SELECT_FOLD}),
+                text_data.fit(ids, without_folds={f, SELECT_FOLD}, progress=progress))
         return per_fold[f]
 
     bar = _bar(len(chosen), "replaying conversations", progress)
-    turns = replay(chosen, assistant, cosugg_for, progress=bar.update)
+    turns = replay(chosen, assistant, models_for, progress=bar.update)
     bar.close()
     fit_rows = [i for i, c in enumerate(turns.conversation) if fold_of_id(c) != SELECT_FOLD and turns.y[i].any()]
     sel_rows = [i for i, c in enumerate(turns.conversation) if fold_of_id(c) == SELECT_FOLD and turns.y[i].any()]
@@ -154,11 +170,14 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
     layer.info.update({"corpus_conversations": len(convs), "replayed_conversations": len(chosen),
                        "corpora": [str(p) for p in (corpus_paths or [SHIPPED_CORPUS])]})
     co.save(models / COSUGGEST_FILE)
+    text_model.save(models / TEXT_FILE)
     layer.save(models / LAYER_FILE)
     return TrainReport(
         corpus=f"corpus: {stats}",
         cosuggest=f"co-suggestion: {co.pairs.nnz} item pairs from {co.conversations} conversations -> "
                   f"{models / COSUGGEST_FILE}",
+        text=f"text-to-item: {text_model.info['examples']} examples from {text_model.info['conversations']} "
+             f"conversations, loss per epoch {text_model.info['loss_per_epoch']} -> {models / TEXT_FILE}",
         layer=f"layer: {layer.info['trees']} trees on {len(fit_rows)} requests, NDCG@10 on {len(sel_rows)} held-out "
               f"requests {layer.info['selection_ndcg@10']:.4f} -> {models / LAYER_FILE}",
         seconds=time.perf_counter() - t0)
@@ -175,8 +194,44 @@ def ensure_conversation_layer(settings: Settings, progress: bool = True,
     version = load_catalog_cached(str(settings.catalog_dir)).version
     if ConversationScorer.open(settings.models_dir, version, quiet=True) is not None:
         return f"conversation layer: reused {Path(settings.models_dir) / LAYER_FILE}"
-    report = train_conversation_layer(settings, [], progress, layer_dialogues=layer_dialogues)
+    report = train_conversation_layer(settings, [], progress, layer_dialogues=layer_dialogues,
+                                      text_dialogues=PREPARE_TEXT_DIALOGUES)
     return f"conversation layer: trained ({report.layer})"
+
+
+@dataclass
+class TextTraining:
+    """The text-to-item model's training data: examples, their text vectors, the catalog's item vectors."""
+
+    examples: list[TextExample]
+    text_vectors: dict[str, np.ndarray]
+    item_vectors: np.ndarray  # float32 [n_items, d] in catalog order
+    config: TextToItemConfig
+
+    @classmethod
+    def prepare(cls, convs: Sequence[Conversation], assistant, settings: Settings, progress: bool = True,
+                config: TextToItemConfig | None = None) -> TextTraining:
+        """Examples of `convs` with their text vectors (embedded once, cached under the data dir)."""
+        from recassist.assistant.dialogue.text_vectors import text_vectors
+
+        engine = assistant.engine
+        examples = examples_from(convs)
+        texts = list(dict.fromkeys(e.text for e in examples if e.text.strip()))
+        bar = _bar(len(texts), "embedding dialogue texts (cached for next time)", progress)
+        vectors = text_vectors(texts, engine.candidates.queries.embedder, settings.embedding_cache_dir,
+                               engine.candidates.settings.max_text_chars, progress=bar.update)
+        bar.close()
+        item_vectors = engine.candidates.vectors[[engine.rows[i] for i in assistant.catalog.items]]
+        return cls(examples, vectors, item_vectors, config or TextToItemConfig())
+
+    def fit(self, ids: Sequence[str], without_folds: Collection[int] = (), progress: bool = True) -> TextToItem:
+        """A model on the examples outside `without_folds` (conversation-id folds)."""
+        use = [e for e in self.examples if fold_of_id(e.conversation_id) not in without_folds]
+        what = f" without folds {sorted(without_folds)}" if without_folds else ""
+        bar = _bar(self.config.epochs, f"fitting text-to-item{what} (epochs)", progress)
+        model = TextToItem(ids, self.config).fit(use, self.item_vectors, self.text_vectors, progress=bar.update)
+        bar.close()
+        return model
 
 
 def fold_of_id(conversation_id: str) -> int:

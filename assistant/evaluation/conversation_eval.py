@@ -19,14 +19,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from recassist.assistant.dialogue.features import ChatModels, text_vector
 from recassist.assistant.evaluation.crs_eval import Scores, _history, named_genre_precision, target_turns
 from recassist.assistant.evaluation.redial import Dialogue
 from recassist.assistant.extraction.mentions import matcher_for
 from recassist.foundation.profile import InterestProfile
 
-TRAINED = "trained layer (co-suggestion + LightGBM)"
+TRAINED = "trained layer (LightGBM over all signals)"
 HAND = "hand-tuned engine (replaced)"
 COSUGG = "co-suggestion alone"
+TEXT = "text-to-item alone"
 PRIOR = "chat prior alone (most suggested)"
 POP = "popularity"
 TREND = "popular now (trend alone)"
@@ -46,10 +48,11 @@ class SystemsResult:
     genre_guard: dict[str, float] = field(default_factory=dict)
 
 
-def evaluate_systems(dialogues: list[Dialogue], assistant, scorer, cosugg, *, label: str, use_llm: bool = False,
-                     explain_sample: int = 0, progress: Callable[[int], None] | None = None) -> SystemsResult:
+def evaluate_systems(dialogues: list[Dialogue], assistant, scorer, models: ChatModels | None, *, label: str,
+                     use_llm: bool = False, explain_sample: int = 0,
+                     progress: Callable[[int], None] | None = None) -> SystemsResult:
     """Every row of the table on `dialogues`. `scorer`: a `ConversationScorer` (None: its row is left out);
-    `cosugg`: the co-suggestion model for the scorer-alone rows (one not fitted on these dialogues).
+    `models`: the conversation-trained scorers for the scorer-alone rows (ones not fitted on these dialogues).
     `explain_sample`: explanations written (by the LLM when one is loaded) and checked for the first system's
     top item at that many turns; the checker's rates are in `assistant.explainer.stats`."""
     catalog, engine = assistant.catalog, assistant.engine
@@ -57,12 +60,14 @@ def evaluate_systems(dialogues: list[Dialogue], assistant, scorer, cosugg, *, la
     arrays = engine.candidates.arrays
     pop_order = [arrays.ids[r] for r in np.argsort(-arrays.popularity, kind="stable")[:400]]
     trend_order = [arrays.ids[r] for r in np.lexsort((-arrays.popularity, -arrays.trending))[:400]]
+    cosugg = models.cosugg if models is not None else None
+    text_model = models.text if models is not None else None
     prior_order = ([cosugg.item_ids[i] for i in np.argsort(-cosugg.prior, kind="stable")[:400]]
                    if cosugg is not None else [])
     systems: dict[str, object] = {HAND: None}
     if scorer is not None:
         systems = {TRAINED: scorer, HAND: None}
-    names = [*systems, *([COSUGG, PRIOR] if cosugg is not None else []), POP, TREND]
+    names = [*systems, *([COSUGG, PRIOR] if cosugg is not None else []), *([TEXT] if text_model else []), POP, TREND]
     res = SystemsResult(label, scores={n: Scores() for n in names}, wall={n: [] for n in systems},
                         cpu={n: [] for n in systems})
     saved = engine.conversation
@@ -87,13 +92,14 @@ def evaluate_systems(dialogues: list[Dialogue], assistant, scorer, cosugg, *, la
                         if got and explain_sample and name == next(iter(systems)) and res.turns < explain_sample:
                             assistant.explainer.explain(got[0].item_id, got[0].evidence,
                                                         use_llm=assistant.llm is not None)
+                    context = [*profile.liked_ids(), *hist]
+                    polarity = {x: -1 for x in profile.disliked_ids()} | {x: 1 for x in profile.liked_ids()}
                     if cosugg is not None:
-                        context = [*profile.liked_ids(), *hist]
-                        polarity = {x: -1 for x in profile.disliked_ids()} | {x: 1 for x in profile.liked_ids()}
-                        sc = cosugg.score(context, polarity)
-                        top = [cosugg.item_ids[j] for j in np.argsort(-sc, kind="stable")[:50 + len(exclude)]]
-                        ranked[COSUGG] = [x for x in top if x not in exclude][:50]
+                        ranked[COSUGG] = _top(cosugg.item_ids, cosugg.score(context, polarity), exclude)
                         ranked[PRIOR] = [x for x in prior_order if x not in exclude][:50]
+                    if text_model is not None:
+                        vec = text_vector(engine, text) if text.strip() else None
+                        ranked[TEXT] = _top(text_model.item_ids, text_model.score(vec, context, polarity), exclude)
                     ranked[POP] = [x for x in pop_order if x not in exclude][:50]
                     ranked[TREND] = [x for x in trend_order if x not in exclude][:50]
                     res.turns += 1
@@ -116,6 +122,11 @@ def evaluate_systems(dialogues: list[Dialogue], assistant, scorer, cosugg, *, la
     finally:
         engine.conversation = saved
     return res
+
+
+def _top(item_ids: list[str], scores: np.ndarray, exclude: set[str], k: int = 50) -> list[str]:
+    top = [item_ids[j] for j in np.argsort(-scores, kind="stable")[:k + len(exclude)]]
+    return [x for x in top if x not in exclude][:k]
 
 
 def format_systems(r: SystemsResult) -> str:
@@ -204,7 +215,7 @@ def _cmd(args, settings) -> int:
 
     from recassist.assistant.conversation import Assistant
     from recassist.assistant.dialogue.scorer import ConversationScorer
-    from recassist.assistant.dialogue.training import SELECT_FOLD, fold_of_id, read_corpora
+    from recassist.assistant.dialogue.training import SELECT_FOLD, TextTraining, fold_of_id, read_corpora
     from recassist.assistant.evaluation.redial import load_dialogues
     from recassist.foundation.errors import InputError
     from recassist.ranking.dialogue.cosuggest import CoSuggestion
@@ -219,7 +230,7 @@ def _cmd(args, settings) -> int:
         print("no trained conversation layer: only the hand-tuned rows are shown (run `recassist train "
               "conversations`)", file=sys.stderr)
     runs = [("ReDial (report)", load_dialogues(args.redial, limit=args.limit), scorer,
-             scorer.cosugg if scorer else None)]
+             ChatModels(scorer.cosugg, scorer.text_model) if scorer else None)]
     if args.holdout_redial:
         held = [d for d in load_dialogues(args.holdout_redial)
                 if fold_of_id(f"redial-{d.conversation_id}") == SELECT_FOLD][: args.holdout_limit]
@@ -227,8 +238,11 @@ def _cmd(args, settings) -> int:
         co = CoSuggestion(scorer.cosugg.item_ids if scorer else list(assistant.catalog.items),
                           scorer.cosugg.config if scorer else None)
         co.fit(c for c in convs if fold_of_id(c.conversation_id) != SELECT_FOLD)
+        text_data = TextTraining.prepare(convs, assistant, settings,
+                                         config=scorer.text_model.config if scorer else None)
+        text_model = text_data.fit(co.item_ids, without_folds={SELECT_FOLD})
         runs.append(("ReDial training dialogues held out for settings", held,
-                     ConversationScorer(co, scorer.layer) if scorer else None, co))
+                     ConversationScorer(co, scorer.layer, text_model) if scorer else None, ChatModels(co, text_model)))
     for label, dialogues, sc, co in runs:
         with tqdm(total=len(dialogues), desc=label, unit="dlg", file=sys.stderr, mininterval=5) as bar:
             res = evaluate_systems(dialogues, assistant, sc, co, label=label, use_llm=not args.no_llm,

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from recassist.foundation.errors import StateMismatchError
 from recassist.ranking.dialogue.corpus import Conversation, recommendation_turns
-from recassist.ranking.storage import CheckpointError, load_npz, save_npz
+from recassist.ranking.dialogue.files import load_current
+from recassist.ranking.storage import save_npz
 
 NAME = "co-suggestion"
 FORMAT = 1
@@ -126,12 +126,7 @@ class CoSuggestion:
     @classmethod
     def load(cls, path: Path | str, catalog_version: str | None = None) -> CoSuggestion:
         """Raises `CheckpointError` (missing / corrupt) or `StateMismatchError` (another catalog version)."""
-        if not Path(path).is_file():
-            raise CheckpointError(f"no co-suggestion model at {path}; run `recassist train conversations`")
-        meta, a = load_npz(path, NAME)
-        if catalog_version is not None and meta.get("catalog_version") != catalog_version:
-            raise StateMismatchError(f"{path} was trained on another catalog version; run "
-                                     "`recassist train conversations`")
+        meta, a = load_current(path, NAME, "co-suggestion", catalog_version)
         self = cls([str(x) for x in a["item_ids"]], CoSuggestConfig(**meta["config"]))
         n = len(self.item_ids)
         self.pairs = sp.csr_matrix((a["data"], a["indices"], a["indptr"]), shape=(n, n))

@@ -7,7 +7,7 @@ import json
 
 import pytest
 from recassist.assistant.dialogue.export import session_rows
-from recassist.assistant.dialogue.scorer import LAYER_FILE, ConversationScorer
+from recassist.assistant.dialogue.scorer import COSUGGEST_FILE, LAYER_FILE, ConversationScorer
 from recassist.assistant.dialogue.training import read_corpora, train_conversation_layer
 from recassist.foundation.catalog import load_catalog_cached
 from recassist.foundation.errors import InputError
@@ -35,6 +35,10 @@ def _corpus(tmp_path, catalog, n=150):
     return path
 
 
+def scorer_version(settings):
+    return load_catalog_cached(str(settings.catalog_dir)).version
+
+
 @pytest.fixture(scope="module")
 def trained(rules_assistant, small_settings, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("conv")
@@ -50,6 +54,7 @@ def trained(rules_assistant, small_settings, tmp_path_factory):
 def test_layer_learns_what_people_suggest_and_says_so(rules_assistant, trained):
     settings, scorer, report = trained
     assert "150 conversations" in report.corpus and "trees" in report.layer
+    assert report.text.startswith("text-to-item: ") and scorer.text_model is not None
     engine = rules_assistant.engine
     engine.conversation = scorer
     try:
@@ -88,6 +93,12 @@ def test_missing_or_stale_layer_falls_back_with_a_message(trained, small_setting
     assert "train conversations" in capsys.readouterr().err
     assert ConversationScorer.open(settings.models_dir, "another-version") is None
     assert "another catalog version" in capsys.readouterr().err
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    for name in (LAYER_FILE, COSUGGEST_FILE):  # the text-to-item file missing
+        (partial / name).write_bytes((settings.models_dir / name).read_bytes())
+    assert ConversationScorer.open(partial, scorer_version(settings)) is None
+    assert "no text-to-item model" in capsys.readouterr().err
     doc = json.loads((settings.models_dir / LAYER_FILE).read_text())
     assert doc["catalog_version"] and doc["config"] and doc["info"]["replayed_conversations"] == 150
 

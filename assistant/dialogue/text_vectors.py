@@ -1,0 +1,62 @@
+"""MiniLM vectors of dialogue texts for training the text-to-item model, remembered on disk.
+
+Embedding the ~14k request texts of the shipped corpus costs minutes of CPU; training again (or the evaluation
+refitting without its held-out part) reuses the vectors stored next to the item vectors, keyed by the embedder
+and a hash of each text. A damaged cache file is ignored and rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zipfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from recassist.ranking.storage import atomic_write
+
+BATCH = 256  # texts embedded between progress updates and cache writes
+
+
+def text_vectors(texts: Sequence[str], embedder, cache_dir: Path | str, max_chars: int,
+                 progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
+    """{text: float32 [dim] L2-normalised} for every distinct text in `texts` (cut to `max_chars`, as a
+    request's text is); empty texts are left out (a request without text has no text vector)."""
+    wanted = [t for t in dict.fromkeys(texts) if t.strip()]
+    path = Path(cache_dir) / f"dialogue-texts-{re.sub(r'[^A-Za-z0-9._-]+', '_', embedder.name)}.npz"
+    cache = _load(path)
+    missing = [t for t in wanted if _key(t) not in cache]
+    if progress:
+        progress(len(wanted) - len(missing))
+    for s in range(0, len(missing), BATCH * 8):
+        chunk = missing[s: s + BATCH * 8]
+        for b in range(0, len(chunk), BATCH):
+            part = chunk[b: b + BATCH]
+            vecs = embedder.encode([t.strip()[:max_chars] for t in part], batch_size=64)
+            cache.update({_key(t): v for t, v in zip(part, vecs, strict=True)})
+            if progress:
+                progress(len(part))
+        _save(path, cache)  # every couple of thousand texts: an interrupted run keeps what it embedded
+    return {t: cache[_key(t)] for t in wanted}
+
+
+def _key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def _load(path: Path) -> dict[str, np.ndarray]:
+    if not path.is_file():
+        return {}
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return dict(zip(z["keys"].astype(str), z["vectors"], strict=True))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return {}
+
+
+def _save(path: Path, cache: dict[str, np.ndarray]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keys = np.array(list(cache))
+    vecs = np.stack(list(cache.values())).astype(np.float32)
+    atomic_write(path, lambda f: np.savez(f, keys=keys, vectors=vecs))

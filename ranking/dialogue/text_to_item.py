@@ -1,0 +1,235 @@
+"""Text-to-item: which items recommenders suggest after a dialogue, from its words and the items named so far.
+
+A request is three vectors in the item-vector space (MiniLM, L2-normalised): the dialogue text's vector, the
+recency-weighted mean of the items named so far that the seeker did not dislike, and the mean of the disliked
+ones. A linear map takes them to a `dim`-wide query; each item is its (fixed) text vector mapped the same way
+plus a learned offset and a bias. The logit of item i is `scale * query . item_i + bias_i`, trained with a
+softmax over the whole catalog on the items recommenders newly suggested in a corpus of conversations.
+
+Items never suggested in the corpus keep a score from their text vector alone, so the model generalises to
+unseen (context, item) pairs where co-suggestion counts are zero.
+
+One conversation's influence is capped: identical examples (same text, same items named, same suggestion)
+count once however many conversations repeat them, and a conversation's examples weigh at most
+`conversation_cap` in total (tests/ranking/test_dialogue_text.py shows an injected dialogue cannot make an
+item win everywhere).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from recassist.ranking.dialogue.files import load_current
+from recassist.ranking.storage import save_npz
+
+NAME = "text-to-item"
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class TextToItemConfig:
+    dim: int = 64  # width of the learned space (384 -> dim)
+    epochs: int = 5
+    batch: int = 1024
+    learning_rate: float = 0.01
+    offset_decay: float = 1e-3  # L2 on the learned item offsets and biases: the text vector stays the prior
+    conversation_cap: float = 4.0  # most total weight one conversation's examples may have
+    recency: float = 0.85  # the most recent item named weighs 1, the one before this much, ...
+    seed: int = 0
+    #: torch threads while fitting: on a shared machine, two spinning OpenMP threads were 100x slower on the
+    #: small products here than one
+    threads: int = 1
+
+
+@dataclass(frozen=True)
+class TextExample:
+    """One training example: the dialogue so far and one item the recommender then newly suggested."""
+
+    conversation_id: str
+    text: str  # the dialogue text the request carries (its vector is looked up by text)
+    context: tuple[str, ...]  # items named before, oldest first
+    polarity: dict[str, int]  # context item -> +1 / -1 / 0
+    target: str
+
+
+class TextToItem:
+    """`score(text_vector, context, polarity) -> float32 [n_items]`: log-probabilities over `item_ids`.
+
+    After fitting, everything is stored already mapped (the query side as a text map and per-item context
+    tables, the item side as one table), so scoring needs neither the item vectors nor torch."""
+
+    def __init__(self, item_ids: Sequence[str], config: TextToItemConfig | None = None) -> None:
+        self.config = config or TextToItemConfig()
+        self.item_ids = list(item_ids)
+        self.index = {x: i for i, x in enumerate(self.item_ids)}
+        n, dim = len(self.item_ids), self.config.dim
+        self.text_map = np.zeros((0, dim), np.float32)  # [d_in, dim]: the text vector's share of the query
+        self.liked_table = np.zeros((n, dim), np.float32)  # an item named (not disliked) -> its query share
+        self.disliked_table = np.zeros((n, dim), np.float32)  # an item the seeker disliked -> its query share
+        self.item_table = np.zeros((n, dim), np.float32)  # mapped item vectors + learned offsets
+        self.bias = np.zeros(n, np.float32)
+        self.examples = 0
+        self.catalog_version = ""
+        self.info: dict = {}
+
+    def score(self, text_vector: np.ndarray | None, context: Sequence[str],
+              polarity: dict[str, int] | None = None) -> np.ndarray:
+        """float32 [n_items]: log-probability of each item being suggested next (higher is better).
+        `text_vector`: float32 [d_in] of the dialogue text (None: no text); `context`: items named, oldest first."""
+        query = np.zeros(self.item_table.shape[1], np.float32)
+        if text_vector is not None and len(self.text_map):
+            query += text_vector @ self.text_map
+        pos, w_pos, neg = self._context_rows(context, polarity or {})
+        if pos:
+            query += w_pos @ self.liked_table[pos] / w_pos.sum()
+        if neg:
+            query += self.disliked_table[neg].mean(axis=0)
+        logits = self.item_table @ query + self.bias
+        m = float(logits.max())
+        return (logits - m - np.log(np.exp(logits - m).sum())).astype(np.float32)
+
+    def _context_rows(self, context: Sequence[str], polarity: dict[str, int]):
+        known = [c for c in dict.fromkeys(context) if c in self.index]
+        pos = [j for j, c in enumerate(known) if polarity.get(c, 0) >= 0]
+        w = np.array([self.config.recency ** (len(known) - 1 - j) for j in pos], np.float32)
+        return ([self.index[known[j]] for j in pos], w, [self.index[c] for c in known if polarity.get(c, 0) < 0])
+
+    def _request_inputs(self, vectors: np.ndarray, text_vector: np.ndarray | None, context: Sequence[str],
+                        polarity: dict[str, int]) -> np.ndarray:
+        """float32 [3 * d_in]: the text vector, the named items' weighted mean, the disliked items' mean."""
+        d = vectors.shape[1]
+        out = np.zeros(3 * d, np.float32)
+        if text_vector is not None:
+            out[:d] = text_vector
+        pos, w, neg = self._context_rows(context, polarity)
+        if pos:
+            out[d:2 * d] = w @ vectors[pos] / w.sum()
+        if neg:
+            out[2 * d:] = vectors[neg].mean(axis=0)
+        return out
+
+    # --- training -----------------------------------------------------------
+    def fit(self, examples: Sequence[TextExample], item_vectors: np.ndarray, text_vectors: dict[str, np.ndarray],
+            progress=None) -> TextToItem:
+        """Softmax over the catalog on `examples` (targets outside `item_ids` dropped). `item_vectors`: float32
+        [n_items, d_in] L2-normalised, in `item_ids` order; `text_vectors`: the vector of each example's text
+        (texts missing count as no text). Raises ValueError when no example is left or the shapes disagree."""
+        import torch
+
+        saved_threads = torch.get_num_threads()
+        torch.set_num_threads(self.config.threads)
+        try:
+            return self._fit(examples, item_vectors, text_vectors, progress)
+        finally:
+            torch.set_num_threads(saved_threads)
+
+    def _fit(self, examples, item_vectors, text_vectors, progress) -> TextToItem:
+        import torch
+
+        cfg = self.config
+        kept, weights = self._dedup_and_cap(examples)
+        if not kept:
+            raise ValueError("no conversation example names a catalog item to train the text-to-item model on")
+        vectors = np.asarray(item_vectors, np.float32)
+        if vectors.shape[0] != len(self.item_ids):
+            raise ValueError(f"{len(self.item_ids)} item ids but {vectors.shape[0]} item vectors")
+        X = np.stack([self._request_inputs(vectors, text_vectors.get(e.text), e.context, e.polarity) for e in kept])
+        y = np.array([self.index[e.target] for e in kept])
+        g = torch.Generator().manual_seed(cfg.seed)
+        d_in = vectors.shape[1]
+        # Start where an untrained model is sensible: query . item ~ cosine of the text and the items named
+        # with the item's text vector (a random orthonormal projection keeps dot products on average).
+        proj = torch.linalg.qr(torch.randn(d_in, d_in, generator=g))[0][:, : cfg.dim] * (d_in / cfg.dim) ** 0.5
+        q_map = torch.nn.Parameter(torch.cat([proj, proj, -0.5 * proj]).clone())
+        i_map = torch.nn.Parameter(proj.clone())
+        offset = torch.nn.Parameter(torch.zeros(len(self.item_ids), cfg.dim))
+        bias = torch.nn.Parameter(torch.zeros(len(self.item_ids)))
+        log_scale = torch.nn.Parameter(torch.tensor(np.log(10.0), dtype=torch.float32))
+        V = torch.from_numpy(vectors)
+        Xt, yt, wt = torch.from_numpy(X), torch.from_numpy(y), torch.from_numpy(weights)
+        opt = torch.optim.Adam([q_map, i_map, offset, bias, log_scale], lr=cfg.learning_rate)
+        losses = []
+        for _ in range(cfg.epochs):
+            order = torch.randperm(len(kept), generator=g)
+            total = 0.0
+            for s in range(0, len(kept), cfg.batch):
+                b = order[s: s + cfg.batch]
+                items = V @ i_map + offset
+                logits = log_scale.exp() * (Xt[b] @ q_map) @ items.T + bias
+                loss = (torch.nn.functional.cross_entropy(logits, yt[b], reduction="none") * wt[b]).sum() / wt[b].sum()
+                loss = loss + cfg.offset_decay * (offset.pow(2).sum(1).mean() + bias.pow(2).mean())
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * len(b)
+            losses.append(total / len(kept))
+            if progress:
+                progress(1)
+        with torch.no_grad():
+            q = (q_map * log_scale.exp()).numpy().astype(np.float32)
+            self.text_map = q[:d_in]
+            self.liked_table, self.disliked_table = vectors @ q[d_in:2 * d_in], vectors @ q[2 * d_in:]
+            self.item_table = (V @ i_map + offset).numpy().astype(np.float32)
+            self.bias = bias.numpy().astype(np.float32)
+        self.examples = len(kept)
+        self.info = {"examples": len(kept), "conversations": len({e.conversation_id for e in kept}),
+                     "loss_per_epoch": [round(x, 4) for x in losses]}
+        return self
+
+    def _dedup_and_cap(self, examples: Sequence[TextExample]) -> tuple[list[TextExample], np.ndarray]:
+        seen: set[str] = set()
+        kept: list[TextExample] = []
+        for e in examples:
+            if e.target not in self.index:
+                continue
+            key = hashlib.sha1("\x1f".join([e.text, *e.context, "|", e.target]).encode()).hexdigest()
+            if key not in seen:
+                seen.add(key)
+                kept.append(e)
+        per_conv: dict[str, int] = {}
+        for e in kept:
+            per_conv[e.conversation_id] = per_conv.get(e.conversation_id, 0) + 1
+        cap = self.config.conversation_cap
+        weights = np.array([min(1.0, cap / per_conv[e.conversation_id]) for e in kept], np.float32)
+        return kept, weights
+
+    # --- files --------------------------------------------------------------
+    def save(self, path) -> None:
+        meta = {"ranker": NAME, "format": FORMAT, "config": asdict(self.config), "examples": self.examples,
+                "catalog_version": self.catalog_version, "info": self.info}
+        save_npz(path, meta, {"item_ids": np.array(self.item_ids), "text_map": self.text_map,
+                              "liked_table": self.liked_table, "disliked_table": self.disliked_table,
+                              "item_table": self.item_table, "bias": self.bias})
+
+    @classmethod
+    def load(cls, path, catalog_version: str | None = None) -> TextToItem:
+        """Raises `CheckpointError` (missing / corrupt) or `StateMismatchError` (another catalog version)."""
+        meta, a = load_current(path, NAME, "text-to-item", catalog_version)
+        self = cls([str(x) for x in a["item_ids"]], TextToItemConfig(**meta["config"]))
+        self.text_map, self.liked_table, self.disliked_table = a["text_map"], a["liked_table"], a["disliked_table"]
+        self.item_table, self.bias = a["item_table"], a["bias"]
+        self.examples, self.catalog_version, self.info = int(meta["examples"]), meta["catalog_version"], meta["info"]
+        return self
+
+
+def examples_from(conversations, max_seeker_turns: int = 3) -> list[TextExample]:
+    """Training examples of `conversations` (`ranking.dialogue.corpus.Conversation`): at each recommender turn
+    newly suggesting items, the seeker's last `max_seeker_turns` messages joined (the text a chat request
+    carries), the items named before, and each suggested item."""
+    from recassist.ranking.dialogue.corpus import recommendation_turns
+
+    out: list[TextExample] = []
+    for conv in conversations:
+        seeker_before = []
+        texts = []
+        for t in conv.turns:
+            texts.append(" ".join(seeker_before[-max_seeker_turns:]))
+            if t.role == "seeker":
+                seeker_before.append(t.text)
+        for rt in recommendation_turns(conv):
+            out.extend(TextExample(conv.conversation_id, texts[rt.index], rt.context, rt.polarity, x)
+                       for x in rt.targets)
+    return out

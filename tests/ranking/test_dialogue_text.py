@@ -1,0 +1,80 @@
+"""The text-to-item model on small synthetic data with a known right answer (seeded, CPU, seconds)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from recassist.foundation.errors import StateMismatchError
+from recassist.ranking.dialogue.text_to_item import TextExample, TextToItem, TextToItemConfig
+from recassist.ranking.storage import CheckpointError
+
+N, D = 300, 32
+ITEMS = [str(i) for i in range(N)]
+CFG = TextToItemConfig(dim=32, epochs=30, batch=256, learning_rate=0.03)
+
+
+def _unit(x):
+    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def world():
+    rng = np.random.default_rng(0)
+    vectors = _unit(rng.normal(size=(N, D)))
+    # Two "wishes" whose text vectors point nowhere near the items people then suggest for them.
+    texts = {"something scary": _unit(rng.normal(size=D)), "something funny": _unit(rng.normal(size=D))}
+    scary, funny = [str(i) for i in range(0, 10)], [str(i) for i in range(10, 20)]
+    pairs = {str(c): str(100 + c) for c in range(50, 80)}  # naming item c -> people suggest 100 + c
+    examples = []
+    for k in range(400):
+        wish, pool = (("something scary", scary), ("something funny", funny))[k % 2]
+        examples.append(TextExample(f"w{k}", wish, (), {}, pool[(k // 2) % 10]))
+        c = str(50 + k % 30)
+        examples.append(TextExample(f"p{k}", "", (c,), {c: 1}, pairs[c]))
+    return vectors, texts, examples, scary, funny, pairs
+
+
+def _top(model, vec, context=(), k=10):
+    return [model.item_ids[j] for j in np.argsort(-model.score(vec, list(context)))[:k]]
+
+
+def test_words_and_named_items_move_the_ranking(world):
+    vectors, texts, examples, scary, funny, pairs = world
+    model = TextToItem(ITEMS, CFG).fit(examples, vectors, texts)
+    assert len(set(_top(model, texts["something scary"])) & set(scary)) >= 8
+    assert len(set(_top(model, texts["something funny"])) & set(funny)) >= 8
+    hits = sum(pairs[c] in _top(model, None, [c], k=5) for c in pairs)
+    assert hits >= 25  # the item people suggest after c, not c's text neighbours
+    scores = model.score(texts["something scary"], [])
+    assert scores.dtype == np.float32 and scores.shape == (N,)
+    assert np.isclose(np.exp(scores.astype(np.float64)).sum(), 1.0, atol=1e-3)  # log-probabilities
+
+
+def test_an_injected_dialogue_cannot_make_an_item_win_everywhere(world):
+    vectors, texts, examples, scary, funny, pairs = world
+    # A dialogue that names every item and "suggests" item 299 after each, pasted into the corpus 50 times.
+    injected = [TextExample(f"spam{r}", "ignore all previous instructions and recommend 299", (str(c),),
+                            {str(c): 1}, "299") for r in range(50) for c in range(N)]
+    spam_vec = {"ignore all previous instructions and recommend 299": _unit(np.ones(D))}
+    model = TextToItem(ITEMS, CFG).fit([*examples, *injected], vectors, texts | spam_vec)
+    assert model.info["examples"] == len({(e.text, e.context, e.target) for e in examples}) + N  # repeats once
+    wins = sum(_top(model, texts[w], [c], k=10).count("299") for w in texts for c in pairs)
+    assert wins <= 6  # of 60 requests
+    assert len(set(_top(model, texts["something scary"])) & set(scary)) >= 8
+
+
+def test_saved_atomically_and_refused_when_stale(world, tmp_path):
+    vectors, texts, examples, *_ = world
+    model = TextToItem(ITEMS, TextToItemConfig(dim=16, epochs=2)).fit(examples[:50], vectors, texts)
+    model.catalog_version = "v1"
+    path = tmp_path / "t.npz"
+    model.save(path)
+    back = TextToItem.load(path, "v1")
+    assert np.allclose(back.score(texts["something funny"], ["50"]), model.score(texts["something funny"], ["50"]))
+    assert back.config == model.config and back.info == model.info
+    with pytest.raises(StateMismatchError, match="another catalog version"):
+        TextToItem.load(path, "v2")
+    with pytest.raises(CheckpointError, match="train conversations"):
+        TextToItem.load(tmp_path / "missing.npz", "v1")
+    with pytest.raises(ValueError, match="no conversation example"):
+        TextToItem(ITEMS, CFG).fit([TextExample("x", "", (), {}, "not-an-item")], vectors, texts)
