@@ -37,7 +37,12 @@ def _open(data_dir, settings) -> dict:
 def test_warm_start_imports_no_torch_and_ranks_as_the_torch_path(ui_settings, tmp_path) -> None:
     data_dir = tmp_path / "data"
     shutil.copytree(ui_settings.data_dir, data_dir, ignore=shutil.ignore_patterns("recassist.sqlite3*"))
+    # A first start in a process of its own leaves the files a warm start reads in this data dir. (This
+    # test process's embedder is shared by every data dir of the suite: it keeps its ONNX record in the
+    # first one it was opened with.)
+    first = _open(data_dir, ui_settings)
     warm = _open(data_dir, ui_settings)
+    assert warm["items"] == first["items"]
     assert warm["heavy"] == [] and len(warm["items"]) == 10
     # Without the files that let it skip torch (the ranker's numpy export, the ONNX graphs' probe record),
     # the same start loads torch and sentence-transformers: the same items come back.
