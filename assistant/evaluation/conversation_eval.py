@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from recassist.assistant.dialogue.features import ChatModels, text_vector
-from recassist.assistant.evaluation.crs_eval import Scores, _history, named_genre_precision, target_turns
+from recassist.assistant.evaluation.crs_eval import (
+    Scores,
+    _history,
+    named_genre_precision,
+    read_message,
+    target_turns,
+)
 from recassist.assistant.evaluation.redial import Dialogue
 from recassist.assistant.extraction.mentions import matcher_for
 from recassist.foundation.profile import InterestProfile
@@ -108,12 +114,8 @@ def evaluate_systems(dialogues: list[Dialogue], assistant, scorer, models: ChatM
                         res.targets_in_catalog += target is not None
                         for name, ids in ranked.items():
                             res.scores[name].add(ids.index(target) + 1 if target in ids else None)
-                text = d.render(m.text)
-                if m.is_seeker:
-                    delta, _ = assistant.extractor.extract(text, use_llm=use_llm)
-                    profile = profile.merged_with(delta)
-                    seeker_text.append(text)
-                mentioned.extend(x.item_id for x in matcher.find_mentions(text) if x.item_id not in mentioned)
+                profile = read_message(assistant, matcher, d.render(m.text), m.is_seeker, profile, seeker_text,
+                                       mentioned, use_llm=use_llm)
             if progress:
                 progress(n_done)
         for name, conv in systems.items():

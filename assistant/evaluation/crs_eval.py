@@ -130,12 +130,8 @@ def evaluate_conversations(dialogues: list[Dialogue], assistant, *, use_llm: boo
                     if target is not None:
                         res.targets_in_catalog += 1
                         res.ours_in_catalog.add(rank)
-            text = d.render(m.text)
-            if m.is_seeker:
-                delta, _ = assistant.extractor.extract(text, use_llm=use_llm)
-                profile = profile.merged_with(delta)
-                seeker_text.append(text)
-            mentioned.extend(x.item_id for x in matcher.find_mentions(text) if x.item_id not in mentioned)
+            profile = read_message(assistant, matcher, d.render(m.text), m.is_seeker, profile, seeker_text,
+                                   mentioned, use_llm=use_llm)
             t_start = time.perf_counter()
         if progress:
             progress(n)
@@ -162,6 +158,20 @@ def named_genre_precision(assistant, *, use_llm: bool, k: int = 10) -> tuple[flo
         ranked = engine.recommend(profile, [], k=k, text=text)
         shares.append(sum(genre in catalog.items[r.item_id].genres for r in ranked) / k)
     return (float(np.mean(shares)) if shares else 0.0), len(shares)
+
+
+def read_message(assistant, matcher, text: str, is_seeker: bool, profile: InterestProfile,
+                 seeker_text: list[str], mentioned: list[str], *, use_llm: bool) -> InterestProfile:
+    """One dialogue message as the assistant reads it -> the seeker's profile after it.
+
+    A seeker's words go through extraction (and into `seeker_text`); every message's named items are
+    appended to `mentioned` in order, once each."""
+    if is_seeker:
+        delta, _ = assistant.extractor.extract(text, use_llm=use_llm)
+        profile = profile.merged_with(delta)
+        seeker_text.append(text)
+    mentioned.extend(x.item_id for x in matcher.find_mentions(text) if x.item_id not in mentioned)
+    return profile
 
 
 def _history(mentioned: list[str], profile: InterestProfile) -> list[str]:
