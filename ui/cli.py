@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import threading
 import time
 
+from recassist.foundation.console import say
 from recassist.foundation.settings import Settings
 
 DEFAULT_PORT = 7860
@@ -50,21 +50,21 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
     trainer = None
     if args.wait:
-        _say("Preparing the demo: item index and full ranker training (later starts reuse them) ...")
+        say("Preparing the demo: item index and full ranker training (later starts reuse them) ...")
         prepare(settings, progress=True)
     else:
-        _say("Preparing the demo (first start: item index and a quick ranker; later starts reuse them) ...")
+        say("Preparing the demo (first start: item index and a quick ranker; later starts reuse them) ...")
         report = prepare_first_start(settings, progress=True)
-        _say(f"  {report.index}\n  {report.ranker}")
+        say(f"  {report.index}\n  {report.ranker}")
         if report.full_ranker_needed:
             trainer = background.start(settings)
-            _say("  The full ranker trains in the background (low priority) and replaces the quick one when "
+            say("  The full ranker trains in the background (low priority) and replaces the quick one when "
                  "it is better on validation; `recassist status` shows progress." if trainer is not None else
                  "  The full ranker is training in another process; this server adopts it when it is ready.")
     # The conversation-trained layer (shipped ReDial corpus, a short replay) when none is current.
     from recassist.assistant.dialogue.training import ensure_conversation_layer
 
-    _say(f"  {ensure_conversation_layer(settings, progress=True)}")
+    say(f"  {ensure_conversation_layer(settings, progress=True)}")
     try:
         return _serve(args, settings, started)
     finally:
@@ -75,7 +75,7 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from recassist.ui.status import describe
 
-    _say(describe(settings))
+    say(describe(settings))
     return 0
 
 
@@ -109,19 +109,16 @@ def _serve(args: argparse.Namespace, settings: Settings, started: float) -> int:
             if args.host not in LOCAL_HOSTS:
                 lines.append(f"  WARNING:   listening on {args.host} without API keys: anyone reaching it can use it.")
         lines.append("Press Ctrl+C to stop.")
-        _say("\n".join(lines))
+        say("\n".join(lines))
 
     if workers > 1:
         serve_workers(sock, workers, use_llm=not args.no_llm, ui=args.ui, on_ready=announce)
         return 0
     def ui_is_ready() -> None:
         ui_ready.set()
-        _say(f"  The chat UI is ready ({time.perf_counter() - started:.1f} s): {urls.ui}")
+        say(f"  The chat UI is ready ({time.perf_counter() - started:.1f} s): {urls.ui}")
 
     app = open_app(settings, use_llm=not args.no_llm, ui=args.ui, defer_ui=True, on_ui_ready=ui_is_ready)
     serve(app, sock, on_ready=announce)
     return 0
 
-
-def _say(text: str) -> None:
-    print(text, file=sys.stdout, flush=True)

@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from recassist.assistant.llm.base import ChatMessage, LLMClient
+from recassist.foundation.console import CONSOLE_LOCK
 from recassist.foundation.errors import ConfigError, LLMError, LLMTimeoutError
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,8 @@ def _load(path: Path, n_ctx: int, threads: int):
             from llama_cpp import Llama
 
             disable_weight_repacking()
-            model = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False, seed=0)
+            with CONSOLE_LOCK:  # the load redirects stdout/stderr process-wide (foundation/console.py)
+                model = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False, seed=0)
             # Freed before interpreter shutdown: llama-cpp-python's finaliser, run after its module globals
             # are gone, otherwise prints a TypeError on every exit.
             atexit.register(model.close)

@@ -208,3 +208,33 @@ def test_tool_call_timeout_and_gateway_error_are_typed_and_keep_tools():
     with pytest.raises(LLMError, match="503"):
         llm.call_tool(HELLO, TOOLS)
     assert llm._tool_choices == ["required", "auto"]  # an outage is not a refusal
+
+
+# A thread prints user messages while the embedded model loads in another; both through the real library.
+PRINT_DURING_LOAD = """
+import threading
+from recassist.assistant.llm import local
+from recassist.foundation.console import say
+
+loader = threading.Thread(target=local._load, args=(local.default_model_path(), 512, 1))
+loader.start()
+n = 0
+while loader.is_alive() or n < 5:
+    say(f"line {n}")
+    n += 1
+loader.join()
+say(f"printed {n}")
+"""
+
+
+def test_no_message_is_lost_while_the_embedded_model_loads() -> None:
+    """llama-cpp-python points stdout at /dev/null while it loads a model; the ready banner printed by
+    another thread meanwhile used to vanish."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", PRINT_DURING_LOAD], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.splitlines()
+    n = int(lines[-1].split()[1])
+    assert lines[:-1] == [f"line {i}" for i in range(n)]
