@@ -171,10 +171,16 @@ def _swap_llm(assistant, llm: LLMClient) -> None:
     assistant.parts = build_components(p.settings, p.catalog, p.candidates, p.engine.ranker, llm, previous=p)
 
 
+#: llama.cpp threads for both LLM backends under test. Its threads wait for each other by spinning, so on a
+#: machine whose cores are busy with other work one thread is far faster than two: the same extraction call
+#: took 4-20 s on one thread and 18-119 s on two, interleaved, at load average 11-13 (2 cores).
+LLM_THREADS = 1
+
+
 def llama_server():
-    """llama.cpp's OpenAI-compatible server on the embedded SmolLM2 file (as the tests start it, on 2 threads);
-    a context manager yielding its `/v1` base URL."""
-    return start_llama_server(threads=2, start_timeout_s=120)
+    """llama.cpp's OpenAI-compatible server on the embedded SmolLM2 file (`LLM_THREADS` threads, as the tests
+    start it); a context manager yielding its `/v1` base URL."""
+    return start_llama_server(threads=LLM_THREADS, start_timeout_s=120)
 
 
 def serving(app):

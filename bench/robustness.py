@@ -30,7 +30,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from robust_common import DEFAULT_WORK, CanaryLLM, fresh_copy, llama_server, open_assistant, serving  # noqa: E402
+from robust_common import (  # noqa: E402
+    DEFAULT_WORK,
+    LLM_THREADS,
+    CanaryLLM,
+    fresh_copy,
+    llama_server,
+    open_assistant,
+    serving,
+)
 
 SECTIONS = ("limits", "isolation", "flood", "fuzz", "ranking", "corpus", "xss", "crash", "injection")
 Row = tuple[str, str, str, str]  # section, measure, result, target
@@ -70,7 +78,7 @@ def injection(args, rows: list[Row], out: dict) -> None:
         pending = len(CHANNELS) * n - sum(1 for (a, _) in journaled(journal, key) if a < n)
         if n > 0 and pending > 0 and (deadline is None or time.monotonic() < deadline):
             # A directory per backend: Chroma keeps a client per path for the life of the process.
-            settings = fresh_copy(args.work, f"injection-{key}")
+            settings = fresh_copy(args.work, f"injection-{key}", local_threads=LLM_THREADS)
             with (llama_server() if key == "llamacpp" else contextlib.nullcontext()) as base:
                 llm = _injection_llm(key, settings, base)
                 assistant = open_assistant(settings, llm)
