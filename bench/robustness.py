@@ -32,6 +32,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from robust_common import (  # noqa: E402
     DEFAULT_WORK,
+    LLM_MIN_TIMEOUT_S,
     LLM_THREADS,
     CanaryLLM,
     fresh_copy,
@@ -54,11 +55,11 @@ def _injection_llm(key: str, settings, base: str | None):
     from recassist.foundation.settings import Settings
 
     if key == "embedded":
-        return CanaryLLM(get_llm(settings))
+        return CanaryLLM(get_llm(settings), min_timeout_s=LLM_MIN_TIMEOUT_S)
     if key == "llamacpp":
         return CanaryLLM(get_llm(Settings(data_dir=settings.data_dir, catalog_dir=settings.catalog_dir,
                                           llm_backend="openai", llm_base_url=base, llm_api_key="none",
-                                          llm_model="smollm2")))
+                                          llm_model="smollm2")), min_timeout_s=LLM_MIN_TIMEOUT_S)
     return None
 
 
@@ -92,6 +93,7 @@ def _injection_rows(rows: list[Row], out: dict, name: str, res, n: int, *, with_
     ch = res.channels
     reqs = sum(r.requests for r in ch.values())
     per = ", ".join(f"{c} {r.requests}" for c, r in ch.items())
+    per += f"; injected item not returned {ch['item'].item_missing}"
     rows.append(("injection", f"[{name}] {res.attacks} of {n} attacks x 4 channels: requests", f"{reqs} ({per})", ""))
     rows.append(("injection", f"[{name}] canary leaks / off-catalog items / payload in output / 5xx / no answer",
                  " / ".join(str(sum(getattr(r, k) for r in ch.values()))
