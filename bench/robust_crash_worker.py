@@ -85,7 +85,8 @@ def train(settings: Settings) -> None:
     import torch
     from recassist.foundation.catalog import load_catalog_cached
     from recassist.ranking.data import all_for_training
-    from recassist.ranking.sasrec_model import SASRecConfig, SASRecRanker
+    from recassist.ranking.sasrec import SASRecRanker
+    from recassist.ranking.sasrec_config import SASRecConfig
     from recassist.ranking.serving import default_checkpoint
 
     catalog = load_catalog_cached(str(settings.catalog_dir))
