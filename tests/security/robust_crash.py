@@ -24,7 +24,7 @@ from collections import Counter
 from pathlib import Path
 
 from recassist.foundation.settings import Settings
-from robust_common import Tally
+from robust_harness import Tally
 
 WORKER = Path(__file__).parent / "robust_crash_worker.py"
 # Seconds after READY within which the kill lands, per kind (roughly a run's length on 2 busy cores).
