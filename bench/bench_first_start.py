@@ -9,7 +9,8 @@ Steps, each against a real `recassist demo` process on a free port:
 1. fresh start on an empty temporary data dir: seconds to the ready banner, what `/readyz` says serves;
 2. `POST /v1/recommendations` (explain=false, k=10) at concurrency 8 while the full ranker trains in the
    background: p50 / p95 and the server's CPU ms per request (bench_api's closed-loop load);
-3. seconds from start until `/readyz` reports the full model serving, and its validation NDCG@10;
+3. seconds from start until `/readyz` reports the conversation-trained layer serving (trained first, about a
+   minute), then the full model serving, and its validation NDCG@10;
 4. the same load once training is over (idle machine apart from the bench): p50 / p95;
 5. warm start on the same data dir: seconds to the ready banner;
 6. the served full model's validation NDCG@10 (as recorded, and recomputed here on the validation split)
@@ -71,7 +72,8 @@ def main() -> int:
             cpu = process_cpu_s(pid)
             first = readyz(url)
             rows.append(("fresh start: ready banner", f"{fresh_s:.1f} s (server CPU {cpu:.1f} s){_load_avg()}"))
-            rows.append(("  serving at ready", _ranker(first["ranker"])))
+            rows.append(("  serving at ready", _ranker(first["ranker"]) + f"; chats: {first['conversation_layer']}; "
+                         f"LLM: {first['llm'].get('state')}"))
             rows.append(("  background training", first["training"].get("state", "?")))
             r = asyncio.run(load(url, args.concurrency, args.duration, 20, pid))
             during = readyz(url)["training"].get("state")
@@ -79,6 +81,15 @@ def main() -> int:
             busy_p95 = r["p95_ms"] if during == "training" else None
             if args.full_timeout > 0:
                 deadline = time.perf_counter() + args.full_timeout
+                state = readyz(url)
+                while state["conversation_layer"] != "serving" and time.perf_counter() < deadline:
+                    if state["training"].get("state") == "failed":
+                        break
+                    time.sleep(2)
+                    state = readyz(url)
+                rows.append(("conversation layer serving", f"{time.perf_counter() - started:.0f} s after start"
+                             + _load_avg() if state["conversation_layer"] == "serving" else
+                             f"not within {args.full_timeout:.0f} s: {state['training']}"))
                 state = readyz(url)
                 while state["ranker"].get("kind") != "full" and time.perf_counter() < deadline:
                     if state["training"].get("state") == "failed":
