@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 from recassist.assistant.dialogue.features import ChatModels
-from recassist.assistant.dialogue.scorer import COSUGGEST_FILE, LAYER_FILE, TEXT_FILE
+from recassist.assistant.dialogue.scorer import COSUGGEST_FILE, LAYER_FILE, TEXT_FILE, file_digest
 from recassist.foundation.errors import InputError
 from recassist.foundation.settings import Settings
 from recassist.ranking.dialogue.corpus import Conversation, CorpusStats, read_corpus
@@ -171,6 +171,8 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
                        "corpora": [str(p) for p in (corpus_paths or [SHIPPED_CORPUS])]})
     co.save(models / COSUGGEST_FILE)
     text_model.save(models / TEXT_FILE)
+    # Written last, naming the other two by content: a run stopped between the files never serves a mix.
+    layer.info["files"] = {name: file_digest(models / name) for name in (COSUGGEST_FILE, TEXT_FILE)}
     layer.save(models / LAYER_FILE)
     return TrainReport(
         corpus=f"corpus: {stats}",

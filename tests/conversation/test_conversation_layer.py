@@ -7,7 +7,7 @@ import json
 
 import pytest
 from recassist.assistant.dialogue.export import session_rows
-from recassist.assistant.dialogue.scorer import COSUGGEST_FILE, LAYER_FILE, ConversationScorer
+from recassist.assistant.dialogue.scorer import COSUGGEST_FILE, LAYER_FILE, TEXT_FILE, ConversationScorer
 from recassist.assistant.dialogue.training import read_corpora, train_conversation_layer
 from recassist.foundation.catalog import load_catalog_cached
 from recassist.foundation.errors import InputError
@@ -101,6 +101,16 @@ def test_missing_or_stale_layer_falls_back_with_a_message(trained, small_setting
     assert "no text-to-item model" in capsys.readouterr().err
     doc = json.loads((settings.models_dir / LAYER_FILE).read_text())
     assert doc["catalog_version"] and doc["config"] and doc["info"]["replayed_conversations"] == 150
+    # A run stopped after writing a new co-suggestion file but before the layer: the set is never served mixed.
+    (partial / TEXT_FILE).write_bytes((settings.models_dir / TEXT_FILE).read_bytes())
+    assert ConversationScorer.open(partial, scorer_version(settings)) is not None
+    from recassist.ranking.dialogue.cosuggest import CoSuggestion
+
+    retrained = CoSuggestion.load(partial / COSUGGEST_FILE, scorer_version(settings))
+    retrained.conversations += 1  # another corpus, same catalog
+    retrained.save(partial / COSUGGEST_FILE)
+    assert ConversationScorer.open(partial, scorer_version(settings)) is None
+    assert "not the file" in capsys.readouterr().err
 
 
 def test_a_layer_trained_in_the_background_is_adopted_when_complete(rules_assistant, trained, tmp_path):
@@ -110,7 +120,6 @@ def test_a_layer_trained_in_the_background_is_adopted_when_complete(rules_assist
     import shutil
 
     from recassist.assistant.dialogue.adoption import ConversationLayerWatcher
-    from recassist.assistant.dialogue.scorer import TEXT_FILE
 
     settings, _, _ = trained
     models = tmp_path / "models"
