@@ -135,6 +135,8 @@ class ItemBody(_Strict):
     tags: list[Label] = Field(default_factory=list, max_length=200)
     aliases: list[Label] = Field(default_factory=list, max_length=50)
     description: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+    authors: list[Label] = Field(default_factory=list, max_length=50, description="Who wrote it (books): a "
+                                 "name the user writes grounds this item's catalog by its author.")
 
 
 class Health(BaseModel):
