@@ -8,7 +8,7 @@ every (conversation, suggested item) a weight in [0, 1], used by both scorers an
    ("ignore all previous instructions", fake system turns, role JSON) is not a chat between people; it is
    skipped and counted, never silently.
 2. **Near-duplicates**: dialogues with the same wording once the titles are taken out (only the lower-case
-   words of every message, in order) that suggest the same items are one template filled in many times; the
+   words of every message, in order, without the small words titles hold) that suggest the same items are one template filled in many times; the
    group counts as `duplicate_cap` of its conversations.
 3. **Added corpora**: a corpus other than the trusted ones (the shipped corpus) may suggest one item in at
    most `source_share` of its conversations, or `source_ratio` times the item's rate in the other corpora,
@@ -44,6 +44,9 @@ _INSTRUCTION = re.compile(
     re.I | re.M,
 )
 _WORD = re.compile(r"[^\W\d_]+")
+#: Lower-case words inside titles ("The Lord of the Rings", "Gone with the Wind"): left out of a template, so
+#: naming other films does not make a copied dialogue look new.
+_TITLE_WORDS = frozenset("a an and at by for from in into of on or the to vs with".split())
 
 
 def carries_instructions(text: str) -> bool:
@@ -118,7 +121,8 @@ def _suggested(conv: Conversation) -> list[str]:
 def _template(conv: Conversation) -> str:
     """The conversation's wording without titles: each message's lower-case words (title words are capitalised,
     ids and years are digits), with its role."""
-    parts = [f"{t.role}:{' '.join(w for w in _WORD.findall(t.text) if w.islower())}" for t in conv.turns]
+    parts = [f"{t.role}:{' '.join(w for w in _WORD.findall(t.text) if w.islower() and w not in _TITLE_WORDS)}"
+             for t in conv.turns]
     return hashlib.sha1("\n".join(parts).encode()).hexdigest()
 
 
