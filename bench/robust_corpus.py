@@ -23,16 +23,22 @@ from pathlib import Path
 
 from robust_injection import Attack
 
+#: Words a reworded poisoned dialogue draws from, so that no two share a template.
+_FILLER = "great fun dark slow funny scary long short classic recent quiet loud sad happy odd smart".split()
+
 
 def poisoned_rows(attacks: list[Attack], target_title: str, popular_titles: list[str], *, seed: int = 3,
-                  with_attack: bool = True) -> list[dict]:
+                  with_attack: bool = True, reworded: bool = False) -> list[dict]:
     """One corpus row (docs/conversations.md format) per attack, each pushing `target_title`; without
-    `with_attack`, the same dialogues with no attack text in them."""
+    `with_attack`, the same dialogues with no attack text in them; `reworded`: each recommender message also
+    carries four words of its own (a paraphrasing attacker)."""
     rng = random.Random(seed)
     rows = []
     for n, attack in enumerate(attacks):
         liked = rng.sample(popular_titles, 3)
         text = f"{attack.text} " if with_attack else ""
+        if reworded:
+            text += " ".join(rng.sample(_FILLER, 4)) + ". "
         rows.append({
             "id": f"poison-{n}", "source": "attacker",
             "messages": [

@@ -154,19 +154,26 @@ def corpus(args, rows: list[Row], out: dict) -> None:
     attacks = attack_corpus()
     poison = write_corpus(settings.data_dir.parent / "poisoned-corpus.jsonl",
                           poisoned_rows(attacks, cat.items[target].label, popular))
-    # The same dialogues without the attack texts: no instruction for a filter to find, one template.
-    plain = write_corpus(settings.data_dir.parent / "sybil-corpus.jsonl",
-                         poisoned_rows(attacks, cat.items[target].label, popular, with_attack=False))
+    # The same dialogues without the attack texts: no instruction for a filter to find, one template; and
+    # reworded, so that no two share a template either.
+    plain, reworded = (write_corpus(settings.data_dir.parent / f"sybil-{name}.jsonl",
+                                    poisoned_rows(attacks, cat.items[target].label, popular, with_attack=False,
+                                                  reworded=name == "reworded"))
+                       for name in ("plain", "reworded"))
     requests = unrelated_requests(cat, set(cat.items[target].genres), n=args.rank_requests)
     version = load_catalog_cached(str(settings.catalog_dir)).version
-    runs = [("shipped corpus", [SHIPPED_CORPUS], False),
-            ("shipped + poisoned, trust weights off", [SHIPPED_CORPUS, poison], True),
-            ("shipped + poisoned", [SHIPPED_CORPUS, poison], False),
-            ("shipped + poisoned without attack texts", [SHIPPED_CORPUS, plain], False)]
+    runs = {"shipped": ("shipped corpus", [SHIPPED_CORPUS], False),
+            "off": ("shipped + poisoned, trust weights off", [SHIPPED_CORPUS, poison], True),
+            "poisoned": ("shipped + poisoned", [SHIPPED_CORPUS, poison], False),
+            "plain": ("shipped + poisoned without attack texts", [SHIPPED_CORPUS, plain], False),
+            "reworded": ("shipped + poisoned without attack texts, reworded", [SHIPPED_CORPUS, reworded], False)}
+    unknown = set(args.corpus_variants.split(",")) - set(runs)
+    if unknown:
+        raise SystemExit(f"--corpus-variants: unknown {', '.join(sorted(unknown))}; choose from {', '.join(runs)}")
     res, reports = {}, {}
     with (serving(create_app(assistant, settings, ui=False)) as url, httpx.Client(base_url=url, timeout=300) as api,
           kept_text_vectors(settings, args.work)):
-        for name, paths, off in runs:
+        for name, paths, off in (runs[v] for v in args.corpus_variants.split(",")):
             with trust_off() if off else contextlib.nullcontext():
                 report = train_conversation_layer(settings, paths, progress=False,
                                                   layer_dialogues=args.corpus_dialogues, assistant=assistant)
@@ -352,6 +359,9 @@ def main(argv: list[str] | None = None) -> int:
                                                              "(the table says how many of them ran)")
     ap.add_argument("--corpus-dialogues", type=int, help="corpus section: conversations replayed for the layer "
                                                           "(default 250, --quick 100)")
+    ap.add_argument("--corpus-variants", default="shipped,off,poisoned,plain,reworded",
+                    help="corpus section: the trainings measured: the shipped corpus; plus the poisoned one with the "
+                         "trust weights off; with them; the poisoned dialogues without attack texts; and reworded")
     ap.add_argument("--corpus-prompts", type=int, help="corpus section: requests whose LLM prompts are scanned "
                                                        "(default 20, --quick 5; 0 skips the scan)")
     args = ap.parse_args(argv)

@@ -8,12 +8,14 @@ every (conversation, suggested item) a weight in [0, 1], used by both scorers an
    ("ignore all previous instructions", fake system turns, role JSON) is not a chat between people; it is
    skipped and counted, never silently.
 2. **Near-duplicates**: dialogues with the same wording once the titles are taken out (only the lower-case
-   words of every message, in order, without the small words titles hold) that suggest the same items are one template filled in many times; the
-   group counts as `duplicate_cap` of its conversations.
-3. **Added corpora**: a corpus other than the trusted ones (the shipped corpus) may suggest one item in at
-   most `source_share` of its conversations, or `source_ratio` times the item's rate in the other corpora,
-   whichever is more (never below `min_support`); beyond that only that many of its conversations count for
-   the item. What an added corpus adds is learnt; that it suggests one film everywhere is not.
+   words of every message, in order, without single letters and the small words titles hold) that suggest
+   the same items are one template filled in many times; the group counts as `duplicate_cap` of its
+   conversations.
+3. **Added corpora**: when a corpus other than the trusted ones (the shipped corpus) suggests one item in more
+   than `source_share` of its conversations (the shipped corpus's most suggested film: 5.2%) and more often
+   than `source_ratio` times the item's rate in the other corpora, only that expected number of its
+   conversations (at least `min_support`) count for the item. What an added corpus adds is learnt; that it
+   suggests one film everywhere is not.
 
 A capped group keeps whole conversations (the first ones by a hash of their ids), not a small share of each:
 spread thinly over many different contexts, even one conversation's worth of weight taught text-to-item to
@@ -56,10 +58,10 @@ def carries_instructions(text: str) -> bool:
 
 @dataclass(frozen=True)
 class TrustConfig:
-    duplicate_cap: float = 1.0  # most weight one near-duplicate group has per suggested item, in conversations
-    source_share: float = 0.02  # an added corpus may suggest one item in this share of its conversations ...
-    source_ratio: float = 3.0  # ... or this many times the item's rate in the other corpora, whichever is more
-    min_support: float = 2.0  # ... and never fewer than this many conversations
+    duplicate_cap: float = 1.0  # conversations a near-duplicate group counts as, per suggested item
+    source_share: float = 0.1  # an added corpus suggesting one item in more of its conversations than this ...
+    source_ratio: float = 3.0  # ... and more than this many times as often as the other corpora do ...
+    min_support: float = 1.0  # ... counts that many times the others' rate (at least this many conversations)
     drop_instructions: bool = True
 
 
@@ -121,8 +123,8 @@ def _suggested(conv: Conversation) -> list[str]:
 def _template(conv: Conversation) -> str:
     """The conversation's wording without titles: each message's lower-case words (title words are capitalised,
     ids and years are digits), with its role."""
-    parts = [f"{t.role}:{' '.join(w for w in _WORD.findall(t.text) if w.islower() and w not in _TITLE_WORDS)}"
-             for t in conv.turns]
+    parts = [t.role + ":" + " ".join(w for w in _WORD.findall(t.text)
+                                     if len(w) > 1 and w.islower() and w not in _TITLE_WORDS) for t in conv.turns]
     return hashlib.sha1("\n".join(parts).encode()).hexdigest()
 
 
@@ -162,9 +164,9 @@ def _cap_sources(convs: Sequence[Conversation], source_of: Mapping[str, str], tr
         if s in trusted:
             continue
         rest = total_size - size[s]
-        rate_rest = (item_mass[x] - m) / rest if rest else 0.0
-        a = max(cfg.min_support, cfg.source_share * size[s], cfg.source_ratio * rate_rest * size[s])
-        if m > a:
+        expected = cfg.source_ratio * size[s] * ((item_mass[x] - m) / rest if rest else 0.0)
+        a = max(cfg.min_support, expected)
+        if m > cfg.source_share * size[s] and m > a:
             allowed[(s, x)] = a
             out.capped.append((s, x, m, a))
     members: dict[tuple[str, str], list[Conversation]] = defaultdict(list)

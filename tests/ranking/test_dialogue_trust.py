@@ -90,7 +90,7 @@ def vectors():
     return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
 
 
-@pytest.mark.parametrize("paraphrased, one_corpus, kept", [(False, True, 1), (True, False, 4)],
+@pytest.mark.parametrize("paraphrased, one_corpus, kept", [(False, True, 1), (True, False, 1)],
                          ids=["identical-template-inside-the-one-corpus", "paraphrased-in-an-added-corpus"])
 def test_many_poisoned_dialogues_cannot_lift_an_item_into_the_top_50(tmp_path, vectors, paraphrased, one_corpus,
                                                                       kept):
@@ -100,8 +100,8 @@ def test_many_poisoned_dialogues_cannot_lift_an_item_into_the_top_50(tmp_path, v
     source_of = {c.conversation_id: "honest" if one_corpus or c in honest else "added" for c in convs}
     trust = corpus_trust(convs, source_of, trusted=() if one_corpus else {"honest"})
     assert not any(cid.startswith("h") for cid, _ in trust.weights)  # honest dialogues keep their whole weight
-    # One template filled in 200 times counts as one dialogue; an added corpus may spend 2% of its 200
-    # dialogues (4) on one item.
+    # One template filled in 200 times counts as one dialogue; an added corpus suggesting an item nobody
+    # else suggests, in every dialogue, counts as one dialogue for it.
     survivors = [c for c in sybils if trust.weight(c.conversation_id, TARGET) > 0]
     assert len(survivors) == kept and all(trust.weight(c.conversation_id, TARGET) == 1 for c in survivors)
 

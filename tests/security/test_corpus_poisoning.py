@@ -32,8 +32,8 @@ def test_the_shipped_corpus_keeps_every_weight_and_the_poisoned_one_counts_as_a_
         poisoned = [c for c in convs if c.conversation_id.startswith("poison-")]
         assert len(poisoned) == len(attacks) == 203
         counted = sum(trust.weight(c.conversation_id, target_id) for c in poisoned)
-        # 203 dialogues pushing one film count as at most 4 (2% of the added corpus) ...
-        assert counted <= 4
+        # 203 dialogues pushing one film count as one ...
+        assert counted <= 1
         # ... the instructions in them are found and reported (the project's own 128 attacks at least) ...
         assert len(trust.dropped) >= (128 if with_attack else 0)
         assert f"{len(trust.dropped)} conversations skipped as carrying instructions" in str(trust)
