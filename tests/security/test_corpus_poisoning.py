@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from recassist.assistant.dialogue.training import SHIPPED_CORPUS, read_corpora, trust_weights
 from recassist.ranking.dialogue.cosuggest import CoSuggestion
+from recassist.ranking.dialogue.text_to_item import TextToItem, examples_from
 from robust_corpus import poisoned_rows, write_corpus
 from robust_injection import attack_corpus
 
@@ -16,8 +17,16 @@ def test_the_shipped_corpus_keeps_every_weight_and_the_poisoned_one_counts_as_a_
     trust = trust_weights(shipped, stats)
     # No instruction found in 5,289 chats between people, no near-duplicate, nothing to compare against.
     assert not trust.dropped and not trust.weights and trust.duplicate_groups == 0
+    # So training is what it was without the weights: co-suggestion's counts, text-to-item's examples and
+    # their weights, the conversations replayed for the layer.
     plain, weighed = CoSuggestion(list(cat.items)).fit(shipped), CoSuggestion(list(cat.items)).fit(shipped, trust)
     assert (plain.pairs != weighed.pairs).nnz == 0 and np.array_equal(plain.prior, weighed.prior)
+    assert np.array_equal(plain.context_count, weighed.context_count)
+    text = TextToItem(list(cat.items))
+    (kept, w), (kept_t, w_t) = text._dedup_and_cap(examples_from(shipped)), text._dedup_and_cap(
+        examples_from(shipped), trust)
+    assert kept == kept_t and np.array_equal(w, w_t)
+    assert all(trust.conversation_weight(c) == 1 for c in shipped)
 
     pop = cat.popularity
     popular = [cat.items[i].label for i in sorted(pop, key=lambda i: -pop[i])[:30]]
