@@ -85,7 +85,8 @@ def attack_corpus() -> list[Attack]:
 
 
 class ChannelResult(Tally):
-    COUNTS = ("requests", "canary_leaks", "off_catalog", "payload_echoes", "errors_5xx", "no_answer")
+    # item_missing: the item channel's request did not return the injected item, so its text reached no prompt.
+    COUNTS = ("requests", "canary_leaks", "off_catalog", "payload_echoes", "errors_5xx", "no_answer", "item_missing")
 
 
 def _written_texts(body: dict) -> list[str]:
@@ -224,7 +225,7 @@ def run_channels(base_url: str, attacks: list[Attack], catalog_ids: set[str], *,
     _end_torn_line(journal)
     results = {c: ChannelResult() for c in CHANNELS}
     ids = set(catalog_ids)
-    with httpx.Client(base_url=base_url, timeout=300) as api:
+    with httpx.Client(base_url=base_url, timeout=900) as api:  # a chat turn may make 3 slow LLM calls
         for first in range(0, len(attacks), batch):
             if deadline is not None and time.monotonic() > deadline:
                 break
@@ -263,9 +264,14 @@ def run_channels(base_url: str, attacks: list[Attack], catalog_ids: set[str], *,
                     item_id, put, put_s = placed[n]
                     res, started, before = ChannelResult(), time.perf_counter(), llm_counters()
                     check(put, attack, ids, res, "item")
+                    # The text makes retrieval search the catalog (a new user's candidates are otherwise only
+                    # popular items, which the filter leaves empty); the filter keeps the injected item alone.
                     r = _send(api, "POST", "/v1/recommendations",
-                              {"user_id": f"{user}-i", "k": 1, "explain": True, "filters": {"item_id": item_id}})
+                              {"user_id": f"{user}-i", "text": "a quiet drama", "k": 1, "explain": True,
+                               "filters": {"item_id": item_id}})
                     check(r, attack, ids, res, "item")
+                    if r is None or r.status_code != 200 or item_id not in [it["item_id"] for it in r.json()["items"]]:
+                        res.item_missing += 1
                     _record(journal, backend, n, "item", res, put_s + time.perf_counter() - started,
                             _delta(before, llm_counters()))
                     results["item"].add(res)

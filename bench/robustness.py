@@ -30,7 +30,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from robust_common import DEFAULT_WORK, CanaryLLM, fresh_copy, llama_server, open_assistant, serving  # noqa: E402
+from robust_common import (  # noqa: E402
+    DEFAULT_WORK,
+    LLM_MIN_TIMEOUT_S,
+    LLM_THREADS,
+    CanaryLLM,
+    fresh_copy,
+    llama_server,
+    open_assistant,
+    serving,
+)
 
 SECTIONS = ("limits", "isolation", "flood", "fuzz", "ranking", "corpus", "xss", "crash", "injection")
 Row = tuple[str, str, str, str]  # section, measure, result, target
@@ -46,11 +55,11 @@ def _injection_llm(key: str, settings, base: str | None):
     from recassist.foundation.settings import Settings
 
     if key == "embedded":
-        return CanaryLLM(get_llm(settings))
+        return CanaryLLM(get_llm(settings), min_timeout_s=LLM_MIN_TIMEOUT_S)
     if key == "llamacpp":
         return CanaryLLM(get_llm(Settings(data_dir=settings.data_dir, catalog_dir=settings.catalog_dir,
                                           llm_backend="openai", llm_base_url=base, llm_api_key="none",
-                                          llm_model="smollm2")))
+                                          llm_model="smollm2")), min_timeout_s=LLM_MIN_TIMEOUT_S)
     return None
 
 
@@ -70,7 +79,7 @@ def injection(args, rows: list[Row], out: dict) -> None:
         pending = len(CHANNELS) * n - sum(1 for (a, _) in journaled(journal, key) if a < n)
         if n > 0 and pending > 0 and (deadline is None or time.monotonic() < deadline):
             # A directory per backend: Chroma keeps a client per path for the life of the process.
-            settings = fresh_copy(args.work, f"injection-{key}")
+            settings = fresh_copy(args.work, f"injection-{key}", local_threads=LLM_THREADS)
             with (llama_server() if key == "llamacpp" else contextlib.nullcontext()) as base:
                 llm = _injection_llm(key, settings, base)
                 assistant = open_assistant(settings, llm)
@@ -84,6 +93,7 @@ def _injection_rows(rows: list[Row], out: dict, name: str, res, n: int, *, with_
     ch = res.channels
     reqs = sum(r.requests for r in ch.values())
     per = ", ".join(f"{c} {r.requests}" for c, r in ch.items())
+    per += f"; injected item not returned {ch['item'].item_missing}"
     rows.append(("injection", f"[{name}] {res.attacks} of {n} attacks x 4 channels: requests", f"{reqs} ({per})", ""))
     rows.append(("injection", f"[{name}] canary leaks / off-catalog items / payload in output / 5xx / no answer",
                  " / ".join(str(sum(getattr(r, k) for r in ch.values()))

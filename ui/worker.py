@@ -39,8 +39,8 @@ def open_app(settings: Settings, *, use_llm: bool, ui: bool, defer_ui: bool = Fa
     if settings.redis_url:
         from recassist.assistant.catalog_sync import CatalogFollower
 
-        app.state.catalog_follower = CatalogFollower(assistant, settings.redis_url,
-                                                     start_version=start_version).start()
+        app.state.catalog_follower = CatalogFollower(assistant, settings.redis_url, start_version=start_version,
+                                                     catalogs=app.state.catalogs).start()
     _freeze_startup_objects()
     return app
 

@@ -115,6 +115,7 @@ def load_parts(settings: Settings, *, use_llm: bool = True) -> LoadedParts:
     catalog = apply_updates(base, settings)  # items added / removed through the API since
     # A crash in the middle of a catalog update is finished here rather than left for a manual rebuild.
     candidates = CandidateGenerator.open(settings, catalog, repair=True)
+    catalog = candidates.catalog  # with Redis, the shared log as the repair found it (possibly newer)
     _warm_up_query_embeddings(candidates.embedder)
     # Trained on the catalog folder; new items score by text. Aspect texts share the request-side cache.
     ranker, served = load_serving_ranker(settings, base, text_encoder=candidates.queries.encode)

@@ -52,6 +52,8 @@ class RemoveItem(_Op):
     op: Literal["remove_item"]
     list: ItemList
     item_id: str = Field(min_length=1, max_length=128)
+    domain: str | None = Field(default=None, max_length=64, description="The entry's catalog ('books'); omitted: "
+                               "the first catalog's entry. Book 1 and film 1 are different entries.")
 
 
 class AddItem(_Op):
@@ -174,7 +176,7 @@ def copy_profile(profile: InterestProfile) -> InterestProfile:
 def _apply_one(p: InterestProfile, op: PatchOp, catalog: Catalog | None) -> str:
     """Apply `op` to `p` in place; returns the words for the history reason."""
     if isinstance(op, RemoveItem):
-        return _remove_item(p, op)
+        return _remove_item(p, op, catalog)
     if isinstance(op, AddItem):
         item = _need_catalog(catalog, "adding an item").get(op.item_id)
         source = Source(text=f"edit: added {_LABEL[op.list]}")
@@ -192,14 +194,25 @@ def _apply_one(p: InterestProfile, op: PatchOp, catalog: Catalog | None) -> str:
     return f"set years {op.min_year or ''}-{op.max_year or ''}"
 
 
-def _remove_item(p: InterestProfile, op: RemoveItem) -> str:
+def _remove_item(p: InterestProfile, op: RemoveItem, catalog: Catalog | None) -> str:
     entries = _items(p, op.list)
-    gone = [e for e in entries if e.item_id == op.item_id]
+    # Keyed by (domain, id). The first catalog's entries carry no domain, so its name means the same.
+    domain = None if catalog is not None and op.domain == catalog.domain else op.domain
+    gone = [e for e in entries if (e.domain, e.item_id) == (domain, op.item_id)]
     if not gone:
-        have = ", ".join(e.item_id for e in entries) or "none"
-        raise NotFoundError(f"item {op.item_id!r} is not in {op.list} (it holds: {have})")
-    entries[:] = [e for e in entries if e.item_id != op.item_id]
-    return f"removed {_LABEL[op.list]} {op.item_id} '{gone[0].title}'"
+        elsewhere = sorted({e.domain for e in entries if e.item_id == op.item_id and e.domain}, key=str)
+        if elsewhere and domain is None:
+            raise NotFoundError(f"item {op.item_id!r} is in {op.list} only as an item of {', '.join(elsewhere)}; "
+                                f"add \"domain\": \"{elsewhere[0]}\" to the op to remove it")
+        have = ", ".join(_entry_key(e) for e in entries) or "none"
+        raise NotFoundError(f"item {op.item_id!r}{f' of {domain}' if domain else ''} is not in {op.list} "
+                            f"(it holds: {have})")
+    entries[:] = [e for e in entries if (e.domain, e.item_id) != (domain, op.item_id)]
+    return f"removed {_LABEL[op.list]} {f'{domain} ' if domain else ''}{op.item_id} '{gone[0].title}'"
+
+
+def _entry_key(e: ItemPreference) -> str:
+    return f"{e.item_id} ({e.domain})" if e.domain else e.item_id
 
 
 def _remove_aspect(p: InterestProfile, op: RemoveAspect) -> str:

@@ -128,3 +128,15 @@ def test_chat_with_an_unknown_domain_names_the_configured_ones(api):
     bad = api.post("/v1/chat", json={"user_id": "chat-b3", "message": "anything", "domain": "podcasts"})
     assert bad.status_code == 422
     assert "configured: movies, books" in bad.json()["error"]["message"]
+
+
+def test_removing_a_book_entry_through_the_api_keeps_the_film_with_the_same_id(api):
+    for domain in ("books", None):
+        body = {"user_id": "reader-rm", "item_id": "1", "kind": "like", **({"domain": domain} if domain else {})}
+        assert api.post("/v1/feedback", json=body).status_code == 200
+    op = {"op": "remove_item", "list": "liked_items", "item_id": "1", "domain": "books"}
+    got = api.patch("/v1/users/reader-rm/profile", json={"ops": [op]})
+    assert got.status_code == 200, got.text
+    assert [(e["item_id"], e["domain"]) for e in got.json()["liked_items"]] == [("1", None)]
+    again = api.patch("/v1/users/reader-rm/profile", json={"ops": [op]})
+    assert again.status_code == 404 and "item '1' of books is not in liked_items" in again.json()["error"]["message"]
