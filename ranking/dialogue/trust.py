@@ -15,7 +15,8 @@ every (conversation, suggested item) a weight in [0, 1], used by both scorers an
    than `source_share` of its conversations (the shipped corpus's most suggested film: 5.2%) and more often
    than `source_ratio` times the item's rate in the other corpora, only that expected number of its
    conversations (at least `min_support`) count for the item. What an added corpus adds is learnt; that it
-   suggests one film everywhere is not.
+   suggests one film everywhere is not. A corpus trained on alone has nothing to be compared with: only the
+   first two rules apply to it.
 
 A capped group keeps whole conversations (the first ones by a hash of their ids), not a small share of each:
 spread thinly over many different contexts, even one conversation's worth of weight taught text-to-item to
@@ -146,8 +147,8 @@ def _cap_duplicates(convs: Sequence[Conversation], cfg: TrustConfig, out: Corpus
 def _cap_sources(convs: Sequence[Conversation], source_of: Mapping[str, str], trusted: set[str],
                  cfg: TrustConfig, out: CorpusTrust) -> None:
     sources = {source_of.get(c.conversation_id, "") for c in convs}
-    if len(sources - trusted) == 0:
-        return
+    if len(sources) < 2 or not sources - trusted:
+        return  # one corpus has nothing to be compared with
     size: dict[str, int] = defaultdict(int)
     mass: dict[tuple[str, str], float] = defaultdict(float)  # (source, item) -> weight of its suggestions
     for conv in convs:
