@@ -4,11 +4,12 @@
     python bench/robustness.py --quick      # every section, smaller samples (minutes)
     python bench/robustness.py --only fuzz,xss --json results.json
 
-Sections (each a module next to this one): prompt injection, direct and indirect, with the embedded LLM
-and with the OpenAI-compatible backend pointed at llama.cpp's server (`robust_injection`), and without
-an LLM for the whole corpus; the ranking channel (an instruction in an item's description and tags);
-Schemathesis fuzzing (`robust_fuzz`); hostile HTML in headless Chromium (`robust_xss`); SIGKILL crash
-runs (`robust_crash`); concurrent users, a flooding key and per-request limits (`robust_load`).
+Sections (each a module in tests/security/, whose tests run small samples of it): prompt injection, direct
+and indirect, with the embedded LLM and with the OpenAI-compatible backend pointed at llama.cpp's server
+(`robust_injection`), and without an LLM for the whole corpus; the ranking channel (an instruction in an
+item's description and tags); Schemathesis fuzzing (`robust_fuzz`); hostile HTML in headless Chromium
+(`robust_xss`); SIGKILL crash runs (`robust_crash`); concurrent users, a flooding key and per-request
+limits (`robust_load`).
 
 Everything runs over a slice of the shipped MovieLens catalog prepared once under `--work` (item index,
 a small ranker): real MiniLM, Chroma, SQLite, SmolLM2. The canary planted in every system prompt, the

@@ -210,11 +210,11 @@ class Catalogs:
         reply = self.assistant.recommend(user_id, text, k=1, explain=False) if (user_id or text) else None
         profile = reply.profile if reply is not None else InterestProfile()
         if text:
-            # Titles of the other catalogs in the words ("I loved Gone Girl"): kept with their domain.
+            # Titles and authors of the other catalogs in the words ("I loved Gone Girl"): kept with their domain.
             grounded = self.ground(text, InterestProfile()).others
-            if grounded.liked_items or grounded.disliked_items:
+            if grounded.liked_items or grounded.disliked_items or grounded.liked_authors or grounded.disliked_authors:
                 if user_id:
-                    self.assistant.store.merge_profile(user_id, grounded, "api: titles of other catalogs")
+                    self.assistant.store.merge_profile(user_id, grounded, "api: titles and authors of other catalogs")
                     profile = self.assistant.store.get_profile(user_id)
                 else:
                     profile = profile.merged_with(grounded)

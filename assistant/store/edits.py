@@ -25,6 +25,7 @@ from recassist.foundation.profile import (
 
 ItemList = Literal["liked_items", "disliked_items", "excluded_items", "seen_items"]
 AspectList = Literal["liked_aspects", "disliked_aspects", "excluded_genres"]
+AuthorList = Literal["liked_authors", "disliked_authors"]
 
 # Liking and disliking the same thing at once is contradictory: adding to one side removes from the other.
 _OPPOSITE: dict[str, str] = {
@@ -41,6 +42,8 @@ _LABEL = {
     "liked_aspects": "liked aspect",
     "disliked_aspects": "disliked aspect",
     "excluded_genres": "excluded genre",
+    "liked_authors": "liked author",
+    "disliked_authors": "disliked author",
 }
 
 
@@ -75,6 +78,13 @@ class AddAspect(_Op):
     kind: AspectKind = "genre"
 
 
+class RemoveAuthor(_Op):
+    op: Literal["remove_author"]
+    list: AuthorList
+    name: str = Field(min_length=1, max_length=200, description="Matched case-insensitively.")
+    domain: str = Field(min_length=1, max_length=64, description="The catalog of the author's items ('books').")
+
+
 class RemoveTheme(_Op):
     op: Literal["remove_theme"]
     text: str = Field(min_length=1, max_length=500, description="Matched case-insensitively.")
@@ -100,7 +110,7 @@ class SetYears(_Op):
 
 
 PatchOp = Annotated[
-    RemoveItem | AddItem | RemoveAspect | AddAspect | RemoveTheme | ClearConstraint | SetYears,
+    RemoveItem | AddItem | RemoveAspect | AddAspect | RemoveAuthor | RemoveTheme | ClearConstraint | SetYears,
     Field(discriminator="op"),
 ]
 _OPS = TypeAdapter(list[PatchOp])
@@ -186,6 +196,8 @@ def _apply_one(p: InterestProfile, op: PatchOp, catalog: Catalog | None) -> str:
         return _remove_aspect(p, op)
     if isinstance(op, AddAspect):
         return _add_aspect(p, op, catalog)
+    if isinstance(op, RemoveAuthor):
+        return _remove_author(p, op)
     if isinstance(op, RemoveTheme):
         return _remove_theme(p, op)
     if isinstance(op, ClearConstraint):
@@ -223,6 +235,17 @@ def _remove_aspect(p: InterestProfile, op: RemoveAspect) -> str:
         raise NotFoundError(f"aspect {op.aspect!r} is not in {op.list} (it holds: {have})")
     entries[:] = [e for e in entries if e.aspect.lower() != op.aspect.lower()]
     return f"removed {_LABEL[op.list]} '{gone[0].aspect}'"
+
+
+def _remove_author(p: InterestProfile, op: RemoveAuthor) -> str:
+    entries = getattr(p, op.list)
+    key = (op.domain, op.name.lower())
+    gone = [e for e in entries if (e.domain, e.name.lower()) == key]
+    if not gone:
+        have = ", ".join(f"{e.name!r} ({e.domain})" for e in entries) or "none"
+        raise NotFoundError(f"author {op.name!r} of {op.domain} is not in {op.list} (it holds: {have})")
+    entries[:] = [e for e in entries if (e.domain, e.name.lower()) != key]
+    return f"removed {_LABEL[op.list]} '{gone[0].name}' ({op.domain})"
 
 
 def _remove_theme(p: InterestProfile, op: RemoveTheme) -> str:

@@ -1,4 +1,4 @@
-"""Hostile input on each surface, small samples of the bench's runs (bench/robustness.py has the figures)."""
+"""Hostile input on each surface, small samples of the robustness runs (bench/robustness.py has the figures)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ def test_injected_texts_and_items_yield_only_catalog_items_and_no_payload(served
     for channel, r in results.items():
         assert r.requests >= 6, channel
         assert (r.errors_5xx, r.off_catalog, r.payload_echoes, r.canary_leaks) == (0, 0, 0, 0), (channel, r.examples)
+    assert results["item"].item_missing == 0  # each injected item came back, so its text reached the explainer
 
 
 class _Tags(html.parser.HTMLParser):

@@ -33,7 +33,7 @@ def test_the_llm_under_test_is_what_the_channels_call(sec_settings):
     """The harness wraps the embedded model in the canary planter; the assistant's parts must use it."""
     from recassist.assistant.llm import get_llm
     from recassist.foundation.settings import Settings
-    from robust_common import CANARY, CanaryLLM, open_assistant
+    from robust_harness import CANARY, CanaryLLM, open_assistant
 
     settings = Settings(data_dir=sec_settings.data_dir, catalog_dir=sec_settings.catalog_dir, llm_timeout_s=2.0)
     llm = CanaryLLM(get_llm(settings))

@@ -207,3 +207,18 @@ def test_the_first_catalogs_domain_names_its_entries_and_a_missing_domain_is_nam
         store.patch_profile("cy", [{"op": "remove_item", "list": "liked_items", "item_id": "1"}])
     with pytest.raises(NotFoundError, match=r"item '2' of books is not in liked_items \(it holds: 1 \(books\)\)"):
         store.patch_profile("cy", [{"op": "remove_item", "list": "liked_items", "item_id": "2", "domain": "books"}])
+
+
+def test_an_author_entry_is_removed_by_name_and_domain(store):
+    from recassist.foundation.profile import AuthorPreference
+
+    src = Source(text="Agatha Christie", turn=1)
+    store.save_profile("dee", InterestProfile(liked_authors=[
+        AuthorPreference(name="Agatha Christie", domain="books", aspects=["mystery"], source=src)]), "turn 1")
+    bad = {"op": "remove_author", "list": "liked_authors", "name": "agatha christie", "domain": "movies"}
+    with pytest.raises(NotFoundError, match=r"author 'agatha christie' of movies is not in liked_authors "
+                                            r"\(it holds: 'Agatha Christie' \(books\)\)"):
+        store.patch_profile("dee", [bad])
+    rev = store.patch_profile("dee", [{**bad, "domain": "books"}])
+    assert rev.reason == "edit: removed liked author 'Agatha Christie' (books)"
+    assert store.get_profile("dee").liked_authors == [] and store.get_profile("dee").status == "empty"

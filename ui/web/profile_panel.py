@@ -27,6 +27,10 @@ def profile_choices(profile: InterestProfile) -> list[tuple[str, str]]:
     for name, label in (("liked_aspects", "likes"), ("disliked_aspects", "dislikes")):
         for a in getattr(profile, name):
             choices.append((f"{label} {a.kind}: {a.aspect}", _op(op="remove_aspect", list=name, aspect=a.aspect)))
+    for name, label in (("liked_authors", "likes author"), ("disliked_authors", "avoids author")):
+        for a in getattr(profile, name):
+            choices.append((f"{label}: {a.name}{_domain(a.domain)}",
+                            _op(op="remove_author", list=name, name=a.name, domain=a.domain)))
     for t in profile.themes:
         choices.append((f"wish: {t.text}", _op(op="remove_theme", text=t.text)))
     c = profile.constraints

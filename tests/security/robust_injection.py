@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from robust_common import CANARY, Tally
+from robust_harness import CANARY, Tally
 
 DATA = Path(__file__).parent / "data" / "injection"
 OUT_OF_CATALOG = "The Crimson Paradox of Zorblax (2031)"
