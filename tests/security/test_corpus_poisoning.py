@@ -1,4 +1,4 @@
-"""The conversation-corpus channel: the bench's poisoned dialogues (bench/robust_corpus.py) read as training
+"""The conversation-corpus channel: the poisoned dialogues of the corpus run (robust_corpus.py) read as training
 reads them, weighed by the trust rules; the shipped corpus keeps every weight."""
 
 from __future__ import annotations
