@@ -66,7 +66,7 @@ def _injection_llm(key: str, settings, base: str | None):
 
 def injection(args, rows: list[Row], out: dict) -> None:
     from recassist.ui.app import create_app
-    from robust_injection import CHANNELS, attack_corpus, journaled, run_channels, summarize
+    from robust_injection import CHANNELS, attack_corpus, catalog_keys, journaled, run_channels, summarize
 
     attacks = attack_corpus()
     random.Random(0).shuffle(attacks)
@@ -85,7 +85,7 @@ def injection(args, rows: list[Row], out: dict) -> None:
                 llm = _injection_llm(key, settings, base)
                 assistant = open_assistant(settings, llm)
                 with serving(create_app(assistant, settings, ui=False)) as url:
-                    run_channels(url, attacks[:n], set(assistant.catalog.item_ids), journal=journal, backend=key,
+                    run_channels(url, attacks[:n], catalog_keys(assistant, settings), journal=journal, backend=key,
                                  llm_counters=llm.counters if llm else dict, deadline=deadline)
         _injection_rows(rows, out, name, summarize(journal, key, n), n, with_llm=key != "none")
 
