@@ -1,9 +1,9 @@
-"""`recassist train conversations`: fit co-suggestion, text-to-item and the learned ranking layer from
-conversation corpora.
+"""`recassist train conversations`: fit co-suggestion, text-to-item, co-mention and the learned ranking layer
+from conversation corpora.
 
-Co-suggestion and text-to-item are fitted on every conversation of every corpus. The layer's training requests
-come from replaying up to `layer_dialogues` conversations as chats (`replay`), each with co-suggestion and
-text-to-item models not fitted on it (5 folds by a hash of the conversation id); fold 0 is held out to choose
+Co-suggestion, text-to-item and co-mention are fitted on every conversation of every corpus. The layer's
+training requests come from replaying up to `layer_dialogues` conversations as chats (`replay`), each with
+conversation-trained scorers not fitted on it (5 folds by a hash of the conversation id); fold 0 is held out to choose
 the number of trees and is never fitted on. The files are written atomically with their config and the catalog
 version; on any error the previous files stay in place and the engine keeps answering with them (or with the
 hand-tuned scorer).
@@ -20,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 from recassist.assistant.dialogue.features import ChatModels
-from recassist.assistant.dialogue.scorer import COSUGGEST_FILE, LAYER_FILE, TEXT_FILE
+from recassist.assistant.dialogue.scorer import COMENTION_FILE, COSUGGEST_FILE, LAYER_FILE, TEXT_FILE
 from recassist.foundation.errors import InputError
 from recassist.foundation.settings import Settings
+from recassist.ranking.dialogue.comention import CoMention
 from recassist.ranking.dialogue.corpus import Conversation, CorpusStats, read_corpus
 from recassist.ranking.dialogue.cosuggest import CoSuggestion
 from recassist.ranking.dialogue.layer import LayerConfig, LearnedLayer
@@ -49,9 +50,11 @@ class TrainReport:
     text: str
     layer: str
     seconds: float
+    comention: str = ""
 
     def __str__(self) -> str:
-        return f"{self.corpus}\n{self.cosuggest}\n{self.text}\n{self.layer}\n({self.seconds:.0f} s)"
+        return "\n".join(x for x in (self.corpus, self.cosuggest, self.text, self.comention, self.layer,
+                                      f"({self.seconds:.0f} s)") if x)
 
 
 def fold_of(conv: Conversation) -> int:
@@ -128,6 +131,8 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
     ids = list(catalog.items)
     co = CoSuggestion(ids).fit(convs)
     co.catalog_version = version
+    cm = CoMention(ids).fit(convs)
+    cm.catalog_version = version
     models = Path(settings.models_dir)
     models.mkdir(parents=True, exist_ok=True)
 
@@ -151,7 +156,8 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
         if f not in per_fold:
             per_fold[f] = ChatModels(
                 CoSuggestion(ids, co.config).fit(c for c in convs if fold_of(c) not in {f, SELECT_FOLD}),
-                text_data.fit(ids, without_folds={f, SELECT_FOLD}, progress=progress))
+                text_data.fit(ids, without_folds={f, SELECT_FOLD}, progress=progress),
+                CoMention(ids, cm.config).fit(c for c in convs if fold_of(c) not in {f, SELECT_FOLD}))
         return per_fold[f]
 
     bar = _bar(len(chosen), "replaying conversations", progress)
@@ -171,6 +177,7 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
                        "corpora": [str(p) for p in (corpus_paths or [SHIPPED_CORPUS])]})
     co.save(models / COSUGGEST_FILE)
     text_model.save(models / TEXT_FILE)
+    cm.save(models / COMENTION_FILE)
     layer.save(models / LAYER_FILE)
     return TrainReport(
         corpus=f"corpus: {stats}",
@@ -178,6 +185,8 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
                   f"{models / COSUGGEST_FILE}",
         text=f"text-to-item: {text_model.info['examples']} examples from {text_model.info['conversations']} "
              f"conversations, loss per epoch {text_model.info['loss_per_epoch']} -> {models / TEXT_FILE}",
+        comention=f"co-mention: {cm.config.dim}-wide item vectors from {cm.conversations} conversations -> "
+                  f"{models / COMENTION_FILE}",
         layer=f"layer: {layer.info['trees']} trees on {len(fit_rows)} requests, NDCG@10 on {len(sel_rows)} held-out "
               f"requests {layer.info['selection_ndcg@10']:.4f} -> {models / LAYER_FILE}",
         seconds=time.perf_counter() - t0)
