@@ -7,7 +7,7 @@ import json
 
 import pytest
 from recassist.assistant.dialogue.export import session_rows
-from recassist.assistant.dialogue.scorer import COSUGGEST_FILE, LAYER_FILE, ConversationScorer
+from recassist.assistant.dialogue.scorer import COSUGGEST_FILE, LAYER_FILE, TEXT_FILE, ConversationScorer
 from recassist.assistant.dialogue.training import read_corpora, train_conversation_layer
 from recassist.foundation.catalog import load_catalog_cached
 from recassist.foundation.errors import InputError
@@ -55,6 +55,7 @@ def test_layer_learns_what_people_suggest_and_says_so(rules_assistant, trained):
     settings, scorer, report = trained
     assert "150 conversations" in report.corpus and "trees" in report.layer
     assert report.text.startswith("text-to-item: ") and scorer.text_model is not None
+    assert report.comention.startswith("co-mention: ") and scorer.comention is not None
     engine = rules_assistant.engine
     engine.conversation = scorer
     try:
@@ -99,6 +100,9 @@ def test_missing_or_stale_layer_falls_back_with_a_message(trained, small_setting
         (partial / name).write_bytes((settings.models_dir / name).read_bytes())
     assert ConversationScorer.open(partial, scorer_version(settings)) is None
     assert "no text-to-item model" in capsys.readouterr().err
+    (partial / TEXT_FILE).write_bytes((settings.models_dir / TEXT_FILE).read_bytes())  # co-mention still missing
+    assert ConversationScorer.open(partial, scorer_version(settings)) is None
+    assert "no co-mention model" in capsys.readouterr().err
     doc = json.loads((settings.models_dir / LAYER_FILE).read_text())
     assert doc["catalog_version"] and doc["config"] and doc["info"]["replayed_conversations"] == 150
 
