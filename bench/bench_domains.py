@@ -11,6 +11,12 @@
    `POST /v1/chat` without `domain` send it, each in a new session of a new user. An answer is in the
    right catalog when every item is in the expected one; for "open" requests (a film and a book named,
    nothing else) when the list holds both.
+   Then, in a table of their own (so the table above stays comparable with earlier runs), requests naming
+   the 10 most-rated authors of the books catalog (ratings summed over their books; names of at least two
+   words, as `extraction.authors` matches them), from `AUTHOR_TEMPLATES`, written like the ones above.
+   Besides the right catalog: whether the author was grounded (in the turn's profile), and what the
+   items hold: for books, the share written by the author; for films, the share carrying at least one
+   of the aspects the author stands for.
 3. With `--movie-evals`: `recassist eval ranker --models popularity,itemknn,ease` and `recassist eval
    conversation ...` (the ReDial arguments given), their output printed as they print it.
 DIR needs what `recassist demo` prepares (index, ranker); the conversation eval also the trained
@@ -41,11 +47,63 @@ TEMPLATES = {
              "{film}, {book}", "I enjoyed {book} and {film} a lot"],
 }
 TITLES = 10
+AUTHOR_TEMPLATES = {
+    "books": ["books by {author}", "something like {author}", "any novels similar to {author}'s?"],
+    "movies": ["films for someone who loves {author}", "a movie for a fan of {author}"],
+    "open": ["I loved {film} and {author}"],
+}
 
 
 def most_rated_titles(catalog: Catalog, n: int) -> list[str]:
     pop = catalog.popularity
     return [catalog.items[i].title for i in sorted(catalog.item_ids, key=lambda i: -pop.get(i, 0))[:n]]
+
+
+def most_rated_authors(catalog: Catalog, n: int) -> list[str]:
+    counts: dict[str, int] = {}
+    pop = catalog.popularity
+    for item_id, it in catalog.items.items():
+        for name in it.authors:
+            if len(name.split()) >= 2:
+                counts[name] = counts.get(name, 0) + pop.get(item_id, 0)
+    return sorted(counts, key=lambda a: -counts[a])[:n]
+
+
+def author_check(chat, books: Catalog, films: list[str]) -> None:
+    from recassist.foundation.vocabulary import to_shared
+
+    authors = most_rated_authors(books, TITLES)
+    print(f"\nauthor requests: {sum(map(len, AUTHOR_TEMPLATES.values()))} templates x {TITLES} authors; "
+          f"authors: {', '.join(authors)}")
+    print(f"{'request kind':<14}{'turns':>6}{'right catalog':>15}{'grounded':>10}{'items fit':>11}{'empty':>7}"
+          f"{'s/turn p50':>12}{'p95':>7}")
+    n = 0
+    for kind, templates in AUTHOR_TEMPLATES.items():
+        right = grounded = empty = 0
+        fit: list[float] = []
+        times = []
+        for template in templates:
+            for film, author in zip(films, authors, strict=True):
+                n += 1
+                t0 = time.perf_counter()
+                reply = chat.chat(f"bench-author-{n}", template.format(film=film, author=author))
+                times.append(time.perf_counter() - t0)
+                named = [a for a in reply.profile.liked_authors if a.name == author]
+                grounded += bool(named)
+                empty += not reply.items
+                domains = {it.domain or "movies" for it in reply.items}
+                right += domains == ({"movies", "books"} if kind == "open" else {kind})
+                if kind == "books" and reply.items:
+                    fit.append(sum(author in books.items[it.item_id].authors for it in reply.items
+                                   if it.item_id in books.items) / len(reply.items))
+                if kind == "movies" and reply.items and named:
+                    wanted = set(named[0].aspects)
+                    fit.append(sum(bool(wanted & set(to_shared(it.genres))) for it in reply.items) / len(reply.items))
+        times.sort()
+        turns = len(times)
+        shown = f"{sum(fit) / len(fit):.3f}" if fit else "-"
+        print(f"{kind:<14}{turns:>6}{right / turns:>15.3f}{grounded / turns:>10.3f}{shown:>11}{empty:>7}"
+              f"{times[turns // 2]:>12.3f}{times[int(turns * 0.95)]:>7.3f}")
 
 
 def chat_check(settings: Settings) -> None:
@@ -78,6 +136,7 @@ def chat_check(settings: Settings) -> None:
         turns = len(times)
         print(f"{kind:<14}{turns:>6}{right / turns:>15.3f}{empty:>7}{times[turns // 2]:>12.3f}"
               f"{times[int(turns * 0.95)]:>7.3f}")
+    author_check(chat, load_catalog_cached(str(DEMO_BOOKS_DIR)), films)
 
 
 def main() -> int:

@@ -4,11 +4,12 @@
     python bench/robustness.py --quick      # every section, smaller samples (minutes)
     python bench/robustness.py --only fuzz,xss --json results.json
 
-Sections (each a module next to this one): prompt injection, direct and indirect, with the embedded LLM
-and with the OpenAI-compatible backend pointed at llama.cpp's server (`robust_injection`), and without
-an LLM for the whole corpus; the ranking channel (an instruction in an item's description and tags);
-Schemathesis fuzzing (`robust_fuzz`); hostile HTML in headless Chromium (`robust_xss`); SIGKILL crash
-runs (`robust_crash`); concurrent users, a flooding key and per-request limits (`robust_load`).
+Sections (each a module in tests/security/, whose tests run small samples of it): prompt injection, direct
+and indirect, with the embedded LLM and with the OpenAI-compatible backend pointed at llama.cpp's server
+(`robust_injection`), and without an LLM for the whole corpus; the ranking channel (an instruction in an
+item's description and tags); Schemathesis fuzzing (`robust_fuzz`); hostile HTML in headless Chromium
+(`robust_xss`); SIGKILL crash runs (`robust_crash`); concurrent users, a flooding key and per-request
+limits (`robust_load`).
 
 Everything runs over a slice of the shipped MovieLens catalog prepared once under `--work` (item index,
 a small ranker): real MiniLM, Chroma, SQLite, SmolLM2. The canary planted in every system prompt, the
@@ -30,7 +31,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from robust_common import DEFAULT_WORK, CanaryLLM, fresh_copy, llama_server, open_assistant, serving  # noqa: E402
+from robust_common import (  # noqa: E402
+    DEFAULT_WORK,
+    LLM_MIN_TIMEOUT_S,
+    LLM_THREADS,
+    CanaryLLM,
+    fresh_copy,
+    llama_server,
+    open_assistant,
+    serving,
+)
 
 SECTIONS = ("limits", "isolation", "flood", "fuzz", "ranking", "corpus", "xss", "crash", "injection")
 Row = tuple[str, str, str, str]  # section, measure, result, target
@@ -46,17 +56,17 @@ def _injection_llm(key: str, settings, base: str | None):
     from recassist.foundation.settings import Settings
 
     if key == "embedded":
-        return CanaryLLM(get_llm(settings))
+        return CanaryLLM(get_llm(settings), min_timeout_s=LLM_MIN_TIMEOUT_S)
     if key == "llamacpp":
         return CanaryLLM(get_llm(Settings(data_dir=settings.data_dir, catalog_dir=settings.catalog_dir,
                                           llm_backend="openai", llm_base_url=base, llm_api_key="none",
-                                          llm_model="smollm2")))
+                                          llm_model="smollm2")), min_timeout_s=LLM_MIN_TIMEOUT_S)
     return None
 
 
 def injection(args, rows: list[Row], out: dict) -> None:
     from recassist.ui.app import create_app
-    from robust_injection import CHANNELS, attack_corpus, journaled, run_channels, summarize
+    from robust_injection import CHANNELS, attack_corpus, catalog_keys, journaled, run_channels, summarize
 
     attacks = attack_corpus()
     random.Random(0).shuffle(attacks)
@@ -70,12 +80,12 @@ def injection(args, rows: list[Row], out: dict) -> None:
         pending = len(CHANNELS) * n - sum(1 for (a, _) in journaled(journal, key) if a < n)
         if n > 0 and pending > 0 and (deadline is None or time.monotonic() < deadline):
             # A directory per backend: Chroma keeps a client per path for the life of the process.
-            settings = fresh_copy(args.work, f"injection-{key}")
+            settings = fresh_copy(args.work, f"injection-{key}", local_threads=LLM_THREADS)
             with (llama_server() if key == "llamacpp" else contextlib.nullcontext()) as base:
                 llm = _injection_llm(key, settings, base)
                 assistant = open_assistant(settings, llm)
                 with serving(create_app(assistant, settings, ui=False)) as url:
-                    run_channels(url, attacks[:n], set(assistant.catalog.item_ids), journal=journal, backend=key,
+                    run_channels(url, attacks[:n], catalog_keys(assistant, settings), journal=journal, backend=key,
                                  llm_counters=llm.counters if llm else dict, deadline=deadline)
         _injection_rows(rows, out, name, summarize(journal, key, n), n, with_llm=key != "none")
 
@@ -84,6 +94,7 @@ def _injection_rows(rows: list[Row], out: dict, name: str, res, n: int, *, with_
     ch = res.channels
     reqs = sum(r.requests for r in ch.values())
     per = ", ".join(f"{c} {r.requests}" for c, r in ch.items())
+    per += f"; injected item not returned {ch['item'].item_missing}"
     rows.append(("injection", f"[{name}] {res.attacks} of {n} attacks x 4 channels: requests", f"{reqs} ({per})", ""))
     rows.append(("injection", f"[{name}] canary leaks / off-catalog items / payload in output / 5xx / no answer",
                  " / ".join(str(sum(getattr(r, k) for r in ch.values()))

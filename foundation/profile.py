@@ -48,6 +48,20 @@ class AspectPreference(BaseModel):
     confidence: float = Field(default=1.0, ge=0.0, le=1.0)
 
 
+class AuthorPreference(BaseModel):
+    """An author the user named ("Agatha Christie"): a name of a catalog's `Item.authors`, found in their words."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="As the catalog writes it, e.g. 'Agatha Christie'.")
+    domain: str = Field(description="The catalog whose items carry this author ('books').")
+    aspects: list[str] = Field(default_factory=list, description="Shared-vocabulary aspects most of the author's "
+                               "items carry ('mystery', 'crime'): what the author's taste means in other catalogs.")
+    source: Source
+    origin: Origin = "explicit"
+    confidence: float = Field(default=1.0, ge=0.0, le=1.0)
+
+
 class Theme(BaseModel):
     """Free-text wish that maps to no single vocabulary term ('something thoughtful'); used for search."""
 
@@ -87,6 +101,8 @@ class InterestProfile(BaseModel):
     disliked_items: list[ItemPreference] = Field(default_factory=list)
     liked_aspects: list[AspectPreference] = Field(default_factory=list)
     disliked_aspects: list[AspectPreference] = Field(default_factory=list)
+    liked_authors: list[AuthorPreference] = Field(default_factory=list)
+    disliked_authors: list[AuthorPreference] = Field(default_factory=list)
     themes: list[Theme] = Field(default_factory=list)
     constraints: Constraints = Field(default_factory=Constraints)
 
@@ -111,8 +127,8 @@ class InterestProfile(BaseModel):
         c = self.constraints
         return not (
             self.liked_items or self.disliked_items or self.liked_aspects or self.disliked_aspects
-            or self.themes or c.years or c.max_runtime_minutes or c.excluded_genres
-            or c.excluded_items or c.seen_items
+            or self.liked_authors or self.disliked_authors or self.themes or c.years or c.max_runtime_minutes
+            or c.excluded_genres or c.excluded_items or c.seen_items
         )
 
     def merged_with(self, newer: InterestProfile) -> InterestProfile:
@@ -157,6 +173,10 @@ def merge_profiles(old: InterestProfile, new: InterestProfile) -> InterestProfil
         old.liked_aspects, old.disliked_aspects, new.liked_aspects, new.disliked_aspects,
         lambda p: (p.kind, p.aspect.lower()),
     )
+    liked_p, disliked_p = _merge_sides(
+        old.liked_authors, old.disliked_authors, new.liked_authors, new.disliked_authors,
+        lambda p: (p.domain, p.name.lower()),
+    )
     oc, nc = old.constraints, new.constraints
     excluded_genres = {g.aspect: g for g in oc.excluded_genres}
     for g in nc.excluded_genres:
@@ -179,6 +199,8 @@ def merge_profiles(old: InterestProfile, new: InterestProfile) -> InterestProfil
         disliked_items=disliked,
         liked_aspects=liked_a,
         disliked_aspects=disliked_a,
+        liked_authors=liked_p,
+        disliked_authors=disliked_p,
         themes=themes,
         constraints=constraints,
         notes=list(new.notes),

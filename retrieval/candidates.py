@@ -141,12 +141,11 @@ class CandidateGenerator:
         Raises `StateMismatchError` when the index is missing or stale (the message says how to fix it).
         """
         from recassist.foundation.catalog import load_catalog_cached
+        from recassist.foundation.catalog.updates import apply_updates
         from recassist.retrieval.embedders import get_embedder
         from recassist.retrieval.index import open_index, repair_index
 
         if catalog is None:
-            from recassist.foundation.catalog.updates import apply_updates
-
             catalog = apply_updates(load_catalog_cached(str(settings.catalog_dir)), settings)
         embedder = get_embedder(settings)
         if repair:
@@ -154,6 +153,9 @@ class CandidateGenerator:
             if done is not None:
                 log.warning("finished an interrupted catalog update in the item index: %d items written, %d "
                             "deleted (%.1f s)", done.upserted, done.deleted, done.seconds)
+            if settings.redis_url:
+                # The repair indexed the shared log as it stood under the lock, which may be ahead of `catalog`.
+                catalog = apply_updates(catalog, settings)
         return cls(catalog, open_index(catalog, settings, embedder), embedder, settings)
 
     # --- public ---------------------------------------------------------

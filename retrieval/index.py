@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from recassist.foundation.catalog import Catalog, Item
+from recassist.foundation.catalog.updates import apply_updates, write_lock
 from recassist.foundation.errors import InputError, StateMismatchError, UnknownItemError
 from recassist.foundation.settings import Settings
 from recassist.retrieval.documents import DOC_RECIPE, catalog_documents, document_hash, item_document
@@ -153,8 +154,22 @@ def repair_index(catalog: Catalog, settings: Settings, embedder: Embedder | None
     an index that differs from the catalog by the items of that update. When the store was built with
     the same embedding model and recipe and at most `REPAIR_LIMIT` items differ, the incremental build
     writes just those; anything else is left for `open_index` to refuse with the command that fixes it.
+
+    `catalog` is the first catalog, with the update log replayed. With Redis (several workers on one
+    shared index) the repair holds the catalog write lock that every catalog write takes, so two starting
+    workers never repair at once and a repair never interleaves with another worker's `PUT /v1/items`;
+    under it the shared log is replayed onto `catalog` again, so an update another worker finished since
+    `catalog` was read is kept, not rolled back. Raises `BackendError` when Redis does not answer or
+    another write holds the lock for too long.
     """
     embedder = embedder or get_embedder(settings)
+    with write_lock(settings):
+        if settings.redis_url:
+            catalog = apply_updates(catalog, settings)  # replaying entries already applied changes nothing
+        return _repair(catalog, settings, embedder)
+
+
+def _repair(catalog: Catalog, settings: Settings, embedder: Embedder) -> BuildReport | None:
     store = connect(settings, catalog.name)
     old = store.manifest()
     target, ids, hashes = _expected(catalog, embedder, complete=True)

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from recassist.foundation.settings import DEMO_CATALOG_DIR
+from recassist.foundation.settings import DEMO_BOOKS_DIR, DEMO_CATALOG_DIR
 
 
 def write_movielens_slice(dst: Path, *, n_popular: int, max_user: int, named: Iterable[str] = (),
@@ -31,6 +31,20 @@ def write_movielens_slice(dst: Path, *, n_popular: int, max_user: int, named: It
         with open(DEMO_CATALOG_DIR / "tags.csv", newline="") as f:
             kept_tags = [t for t in csv.DictReader(f) if t["movieId"] in keep]
         write_csv(dst / "tags.csv", kept_tags, ["userId", "movieId", "tag", "timestamp"])
+    return dst
+
+
+def write_goodbooks_slice(dst: Path, *, n_books: int) -> Path:
+    """The first `n_books` books of the shipped goodbooks subset (the most rated) with their ratings, as
+    goodbooks files in `dst`; returns `dst`."""
+    dst.mkdir(parents=True, exist_ok=True)
+    with open(DEMO_BOOKS_DIR / "books_top20_tags.csv", newline="", encoding="utf-8") as f:
+        books = list(csv.DictReader(f))[:n_books]
+    keep = {b["book_id"] for b in books}
+    with open(DEMO_BOOKS_DIR / "ratings.csv", newline="") as f:
+        ratings = [r for r in csv.DictReader(f) if r["book_id"] in keep]
+    write_csv(dst / "books_top20_tags.csv", books, list(books[0]))
+    write_csv(dst / "ratings.csv", ratings, list(ratings[0]))
     return dst
 
 

@@ -1,7 +1,8 @@
 """`recassist demo` and `recassist serve`: the chat UI and the HTTP API from one process.
 
 `demo` prepares what is missing - the item index and a ranker that fits in seconds - serves on
-127.0.0.1, and trains the full ranker in a background process; the server adopts it when it is ready
+127.0.0.1, and trains the conversation layer and the full ranker in a background process; the server
+adopts each when it is ready
 (`recassist status` shows progress). `serve` only opens what is already prepared (and adopts a full
 ranker that finishes while it runs). Library errors reach `recassist.cli`, which turns them into
 messages and exit codes.
@@ -46,25 +47,28 @@ def register_commands(subparsers, eval_subparsers=None) -> None:
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from recassist.assistant.conversation import background
     from recassist.assistant.conversation.prepare import prepare, prepare_first_start
+    from recassist.assistant.dialogue.training import conversation_layer_current, ensure_conversation_layer
 
     started = time.perf_counter()
     trainer = None
     if args.wait:
-        say("Preparing the demo: item index and full ranker training (later starts reuse them) ...")
+        say("Preparing the demo: item index, full ranker and conversation layer (later starts reuse them) ...")
         prepare(settings, progress=True)
+        say(f"  {ensure_conversation_layer(settings, progress=True)}")
     else:
         say("Preparing the demo (first start: item index and a quick ranker; later starts reuse them) ...")
         report = prepare_first_start(settings, progress=True)
         say(f"  {report.index}\n  {report.ranker}")
-        if report.full_ranker_needed:
+        needed = {"the conversation-trained layer": not conversation_layer_current(settings),
+                  "the full ranker": report.full_ranker_needed}
+        missing = [name for name, missing_now in needed.items() if missing_now]
+        if missing:
             trainer = background.start(settings)
-            say("  The full ranker trains in the background (low priority) and replaces the quick one when "
-                 "it is better on validation; `recassist status` shows progress." if trainer is not None else
-                 "  The full ranker is training in another process; this server adopts it when it is ready.")
-    # The conversation-trained layer (shipped ReDial corpus, a short replay) when none is current.
-    from recassist.assistant.dialogue.training import ensure_conversation_layer
-
-    say(f"  {ensure_conversation_layer(settings, progress=True)}")
+            verb = "trains" if len(missing) == 1 else "train"
+            say(f"  {' and then '.join(missing).capitalize()} {verb} in the background (low priority); this "
+                "server adopts each when it is ready (the full ranker only if better on validation). "
+                "`recassist status` shows progress." if trainer is not None else
+                "  Training is running in another process; this server adopts its models when they are ready.")
     try:
         return _serve(args, settings, started)
     finally:

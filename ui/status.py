@@ -5,8 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from recassist.assistant.conversation.background import CONVERSATION_STAGE
 from recassist.foundation.settings import Settings
 from recassist.ranking.staged import full_model_info, quick_path, read_status
+
+HAND_SET = "hand-set blend (no trained conversation layer yet)"
 
 
 def training_summary(settings: Settings) -> dict[str, Any]:
@@ -19,7 +22,13 @@ def training_summary(settings: Settings) -> dict[str, Any]:
     if state == "training" and not st.get("running"):
         state = "interrupted"  # the process died without saying so (kill -9): it resumes on the next demo
     out = {"state": state, "running": bool(st.get("running"))}
-    if state in ("training", "interrupted"):
+    if st.get("stage") == CONVERSATION_STAGE and state in ("training", "interrupted"):
+        out["stage"] = CONVERSATION_STAGE
+        line = "conversation layer (replaying chats from the shipped corpus, about a minute)"
+        if st.get("started_at"):
+            line += f", {int(time.time() - float(st['started_at']))} s since start"
+        out["progress"] = line + ("; resumes on the next `recassist demo`" if state == "interrupted" else "")
+    elif state in ("training", "interrupted"):
         members = int(st.get("members", 1))
         line = (f"network {int(st.get('member', 0)) + 1}/{members}, epoch {st.get('epoch', 0)} "
                 f"(stops early when validation stops improving, at most {st.get('max_epochs', '?')})")
@@ -53,6 +62,33 @@ def describe(settings: Settings) -> str:
         lines.append("ranker:   quick model (EASE + transitions) until the full one is ready")
     else:
         lines.append("ranker:   none yet: run `recassist demo`")
+    from recassist.assistant.dialogue.training import conversation_layer_current
+
+    lines.append("chats:    " + ("conversation-trained layer" if conversation_layer_current(settings) else HAND_SET))
     t = training_summary(settings)
     lines.append(f"training: {t['state']} - {t['progress']}")
     return "\n".join(lines)
+
+
+def serving_summary(assistant, settings: Settings) -> dict[str, Any]:
+    """What a running server serves now (`/readyz`, the chat UI): ranker, chat scorer, LLM, training."""
+    llm = assistant.llm
+    return {"ranker": dict(assistant.served_ranker),
+            "conversation_layer": "serving" if assistant.engine.conversation is not None else HAND_SET,
+            "llm": {"backend": settings.resolved_llm_backend if llm is not None else "none",
+                    "model": llm.model if llm is not None else "",
+                    "state": llm.state if llm is not None else "off (text rules, template reasons)"},
+            "training": training_summary(settings)}
+
+
+def one_line(summary: dict[str, Any]) -> str:
+    """`serving_summary` as one line of plain text for the chat UI."""
+    ranker = summary["ranker"]
+    parts = [f"ranker: {ranker.get('kind', '')} {ranker.get('name', '')}".replace("  ", " "),
+             "chats: " + ("conversation-trained layer" if summary["conversation_layer"] == "serving"
+                          else "hand-set blend"),
+             f"LLM: {summary['llm']['state']}"]
+    training = summary["training"]
+    if training.get("running"):
+        parts.append(f"training: {training['progress']}")
+    return "Serving now - " + "; ".join(parts)

@@ -35,12 +35,14 @@ def open_app(settings: Settings, *, use_llm: bool, ui: bool, defer_ui: bool = Fa
     assistant.catalog_version = start_version or 0  # it replayed the log at least that far
     if assistant.served_ranker.get("kind") == "quick":
         _adopt_the_full_ranker_when_ready(settings, assistant)
+    if assistant.engine.conversation is None:
+        _adopt_the_conversation_layer_when_ready(settings, assistant)
     app = create_app(assistant, settings, ui=ui, defer_ui=defer_ui, on_ui_ready=on_ui_ready)
     if settings.redis_url:
         from recassist.assistant.catalog_sync import CatalogFollower
 
-        app.state.catalog_follower = CatalogFollower(assistant, settings.redis_url,
-                                                     start_version=start_version).start()
+        app.state.catalog_follower = CatalogFollower(assistant, settings.redis_url, start_version=start_version,
+                                                     catalogs=app.state.catalogs).start()
     _freeze_startup_objects()
     return app
 
@@ -55,6 +57,16 @@ def _adopt_the_full_ranker_when_ready(settings: Settings, assistant) -> None:
     base = load_catalog_cached(str(settings.catalog_dir))
     FullRankerWatcher(settings, base, assistant.served_ranker.get("valid_ndcg"), assistant.swap_ranker,
                       assistant.engine.candidates.queries.encode).start()
+
+
+def _adopt_the_conversation_layer_when_ready(settings: Settings, assistant) -> None:
+    """Chatting with the hand-set blend while the conversation layer trains: swap it in once its files are
+    complete and current (each worker on its own)."""
+    from recassist.assistant.dialogue.adoption import ConversationLayerWatcher
+    from recassist.foundation.catalog import load_catalog_cached
+
+    version = load_catalog_cached(str(settings.catalog_dir)).version
+    ConversationLayerWatcher(settings.models_dir, version, assistant.swap_conversation).start()
 
 
 def worker_options(*, use_llm: bool, ui: bool) -> str:

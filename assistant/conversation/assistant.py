@@ -282,6 +282,12 @@ class Assistant:
             if served is not None:
                 self.served_ranker = served
 
+    def swap_conversation(self, scorer) -> None:
+        """Rank chats with the conversation-trained `scorer` from the next request on (a layer trained in the
+        background; `assistant.dialogue.adoption`)."""
+        with self._catalog_lock:
+            self.parts.engine.conversation = scorer  # catalog swaps carry it over (`with_catalog`)
+
     def follow_catalog(self, change: Callable[[Catalog], Catalog], version: int | None = None) -> bool:
         """Swap in `change(catalog)`: updates another worker made, already in the shared index (so nothing
         is re-indexed here), up to log `version`. Returns whether the catalog changed. See

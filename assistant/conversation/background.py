@@ -1,5 +1,7 @@
 """The background trainer: the slow models, trained in their own low-priority process while the server
-answers with the quick ones (`recassist demo` starts it; `recassist status` shows its progress).
+answers with the quick ones (`recassist demo` starts it; `recassist status` shows its progress): the
+conversation-trained layer (about a minute), then the full ranker (minutes). Servers adopt each when its
+files are complete (`ui.worker`).
 
 Run as `python -m recassist.assistant.conversation.background` with the server's `RECASSIST_*`
 environment. Stages run in order; each is resumable and reuses what is already current, so a
@@ -13,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,9 +34,26 @@ def _full_ranker(settings: Settings, catalog: Catalog) -> str:
     return train_full_ranker(settings, catalog, text_vectors=lambda: text_vectors(settings, catalog))
 
 
-#: (name, stage(settings, catalog) -> note), run in order. Later models trained at prepare time (e.g. a
-#: learned conversation layer) join here: each must reuse a current result and resume an interrupted one.
+def _conversation_layer(settings: Settings, catalog: Catalog) -> str:
+    """The conversation-trained layer (servers adopt it when its files appear). A failure here is reported
+    and training goes on: chats keep the hand-set blend, and the full ranker still comes."""
+    from recassist.assistant.dialogue.training import conversation_layer_current, ensure_conversation_layer
+    from recassist.foundation.errors import RecassistError
+
+    if conversation_layer_current(settings):
+        return "reused"
+    write_status(settings, state="training", stage=CONVERSATION_STAGE, started_at=time.time())
+    try:
+        return ensure_conversation_layer(settings, progress=True)
+    except RecassistError as e:
+        return f"not trained ({e}); chats use the hand-set blend"
+
+
+CONVERSATION_STAGE = "conversation layer"
+#: (name, stage(settings, catalog) -> note), run in order; each reuses a current result and resumes or redoes
+#: an interrupted one. The conversation layer first: about a minute, and chats gain the most from it.
 STAGES: list[tuple[str, Callable[[Settings, Catalog], str]]] = [
+    (CONVERSATION_STAGE, _conversation_layer),
     ("full ranker", _full_ranker),
 ]
 

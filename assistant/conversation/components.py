@@ -108,6 +108,7 @@ def load_parts(settings: Settings, *, use_llm: bool = True) -> LoadedParts:
     from recassist.assistant.llm import get_llm
     from recassist.foundation.threads import pin_compute_threads
     from recassist.ranking.serving import load_serving_ranker
+    from recassist.ranking.staged import TrainerLock
 
     pin_compute_threads(1)  # requests run side by side in worker threads, each on one core
     settings.ensure_dirs()
@@ -115,12 +116,15 @@ def load_parts(settings: Settings, *, use_llm: bool = True) -> LoadedParts:
     catalog = apply_updates(base, settings)  # items added / removed through the API since
     # A crash in the middle of a catalog update is finished here rather than left for a manual rebuild.
     candidates = CandidateGenerator.open(settings, catalog, repair=True)
+    catalog = candidates.catalog  # with Redis, the shared log as the repair found it (possibly newer)
     _warm_up_query_embeddings(candidates.embedder)
     # Trained on the catalog folder; new items score by text. Aspect texts share the request-side cache.
     ranker, served = load_serving_ranker(settings, base, text_encoder=candidates.queries.encode)
     store = open_store(settings, catalog)
     # The conversation-trained layer when its files are current; else the hand-set blend (with a note).
-    conversation = ConversationScorer.open(settings.models_dir, base.version)
+    # (No note while the background trainer runs: `recassist demo` has said the layer is on its way.)
+    conversation = ConversationScorer.open(settings.models_dir, base.version,
+                                           quiet=TrainerLock(settings).held_elsewhere())
     return LoadedParts(catalog, store, candidates, ranker, get_llm(settings) if use_llm else None, served,
                        conversation)
 

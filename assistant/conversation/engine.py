@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from recassist.assistant.conversation import scoring
+from recassist.assistant.conversation.authors import with_author_aspects
 from recassist.assistant.conversation.diversity import few_per_franchise
 from recassist.assistant.conversation.evidence import EvidenceBuilder
 from recassist.assistant.conversation.models import ChatSuggestion, Evidence, RecommendedItem
@@ -66,7 +67,9 @@ class RecommendationEngine:
         filters: Filter | None = None, n_candidates: int = 300, exclude: Sequence[str] = (),
     ) -> list[RankedItem]:
         """Top-`k` items with the evidence behind each. Blocked items (disliked, seen, excluded,
-        history, liked) never appear; hard constraints are applied by the candidate generator."""
+        history, liked) never appear; hard constraints are applied by the candidate generator. Authors the
+        user named count through the genres their items carry (`authors.with_author_aspects`)."""
+        profile = with_author_aspects(profile, self.catalog)
         self.embed_texts(profile, text)  # usually done already (see `embed_texts`): then all lookups hit
         if self.conversation is not None:
             ranked = self._recommend_learned(profile, history, k=k, text=text, filters=filters,

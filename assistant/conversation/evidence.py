@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from recassist.assistant.conversation.models import Evidence, SimilarItem
+from recassist.assistant.conversation.authors import derived_from_author
+from recassist.assistant.conversation.models import AuthorLink, Evidence, SimilarItem
 from recassist.assistant.conversation.scoring import LONG_HISTORY
 from recassist.foundation.catalog.models import Catalog
 from recassist.foundation.profile import InterestProfile
+from recassist.foundation.vocabulary import item_aspects
 from recassist.retrieval.candidates import Candidate, CandidateGenerator
 
 SIMILAR_MIN = 0.35  # below this cosine, "similar to X" is not worth saying
@@ -32,7 +34,9 @@ class EvidenceBuilder:
         """Evidence for `cand` (its item id must be in the catalog) given the profile and history."""
         item_id = cand.item_id
         own = self._aspects_of(item_id)
-        matched = [a.aspect for a in profile.liked_aspects if a.aspect.lower() in own]
+        # Genres an author the user named stands for are said as the author's, not as asked for.
+        matched = [a.aspect for a in profile.liked_aspects
+                   if a.aspect.lower() in own and not derived_from_author(a, profile.liked_authors)]
         anchors = list(dict.fromkeys([*profile.liked_ids(), *list(history)[-LONG_HISTORY:]]))
         similar = self._similar(item_id, anchors)
         satisfies = []
@@ -48,6 +52,7 @@ class EvidenceBuilder:
             similar_to_liked=similar,
             sources=list(cand.sources),
             satisfies=satisfies,
+            authors=author_links(profile, self.catalog.items[item_id]),
         )
 
     def _popular_now_min(self) -> float:
@@ -77,3 +82,16 @@ class EvidenceBuilder:
             for anchor_id, s in ((self.arrays.ids[rows[b]], sims[b]) for b in best)
             if s >= SIMILAR_MIN
         ]
+
+
+def author_links(profile: InterestProfile, item) -> list[AuthorLink]:
+    """The liked authors `item` (an `Item`) is by, or shares aspects with; at most two."""
+    carried = set(item_aspects(item))
+    out = []
+    for author in reversed(profile.liked_authors):  # the most recent first
+        shared = [a for a in author.aspects if a in carried]
+        mine = author.name in item.authors
+        if (shared or mine) and len(out) < 2:
+            out.append(AuthorLink(name=author.name, domain=author.domain, aspects=list(author.aspects),
+                                  shared_aspects=shared, by_author=mine))
+    return out

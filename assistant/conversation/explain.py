@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 from recassist.assistant.conversation.models import Evidence
+from recassist.assistant.domains.explain import author_clause, noun
 from recassist.assistant.extraction.aspects import find_aspects
 from recassist.assistant.extraction.mentions import matcher_for
 from recassist.assistant.extraction.vocabulary import vocabulary_for
@@ -71,6 +72,10 @@ def render_record(item: Item, ev: Evidence) -> str:
     lines = [f"movie: {item.label}", f"genres: {', '.join(item.genres) or 'unknown'}"]
     if ev.matched_aspects:
         lines.append(f"you asked for: {', '.join(ev.matched_aspects)}")
+    for a in ev.authors:
+        if a.shared_aspects:
+            lines.append(f"you named the author {a.name}, whose {noun(a.domain)}s are {', '.join(a.aspects)}; "
+                         f"this movie is {', '.join(a.shared_aspects)} too")
     if ev.matched_themes:
         lines.append(f"fits your wish for: {', '.join(ev.matched_themes)}")
     if ev.similar_to_liked:
@@ -92,6 +97,9 @@ def render_record(item: Item, ev: Evidence) -> str:
 def template_explanation(item: Item, ev: Evidence, catalog: Catalog | None = None) -> str:
     """A sentence built only from the evidence: always true, sometimes plain."""
     parts: list[str] = []
+    author = next((a for a in ev.authors if a.shared_aspects), None)
+    if author is not None:
+        parts.append(author_clause(author, catalog.domain if catalog is not None else None))
     if ev.similar_to_liked:
         top = ev.similar_to_liked[0]
         shared = []
@@ -151,7 +159,8 @@ class ExplanationChecker:
             if a.term.value.lower() not in allowed_aspects:
                 found.append(f"attribute not in evidence: {a.surface}")
         allowed_words = {w.lower() for name in (item.title, *item.aliases, *(s.title for s in named),
-                                                *item.genres) for w in re.findall(r"[A-Za-z]+", name)}
+                                                *item.genres, *(a.name for a in ev.authors))
+                         for w in re.findall(r"[A-Za-z]+", name)}
         for m in _CAPITALISED_RUN.finditer(text):
             if any(s <= m.start() < e for s, e in spans):
                 continue

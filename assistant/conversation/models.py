@@ -42,6 +42,18 @@ class CrossDomainLink(BaseModel):
     shared_aspects: list[str] = Field(default_factory=list, description="Shared-vocabulary aspects both carry.")
 
 
+class AuthorLink(BaseModel):
+    """An author the user named whose work this item is, or whose items' aspects it carries."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    domain: str = Field(description="The catalog of the author's items, e.g. 'books'.")
+    aspects: list[str] = Field(default_factory=list, description="Shared aspects most of the author's items carry.")
+    shared_aspects: list[str] = Field(default_factory=list, description="Those of them this item carries.")
+    by_author: bool = Field(default=False, description="This item is one of the author's.")
+
+
 class Evidence(BaseModel):
     """Everything the system really knows about why an item was proposed. Explanations may state only this."""
 
@@ -71,6 +83,9 @@ class Evidence(BaseModel):
     satisfies: list[str] = Field(default_factory=list, description="Constraints it was checked against.")
     cross_domain: list[CrossDomainLink] = Field(
         default_factory=list, description="Liked items of other catalogs it shares aspects with."
+    )
+    authors: list[AuthorLink] = Field(
+        default_factory=list, description="Authors you named: it is theirs, or carries what their items carry."
     )
 
 

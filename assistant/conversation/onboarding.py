@@ -17,14 +17,17 @@ ITEMS_PER_STEP = 5
 
 
 def is_confident(profile: InterestProfile, history_len: int) -> bool:
-    """Enough to rank with: some history, two liked items, or a liked item plus an aspect, or two aspects."""
-    liked, aspects = len(profile.liked_items), len(profile.liked_aspects) + len(profile.themes)
+    """Enough to rank with: some history, two liked items, or a liked item plus an aspect, or two aspects.
+    A liked author counts as both: their items, and the aspects those carry."""
+    authors = len(profile.liked_authors)
+    liked, aspects = len(profile.liked_items) + authors, len(profile.liked_aspects) + len(profile.themes) + authors
     return history_len >= 3 or liked >= 2 or (liked >= 1 and aspects >= 1) or aspects >= 2
 
 
 def has_positive_signal(profile: InterestProfile, history_len: int) -> bool:
     """Anything at all to rank with: then recommend, and keep asking alongside until confident."""
-    return history_len > 0 or bool(profile.liked_items or profile.liked_aspects or profile.themes)
+    return history_len > 0 or bool(profile.liked_items or profile.liked_aspects or profile.themes
+                                   or profile.liked_authors)
 
 
 class Onboarding:

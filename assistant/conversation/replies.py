@@ -26,6 +26,8 @@ def describe(delta: InterestProfile) -> list[str]:
     out += [f"disliked {p.title}" for p in delta.disliked_items]
     out += [f"wants {a.aspect}" for a in delta.liked_aspects]
     out += [f"avoids {a.aspect}" for a in delta.disliked_aspects]
+    out += [f"likes the author {a.name}" for a in delta.liked_authors]
+    out += [f"avoids the author {a.name}" for a in delta.disliked_authors]
     out += [f"theme: {t.text}" for t in delta.themes]
     c = delta.constraints
     if c.years:

@@ -2,8 +2,8 @@
 conversation-trained scorers (co-suggestion, text-to-item, co-mention).
 
 The candidate set of one request is the engine's candidates plus the items each conversation-trained scorer
-(co-suggestion, text-to-item, co-mention) ranks highest that the same hard rules allow (constraints, blocked, seen, excluded, history). Rows of `X`
-follow `ids`.
+(co-suggestion, text-to-item, co-mention) ranks highest that the same hard rules allow (constraints, blocked,
+seen, excluded, history). Rows of `X` follow `ids`.
 """
 
 from __future__ import annotations

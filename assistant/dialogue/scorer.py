@@ -34,6 +34,13 @@ COMENTION_FILE = "comention.npz"
 MIN_EVIDENCE_PAIRS = 2.0
 
 
+def file_digest(path: Path) -> str:
+    """The content hash the layer file records for each file it was trained with."""
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 @dataclass
 class LayerRanking:
     candidates: list[Candidate]
@@ -59,6 +66,10 @@ class ConversationScorer:
             text_model = TextToItem.load(models / TEXT_FILE, catalog_version)
             comention = CoMention.load(models / COMENTION_FILE, catalog_version)
             layer = LearnedLayer.load(models / LAYER_FILE, catalog_version, FEATURES)
+            for name, digest in layer.info.get("files", {}).items():
+                if file_digest(models / name) != digest:
+                    raise CheckpointError(f"{models / name} is not the file {models / LAYER_FILE} was trained with "
+                                          "(a training run stopped part-way); run `recassist train conversations`")
         except (CheckpointError, StateMismatchError) as e:
             if not quiet:
                 print(f"note: {e}; recommending with the hand-tuned scorer meanwhile", file=sys.stderr)

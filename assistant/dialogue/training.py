@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 from recassist.assistant.dialogue.features import ChatModels
-from recassist.assistant.dialogue.scorer import COMENTION_FILE, COSUGGEST_FILE, LAYER_FILE, TEXT_FILE
+from recassist.assistant.dialogue.scorer import COMENTION_FILE, COSUGGEST_FILE, LAYER_FILE, TEXT_FILE, file_digest
 from recassist.foundation.errors import InputError
 from recassist.foundation.settings import Settings
 from recassist.ranking.dialogue.comention import CoMention
@@ -179,6 +179,8 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
     co.save(models / COSUGGEST_FILE)
     text_model.save(models / TEXT_FILE)
     cm.save(models / COMENTION_FILE)
+    # Written last, naming the other three by content: a run stopped between the files never serves a mix.
+    layer.info["files"] = {name: file_digest(models / name) for name in (COSUGGEST_FILE, TEXT_FILE, COMENTION_FILE)}
     layer.save(models / LAYER_FILE)
     return TrainReport(
         corpus=f"corpus: {stats}",
@@ -193,16 +195,21 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
         seconds=time.perf_counter() - t0)
 
 
-def ensure_conversation_layer(settings: Settings, progress: bool = True,
-                              layer_dialogues: int = PREPARE_LAYER_DIALOGUES) -> str:
-    """Train the layer on the shipped corpus unless a current one exists; returns a line saying which.
-
-    What `recassist demo` calls after preparing the index and the ranker."""
+def conversation_layer_current(settings: Settings) -> bool:
+    """Whether the data dir holds a complete conversation layer for the catalog folder's version."""
     from recassist.assistant.dialogue.scorer import ConversationScorer
     from recassist.foundation.catalog import load_catalog_cached
 
     version = load_catalog_cached(str(settings.catalog_dir)).version
-    if ConversationScorer.open(settings.models_dir, version, quiet=True) is not None:
+    return ConversationScorer.open(settings.models_dir, version, quiet=True) is not None
+
+
+def ensure_conversation_layer(settings: Settings, progress: bool = True,
+                              layer_dialogues: int = PREPARE_LAYER_DIALOGUES) -> str:
+    """Train the layer on the shipped corpus unless a current one exists; returns a line saying which.
+
+    What `recassist demo`'s background trainer runs (in the foreground with `--wait`)."""
+    if conversation_layer_current(settings):
         return f"conversation layer: reused {Path(settings.models_dir) / LAYER_FILE}"
     report = train_conversation_layer(settings, [], progress, layer_dialogues=layer_dialogues,
                                       text_dialogues=PREPARE_TEXT_DIALOGUES)

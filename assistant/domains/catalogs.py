@@ -3,10 +3,10 @@
 `Catalogs` answers which domains exist (`domains`, `resolve`), what each holds (`describe`, for
 `GET /v1/catalogs`), recommendations and feedback in a domain other than the first (`recommend`,
 `feedback`), titles of every catalog in the user's words (`ground`), and item updates in any catalog
-(`upsert_item`, `delete_item`), with the user's taste carried over from the catalogs they have told us
-about. Extra catalogs load on first use (a goodbooks subset: seconds; its EASE is fitted once and
-saved; its text index written from the shipped vectors), so a server never asked about books never
-reads them.
+(`upsert_item`, `delete_item`; with Redis, other workers' changes are followed through `follow_catalog`),
+with the user's taste carried over from the catalogs they have told us about. Extra catalogs load on
+first use (a goodbooks subset: seconds; its EASE is fitted once and saved; its text index written from
+the shipped vectors), so a server never asked about books never reads them.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from recassist.assistant.domains.detect import detect_domain
 from recassist.assistant.domains.grounding import GroundedTitles, TitleGrounding
 from recassist.assistant.domains.other import OtherCatalog
 from recassist.foundation.catalog import Item, catalog_domain
-from recassist.foundation.catalog.updates import record_delete, record_upsert
+from recassist.foundation.catalog.updates import record_delete, record_upsert, updates_since, write_lock
 from recassist.foundation.errors import InputError, UnknownDomainError, UnknownItemError
 from recassist.foundation.profile import Constraints, InterestProfile, ItemPreference, Source
 from recassist.ranking.serving import default_checkpoint
@@ -52,6 +52,7 @@ class Catalogs:
                 raise InputError(f"two catalogs serve the domain '{domain}' ({folder}); give each domain one folder")
             self._dirs[domain] = Path(folder)
         self._open: dict[str, OtherCatalog] = {}
+        self._versions: dict[str, int] = {}  # with Redis: the shared-log version each opened catalog includes
         self._lock = threading.Lock()
         self._grounding: TitleGrounding | None = None
 
@@ -107,11 +108,12 @@ class Catalogs:
         if target == self.first:
             self.assistant.upsert_item(item)
             return self.assistant.catalog.get(item.item_id)
-        with self._lock:
-            other = self._opened(target)
-            record_upsert(self.settings, item, target)
+        with write_lock(self.settings, target), self._lock:
+            other = self._caught_up(target)
+            version = record_upsert(self.settings, item, target)
             self._replace(target, other.with_catalog(other.text_index.upsert(other.catalog, [item])
-                                                     if other.text_index else other.catalog.with_items([item])))
+                                                     if other.text_index else other.catalog.with_items([item])),
+                          version)
         return self.other(target).catalog.get(item.item_id)
 
     def delete_item(self, item_id: str, domain: str | None = None) -> None:
@@ -121,23 +123,71 @@ class Catalogs:
         if target == self.first:
             self.assistant.delete_item(item_id)
             return
-        with self._lock:
-            other = self._opened(target)
+        with write_lock(self.settings, target), self._lock:
+            other = self._caught_up(target)
             if item_id not in other.catalog:
                 raise UnknownItemError(f"item id {item_id!r} is not in catalog '{other.catalog.name}' ({target})")
-            record_delete(self.settings, item_id, target)
+            version = record_delete(self.settings, item_id, target)
             self._replace(target, other.with_catalog(other.text_index.delete(other.catalog, [item_id])
-                                                     if other.text_index else other.catalog.without_items([item_id])))
+                                                     if other.text_index else other.catalog.without_items([item_id])),
+                          version)
+
+    def extra_domains(self) -> list[str]:
+        """The configured catalogs other than the first."""
+        return list(self._dirs)
+
+    def log_version(self, domain: str) -> int | None:
+        """The shared-log version the opened catalog `domain` includes; None while it is not loaded (a load
+        replays the whole log)."""
+        with self._lock:
+            return self._versions.get(domain, 0) if domain in self._open else None
+
+    def follow_catalog(self, domain: str, change, version: int) -> bool:
+        """Swap in `change(catalog)` for `domain`: updates another worker made, already in the shared text
+        index, up to log `version` (see `assistant.catalog_sync`). Returns whether the catalog changed;
+        False, changing nothing, while the catalog is not loaded."""
+        with self._lock:
+            other = self._open.get(domain)
+            if other is None:
+                return False
+            catalog = change(other.catalog)
+            if catalog is other.catalog:
+                self._versions[domain] = max(self._versions.get(domain, 0), version)
+                return False
+            self._replace(domain, other.with_catalog(catalog), version)
+            return True
 
     def _opened(self, domain: str) -> OtherCatalog:
         """`other(domain)` for a caller already holding the lock."""
         if domain not in self._open:
+            # The version first: an update appended while the catalog loads is applied again by the
+            # follower, which changes nothing; read after, it could be missed.
+            version = self._shared_version(domain)
             self._open[domain] = OtherCatalog.open(self._dirs[domain], self.settings,
                                                    self.assistant.parts.candidates.queries)
+            self._versions[domain] = version
         return self._open[domain]
 
-    def _replace(self, domain: str, other: OtherCatalog) -> None:
+    def _shared_version(self, domain: str) -> int:
+        if not self.settings.redis_url:
+            return 0
+        from recassist.foundation.catalog.updates_redis import log_version
+
+        return log_version(self.settings.redis_url, domain)
+
+    def _caught_up(self, domain: str) -> OtherCatalog:
+        """The opened catalog with every update other workers logged so far (under the write lock: the text
+        index then describes exactly it, and this write extends it)."""
+        other = self._opened(domain)
+        catalog, version = updates_since(other.catalog, self.settings, self._versions.get(domain, 0), domain)
+        if catalog is not other.catalog:
+            self._replace(domain, other.with_catalog(catalog), version)
+        return self._open[domain]
+
+    def _replace(self, domain: str, other: OtherCatalog, version: int | None = None) -> None:
         self._open[domain] = other
+        if version is not None:
+            self._versions[domain] = max(self._versions.get(domain, 0), version)
         self._grounding = None  # titles changed: rebuilt at the next turn
 
     def item(self, domain: str, item_id: str) -> Item:
@@ -160,11 +210,11 @@ class Catalogs:
         reply = self.assistant.recommend(user_id, text, k=1, explain=False) if (user_id or text) else None
         profile = reply.profile if reply is not None else InterestProfile()
         if text:
-            # Titles of the other catalogs in the words ("I loved Gone Girl"): kept with their domain.
+            # Titles and authors of the other catalogs in the words ("I loved Gone Girl"): kept with their domain.
             grounded = self.ground(text, InterestProfile()).others
-            if grounded.liked_items or grounded.disliked_items:
+            if grounded.liked_items or grounded.disliked_items or grounded.liked_authors or grounded.disliked_authors:
                 if user_id:
-                    self.assistant.store.merge_profile(user_id, grounded, "api: titles of other catalogs")
+                    self.assistant.store.merge_profile(user_id, grounded, "api: titles and authors of other catalogs")
                     profile = self.assistant.store.get_profile(user_id)
                 else:
                     profile = profile.merged_with(grounded)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recassist.assistant.conversation.models import Evidence
+from recassist.assistant.conversation.models import AuthorLink, Evidence
 
 #: What one item of a domain is called in a sentence.
 NOUNS = {"movies": "film", "books": "book"}
@@ -16,8 +16,22 @@ def _join(words: list[str]) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
+def author_clause(author: AuthorLink, domain: str | None) -> str:
+    """'You named Agatha Christie, whose books are mystery, classics, crime and thriller; this film is mystery
+    and crime too': what the author's items carry (at most 4, `extraction.authors.MAX_ASPECTS`) and what of it
+    this item (of `domain`) carries, from the evidence."""
+    return (f"You named {author.name}, whose {noun(author.domain)}s are {_join(author.aspects)}; this "
+            f"{noun(domain)} is {_join(author.shared_aspects)} too")
+
+
 def cross_domain_sentence(domain: str, evidence: Evidence) -> str:
     """'You liked the film Arrival; this book shares its science fiction themes.' Built from the evidence only."""
+    mine = next((a for a in evidence.authors if a.by_author), None)
+    if mine is not None:
+        return f"A {noun(domain)} by {mine.name}, whom you named."
+    named = next((a for a in evidence.authors if a.shared_aspects), None)
+    if named is not None:
+        return author_clause(named, domain) + "."
     if evidence.cross_domain:
         link = evidence.cross_domain[0]
         themes = _join(link.shared_aspects[:3])

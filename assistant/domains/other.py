@@ -7,6 +7,9 @@ Scoring (weights fixed by design, not fitted; see docs/books.md):
   standardised over the catalog, weighted `RANKER_WEIGHT`;
 - the request's free text ("a slow-burning gothic mystery") against the catalog's own MiniLM index
   (`text_index.TextIndex`), standardised over the catalog, weighted `TEXT_WEIGHT`;
+- authors the user named: their items in this catalog first (`AUTHOR_BONUS`: "books by Agatha Christie"
+  lists hers), and the shared aspects their items carry in the taste like a liked item's; a disliked
+  author's items never come back;
 - a small popularity prior (inside the transfer) for a profile that says nothing.
 Items the user already named (same title as a liked item of any catalog: "a book like The Martian"
 does not answer The Martian), liked and blocked items of this catalog never come back.
@@ -19,9 +22,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from recassist.assistant.conversation.evidence import author_links
 from recassist.assistant.conversation.models import CrossDomainLink, Evidence, RecommendedItem
 from recassist.assistant.domains.explain import cross_domain_sentence
 from recassist.assistant.domains.text_index import TextIndex, wish_text
+from recassist.assistant.extraction.authors import AuthorIndex
 from recassist.foundation.catalog import Catalog, Item
 from recassist.foundation.catalog.titles import normalize_title
 from recassist.foundation.catalog.updates import apply_updates
@@ -39,6 +44,10 @@ from recassist.retrieval.query_vectors import QueryEncoder
 RANKER_WEIGHT = 1.0  # one standard deviation of EASE ~ one fully matched common aspect
 EXPLICIT_ASPECT_WEIGHT = 1.0  # an aspect the user named counts like one carried by every liked item
 TEXT_WEIGHT = 1.0  # one standard deviation of text similarity ~ one fully matched common aspect
+AUTHOR_ASPECT_WEIGHT = 1.0  # an author's aspects count like those of one liked item carrying them all
+# Added to a named author's own items: above what aspects, EASE and text add together for others, so the
+# author's items come first and the rest of the list is what shares their aspects.
+AUTHOR_BONUS = 10.0
 # EASE's L2 weight for the shipped books: chosen on the validation split by bench/bench_books.py (grid 10 to
 # 5000; validation NDCG@10 0.203), so serving fits once, in seconds, without a search.
 EASE_LAMBDA = 25.0
@@ -84,6 +93,7 @@ class OtherCatalog:
         # Items added since the ranker was fitted have no EASE row: they are scored by aspects and text.
         self._known = set(ranker.item_ids) if ranker is not None else set()
         self._ranked = np.array([i in self._known for i in self.transfer.item_ids])
+        self.authors = AuthorIndex(catalog)
         self._by_title: dict[str, list[str]] = {}
         for item_id, it in catalog.items.items():
             for t in (it.title, *it.aliases):
@@ -113,7 +123,16 @@ class OtherCatalog:
             taste[a] = taste.get(a, 0.0) + EXPLICIT_ASPECT_WEIGHT
         for a in to_shared(p.aspect for p in profile.disliked_aspects):
             taste[a] = taste.get(a, 0.0) - EXPLICIT_ASPECT_WEIGHT
+        for author in profile.liked_authors:
+            for a in author.aspects:
+                taste[a] = taste.get(a, 0.0) + AUTHOR_ASPECT_WEIGHT
         scores = self.transfer.score(taste).astype(np.float64)
+        row = {item_id: j for j, item_id in enumerate(self.transfer.item_ids)}
+        for author in profile.liked_authors:
+            if author.domain == self.domain:
+                for item_id in self.authors.books(author.name):
+                    if item_id in row:
+                        scores[row[item_id]] += AUTHOR_BONUS
         own = [i for i in profile.liked_ids(self.domain) if i in self.catalog]
         own_known = [i for i in own if i in self._known]
         if own_known and self.ranker is not None:
@@ -125,6 +144,9 @@ class OtherCatalog:
         if wish and self.text_index is not None:
             scores += TEXT_WEIGHT * self.text_index.similarity(wish, self.transfer.item_ids)
         blocked = set(own) | profile.blocked_ids(self.domain)
+        for author in profile.disliked_authors:
+            if author.domain == self.domain:
+                blocked.update(self.authors.books(author.name))
         for _, it in sources:
             for t in (it.title, *it.aliases):
                 blocked.update(self._by_title.get(normalize_title(t), ()))
@@ -135,13 +157,14 @@ class OtherCatalog:
             if item_id in blocked:
                 continue
             out.append(self._item(item_id, float(scores[j]), len(out) + 1, taste, sources, bool(own_known),
-                                  bool(wish)))
+                                  bool(wish), profile))
             if len(out) == k:
                 break
         return out
 
     def _item(self, item_id: str, score: float, rank: int, taste: dict[str, float],
-              sources: Sequence[tuple[str, Item]], ranked: bool, by_text: bool) -> RecommendedItem:
+              sources: Sequence[tuple[str, Item]], ranked: bool, by_text: bool,
+              profile: InterestProfile) -> RecommendedItem:
         it = self.catalog.items[item_id]
         carried = set(item_aspects(it))
         matched = [a for a, w in sorted(taste.items(), key=lambda kv: -kv[1]) if w > 0 and a in carried]
@@ -151,8 +174,10 @@ class OtherCatalog:
             if shared and len(links) < 2:
                 links.append(CrossDomainLink(item_id=src.item_id, title=src.title, domain=domain,
                                              shared_aspects=shared[:3]))
-        ev = Evidence(matched_aspects=matched[:5], cross_domain=links,
-                      sources=["aspect-transfer", *(["text"] if by_text else [])],
+        authors = author_links(profile, it)
+        ev = Evidence(matched_aspects=matched[:5], cross_domain=links, authors=authors,
+                      sources=["aspect-transfer", *(["author"] if any(a.by_author for a in authors) else []),
+                               *(["text"] if by_text else [])],
                       ranker="ease" if ranked else "")
         return RecommendedItem(item_id=item_id, title=it.label, domain=self.domain, year=it.year,
                                genres=list(it.genres), score=score, rank=rank,

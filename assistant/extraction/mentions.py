@@ -17,7 +17,9 @@ from recassist.foundation.catalog.models import Catalog
 from recassist.foundation.catalog.titles import normalize_title, split_title_year
 from recassist.foundation.catalog.updates import CatalogChange
 
-_TOKEN = re.compile(r"[A-Za-z0-9À-ÿ]+(?:['’][A-Za-z]+)?")
+# "&" is a token of its own: it normalises to "and", so "Pride & Prejudice" meets "Pride and Prejudice"
+# and "Fast and Furious" meets "Fast & Furious" (titles are keyed with "&" as "and").
+_TOKEN = re.compile(r"[A-Za-z0-9À-ÿ]+(?:['’][A-Za-z]+)?|&")
 _YEAR_AFTER = re.compile(r"^\s*\(?\s*((?:19|20)\d{2})\s*\)?")
 _SENTENCE_END = re.compile(r"[.!?\n]\s*$")
 _YEAR_IN_PARENS = re.compile(r"\(\s*((?:18|19|20)\d{2})\s*\)")
@@ -280,7 +282,7 @@ class TitleMatcher:
         words = [w for w in seq if not is_function_word(w)] or list(seq)
         rarest = min(zipf(w) for w in words)
         capitalised = all(w[:1].isupper() or w[:1].isdigit() for w in surface.split()
-                          if w.lower() not in ("the", "a", "an", "of", "and", "in", "to", "on"))
+                          if w.lower() not in ("the", "a", "an", "of", "and", "&", "in", "to", "on"))
         sentence_start = start == 0 or bool(_SENTENCE_END.search(text[:start]))
         if rarest < RARE_ZIPF:
             # "Deadpool", "Zootopia": a rare word. Lower case only when every word is rare ("jurassic park"

@@ -51,6 +51,12 @@ class LLMClient(ABC):
         self.max_reasks = max_reasks
         self.stats = LLMCallStats()
 
+    @property
+    def state(self) -> str:
+        """'ready', or for a model still loading in the background 'loading' (calls wait for it), or
+        'failed: <why>'. What `/readyz` and the UI report."""
+        return "ready"
+
     @abstractmethod
     def complete(
         self, messages: Sequence[ChatMessage], *, json_schema: dict | None = None, max_tokens: int = 256,

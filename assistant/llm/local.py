@@ -100,6 +100,7 @@ class LocalLlamaClient(LLMClient):
         self._load_args = (path, n_ctx, threads)
         # One llama context is not re-entrant: serialise calls within the process.
         self._lock = threading.Lock()
+        self._load_error: str | None = None
         # Reading the weights takes seconds: a server starts without waiting for them; the first call
         # waits for this load (the same lock) if it is still running.
         threading.Thread(target=self._preload, name="recassist-llm-loader", daemon=True).start()
@@ -113,10 +114,17 @@ class LocalLlamaClient(LLMClient):
         """Whether the weights are in memory (else the first call waits for them)."""
         return _key(*self._load_args) in _MODELS
 
+    @property
+    def state(self) -> str:
+        if self.loaded:
+            return "ready"
+        return f"failed: {self._load_error}" if self._load_error else "loading"
+
     def _preload(self) -> None:
         try:
             self._llama  # noqa: B018
-        except Exception:  # noqa: BLE001 - the first call raises it again, to its caller
+        except Exception as e:  # noqa: BLE001 - the first call raises it again, to its caller
+            self._load_error = f"{type(e).__name__}: {e}"[:300]
             log.exception("loading the local LLM failed")
 
     def complete(

@@ -25,6 +25,7 @@ from recassist.foundation.profile import (
 
 ItemList = Literal["liked_items", "disliked_items", "excluded_items", "seen_items"]
 AspectList = Literal["liked_aspects", "disliked_aspects", "excluded_genres"]
+AuthorList = Literal["liked_authors", "disliked_authors"]
 
 # Liking and disliking the same thing at once is contradictory: adding to one side removes from the other.
 _OPPOSITE: dict[str, str] = {
@@ -41,6 +42,8 @@ _LABEL = {
     "liked_aspects": "liked aspect",
     "disliked_aspects": "disliked aspect",
     "excluded_genres": "excluded genre",
+    "liked_authors": "liked author",
+    "disliked_authors": "disliked author",
 }
 
 
@@ -52,6 +55,8 @@ class RemoveItem(_Op):
     op: Literal["remove_item"]
     list: ItemList
     item_id: str = Field(min_length=1, max_length=128)
+    domain: str | None = Field(default=None, max_length=64, description="The entry's catalog ('books'); omitted: "
+                               "the first catalog's entry. Book 1 and film 1 are different entries.")
 
 
 class AddItem(_Op):
@@ -71,6 +76,13 @@ class AddAspect(_Op):
     list: AspectList
     aspect: str = Field(min_length=1, max_length=200)
     kind: AspectKind = "genre"
+
+
+class RemoveAuthor(_Op):
+    op: Literal["remove_author"]
+    list: AuthorList
+    name: str = Field(min_length=1, max_length=200, description="Matched case-insensitively.")
+    domain: str = Field(min_length=1, max_length=64, description="The catalog of the author's items ('books').")
 
 
 class RemoveTheme(_Op):
@@ -98,7 +110,7 @@ class SetYears(_Op):
 
 
 PatchOp = Annotated[
-    RemoveItem | AddItem | RemoveAspect | AddAspect | RemoveTheme | ClearConstraint | SetYears,
+    RemoveItem | AddItem | RemoveAspect | AddAspect | RemoveAuthor | RemoveTheme | ClearConstraint | SetYears,
     Field(discriminator="op"),
 ]
 _OPS = TypeAdapter(list[PatchOp])
@@ -174,7 +186,7 @@ def copy_profile(profile: InterestProfile) -> InterestProfile:
 def _apply_one(p: InterestProfile, op: PatchOp, catalog: Catalog | None) -> str:
     """Apply `op` to `p` in place; returns the words for the history reason."""
     if isinstance(op, RemoveItem):
-        return _remove_item(p, op)
+        return _remove_item(p, op, catalog)
     if isinstance(op, AddItem):
         item = _need_catalog(catalog, "adding an item").get(op.item_id)
         source = Source(text=f"edit: added {_LABEL[op.list]}")
@@ -184,6 +196,8 @@ def _apply_one(p: InterestProfile, op: PatchOp, catalog: Catalog | None) -> str:
         return _remove_aspect(p, op)
     if isinstance(op, AddAspect):
         return _add_aspect(p, op, catalog)
+    if isinstance(op, RemoveAuthor):
+        return _remove_author(p, op)
     if isinstance(op, RemoveTheme):
         return _remove_theme(p, op)
     if isinstance(op, ClearConstraint):
@@ -192,14 +206,25 @@ def _apply_one(p: InterestProfile, op: PatchOp, catalog: Catalog | None) -> str:
     return f"set years {op.min_year or ''}-{op.max_year or ''}"
 
 
-def _remove_item(p: InterestProfile, op: RemoveItem) -> str:
+def _remove_item(p: InterestProfile, op: RemoveItem, catalog: Catalog | None) -> str:
     entries = _items(p, op.list)
-    gone = [e for e in entries if e.item_id == op.item_id]
+    # Keyed by (domain, id). The first catalog's entries carry no domain, so its name means the same.
+    domain = None if catalog is not None and op.domain == catalog.domain else op.domain
+    gone = [e for e in entries if (e.domain, e.item_id) == (domain, op.item_id)]
     if not gone:
-        have = ", ".join(e.item_id for e in entries) or "none"
-        raise NotFoundError(f"item {op.item_id!r} is not in {op.list} (it holds: {have})")
-    entries[:] = [e for e in entries if e.item_id != op.item_id]
-    return f"removed {_LABEL[op.list]} {op.item_id} '{gone[0].title}'"
+        elsewhere = sorted({e.domain for e in entries if e.item_id == op.item_id and e.domain}, key=str)
+        if elsewhere and domain is None:
+            raise NotFoundError(f"item {op.item_id!r} is in {op.list} only as an item of {', '.join(elsewhere)}; "
+                                f"add \"domain\": \"{elsewhere[0]}\" to the op to remove it")
+        have = ", ".join(_entry_key(e) for e in entries) or "none"
+        raise NotFoundError(f"item {op.item_id!r}{f' of {domain}' if domain else ''} is not in {op.list} "
+                            f"(it holds: {have})")
+    entries[:] = [e for e in entries if (e.domain, e.item_id) != (domain, op.item_id)]
+    return f"removed {_LABEL[op.list]} {f'{domain} ' if domain else ''}{op.item_id} '{gone[0].title}'"
+
+
+def _entry_key(e: ItemPreference) -> str:
+    return f"{e.item_id} ({e.domain})" if e.domain else e.item_id
 
 
 def _remove_aspect(p: InterestProfile, op: RemoveAspect) -> str:
@@ -210,6 +235,17 @@ def _remove_aspect(p: InterestProfile, op: RemoveAspect) -> str:
         raise NotFoundError(f"aspect {op.aspect!r} is not in {op.list} (it holds: {have})")
     entries[:] = [e for e in entries if e.aspect.lower() != op.aspect.lower()]
     return f"removed {_LABEL[op.list]} '{gone[0].aspect}'"
+
+
+def _remove_author(p: InterestProfile, op: RemoveAuthor) -> str:
+    entries = getattr(p, op.list)
+    key = (op.domain, op.name.lower())
+    gone = [e for e in entries if (e.domain, e.name.lower()) == key]
+    if not gone:
+        have = ", ".join(f"{e.name!r} ({e.domain})" for e in entries) or "none"
+        raise NotFoundError(f"author {op.name!r} of {op.domain} is not in {op.list} (it holds: {have})")
+    entries[:] = [e for e in entries if (e.domain, e.name.lower()) != key]
+    return f"removed {_LABEL[op.list]} '{gone[0].name}' ({op.domain})"
 
 
 def _remove_theme(p: InterestProfile, op: RemoveTheme) -> str:

@@ -1,9 +1,9 @@
 """recassist's own catalog format: items and interactions as CSV or JSONL.
 
-items.csv / items.jsonl      item_id, title, year?, genres?, tags?, aliases?, description?
+items.csv / items.jsonl      item_id, title, year?, genres?, tags?, aliases?, description?, authors?
 interactions.csv / .jsonl    user_id, item_id, value?, timestamp?
 
-In CSV, list fields (genres, tags, aliases) are '|'-separated; in JSONL they
+In CSV, list fields (genres, tags, aliases, authors) are '|'-separated; in JSONL they
 are JSON arrays (a '|'-separated string is accepted too). Every row is
 validated; the first bad row stops the load with file, line, field and what
 was expected. See README "Your own data".
@@ -21,7 +21,7 @@ from recassist.foundation.catalog.models import Catalog, Interaction, Item
 from recassist.foundation.catalog.reading import unique_items
 from recassist.foundation.errors import DataFormatError, InputError
 
-LIST_FIELDS = ("genres", "tags", "aliases")
+LIST_FIELDS = ("genres", "tags", "aliases", "authors")
 _ITEM = TypeAdapter(Item)
 
 

@@ -9,7 +9,8 @@ Files read (the original release's names and columns; any subset of rows works):
 Each book becomes an `Item`: title without the series suffix ("The Hunger Games (The Hunger Games, #1)"
 -> "The Hunger Games", the full title kept as an alias, and the original title when it differs), year =
 original publication year (absent or before year 1 -> None), genres = the shared aspects its shelves map
-to, tags = its content shelves (reader-action shelves such as "to-read" dropped), description = its authors.
+to, tags = its content shelves (reader-action shelves such as "to-read" dropped), authors = the `authors`
+column split on commas, description = "A book by <authors>." (what the text index embeds).
 """
 
 from __future__ import annotations
@@ -81,9 +82,11 @@ def _book(row: dict, path: Path, line: int) -> Item:
         year = year if year >= 1 else None  # "-750" (the Iliad): no year the filters can use
     shelves = [s.strip().lower() for s in (row.get("top_tags") or "").split("|") if s.strip()]
     content = tuple(dict.fromkeys(s.replace("-", " ") for s in shelves if not is_noise_shelf(s)))
-    authors = ", ".join(a.strip() for a in (row.get("authors") or "").split(",") if a.strip())
+    names = tuple(dict.fromkeys(" ".join(a.split()) for a in (row.get("authors") or "").split(",") if a.strip()))
+    authors = ", ".join(names)
     return Item(
         item_id=item_id, title=title, year=year, genres=to_shared(shelves), tags=content,
         aliases=tuple(dict.fromkeys(aliases)), description=f"A book by {authors}." if authors else None,
+        authors=names,
     )
 

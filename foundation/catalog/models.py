@@ -23,6 +23,7 @@ class Item(BaseModel):
     tags: tuple[str, ...] = Field(default=(), description="User tags, most frequent first.")
     aliases: tuple[str, ...] = Field(default=(), description="Alternative / original-language titles.")
     description: str | None = None
+    authors: tuple[str, ...] = Field(default=(), description="Who wrote it (books), as the catalog names them.")
 
     @property
     def label(self) -> str:
@@ -82,7 +83,8 @@ class Catalog:
     def version(self) -> str:
         h = hashlib.sha256()
         for it in self.items.values():
-            h.update(it.model_dump_json().encode())
+            # Items without authors hash as they did before the field existed: their artefacts stay current.
+            h.update(it.model_dump_json(exclude=None if it.authors else {"authors"}).encode())
         h.update(str(len(self.interactions)).encode())
         for x in self.interactions[:: max(1, len(self.interactions) // 1000)]:
             h.update(f"{x.user_id}|{x.item_id}|{x.value}|{x.timestamp}".encode())

@@ -8,8 +8,9 @@ such a line is ignored, and the index check then asks for `recassist index build
 With `RECASSIST_REDIS_URL` set, the log lives in Redis instead (`updates_redis`), so every API
 worker, on any machine, replays and follows the same sequence of updates.
 
-A catalog other than the first (`domain`, e.g. "books") keeps its own log file,
-`data_dir/catalog_updates-<domain>.jsonl`, in the data dir even with Redis set.
+A catalog other than the first (`domain`, e.g. "books") keeps its own log: the file
+`data_dir/catalog_updates-<domain>.jsonl`, or with Redis its own list there (`updates_redis.log_key`).
+A file a worker wrote before Redis was configured is still replayed, before the Redis log.
 """
 
 from __future__ import annotations
@@ -59,13 +60,13 @@ def updates_path(settings: Settings, domain: str | None = None) -> Path:
     return Path(settings.data_dir) / (UPDATES_FILE if domain is None else f"catalog_updates-{domain}.jsonl")
 
 
-def write_lock(settings: Settings) -> AbstractContextManager:
-    """Held around a catalog write: across every worker with Redis (`updates_redis.write_lock`); with
-    the file log there is one process, whose `Assistant` serialises its own writes."""
+def write_lock(settings: Settings, domain: str | None = None) -> AbstractContextManager:
+    """Held around a write to `domain`'s catalog (None: the first): across every worker with Redis
+    (`updates_redis.write_lock`); with the file log there is one process, which serialises its own writes."""
     if settings.redis_url:
         from recassist.foundation.catalog import updates_redis
 
-        return updates_redis.write_lock(settings.redis_url)
+        return updates_redis.write_lock(settings.redis_url, domain=domain)
     return nullcontext()
 
 
@@ -80,11 +81,11 @@ def record_delete(settings: Settings, item_id: str, domain: str | None = None) -
 
 
 def _append(settings: Settings, entry: dict, domain: str | None = None) -> int | None:
-    if settings.redis_url and domain is None:
+    if settings.redis_url:
         from recassist.foundation.catalog.updates_redis import append, notify
 
-        version = append(settings.redis_url, entry)
-        notify(settings.redis_url, version)
+        version = append(settings.redis_url, entry, domain)
+        notify(settings.redis_url, version, domain)
         return version
     path = updates_path(settings, domain)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,25 +97,35 @@ def _append(settings: Settings, entry: dict, domain: str | None = None) -> int |
     return None
 
 
-def updates_since(catalog: Catalog, settings: Settings, version: int) -> tuple[Catalog, int]:
-    """`catalog` with the shared log's updates after `version` applied -> (catalog, the version it now
+def updates_since(catalog: Catalog, settings: Settings, version: int, domain: str | None = None
+                  ) -> tuple[Catalog, int]:
+    """`catalog` with `domain`'s shared log's updates after `version` applied -> (catalog, the version it now
     includes). Without Redis there is no shared log: (catalog, version)."""
     if not settings.redis_url:
         return catalog, version
     from recassist.foundation.catalog.updates_redis import entries_since, replay
 
-    entries = entries_since(settings.redis_url, version)
+    entries = entries_since(settings.redis_url, version, domain)
     return (replay(catalog, entries)[0], entries[-1][0]) if entries else (catalog, version)
 
 
 def apply_updates(catalog: Catalog, settings: Settings, domain: str | None = None) -> Catalog:
     """`catalog` with every recorded update replayed in order (the same catalog object when there are none).
-    `domain`: another catalog than the first, replayed from its own log."""
+    `domain`: another catalog than the first, replayed from its own log (with Redis: its file first, if a
+    worker wrote one before Redis was configured, then the Redis log)."""
     if settings.redis_url and domain is None:
         from recassist.foundation.catalog.updates_redis import entries_since, replay
 
         return replay(catalog, entries_since(settings.redis_url, 0))[0]
-    path = updates_path(settings, domain)
+    out = _replay_file(catalog, updates_path(settings, domain))
+    if settings.redis_url:
+        from recassist.foundation.catalog.updates_redis import entries_since, replay
+
+        out = replay(out, entries_since(settings.redis_url, 0, domain))[0]
+    return out
+
+
+def _replay_file(catalog: Catalog, path: Path) -> Catalog:
     if not path.is_file():
         return catalog
     out = catalog

@@ -5,6 +5,9 @@ version counter in one Lua script, so list order is version order and every work
 the same sequence. A worker that starts later replays the whole list on load; running
 workers follow it (`assistant.catalog_sync`) when `notify` publishes on the channel. For the
 log to outlive a Redis restart, run Redis with `appendonly yes` (docs/deployment.md).
+
+Each catalog has its own log, channel and write lock: the first catalog's under the names below
+(`domain` None, as before several catalogs were served), another's with ":<domain>" appended.
 """
 
 from __future__ import annotations
@@ -30,6 +33,16 @@ WRITE_LOCK_WAIT_S = 30.0
 _clients: dict[str, Any] = {}
 
 
+def log_key(domain: str | None = None) -> str:
+    """The Redis list holding `domain`'s updates (None: the first catalog's)."""
+    return LOG_KEY if domain is None else f"{LOG_KEY}:{domain}"
+
+
+def channel(domain: str | None = None) -> str:
+    """The channel announcing `domain`'s new versions (None: the first catalog's)."""
+    return CHANNEL if domain is None else f"{CHANNEL}:{domain}"
+
+
 def client(url: str) -> Any:
     """The process's client for `url` (created on first use)."""
     if url not in _clients:
@@ -37,43 +50,44 @@ def client(url: str) -> Any:
     return _clients[url]
 
 
-def append(url: str, entry: dict) -> int:
-    """Append one update (`{"op": "upsert", "item": ...}` or `{"op": "delete", "item_id": ...}`) -> its version."""
+def append(url: str, entry: dict, domain: str | None = None) -> int:
+    """Append one update (`{"op": "upsert", "item": ...}` or `{"op": "delete", "item_id": ...}`) to `domain`'s
+    log -> its version."""
     import redis
 
     try:
         # RPUSH returns the new length, which is this entry's version: atomic, no separate counter.
-        return int(client(url).rpush(LOG_KEY, json.dumps(entry, ensure_ascii=False)))
+        return int(client(url).rpush(log_key(domain), json.dumps(entry, ensure_ascii=False)))
     except redis.RedisError as e:
         raise unreachable(url, e) from None
 
 
-def notify(url: str, version: int) -> None:
-    """Tell every worker following the log that it reached `version`."""
+def notify(url: str, version: int, domain: str | None = None) -> None:
+    """Tell every worker following `domain`'s log that it reached `version`."""
     import redis
 
     try:
-        client(url).publish(CHANNEL, str(version))
+        client(url).publish(channel(domain), str(version))
     except redis.RedisError as e:
         raise unreachable(url, e) from None
 
 
-def log_version(url: str) -> int:
-    """The version of the latest update in the log (0 when there is none)."""
+def log_version(url: str, domain: str | None = None) -> int:
+    """The version of the latest update in `domain`'s log (0 when there is none)."""
     import redis
 
     try:
-        return int(client(url).llen(LOG_KEY))
+        return int(client(url).llen(log_key(domain)))
     except redis.RedisError as e:
         raise unreachable(url, e) from None
 
 
-def entries_since(url: str, version: int) -> list[tuple[int, dict]]:
-    """The updates after `version` as (version, entry), oldest first."""
+def entries_since(url: str, version: int, domain: str | None = None) -> list[tuple[int, dict]]:
+    """`domain`'s updates after `version` as (version, entry), oldest first."""
     import redis
 
     try:
-        texts = client(url).lrange(LOG_KEY, version, -1)
+        texts = client(url).lrange(log_key(domain), version, -1)
     except redis.RedisError as e:
         raise unreachable(url, e) from None
     out = []
@@ -86,8 +100,8 @@ def entries_since(url: str, version: int) -> list[tuple[int, dict]]:
 
 
 @contextmanager
-def write_lock(url: str, *, timeout_s: float = WRITE_LOCK_TIMEOUT_S, wait_s: float = WRITE_LOCK_WAIT_S
-               ) -> Iterator[None]:
+def write_lock(url: str, *, timeout_s: float = WRITE_LOCK_TIMEOUT_S, wait_s: float = WRITE_LOCK_WAIT_S,
+               domain: str | None = None) -> Iterator[None]:
     """Held by one worker at a time across all workers (a Redis lock, freed after `timeout_s` if its holder
     died): a catalog write catches up with the log, appends and writes the index under it, so the log
     stays linear and the index manifest always describes the log's latest version.
@@ -96,7 +110,8 @@ def write_lock(url: str, *, timeout_s: float = WRITE_LOCK_TIMEOUT_S, wait_s: flo
     """
     import redis
 
-    lock = client(url).lock(WRITE_LOCK_KEY, timeout=timeout_s, blocking_timeout=wait_s)
+    key = WRITE_LOCK_KEY if domain is None else f"{WRITE_LOCK_KEY}:{domain}"  # catalogs do not wait on each other
+    lock = client(url).lock(key, timeout=timeout_s, blocking_timeout=wait_s)
     try:
         acquired = lock.acquire()
     except redis.RedisError as e:

@@ -7,7 +7,13 @@ import json
 
 import pytest
 from recassist.assistant.dialogue.export import session_rows
-from recassist.assistant.dialogue.scorer import COSUGGEST_FILE, LAYER_FILE, TEXT_FILE, ConversationScorer
+from recassist.assistant.dialogue.scorer import (
+    COMENTION_FILE,
+    COSUGGEST_FILE,
+    LAYER_FILE,
+    TEXT_FILE,
+    ConversationScorer,
+)
 from recassist.assistant.dialogue.training import read_corpora, train_conversation_layer
 from recassist.foundation.catalog import load_catalog_cached
 from recassist.foundation.errors import InputError
@@ -105,6 +111,67 @@ def test_missing_or_stale_layer_falls_back_with_a_message(trained, small_setting
     assert "no co-mention model" in capsys.readouterr().err
     doc = json.loads((settings.models_dir / LAYER_FILE).read_text())
     assert doc["catalog_version"] and doc["config"] and doc["info"]["replayed_conversations"] == 150
+    # A run stopped after writing a new co-suggestion file but before the layer: the set is never served mixed.
+    (partial / COMENTION_FILE).write_bytes((settings.models_dir / COMENTION_FILE).read_bytes())
+    assert ConversationScorer.open(partial, scorer_version(settings)) is not None
+    from recassist.ranking.dialogue.cosuggest import CoSuggestion
+
+    retrained = CoSuggestion.load(partial / COSUGGEST_FILE, scorer_version(settings))
+    retrained.conversations += 1  # another corpus, same catalog
+    retrained.save(partial / COSUGGEST_FILE)
+    assert ConversationScorer.open(partial, scorer_version(settings)) is None
+    assert "not the file" in capsys.readouterr().err
+
+
+def test_a_layer_trained_in_the_background_is_adopted_when_complete(rules_assistant, trained, tmp_path):
+    """`recassist demo` serves before the layer exists; the server swaps it in once all four files are there
+    and current, and chats then rank with it (the hand-set blend until then)."""
+    import os
+    import shutil
+
+    from recassist.assistant.dialogue.adoption import ConversationLayerWatcher
+
+    settings, _, _ = trained
+    models = tmp_path / "models"
+    models.mkdir()
+    assistant = rules_assistant
+    assert assistant.engine.conversation is None
+    watcher = ConversationLayerWatcher(models, scorer_version(settings), assistant.swap_conversation)
+    assert not watcher.check()  # nothing trained yet
+    for name in (COSUGGEST_FILE, LAYER_FILE):  # written out of order, the text-to-item file still missing
+        shutil.copy(settings.models_dir / name, models / name)
+    assert not watcher.check() and assistant.engine.conversation is None
+    stale = ConversationLayerWatcher(models, "another-version", assistant.swap_conversation)
+    shutil.copy(settings.models_dir / TEXT_FILE, models / TEXT_FILE)
+    shutil.copy(settings.models_dir / COMENTION_FILE, models / COMENTION_FILE)
+    assert not stale.check()  # complete, but for another catalog version
+    os.utime(models / LAYER_FILE)  # the layer file is written last: its change is what the watcher waits for
+    try:
+        assert watcher.check()
+        ranked = assistant.engine.recommend(InterestProfile(), ["260"], k=5, text="I want a movie like one I loved")
+        assert ranked[0].item_id == "1196" and ranked[0].evidence.ranker == "conversation-trained layer"
+    finally:
+        assistant.swap_conversation(None)
+
+
+def test_the_demo_trains_the_layer_first_in_the_background_and_reuses_it(trained, monkeypatch):
+    from recassist.assistant.conversation import background
+    from recassist.assistant.dialogue import training
+
+    assert [name for name, _ in background.STAGES] == ["conversation layer", "full ranker"]
+    settings, _, _ = trained
+    layer_stage = dict(background.STAGES)["conversation layer"]
+    catalog = load_catalog_cached(str(settings.catalog_dir))
+    assert layer_stage(settings, catalog) == "reused"  # a current layer is never retrained
+    # A corpus that cannot train a layer is reported, and the trainer goes on to the full ranker.
+    monkeypatch.setattr(training, "conversation_layer_current", lambda s: False)
+
+    def refuse(*args, **kwargs):
+        raise InputError("only 3 conversations with suggestions to train the layer on")
+
+    monkeypatch.setattr(training, "train_conversation_layer", refuse)
+    note = layer_stage(settings, catalog)
+    assert note.startswith("not trained (only 3 conversations") and "hand-set blend" in note
 
 
 def test_bad_corpora_are_refused_clearly(rules_assistant, tmp_path):

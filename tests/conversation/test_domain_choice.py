@@ -64,3 +64,38 @@ def test_the_words_matched_against_the_books_index_leave_titles_and_framing_out(
     assert wish_text("a book like The Martian", ["The Martian"]) is None
     assert wish_text("something to read after watching Arrival", ["Arrival"]) is None
     assert wish_text("a slow-burning gothic mystery", []) == "a slow-burning gothic mystery"
+
+
+def test_an_author_of_the_books_is_grounded_with_the_aspects_her_books_carry(read):
+    first, got = read("films for someone who loves Agatha Christie")
+    (author,) = got.others.liked_authors
+    assert (author.name, author.domain, author.source.text) == ("Agatha Christie", "books", "Agatha Christie")
+    assert {"mystery", "crime"} <= set(author.aspects)  # every one of her 9 books is shelved both ways
+    assert got.domains == {"books"} and not first.liked_items
+
+
+@pytest.mark.parametrize("text", ["books by JK Rowling", "a j. k. rowling novel", "J.K. Rowling's books"])
+def test_an_authors_name_is_found_however_its_initials_are_written(read, text):
+    _, got = read(text)
+    assert [a.name for a in got.others.liked_authors] == ["J.K. Rowling"]
+
+
+@pytest.mark.parametrize("text", [
+    "films for someone who loves Agatha Christy",  # misspelt: no author is guessed
+    "something like Stephen",  # a first name alone
+    "I love Homer",  # one-word names are ordinary words as often as authors
+    "a novel by Ada Quill",  # not in the catalog
+])
+def test_no_author_is_invented(read, text):
+    _, got = read(text)
+    assert got.others.liked_authors == [] and got.others.disliked_authors == []
+
+
+def test_a_title_inside_an_authors_name_is_the_name_and_a_disliked_author_is_kept_apart(read):
+    first, got = read("I loved Ray Bradbury")
+    assert [a.name for a in got.others.liked_authors] == ["Ray Bradbury"]
+    ray = {p.item_id for p in first.liked_items if p.source.text == "Ray"}  # the 2004 film "Ray"
+    assert ray <= got.drop_first
+    _, hated = read("I used to like Stephen King. Now I hate Stephen King")
+    assert [a.name for a in hated.others.disliked_authors] == ["Stephen King"] and not hated.others.liked_authors
+    assert choose_domains(None, "something like Stephen King", {"books"}, [], BOTH) == ["books"]

@@ -33,6 +33,17 @@ def test_movielens_catalog_is_the_movies_domain(catalog):
     assert catalog.domain == "movies" and catalog.timed is True
 
 
+def test_authors_are_kept_and_items_without_them_hash_as_before_the_field_existed():
+    from recassist.foundation.catalog import Catalog, Item
+
+    plain = Item(item_id="1", title="Heat", year=1995)
+    # The version hashes an item without authors exactly as it did before `authors` existed, so the
+    # films' index, rankers and conversation layer stay current; an item with authors hashes them.
+    assert '"authors"' not in plain.model_dump_json(exclude={"authors"})
+    with_authors = plain.model_copy(update={"authors": ("Ada Quill",)})
+    assert Catalog("c", {"1": plain}).version != Catalog("c", {"1": with_authors}).version
+
+
 def _write(tmp_path, books: str, ratings: str | None = None):
     (tmp_path / "books_top20_tags.csv").write_text(HEADER + books)
     if ratings is not None:
@@ -49,6 +60,7 @@ def test_small_folder_loads_with_noise_shelves_dropped(tmp_path):
     assert it.title == "Odyssey" and it.tags == ("classics", "mythology")
     assert set(it.genres) == {"classics", "fantasy"}
     assert it.description == "A book by A. Writer, B. Other."
+    assert it.authors == ("A. Writer", "B. Other")
     assert [(x.user_id, x.value, x.timestamp) for x in c.interactions] == [("1", 5.0, 0), ("2", 3.0, 0)]
 
 

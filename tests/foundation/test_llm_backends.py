@@ -238,3 +238,27 @@ def test_no_message_is_lost_while_the_embedded_model_loads() -> None:
     lines = out.stdout.splitlines()
     n = int(lines[-1].split()[1])
     assert lines[:-1] == [f"line {i}" for i in range(n)]
+
+
+def test_the_embedded_model_reports_loading_then_ready_and_a_failed_load_says_why(monkeypatch) -> None:
+    """`/readyz` and the chat UI say the LLM is still loading on a fresh start, instead of a silent wait."""
+    import time
+
+    from recassist.assistant.llm import local
+
+    llm = local.LocalLlamaClient(n_ctx=512, threads=1)
+    assert llm.state in ("loading", "ready")  # "ready" when an earlier test loaded the same weights
+    deadline = time.monotonic() + 300
+    while llm.state == "loading" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert llm.state == "ready"
+
+    def unreadable(*args):
+        raise ValueError("Failed to load model from file")
+
+    monkeypatch.setattr(local, "_load", unreadable)
+    broken = local.LocalLlamaClient(n_ctx=256, threads=1)
+    deadline = time.monotonic() + 30
+    while broken.state == "loading" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert broken.state == "failed: ValueError: Failed to load model from file"

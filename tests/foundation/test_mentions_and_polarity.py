@@ -80,3 +80,26 @@ def test_polarity_reads_negation_and_hedging(catalog, text, title, expected):
     spans = [(m.start, m.end) for m in mentions]
     target = next(m for m in mentions if m.surface == title)
     assert mention_polarity(text, target.start, target.end, spans).polarity == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("I loved Fast & Furious", ["Fast & Furious (2009)"]),  # "&" in the text and in the catalog
+        ("I loved Fast and Furious", ["Fast & Furious (2009)"]),  # "and" in the text, "&" in the catalog
+        ("Pride & Prejudice (1995) is lovely", ["Pride and Prejudice (1995)"]),  # "&" in the text only
+        ("Pride and Prejudice (2005) is lovely", ["Pride & Prejudice (2005)"]),
+    ],
+)
+def test_ampersand_and_and_name_the_same_title(catalog, text, expected):
+    assert labels(catalog, text) == expected
+
+
+def test_ampersand_titles_are_found_in_the_books_catalog():
+    from recassist.foundation.catalog import load_catalog_cached
+    from recassist.foundation.settings import DEMO_BOOKS_DIR
+
+    books = load_catalog_cached(str(DEMO_BOOKS_DIR))
+    assert labels(books, "I loved Angels & Demons and Pride & Prejudice") == [
+        "Angels & Demons (2000)", "Pride and Prejudice (1813)"]
+    assert labels(books, "I read Angels and Demons twice") == ["Angels & Demons (2000)"]

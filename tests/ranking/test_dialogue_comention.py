@@ -8,7 +8,6 @@ import pytest
 from recassist.foundation.errors import StateMismatchError
 from recassist.ranking.dialogue.comention import CoMention, CoMentionConfig
 from recassist.ranking.dialogue.corpus import read_corpus
-
 from test_dialogue import ITEMS, conv, write
 
 # Ten taste clusters of ten items each (1-10, 11-20, ...); every conversation names three items of one cluster

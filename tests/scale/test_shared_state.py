@@ -134,3 +134,19 @@ def test_the_catalog_write_lock_admits_one_worker_at_a_time(redis_url):
     log.client(url).set(log.WRITE_LOCK_KEY, "a dead worker's token", px=300)
     with log.write_lock(url, wait_s=5):
         pass
+
+
+def test_each_catalog_has_its_own_shared_log_and_an_older_file_log_is_replayed_first(redis_url, tmp_path):
+    url = redis_url.rsplit("/", 1)[0] + "/4"  # a database of its own
+    (tmp_path / "catalog_updates-books.jsonl").write_text(  # written by a worker before Redis was configured
+        '{"op": "upsert", "item": {"item_id": "9", "title": "Dune"}}\n', encoding="utf-8")
+    settings = Settings(data_dir=tmp_path, redis_url=url)
+    films_before = log.log_version(url)
+    version = record_upsert(settings, Item(item_id="10", title="Emma", year=1815), "books")
+    record_delete(settings, "9", "books")
+    assert version == 1 and log.log_version(url, "books") == 2
+    assert log.log_version(url) == films_before  # the films' log is untouched
+    assert [e["op"] for _, e in log.entries_since(url, 0, "books")] == ["upsert", "delete"]
+    books = Catalog("b", {"1": Item(item_id="1", title="Heat")}, domain="books")
+    assert sorted(apply_updates(books, settings, "books").item_ids) == ["1", "10"]  # file (+9), then Redis (+10, -9)
+    assert len((tmp_path / "catalog_updates-books.jsonl").read_text().splitlines()) == 1  # nothing more in the file

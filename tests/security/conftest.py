@@ -1,4 +1,6 @@
-"""Fast security cases: the bench's robustness modules (bench/robust_*.py) run on small samples here.
+"""Fast security cases: the robustness runs (`robust_*.py` in this folder) on small samples.
+
+bench/robustness.py runs the same modules at full size and prints the figures in docs/security.md.
 
 Their own small prepared data dir (the 150 most-rated movies of the demo catalog, index built, a
 one-epoch ranker) keeps the folder quick on its own; every component is real.
@@ -6,13 +8,7 @@ one-epoch ranker) keeps the folder quick on its own; every component is real.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-sys.path.insert(0, str(BENCH))
 
 
 @pytest.fixture(scope="session")

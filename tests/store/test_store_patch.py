@@ -180,3 +180,45 @@ def test_adding_items_needs_a_catalog(make_store, catalog):
         # Removals need none, and a catalog passed per call works.
         assert bare.patch_profile("alice", [{"op": "clear", "constraint": "years"}]).revision == 2
         assert bare.patch_profile("alice", [op], catalog=catalog).revision == 3
+
+
+def _film_and_book_1() -> InterestProfile:
+    src = Source(text="said", turn=1)
+    return InterestProfile(liked_items=[
+        ItemPreference(item_id="1", title="Toy Story (1995)", source=src),
+        ItemPreference(item_id="1", title="The Hunger Games (2008)", domain="books", source=src)])
+
+
+def test_removing_an_entry_removes_only_that_catalogs_item_with_the_same_id(store):
+    store.save_profile("bea", _film_and_book_1(), "turn 1: extracted")
+    rev = store.patch_profile("bea", [{"op": "remove_item", "list": "liked_items", "item_id": "1", "domain": "books"}])
+    assert rev.reason == "edit: removed liked item books 1 'The Hunger Games (2008)'"
+    assert [(e.item_id, e.domain) for e in store.get_profile("bea").liked_items] == [("1", None)]
+    store.patch_profile("bea", [{"op": "remove_item", "list": "liked_items", "item_id": "1"}])  # the film
+    assert store.get_profile("bea").liked_items == []
+
+
+def test_the_first_catalogs_domain_names_its_entries_and_a_missing_domain_is_named(store, catalog):
+    store.save_profile("cy", _film_and_book_1(), "turn 1: extracted")
+    # The first catalog's entries carry no domain: naming its domain removes them all the same.
+    store.patch_profile("cy", [{"op": "remove_item", "list": "liked_items", "item_id": "1", "domain": catalog.domain}])
+    assert [(e.item_id, e.domain) for e in store.get_profile("cy").liked_items] == [("1", "books")]
+    with pytest.raises(NotFoundError, match=r"only as an item of books; add \"domain\": \"books\""):
+        store.patch_profile("cy", [{"op": "remove_item", "list": "liked_items", "item_id": "1"}])
+    with pytest.raises(NotFoundError, match=r"item '2' of books is not in liked_items \(it holds: 1 \(books\)\)"):
+        store.patch_profile("cy", [{"op": "remove_item", "list": "liked_items", "item_id": "2", "domain": "books"}])
+
+
+def test_an_author_entry_is_removed_by_name_and_domain(store):
+    from recassist.foundation.profile import AuthorPreference
+
+    src = Source(text="Agatha Christie", turn=1)
+    store.save_profile("dee", InterestProfile(liked_authors=[
+        AuthorPreference(name="Agatha Christie", domain="books", aspects=["mystery"], source=src)]), "turn 1")
+    bad = {"op": "remove_author", "list": "liked_authors", "name": "agatha christie", "domain": "movies"}
+    with pytest.raises(NotFoundError, match=r"author 'agatha christie' of movies is not in liked_authors "
+                                            r"\(it holds: 'Agatha Christie' \(books\)\)"):
+        store.patch_profile("dee", [bad])
+    rev = store.patch_profile("dee", [{**bad, "domain": "books"}])
+    assert rev.reason == "edit: removed liked author 'Agatha Christie' (books)"
+    assert store.get_profile("dee").liked_authors == [] and store.get_profile("dee").status == "empty"

@@ -128,3 +128,60 @@ def test_chat_with_an_unknown_domain_names_the_configured_ones(api):
     bad = api.post("/v1/chat", json={"user_id": "chat-b3", "message": "anything", "domain": "podcasts"})
     assert bad.status_code == 422
     assert "configured: movies, books" in bad.json()["error"]["message"]
+
+
+def test_removing_a_book_entry_through_the_api_keeps_the_film_with_the_same_id(api):
+    for domain in ("books", None):
+        body = {"user_id": "reader-rm", "item_id": "1", "kind": "like", **({"domain": domain} if domain else {})}
+        assert api.post("/v1/feedback", json=body).status_code == 200
+    op = {"op": "remove_item", "list": "liked_items", "item_id": "1", "domain": "books"}
+    got = api.patch("/v1/users/reader-rm/profile", json={"ops": [op]})
+    assert got.status_code == 200, got.text
+    assert [(e["item_id"], e["domain"]) for e in got.json()["liked_items"]] == [("1", None)]
+    again = api.patch("/v1/users/reader-rm/profile", json={"ops": [op]})
+    assert again.status_code == 404 and "item '1' of books is not in liked_items" in again.json()["error"]["message"]
+
+
+def _christie_ids() -> set[str]:
+    from recassist.foundation.catalog import load_catalog_cached
+    from recassist.foundation.settings import DEMO_BOOKS_DIR
+
+    books = load_catalog_cached(str(DEMO_BOOKS_DIR))
+    return {i for i, it in books.items.items() if "Agatha Christie" in it.authors}
+
+
+def test_films_for_someone_who_loves_an_author_share_her_books_aspects_and_say_so(api):
+    reply = api.post("/v1/chat", json={"user_id": "chat-au1", "message": "films for someone who loves Agatha Christie"})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["intent"] == "recommend" and body["onboarding"] is None  # an author is enough to recommend
+    (author,) = body["profile"]["liked_authors"]
+    assert (author["name"], author["domain"]) == ("Agatha Christie", "books")
+    items = body["items"]
+    assert len(items) == 5 and {it["domain"] for it in items} == {None}
+    # The test catalog holds 104 films; in it, most carrying mystery or crime.
+    assert sum(bool({"Mystery", "Crime"} & set(it["genres"])) for it in items) >= 4
+    assert all(it["explanation"].startswith("You named Agatha Christie, whose books are ") for it in items)
+    first = items[0]
+    link = first["evidence"]["authors"][0]
+    assert link["name"] == "Agatha Christie" and link["shared_aspects"]
+    assert first["explanation"].startswith("You named Agatha Christie, whose books are ")
+    assert "this film is " in first["explanation"] and "what you asked for" not in first["explanation"]
+    assert "likes the author Agatha Christie" in body["text"]
+
+
+def test_books_by_an_author_are_hers_and_something_like_an_author_answers_books(api):
+    by = api.post("/v1/chat", json={"user_id": "chat-au2", "message": "books by Agatha Christie", "k": 5}).json()
+    assert {it["domain"] for it in by["items"]} == {"books"} and len(by["items"]) == 5
+    assert {it["item_id"] for it in by["items"]} <= _christie_ids()
+    assert by["items"][0]["explanation"] == "A book by Agatha Christie, whom you named."
+    like = api.post("/v1/chat", json={"user_id": "chat-au3", "message": "something like Stephen King"}).json()
+    assert like["items"] and {it["domain"] for it in like["items"]} == {"books"}  # the author's catalog
+    assert like["profile"]["themes"] == []  # the name is the author, not a wish for "like stephen king"
+    # The author is one profile entry: removed through the API like any other.
+    op = {"op": "remove_author", "list": "liked_authors", "name": "stephen king", "domain": "books"}
+    got = api.patch("/v1/users/chat-au3/profile", json={"ops": [op]})
+    assert got.status_code == 200, got.text
+    assert got.json()["liked_authors"] == []
+    again = api.patch("/v1/users/chat-au3/profile", json={"ops": [op]})
+    assert again.status_code == 404 and "author 'stephen king' of books" in again.json()["error"]["message"]

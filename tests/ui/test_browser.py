@@ -59,6 +59,10 @@ def test_chat_cards_like_and_profile_in_a_browser(page, base_url, engine):
     page.wait_for_selector("#chat .message")  # the onboarding question of a new user
     user_id = page.input_value("#user-id textarea")
     assert user_id.startswith("web-")
+    # What serves now, in words (this engine: no LLM, no trained conversation layer).
+    page.wait_for_function("document.querySelector('#serving-status').innerText.includes('Serving now')")
+    serving = page.inner_text("#serving-status")
+    assert "chats: hand-set blend" in serving and "LLM: off" in serving
 
     send(page, "I loved Arrival and Interstellar, something thoughtful")
     page.wait_for_selector("#card-1 .rc-card")
@@ -113,7 +117,16 @@ def test_markup_in_titles_and_messages_shows_as_text(page, base_url):
     assert page.dialogs == []
 
 
-def test_a_message_sent_while_busy_is_queued_and_answered_in_order(page, base_url):
+def test_a_message_sent_while_busy_is_queued_and_answered_in_order(page, base_url, engine, monkeypatch):
+    import time
+
+    answer = engine.chat_stream
+
+    def busy_server(*args, **kwargs):  # a reply that takes a while, as on a loaded machine
+        time.sleep(2.0)
+        return answer(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "chat_stream", busy_server)
     page.goto(f"{base_url}/ui/")
     page.wait_for_selector("#chat .message")
     page.click("text=Start as a new user")
@@ -121,7 +134,7 @@ def test_a_message_sent_while_busy_is_queued_and_answered_in_order(page, base_ur
     chat = page.locator("#chat")
     send(page, "I want something for tonight")
     page.wait_for_function("document.querySelector('#chat').innerText.includes('I want something for tonight')")
-    # The second message goes in while the first reply is still being computed.
+    # The second message goes in while the first reply is still being computed (a new user: no session yet).
     assert "Working on it" in chat.inner_text()
     send(page, "I loved Arrival and Interstellar")
     page.wait_for_function("document.querySelector('#chat').innerText.includes('I loved Arrival and Interstellar')")

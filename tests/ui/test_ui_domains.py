@@ -43,3 +43,29 @@ def test_a_mixed_list_labels_every_item_and_the_profile_panel_names_each_entrys_
         ItemPreference(item_id="1", title="Toy Story (1995)", source=Source(text="Toy Story"))])
     assert [label for label, _ in profile_choices(profile)] == ["liked: Dune (1965) (book)",
                                                                 "liked: Toy Story (1995)"]
+
+
+def test_removing_a_book_in_the_profile_panel_keeps_the_film_with_the_same_id(engine):
+    from recassist.ui.web.profile_panel import selected_ops
+
+    profile = InterestProfile(liked_items=[
+        ItemPreference(item_id="1", title="The Hunger Games (2008)", domain="books", source=Source(text="Hunger")),
+        ItemPreference(item_id="1", title="Toy Story (1995)", source=Source(text="Toy Story"))])
+    engine.store.save_profile("panel-1", profile, "turn 1: extracted")
+    book_op = dict(profile_choices(profile))["liked: The Hunger Games (2008) (book)"]
+    engine.store.patch_profile("panel-1", selected_ops([book_op]))  # what "Remove selected" sends
+    kept = engine.store.get_profile("panel-1").liked_items
+    assert [(e.item_id, e.domain, e.title) for e in kept] == [("1", None, "Toy Story (1995)")]
+
+
+def test_the_profile_panel_lists_a_named_author_and_removes_it(engine):
+    from recassist.foundation.profile import AuthorPreference
+    from recassist.ui.web.profile_panel import selected_ops
+
+    author = AuthorPreference(name="Agatha Christie", domain="books", aspects=["mystery", "crime"],
+                              source=Source(text="Agatha Christie"))
+    engine.store.save_profile("panel-2", InterestProfile(liked_authors=[author]), "turn 1: extracted")
+    choices = dict(profile_choices(engine.store.get_profile("panel-2")))
+    assert list(choices) == ["likes author: Agatha Christie (book)"]
+    engine.store.patch_profile("panel-2", selected_ops(choices.values()))
+    assert engine.store.get_profile("panel-2").liked_authors == []

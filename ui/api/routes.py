@@ -135,9 +135,8 @@ def readyz(request: Request, engine: Engine) -> Readiness:
     each read once (a failure answers 503 with the backend's message)."""
     ready = engine.ready()
     settings = request.app.state.settings
-    from recassist.ui.status import training_summary
+    from recassist.ui.status import serving_summary
 
     return Readiness(status="ready", catalog=ready.catalog, items=ready.items, indexed_items=ready.indexed_items,
                      catalog_version=ready.catalog_version, catalog_swap=ready.catalog_swap,
-                     llm_backend=settings.resolved_llm_backend, ranker=dict(engine.served_ranker),
-                     training=training_summary(settings))
+                     llm_backend=settings.resolved_llm_backend, **serving_summary(engine, settings))

@@ -135,6 +135,8 @@ class ItemBody(_Strict):
     tags: list[Label] = Field(default_factory=list, max_length=200)
     aliases: list[Label] = Field(default_factory=list, max_length=50)
     description: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+    authors: list[Label] = Field(default_factory=list, max_length=50, description="Who wrote it (books): a "
+                                 "name the user writes grounds this item's catalog by its author.")
 
 
 class Health(BaseModel):
@@ -155,3 +157,7 @@ class Readiness(BaseModel):
                                    "('quick' until the full model is ready, then 'full'), validation NDCG@10.")
     training: dict[str, Any] = Field(default_factory=dict, description="Background training: state "
                                      "('none', 'training', 'interrupted', 'failed', 'done') and progress.")
+    conversation_layer: str = Field("", description="What ranks chat requests: 'serving' (the conversation-"
+                                    "trained layer) or the hand-set blend while the layer is missing or training.")
+    llm: dict[str, str] = Field(default_factory=dict, description="The LLM: backend, model and state ('ready', "
+                                "'loading' while the embedded model loads in the background, 'failed: ...', 'off').")

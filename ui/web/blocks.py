@@ -26,9 +26,12 @@ from recassist.foundation.errors import InputError, RecassistError
 from recassist.foundation.lru import LRU
 from recassist.foundation.profile import InterestProfile
 from recassist.ui.ids import ID_PATTERN, ID_RULE
+from recassist.ui.status import one_line, serving_summary
 from recassist.ui.web.profile_panel import profile_choices, profile_summary, selected_ops
 from recassist.ui.web.render import assistant_message, card_html, esc_md, user_message
 
+SERVING_REFRESH_S = 5.0  # how often the "Serving now" line follows background training ...
+SETTLED_REFRESH_S = 60.0  # ... and how often once nothing trains
 SLOTS = 5  # cards shown at once; the chat asks for this many items
 # Plain words: emoji need a colour font that a bare server browser (and some desktops) lack.
 FEEDBACK = (("like", "Like", "liked"), ("dislike", "Dislike", "disliked"), ("seen", "Seen it", "seen"))
@@ -44,6 +47,7 @@ def new_user_id() -> str:
 
 
 ANY_DOMAIN = "any"
+CHAT_TURNS = "chat-turns"  # the queue that answers accepted messages
 
 
 def build_blocks(engine: Assistant, catalogs: Catalogs | None = None) -> gr.Blocks:
@@ -55,6 +59,9 @@ def build_blocks(engine: Assistant, catalogs: Catalogs | None = None) -> gr.Bloc
         shown = gr.State([])  # one dict per card: {"item": RecommendedItem dump, "reason": str, "mark": str}
 
         gr.Markdown("## recassist\nTell me what you like; I recommend from the catalog and say why.")
+        serving = gr.Markdown(elem_id="serving-status")
+        # While models train or the LLM loads, the line follows them closely; then it looks now and then.
+        serving_timer = gr.Timer(SERVING_REFRESH_S)
         with gr.Row():
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(elem_id="chat", height=460, sanitize_html=True, label="Chat")
@@ -206,8 +213,11 @@ def build_blocks(engine: Assistant, catalogs: Catalogs | None = None) -> gr.Bloc
             return {message: "", chatbot: enqueue(text, history, sid or user_id)}
 
         def ui_turn(user_id: str, sid: str, items: list[dict], domain: str = ANY_DOMAIN) -> Iterator[dict]:
+            # A new user's first message is queued under the user id (no session yet); a message sent while
+            # that reply was computed is answered after it, when the session id has arrived.
+            key = next((k for k in (sid, user_id) if k and pending.get(k)), sid or user_id)
             answered = False
-            for update in run_next(sid or user_id, user_id, sid, items, domain):
+            for update in run_next(key, user_id, sid, items, domain):
                 answered = True
                 yield update
             if not answered:  # an empty message queued nothing
@@ -258,6 +268,16 @@ def build_blocks(engine: Assistant, catalogs: Catalogs | None = None) -> gr.Bloc
             profile = engine.store.undo(check_user_id(user_id)).profile
             return {**render_profile(profile), status: "Undid the last change."}
 
+        def serving_status() -> dict:
+            summary = serving_summary(engine, engine.settings)
+            busy = summary["training"].get("running") or summary["llm"]["state"] == "loading"
+            return {serving: esc_md(one_line(summary)),
+                    serving_timer: gr.Timer(SERVING_REFRESH_S if busy else SETTLED_REFRESH_S)}
+
+        blocks.load(serving_status, outputs=[serving, serving_timer], api_name="serving_status",
+                    api_visibility="undocumented")
+        serving_timer.tick(serving_status, outputs=[serving, serving_timer], api_visibility="undocumented")
+
         session_outputs = [chatbot, *state_view, user_box, stored_user]
         blocks.load(open_user, inputs=[stored_user], outputs=session_outputs, api_name="open_session")
         switch.click(open_user, inputs=[user_box], outputs=session_outputs, api_name="switch_user")
@@ -287,6 +307,9 @@ def build_blocks(engine: Assistant, catalogs: Catalogs | None = None) -> gr.Bloc
             ui_turn, inputs=[user_box, session, shown, domain_choice], outputs=[chatbot, *state_view],
             api_name="answer_queued",
             api_visibility="undocumented",
+            # Every accepted message gets its turn (Gradio's default drops a trigger while one is pending),
+            # and turns run one at a time in arrival order, from either button.
+            trigger_mode="multiple", concurrency_id=CHAT_TURNS,
         )
         recommend_now.click(
             lambda history, user_id, sid: accept(RECOMMEND_NOW, history, user_id, sid),
@@ -299,6 +322,7 @@ def build_blocks(engine: Assistant, catalogs: Catalogs | None = None) -> gr.Bloc
         ).then(
             ui_turn, inputs=[user_box, session, shown, domain_choice], outputs=[chatbot, *state_view],
             api_name="answer_recommend_now", api_visibility="undocumented",
+            trigger_mode="multiple", concurrency_id=CHAT_TURNS,
         )
         # For programs (`gradio_client`): one call, one whole turn.
         gr.Button(visible=False, elem_id="chat-api").click(

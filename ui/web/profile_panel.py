@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable
 
 from recassist.assistant.domains.explain import NOUNS
-from recassist.foundation.profile import InterestProfile
+from recassist.foundation.profile import InterestProfile, ItemPreference
 
 
 def _op(**fields: object) -> str:
@@ -23,11 +23,14 @@ def profile_choices(profile: InterestProfile) -> list[tuple[str, str]]:
     choices: list[tuple[str, str]] = []
     for name, label in (("liked_items", "liked"), ("disliked_items", "disliked")):
         for e in getattr(profile, name):
-            choices.append((f"{label}: {e.title}{_domain(e.domain)}",
-                            _op(op="remove_item", list=name, item_id=e.item_id)))
+            choices.append((f"{label}: {e.title}{_domain(e.domain)}", _remove_item(name, e)))
     for name, label in (("liked_aspects", "likes"), ("disliked_aspects", "dislikes")):
         for a in getattr(profile, name):
             choices.append((f"{label} {a.kind}: {a.aspect}", _op(op="remove_aspect", list=name, aspect=a.aspect)))
+    for name, label in (("liked_authors", "likes author"), ("disliked_authors", "avoids author")):
+        for a in getattr(profile, name):
+            choices.append((f"{label}: {a.name}{_domain(a.domain)}",
+                            _op(op="remove_author", list=name, name=a.name, domain=a.domain)))
     for t in profile.themes:
         choices.append((f"wish: {t.text}", _op(op="remove_theme", text=t.text)))
     c = profile.constraints
@@ -40,9 +43,15 @@ def profile_choices(profile: InterestProfile) -> list[tuple[str, str]]:
         choices.append((f"no {g.aspect}", _op(op="remove_aspect", list="excluded_genres", aspect=g.aspect)))
     for name, label in (("excluded_items", "not interested"), ("seen_items", "seen")):
         for e in getattr(c, name):
-            choices.append((f"{label}: {e.title}{_domain(e.domain)}",
-                            _op(op="remove_item", list=name, item_id=e.item_id)))
+            choices.append((f"{label}: {e.title}{_domain(e.domain)}", _remove_item(name, e)))
     return choices
+
+
+def _remove_item(name: str, e: ItemPreference) -> str:
+    """The op removing exactly this entry: another catalog's entry names its domain (book 1 is not film 1)."""
+    if e.domain:
+        return _op(op="remove_item", list=name, item_id=e.item_id, domain=e.domain)
+    return _op(op="remove_item", list=name, item_id=e.item_id)
 
 
 def _domain(domain: str | None) -> str:

@@ -24,7 +24,7 @@ from collections import Counter
 from pathlib import Path
 
 from recassist.foundation.settings import Settings
-from robust_common import Tally
+from robust_harness import Tally
 
 WORKER = Path(__file__).parent / "robust_crash_worker.py"
 # Seconds after READY within which the kill lands, per kind (roughly a run's length on 2 busy cores).
@@ -58,8 +58,16 @@ def _kill_once(kind: str, settings: Settings, rng: random.Random, ready_timeout:
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    if ready.wait(ready_timeout):
-        time.sleep(rng.uniform(0.05, WINDOW[kind]))
+    deadline = time.monotonic() + ready_timeout
+    while not ready.wait(0.5):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            # Not a kill at all: the worker could not set up (an import moved, say). Counting it would
+            # inflate the kills with runs in which nothing was written.
+            proc.kill()
+            proc.wait()
+            raise RuntimeError(f"the {kind} crash worker exited ({proc.returncode}) before it was ready; "
+                               f"run `python {WORKER} {kind} DATA_DIR CATALOG_DIR` to see why")
+    time.sleep(rng.uniform(0.05, WINDOW[kind]))
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     reader.join(timeout=5)

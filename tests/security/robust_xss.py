@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import httpx
 from recassist.assistant.llm.base import LLMClient
 from recassist.foundation.errors import LLMError
-from robust_common import Tally
+from robust_harness import Tally
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

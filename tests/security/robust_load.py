@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import httpx
-from robust_common import Tally
+from robust_harness import Tally
 
 
 class IsolationResult(Tally):

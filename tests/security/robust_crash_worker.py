@@ -1,6 +1,6 @@
 """A process for the crash runs to SIGKILL: it writes one kind of state in a loop, acknowledging each write.
 
-    python bench/robust_crash_worker.py KIND DATA_DIR CATALOG_DIR
+    python tests/security/robust_crash_worker.py KIND DATA_DIR CATALOG_DIR
 
 KIND: feedback (feedback and profile writes from 4 threads), catalog (item upserts as the Assistant makes
 them: update log, then vector index), train (ranker training with checkpoint writes), index (index build).
@@ -85,7 +85,8 @@ def train(settings: Settings) -> None:
     import torch
     from recassist.foundation.catalog import load_catalog_cached
     from recassist.ranking.data import all_for_training
-    from recassist.ranking.sasrec_model import SASRecConfig, SASRecRanker
+    from recassist.ranking.sasrec import SASRecRanker
+    from recassist.ranking.sasrec_config import SASRecConfig
     from recassist.ranking.serving import default_checkpoint
 
     catalog = load_catalog_cached(str(settings.catalog_dir))
