@@ -106,14 +106,15 @@ def _opened(path: Path | str) -> Path:
 def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | str] = (), progress: bool = True, *,
                              layer_dialogues: int | None = DEFAULT_LAYER_DIALOGUES,
                              text_dialogues: int | None = None, assistant=None,
-                             config: LayerConfig | None = None) -> TrainReport:
+                             config: LayerConfig | None = None, keep_replay: Path | str | None = None) -> TrainReport:
     """Fit and save co-suggestion and the learned layer; see the module docstring.
 
     `corpus_paths`: corpus files (default: the shipped ReDial training corpus). `layer_dialogues`: how many
     conversations to replay for the layer (None: all);
     `text_dialogues`: how many to fit text-to-item on (None: all). `assistant`: an open `Assistant` to replay with
-    (opened from `settings` otherwise). Raises `InputError` for bad corpora, `CheckpointError` /
-    `StateMismatchError` when the index or ranker the replay needs is missing or stale.
+    (opened from `settings` otherwise). `keep_replay`: a path to write the replayed requests to
+    (`ReplayedTurns.save`; read by bench/bench_conversation_layer.py). Raises `InputError` for bad corpora,
+    `CheckpointError` / `StateMismatchError` when the index or ranker the replay needs is missing or stale.
     """
     from recassist.assistant.dialogue.features import FEATURES
     from recassist.assistant.dialogue.replay import replay
@@ -164,6 +165,8 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
     bar = _bar(len(chosen), "replaying conversations", progress)
     turns = replay(chosen, assistant, models_for, progress=bar.update)
     bar.close()
+    if keep_replay:
+        turns.save(keep_replay)
     fit_rows = [i for i, c in enumerate(turns.conversation) if fold_of_id(c) != SELECT_FOLD and turns.y[i].any()]
     sel_rows = [i for i, c in enumerate(turns.conversation) if fold_of_id(c) == SELECT_FOLD and turns.y[i].any()]
     if not fit_rows or not sel_rows:
