@@ -7,6 +7,8 @@ import json
 
 import pytest
 from recassist.assistant.dialogue.export import session_rows
+from recassist.assistant.dialogue.features import FEATURES
+from recassist.assistant.dialogue.replay import ReplayedTurns
 from recassist.assistant.dialogue.scorer import (
     COMENTION_FILE,
     COSUGGEST_FILE,
@@ -50,7 +52,7 @@ def trained(rules_assistant, small_settings, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("conv")
     settings = Settings(data_dir=tmp / "data", catalog_dir=small_settings.catalog_dir)
     report = train_conversation_layer(settings, [_corpus(tmp, rules_assistant.catalog)], progress=False,
-                                      assistant=rules_assistant, layer_dialogues=None)
+                                      assistant=rules_assistant, layer_dialogues=None, keep_replay=tmp / "replay.npz")
     version = load_catalog_cached(str(small_settings.catalog_dir)).version
     scorer = ConversationScorer.open(settings.models_dir, version)
     assert scorer is not None
@@ -62,6 +64,9 @@ def test_layer_learns_what_people_suggest_and_says_so(rules_assistant, trained):
     assert "150 conversations" in report.corpus and "trees" in report.layer
     assert report.text.startswith("text-to-item: ") and scorer.text_model is not None
     assert report.comention.startswith("co-mention: ") and scorer.comention is not None
+    kept = ReplayedTurns.load(settings.data_dir.parent / "replay.npz")  # what bench_conversation_layer reads
+    assert len(kept.X) == len(kept.y) > 0 and kept.X[0].shape[1] == len(FEATURES)
+    assert sum(int(y.sum()) for y in kept.y) > 0
     engine = rules_assistant.engine
     engine.conversation = scorer
     try:
