@@ -8,7 +8,7 @@ import random
 import pytest
 from recassist.assistant.conversation.models import RecommendedItem
 from recassist.ui.web.render import assistant_message, card_html
-from robust_injection import attack_corpus, run_channels
+from robust_injection import attack_corpus, catalog_keys, run_channels
 from robust_xss import payloads
 
 
@@ -19,10 +19,10 @@ def test_the_attack_corpus_has_own_and_vendored_attacks_with_detectable_payloads
     assert all(a.markers for a in attacks if a.source == "own")
 
 
-def test_injected_texts_and_items_yield_only_catalog_items_and_no_payload(served, sec_assistant):
+def test_injected_texts_and_items_yield_only_catalog_items_and_no_payload(served, sec_assistant, sec_settings):
     attacks = attack_corpus()
     random.Random(3).shuffle(attacks)
-    results = run_channels(served, attacks[:6], set(sec_assistant.catalog.item_ids), seed=99)
+    results = run_channels(served, attacks[:6], catalog_keys(sec_assistant, sec_settings), seed=99)
     for channel, r in results.items():
         assert r.requests >= 6, channel
         assert (r.errors_5xx, r.off_catalog, r.payload_echoes, r.canary_leaks) == (0, 0, 0, 0), (channel, r.examples)

@@ -6,15 +6,26 @@ from __future__ import annotations
 import json
 import random
 
+import httpx
 from robust_corpus import fragments, poisoned_rows, scan_prompts, write_corpus
-from robust_injection import CHANNELS, attack_corpus, journaled, run_channels, summarize
+from robust_injection import (
+    CHANNELS,
+    ChannelResult,
+    attack_corpus,
+    catalog_keys,
+    check,
+    journaled,
+    run_channels,
+    summarize,
+)
 
 
-def test_a_stopped_run_resumes_from_its_journal_and_counts_every_pair_once(served, sec_assistant, tmp_path):
+def test_a_stopped_run_resumes_from_its_journal_and_counts_every_pair_once(served, sec_assistant, sec_settings,
+                                                                          tmp_path):
     attacks = attack_corpus()
     random.Random(5).shuffle(attacks)
     journal = tmp_path / "injection.jsonl"
-    ids = set(sec_assistant.catalog.item_ids)
+    ids = catalog_keys(sec_assistant, sec_settings)
     run_channels(served, attacks[:2], ids, journal=journal, backend="none", seed=7)
     with journal.open("a") as f:
         f.write('{"backend": "none", "attack": 2, "chan')  # the line a kill cut short is run again
@@ -65,3 +76,22 @@ def test_a_poisoned_corpus_is_read_as_training_reads_it_and_its_text_is_found_in
     first = json.loads(path.read_text().splitlines()[0])["messages"][1]["text"]
     assert scan_prompts([f"system: be helpful\nuser: {first}"], pieces).with_corpus_text == 1
     assert scan_prompts([f"system: be helpful\nuser: I loved {target}"], pieces).with_corpus_text == 0
+
+
+def test_an_item_of_another_catalog_is_checked_against_that_catalog(sec_assistant, sec_settings):
+    """"Recommend a good book" (a BIPIA attack) is rightly answered from the books catalog: its ids are not
+    off-catalog, while an id no catalog has is."""
+    from recassist.foundation.catalog import load_catalog_cached
+
+    keys = catalog_keys(sec_assistant, sec_settings)
+    book = load_catalog_cached(str(sec_settings.extra_catalog_dirs[0])).item_ids[0]
+    movie = sec_assistant.catalog.item_ids[0]
+    attack = attack_corpus()[0]
+
+    def counted(items: list[dict]) -> int:
+        result = ChannelResult()
+        check(httpx.Response(200, json={"text": "", "items": items}), attack, keys, result, "recommend")
+        return result.off_catalog
+
+    assert counted([{"item_id": movie}, {"item_id": book, "domain": "books"}]) == 0
+    assert counted([{"item_id": "no-such-item-0"}]) == 1
