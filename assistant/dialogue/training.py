@@ -28,6 +28,7 @@ from recassist.ranking.dialogue.corpus import Conversation, CorpusStats, read_co
 from recassist.ranking.dialogue.cosuggest import CoSuggestion
 from recassist.ranking.dialogue.layer import LayerConfig, LearnedLayer
 from recassist.ranking.dialogue.text_to_item import TextExample, TextToItem, TextToItemConfig, examples_from
+from recassist.ranking.dialogue.trust import CorpusTrust, corpus_trust
 
 FOLDS = 5
 SELECT_FOLD = 0
@@ -82,7 +83,16 @@ def read_corpora(paths: Sequence[Path | str], catalog) -> tuple[list[Conversatio
                                  f"and {p}; give each corpus its own id prefix")
             owner[conv.conversation_id] = str(p)
             out.append(conv)
+    stats.source_of = owner
     return out, stats
+
+
+def trust_weights(convs: Sequence[Conversation], stats: CorpusStats) -> CorpusTrust:
+    """How much each conversation of `read_corpora`'s result may teach (`ranking.dialogue.trust`); the shipped
+    corpus is the trusted reference the other corpora are compared with."""
+    shipped = SHIPPED_CORPUS.resolve()
+    trusted = {s for s in set(stats.source_of.values()) if Path(s).resolve() == shipped}
+    return corpus_trust(convs, stats.source_of, trusted)
 
 
 def _opened(path: Path | str) -> Path:
@@ -130,16 +140,18 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
     # The catalog folder's version, as for the ranker: items added through the API since score 0 here.
     version = load_catalog_cached(str(settings.catalog_dir)).version
     convs, stats = read_corpora(list(corpus_paths) or [SHIPPED_CORPUS], catalog)
+    trust = trust_weights(convs, stats)
     ids = list(catalog.items)
-    co = CoSuggestion(ids).fit(convs)
+    co = CoSuggestion(ids).fit(convs, trust)
     co.catalog_version = version
-    cm = CoMention(ids).fit(convs)
+    cm = CoMention(ids).fit(convs, trust)
     cm.catalog_version = version
     models = Path(settings.models_dir)
     models.mkdir(parents=True, exist_ok=True)
 
-    usable = [c for c in convs if any(t.role == "recommender" and any(c.suggested(x) for x in t.items)
-                                      for t in c.turns)]
+    # A conversation the trust weights (nearly) silenced teaches the layer nothing either.
+    usable = [c for c in convs if trust.conversation_weight(c) >= 0.5 and any(
+        t.role == "recommender" and any(c.suggested(x) for x in t.items) for t in c.turns)]
     usable.sort(key=lambda c: hashlib.sha1(c.conversation_id.encode()).hexdigest())  # a fixed, spread sample
     chosen = usable[:layer_dialogues] if layer_dialogues else usable
     if sum(fold_of(c) == SELECT_FOLD for c in chosen) < 5 or len(chosen) < 25:
@@ -148,6 +160,7 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
     by_hash = sorted(convs, key=lambda c: hashlib.sha1(c.conversation_id.encode()).hexdigest())
     text_data = TextTraining.prepare(by_hash[:text_dialogues] if text_dialogues else convs, assistant, settings,
                                      progress)
+    text_data.trust = trust
     text_model = text_data.fit(ids, progress=progress)
     text_model.catalog_version = version
     per_fold: dict[int, ChatModels] = {}
@@ -157,9 +170,9 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
         f = fold_of(conv)
         if f not in per_fold:
             per_fold[f] = ChatModels(
-                CoSuggestion(ids, co.config).fit(c for c in convs if fold_of(c) not in {f, SELECT_FOLD}),
+                CoSuggestion(ids, co.config).fit((c for c in convs if fold_of(c) not in {f, SELECT_FOLD}), trust),
                 text_data.fit(ids, without_folds={f, SELECT_FOLD}, progress=progress),
-                CoMention(ids, cm.config).fit(c for c in convs if fold_of(c) not in {f, SELECT_FOLD}))
+                CoMention(ids, cm.config).fit((c for c in convs if fold_of(c) not in {f, SELECT_FOLD}), trust))
         return per_fold[f]
 
     bar = _bar(len(chosen), "replaying conversations", progress)
@@ -186,7 +199,7 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
     layer.info["files"] = {name: file_digest(models / name) for name in (COSUGGEST_FILE, TEXT_FILE, COMENTION_FILE)}
     layer.save(models / LAYER_FILE)
     return TrainReport(
-        corpus=f"corpus: {stats}",
+        corpus=f"corpus: {stats}\n{trust}",
         cosuggest=f"co-suggestion: {co.pairs.nnz} item pairs from {co.conversations} conversations -> "
                   f"{models / COSUGGEST_FILE}",
         text=f"text-to-item: {text_model.info['examples']} examples from {text_model.info['conversations']} "
@@ -227,6 +240,7 @@ class TextTraining:
     text_vectors: dict[str, np.ndarray]
     item_vectors: np.ndarray  # float32 [n_items, d] in catalog order
     config: TextToItemConfig
+    trust: CorpusTrust | None = None  # weights of (conversation, suggested item); None: all 1
 
     @classmethod
     def prepare(cls, convs: Sequence[Conversation], assistant, settings: Settings, progress: bool = True,
@@ -249,7 +263,8 @@ class TextTraining:
         use = [e for e in self.examples if fold_of_id(e.conversation_id) not in without_folds]
         what = f" without folds {sorted(without_folds)}" if without_folds else ""
         bar = _bar(self.config.epochs, f"fitting text-to-item{what} (epochs)", progress)
-        model = TextToItem(ids, self.config).fit(use, self.item_vectors, self.text_vectors, progress=bar.update)
+        model = TextToItem(ids, self.config).fit(use, self.item_vectors, self.text_vectors, progress=bar.update,
+                                                 trust=self.trust)
         bar.close()
         return model
 

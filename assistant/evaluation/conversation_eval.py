@@ -222,7 +222,7 @@ def _cmd(args, settings) -> int:
 
     from recassist.assistant.conversation import Assistant
     from recassist.assistant.dialogue.scorer import ConversationScorer
-    from recassist.assistant.dialogue.training import SELECT_FOLD, TextTraining, fold_of_id, read_corpora
+    from recassist.assistant.dialogue.training import SELECT_FOLD, TextTraining, fold_of_id, read_corpora, trust_weights
     from recassist.assistant.evaluation.redial import load_dialogues
     from recassist.foundation.errors import InputError
     from recassist.ranking.dialogue.comention import CoMention
@@ -242,15 +242,17 @@ def _cmd(args, settings) -> int:
     if args.holdout_redial:
         held = [d for d in load_dialogues(args.holdout_redial)
                 if fold_of_id(f"redial-{d.conversation_id}") == SELECT_FOLD][: args.holdout_limit]
-        convs, _ = read_corpora(args.corpus or [_shipped()], assistant.catalog)
+        convs, stats = read_corpora(args.corpus or [_shipped()], assistant.catalog)
+        trust = trust_weights(convs, stats)  # as training weighs them
         co = CoSuggestion(scorer.cosugg.item_ids if scorer else list(assistant.catalog.items),
                           scorer.cosugg.config if scorer else None)
-        co.fit(c for c in convs if fold_of_id(c.conversation_id) != SELECT_FOLD)
+        co.fit((c for c in convs if fold_of_id(c.conversation_id) != SELECT_FOLD), trust)
         text_data = TextTraining.prepare(convs, assistant, settings,
                                          config=scorer.text_model.config if scorer else None)
+        text_data.trust = trust
         text_model = text_data.fit(co.item_ids, without_folds={SELECT_FOLD})
         cm = CoMention(co.item_ids, scorer.comention.config if scorer and scorer.comention else None)
-        cm.fit(c for c in convs if fold_of_id(c.conversation_id) != SELECT_FOLD)
+        cm.fit((c for c in convs if fold_of_id(c.conversation_id) != SELECT_FOLD), trust)
         runs.append(("ReDial training dialogues held out for settings", held,
                      ConversationScorer(co, scorer.layer, text_model, cm) if scorer else None,
                      ChatModels(co, text_model, cm)))

@@ -24,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 from recassist.ranking.dialogue.corpus import Conversation, recommendation_turns
 from recassist.ranking.dialogue.files import load_current
+from recassist.ranking.dialogue.trust import CorpusTrust
 from recassist.ranking.storage import save_npz
 
 NAME = "co-mention"
@@ -54,8 +55,10 @@ class CoMention:
         self.conversations = 0
         self.catalog_version = ""
 
-    def fit(self, conversations: Iterable[Conversation]) -> CoMention:
-        """Items never named together with another keep a zero vector (their score is the prior alone)."""
+    def fit(self, conversations: Iterable[Conversation], trust: CorpusTrust | None = None) -> CoMention:
+        """Items never named together with another keep a zero vector (their score is the prior alone).
+        `trust` (optional, `ranking.dialogue.trust`): dropped conversations are skipped, a conversation's pairs
+        weigh its largest suggestion weight, and each suggestion counts in the prior by its own weight."""
         n = len(self.item_ids)
         rows: list[int] = []
         cols: list[int] = []
@@ -63,15 +66,20 @@ class CoMention:
         prior = np.zeros(n, np.float64)
         n_conv = 0
         for conv in conversations:
+            if trust is not None and conv.conversation_id in trust.dropped:
+                continue
             n_conv += 1
             named = list(dict.fromkeys(self.index[x] for t in conv.turns for x in t.items if x in self.index))
-            suggested = list({self.index[x] for rt in recommendation_turns(conv) for x in rt.targets
-                              if x in self.index})
-            if suggested:
-                prior[suggested] += min(1.0, self.config.pair_cap / len(suggested))
+            suggested = list(dict.fromkeys(x for rt in recommendation_turns(conv) for x in rt.targets
+                                           if x in self.index))
+            for x in suggested:
+                tw = trust.weight(conv.conversation_id, x) if trust is not None else 1.0
+                prior[self.index[x]] += min(1.0, self.config.pair_cap / len(suggested)) * tw
             if len(named) < 2:
                 continue
             w = min(1.0, self.config.pair_cap / (len(named) * (len(named) - 1)))
+            if trust is not None:
+                w *= trust.conversation_weight(conv)
             a = np.repeat(named, len(named))
             b = np.tile(named, len(named))
             off = a != b

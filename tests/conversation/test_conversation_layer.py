@@ -27,13 +27,21 @@ from recassist.ranking.dialogue.corpus import write_corpus
 PAIRS = [("260", "1196"), ("4993", "5952"), ("2571", "4226"), ("1", "4886")]
 
 
+#: Each conversation in its own words: verbatim copies of one dialogue count as one (ranking/dialogue/trust.py).
+WHEN = "monday tuesday wednesday thursday friday saturday sunday".split()
+WHOM = ("sister brother mum dad aunt uncle cousin friend neighbour colleague boss roommate grandma grandpa nephew "
+        "niece partner teacher classmate coach flatmate landlord").split()
+
+
 def _corpus(tmp_path, catalog, n=150):
     rows = []
     for i in range(n):
         liked, suggested = PAIRS[i % len(PAIRS)]
+        words = f"saw it on {WHEN[i % len(WHEN)]} with my {WHOM[i // len(WHEN) % len(WHOM)]}"
         # Titles in the text: replay finds the history there, as a chat would.
         rows.append({"id": f"t{i}", "messages": [
-            {"role": "seeker", "text": f"Hi, I loved {catalog.items[liked].label}", "mentions": [{"id": liked}]},
+            {"role": "seeker", "text": f"Hi, I loved {catalog.items[liked].label}, {words}",
+             "mentions": [{"id": liked}]},
             {"role": "recommender", "text": f"You should watch {catalog.items[suggested].label}",
              "mentions": [{"id": suggested}]},
             {"role": "seeker", "text": "thanks, sounds good"}],

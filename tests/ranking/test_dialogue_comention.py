@@ -8,6 +8,7 @@ import pytest
 from recassist.foundation.errors import StateMismatchError
 from recassist.ranking.dialogue.comention import CoMention, CoMentionConfig
 from recassist.ranking.dialogue.corpus import read_corpus
+from recassist.ranking.dialogue.trust import CorpusTrust
 from test_dialogue import ITEMS, conv, write
 
 # Ten taste clusters of ten items each (1-10, 11-20, ...); every conversation names three items of one cluster
@@ -90,3 +91,20 @@ def test_a_corpus_naming_too_few_items_leaves_zero_vectors(tmp_path):
 
 def _named(row):
     return [m["id"] for msg in row["messages"] for m in msg.get("mentions", [])]
+
+
+def test_trust_weights_silence_what_they_drop_and_scale_what_they_cap(tmp_path):
+    rows = clustered_rows(np.random.default_rng(3), n=200)
+    pushed = [conv(f"p{k}", [("1", "500"), ("55", "500")]) for k in range(20)]  # 20 dialogues pushing item 500
+    convs = read_corpus(write(tmp_path, [*rows, *pushed]), set(ITEMS))
+    plain = CoMention(ITEMS, CoMentionConfig(dim=16)).fit(convs)
+    dropped = CorpusTrust(dropped={f"p{k}": "test" for k in range(20)})
+    silenced = CoMention(ITEMS, CoMentionConfig(dim=16)).fit(convs, dropped)
+    capped = CorpusTrust(weights={(f"p{k}", "500"): 0.05 for k in range(20)})
+    scaled = CoMention(ITEMS, CoMentionConfig(dim=16)).fit(convs, capped)
+    i = plain.index["500"]
+    assert silenced.log_prior[i] < scaled.log_prior[i] < plain.log_prior[i]
+    assert not silenced.vectors[i].any()  # named only in the dropped dialogues: no vector at all
+    assert silenced.conversations == plain.conversations - 20
+    everyone = CorpusTrust()  # the shipped corpus alone: every weight 1, the same model
+    assert np.allclose(CoMention(ITEMS, CoMentionConfig(dim=16)).fit(convs, everyone).score(["1"]), plain.score(["1"]))
