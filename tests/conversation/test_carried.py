@@ -76,3 +76,17 @@ def test_a_film_is_linked_to_the_liked_book_it_shares_aspects_with_and_the_reaso
     sentence = template_explanation(matrix, Evidence(cross_domain=[link]), films)
     assert sentence.startswith("You liked the book The Hunger Games; this film shares its ")
     assert "science fiction" in sentence
+
+
+def test_a_sentence_naming_the_liked_book_passes_the_checker_only_with_the_link(films, books, other):
+    from recassist.assistant.conversation.explain import ExplanationChecker
+
+    liked = liked_elsewhere(InterestProfile(liked_items=[_liked(books, HUNGER_GAMES, "books")]), other)
+    matrix = films.items[THE_MATRIX]
+    linked = Evidence(cross_domain=liked_links(liked, matrix))
+    sentence = "You liked the book The Hunger Games, and this is sci-fi too."
+    check = ExplanationChecker(films).problems
+    assert check(sentence, matrix, linked) == []
+    # The book's title is also a film's: without the link it is another title and an opinion not in evidence.
+    unlinked = check(sentence, matrix, Evidence())
+    assert any("another title" in p for p in unlinked) and any("opinion" in p for p in unlinked)
