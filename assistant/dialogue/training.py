@@ -1,9 +1,9 @@
-"""`recassist train conversations`: fit co-suggestion, text-to-item and the learned ranking layer from
-conversation corpora.
+"""`recassist train conversations`: fit co-suggestion, text-to-item, co-mention and the learned ranking layer
+from conversation corpora.
 
-Co-suggestion and text-to-item are fitted on every conversation of every corpus. The layer's training requests
-come from replaying up to `layer_dialogues` conversations as chats (`replay`), each with co-suggestion and
-text-to-item models not fitted on it (5 folds by a hash of the conversation id); fold 0 is held out to choose
+Co-suggestion, text-to-item and co-mention are fitted on every conversation of every corpus. The layer's
+training requests come from replaying up to `layer_dialogues` conversations as chats (`replay`), each with
+conversation-trained scorers not fitted on it (5 folds by a hash of the conversation id); fold 0 is held out to choose
 the number of trees and is never fitted on. The files are written atomically with their config and the catalog
 version; on any error the previous files stay in place and the engine keeps answering with them (or with the
 hand-tuned scorer).
@@ -20,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 from recassist.assistant.dialogue.features import ChatModels
-from recassist.assistant.dialogue.scorer import COSUGGEST_FILE, LAYER_FILE, TEXT_FILE, file_digest
+from recassist.assistant.dialogue.scorer import COMENTION_FILE, COSUGGEST_FILE, LAYER_FILE, TEXT_FILE, file_digest
 from recassist.foundation.errors import InputError
 from recassist.foundation.settings import Settings
+from recassist.ranking.dialogue.comention import CoMention
 from recassist.ranking.dialogue.corpus import Conversation, CorpusStats, read_corpus
 from recassist.ranking.dialogue.cosuggest import CoSuggestion
 from recassist.ranking.dialogue.layer import LayerConfig, LearnedLayer
@@ -33,8 +34,9 @@ FOLDS = 5
 SELECT_FOLD = 0
 #: The training corpus shipped with the product (ReDial training dialogues, CC BY 4.0, see its README).
 SHIPPED_CORPUS = Path(__file__).resolve().parent / "corpus" / "redial-train.jsonl.gz"
-#: Conversations replayed for the layer by default (about 0.08 s of CPU each, 2 min of CPU for 1,500).
-DEFAULT_LAYER_DIALOGUES = 1500
+#: Conversations replayed for the layer by default (of 5,197 with suggestions in the shipped corpus; a whole
+#: training run with 2,000 took 289 s of CPU with the dialogue-text vectors cached).
+DEFAULT_LAYER_DIALOGUES = 2000
 #: The demo's first start replays fewer, to stay within a minute or so; `recassist train conversations`
 #: trains the full layer.
 PREPARE_LAYER_DIALOGUES = 250
@@ -50,9 +52,11 @@ class TrainReport:
     text: str
     layer: str
     seconds: float
+    comention: str = ""
 
     def __str__(self) -> str:
-        return f"{self.corpus}\n{self.cosuggest}\n{self.text}\n{self.layer}\n({self.seconds:.0f} s)"
+        return "\n".join(x for x in (self.corpus, self.cosuggest, self.text, self.comention, self.layer,
+                                      f"({self.seconds:.0f} s)") if x)
 
 
 def fold_of(conv: Conversation) -> int:
@@ -112,14 +116,15 @@ def _opened(path: Path | str) -> Path:
 def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | str] = (), progress: bool = True, *,
                              layer_dialogues: int | None = DEFAULT_LAYER_DIALOGUES,
                              text_dialogues: int | None = None, assistant=None,
-                             config: LayerConfig | None = None) -> TrainReport:
+                             config: LayerConfig | None = None, keep_replay: Path | str | None = None) -> TrainReport:
     """Fit and save co-suggestion and the learned layer; see the module docstring.
 
     `corpus_paths`: corpus files (default: the shipped ReDial training corpus). `layer_dialogues`: how many
     conversations to replay for the layer (None: all);
     `text_dialogues`: how many to fit text-to-item on (None: all). `assistant`: an open `Assistant` to replay with
-    (opened from `settings` otherwise). Raises `InputError` for bad corpora, `CheckpointError` /
-    `StateMismatchError` when the index or ranker the replay needs is missing or stale.
+    (opened from `settings` otherwise). `keep_replay`: a path to write the replayed requests to
+    (`ReplayedTurns.save`; read by bench/bench_conversation_layer.py). Raises `InputError` for bad corpora,
+    `CheckpointError` / `StateMismatchError` when the index or ranker the replay needs is missing or stale.
     """
     from recassist.assistant.dialogue.features import FEATURES
     from recassist.assistant.dialogue.replay import replay
@@ -139,6 +144,8 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
     ids = list(catalog.items)
     co = CoSuggestion(ids).fit(convs, trust)
     co.catalog_version = version
+    cm = CoMention(ids).fit(convs, trust)
+    cm.catalog_version = version
     models = Path(settings.models_dir)
     models.mkdir(parents=True, exist_ok=True)
 
@@ -164,12 +171,15 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
         if f not in per_fold:
             per_fold[f] = ChatModels(
                 CoSuggestion(ids, co.config).fit((c for c in convs if fold_of(c) not in {f, SELECT_FOLD}), trust),
-                text_data.fit(ids, without_folds={f, SELECT_FOLD}, progress=progress))
+                text_data.fit(ids, without_folds={f, SELECT_FOLD}, progress=progress),
+                CoMention(ids, cm.config).fit((c for c in convs if fold_of(c) not in {f, SELECT_FOLD}), trust))
         return per_fold[f]
 
     bar = _bar(len(chosen), "replaying conversations", progress)
     turns = replay(chosen, assistant, models_for, progress=bar.update)
     bar.close()
+    if keep_replay:
+        turns.save(keep_replay)
     fit_rows = [i for i, c in enumerate(turns.conversation) if fold_of_id(c) != SELECT_FOLD and turns.y[i].any()]
     sel_rows = [i for i, c in enumerate(turns.conversation) if fold_of_id(c) == SELECT_FOLD and turns.y[i].any()]
     if not fit_rows or not sel_rows:
@@ -184,8 +194,9 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
                        "corpora": [str(p) for p in (corpus_paths or [SHIPPED_CORPUS])]})
     co.save(models / COSUGGEST_FILE)
     text_model.save(models / TEXT_FILE)
-    # Written last, naming the other two by content: a run stopped between the files never serves a mix.
-    layer.info["files"] = {name: file_digest(models / name) for name in (COSUGGEST_FILE, TEXT_FILE)}
+    cm.save(models / COMENTION_FILE)
+    # Written last, naming the other three by content: a run stopped between the files never serves a mix.
+    layer.info["files"] = {name: file_digest(models / name) for name in (COSUGGEST_FILE, TEXT_FILE, COMENTION_FILE)}
     layer.save(models / LAYER_FILE)
     return TrainReport(
         corpus=f"corpus: {stats}\n{trust}",
@@ -193,6 +204,8 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
                   f"{models / COSUGGEST_FILE}",
         text=f"text-to-item: {text_model.info['examples']} examples from {text_model.info['conversations']} "
              f"conversations, loss per epoch {text_model.info['loss_per_epoch']} -> {models / TEXT_FILE}",
+        comention=f"co-mention: {cm.config.dim}-wide item vectors from {cm.conversations} conversations -> "
+                  f"{models / COMENTION_FILE}",
         layer=f"layer: {layer.info['trees']} trees on {len(fit_rows)} requests, NDCG@10 on {len(sel_rows)} held-out "
               f"requests {layer.info['selection_ndcg@10']:.4f} -> {models / LAYER_FILE}",
         seconds=time.perf_counter() - t0)
