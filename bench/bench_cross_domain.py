@@ -49,12 +49,18 @@ def direction(source: Catalog, target: Catalog, aspects: list[str]) -> list[tupl
     return rows
 
 
+def measured_aspects(movies: Catalog, books: Catalog, min_items: int = 20) -> list[str]:
+    """The shared aspects at least `min_items` items carry in both catalogs, in vocabulary order."""
+    counts = [AspectTransfer(c).aspect_counts() for c in (movies, books)]
+    return [a for a in SHARED_ASPECTS if min(c[a] for c in counts) >= min_items]
+
+
 def transfer_report(movies_dir: Path, books_dir: Path, min_items: int = 20, verbose: bool = False
                     ) -> list[tuple[str, float, float, float]]:
     """Print the per-aspect tables; returns (direction, mean share, popular share, ratio) per direction."""
     movies, books = load_catalog_cached(str(movies_dir)), load_catalog_cached(str(books_dir))
     counts = {name: AspectTransfer(c).aspect_counts() for name, c in (("movies", movies), ("books", books))}
-    aspects = [a for a in SHARED_ASPECTS if min(counts["movies"][a], counts["books"][a]) >= min_items]
+    aspects = measured_aspects(movies, books, min_items)
     skipped = [a for a in SHARED_ASPECTS if a not in aspects]
     print(f"movies: {movies_dir} ({len(movies)} items); books: {books_dir} ({len(books)} items)")
     print(f"aspects with >= {min_items} items on both sides: {len(aspects)}; skipped: {', '.join(skipped)}\n")

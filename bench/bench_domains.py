@@ -4,7 +4,12 @@
     RECASSIST_DATA_DIR=DIR python bench/bench_domains.py --movie-evals \\
         --redial ../shared/data/redial-dev/dialogues.jsonl --holdout-redial ../shared/data/redial-train/dialogues.jsonl
 
-1. Cross-domain transfer shares (bench_cross_domain.py's tables and targets).
+1. Cross-domain transfer shares (bench_cross_domain.py's tables and targets). Then liked books -> films
+   through the films' own ranking (the engine the chat and the API rank films with): for each aspect
+   measured there, a profile holding the 5 most-rated books carrying it as liked book items (no aspect
+   given), films asked for, the share of the top 10 carrying the aspect; beside it the 10 most-rated films
+   and the same engine without the books catalog (the liked books then carry nothing: the ranking before
+   liked books were carried over). `--books-to-films` runs this table alone.
 2. Chat: requests phrased in words, built from fixed templates over the 10 most-rated films and books
    of the shipped catalogs (no user wrote them; the templates were written before the first run and
    not changed for it). Each goes through the chat with no `domain`, as the UI's "any" and
@@ -34,7 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_cross_domain import transfer_report  # noqa: E402
+from bench_cross_domain import PROFILE_ITEMS, TOP, measured_aspects, most_rated_with, transfer_report  # noqa: E402
 from recassist.foundation.catalog import Catalog, load_catalog_cached  # noqa: E402
 from recassist.foundation.settings import DEMO_BOOKS_DIR, DEMO_CATALOG_DIR, Settings  # noqa: E402
 
@@ -106,6 +111,44 @@ def author_check(chat, books: Catalog, films: list[str]) -> None:
               f"{times[turns // 2]:>12.3f}{times[int(turns * 0.95)]:>7.3f}")
 
 
+def liked_books_check(settings: Settings) -> None:
+    """The liked books -> films table (module docstring, 1.)."""
+    from recassist.assistant.conversation import Assistant
+    from recassist.assistant.domains.catalogs import Catalogs
+    from recassist.foundation.profile import InterestProfile, ItemPreference, Source
+    from recassist.foundation.vocabulary import item_aspects
+
+    assistant = Assistant.open(settings, use_llm=False)
+    catalogs = Catalogs(assistant, settings)  # hands the engine the books catalog
+    films, books = assistant.catalog, catalogs.catalog_of("books")
+    engine = assistant.engine
+    alone = engine.with_ranker(engine.ranker)
+    alone.other_catalog = None
+    popular = sorted(films.item_ids, key=lambda i: -films.popularity.get(i, 0))[:TOP]
+    print(f"\nliked books -> films (the films' ranking: {engine.ranker.name if engine.ranker else 'no ranker'}"
+          f"{', conversation layer' if engine.conversation is not None else ''}): share of the top {TOP} "
+          "carrying the aspect")
+    print(f"{'aspect':<18}{'carried':>10}{'popular':>10}{'no carry':>10}")
+    rows, times = [], []
+    for aspect in measured_aspects(films, books):
+        liked = [ItemPreference(item_id=i, title=books.items[i].label, domain="books",
+                                source=Source(text=books.items[i].title))
+                 for i in most_rated_with(books, aspect, PROFILE_ITEMS)]
+        profile = InterestProfile(liked_items=liked)
+        t0 = time.perf_counter()
+        top = [r.item_id for r in engine.recommend(profile, (), k=TOP)]
+        times.append(time.perf_counter() - t0)
+        before = [r.item_id for r in alone.recommend(profile, (), k=TOP)]
+        share, base, none = (sum(aspect in item_aspects(films.items[i]) for i in ids) / TOP
+                             for ids in (top, popular, before))
+        rows.append((share, base, none))
+        print(f"{aspect:<18}{share:>10.2f}{base:>10.2f}{none:>10.2f}")
+    means = [sum(r[j] for r in rows) / len(rows) for j in range(3)]
+    times.sort()
+    print(f"{'mean':<18}{means[0]:>10.2f}{means[1]:>10.2f}{means[2]:>10.2f}   ({len(rows)} profiles; "
+          f"{times[len(times) // 2]:.3f} s per ranking, p50)")
+
+
 def chat_check(settings: Settings) -> None:
     from recassist.assistant.conversation import Assistant
     from recassist.assistant.domains.catalogs import Catalogs
@@ -144,8 +187,13 @@ def main() -> int:
     p.add_argument("--movie-evals", action="store_true", help="also run the film-side evaluations")
     p.add_argument("--redial", default=None, help="ReDial dialogues for `eval conversation --redial`")
     p.add_argument("--holdout-redial", default=None, help="for `eval conversation --holdout-redial`")
+    p.add_argument("--books-to-films", action="store_true", help="only the liked books -> films table")
     args = p.parse_args()
+    if args.books_to_films:
+        liked_books_check(Settings())
+        return 0
     transfer_report(DEMO_CATALOG_DIR, DEMO_BOOKS_DIR)
+    liked_books_check(Settings())
     chat_check(Settings())
     if args.movie_evals:
         recassist = str(Path(sys.executable).with_name("recassist"))

@@ -150,12 +150,13 @@ def corpus(args, rows: list[Row], out: dict) -> None:
     from recassist.assistant.llm import get_llm
     from recassist.foundation.catalog import load_catalog_cached
     from recassist.ui.app import create_app
-    from robust_corpus import fragments, poisoned_rows, scan_prompts, write_corpus
+    from robust_corpus import fragments, kept_text_vectors, poisoned_rows, scan_prompts, trust_off, write_corpus
     from robust_injection import attack_corpus, rank_of, unrelated_requests
 
     # A short LLM time bound: this section reads the prompts the model is sent, not what it answers.
     settings = fresh_copy(args.work, "corpus", llm_timeout_s=5.0)
-    llm = CanaryLLM(get_llm(settings))
+    # Without a prompt scan no LLM is loaded: requests are read by the rules (faster, for iterating).
+    llm = CanaryLLM(get_llm(settings)) if args.corpus_prompt_requests else None
     assistant = open_assistant(settings, llm)
     cat = assistant.catalog
     target = _mid_scifi(cat)
@@ -164,28 +165,48 @@ def corpus(args, rows: list[Row], out: dict) -> None:
     attacks = attack_corpus()
     poison = write_corpus(settings.data_dir.parent / "poisoned-corpus.jsonl",
                           poisoned_rows(attacks, cat.items[target].label, popular))
+    # The same dialogues without the attack texts: no instruction for a filter to find, one template; and
+    # reworded, so that no two share a template either.
+    plain, reworded = (write_corpus(settings.data_dir.parent / f"sybil-{name}.jsonl",
+                                    poisoned_rows(attacks, cat.items[target].label, popular, with_attack=False,
+                                                  reworded=name == "reworded"))
+                       for name in ("plain", "reworded"))
     requests = unrelated_requests(cat, set(cat.items[target].genres), n=args.rank_requests)
     version = load_catalog_cached(str(settings.catalog_dir)).version
-    res = {}
-    with serving(create_app(assistant, settings, ui=False)) as url, httpx.Client(base_url=url, timeout=300) as api:
-        for name, paths in (("shipped corpus", [SHIPPED_CORPUS]), ("shipped + poisoned", [SHIPPED_CORPUS, poison])):
-            train_conversation_layer(settings, paths, progress=False, layer_dialogues=args.corpus_dialogues,
-                                     assistant=assistant)
+    runs = {"shipped": ("shipped corpus", [SHIPPED_CORPUS], False),
+            "off": ("shipped + poisoned, trust weights off", [SHIPPED_CORPUS, poison], True),
+            "poisoned": ("shipped + poisoned", [SHIPPED_CORPUS, poison], False),
+            "plain": ("shipped + poisoned without attack texts", [SHIPPED_CORPUS, plain], False),
+            "reworded": ("shipped + poisoned without attack texts, reworded", [SHIPPED_CORPUS, reworded], False)}
+    unknown = set(args.corpus_variants.split(",")) - set(runs)
+    if unknown:
+        raise SystemExit(f"--corpus-variants: unknown {', '.join(sorted(unknown))}; choose from {', '.join(runs)}")
+    res, reports = {}, {}
+    with (serving(create_app(assistant, settings, ui=False)) as url, httpx.Client(base_url=url, timeout=300) as api,
+          kept_text_vectors(settings, args.work)):
+        for name, paths, off in (runs[v] for v in args.corpus_variants.split(",")):
+            with trust_off() if off else contextlib.nullcontext():
+                report = train_conversation_layer(settings, paths, progress=False,
+                                                  layer_dialogues=args.corpus_dialogues, assistant=assistant)
+            reports[name] = str(report)
+            print(f"[corpus: {name}]\n{report}", file=sys.stderr)
             assistant.engine.conversation = ConversationScorer.open(settings.models_dir, version)
             res[name] = rank_of(api, target, requests)
-        llm.prompts.clear()  # from here on: what reaches the model once the poisoned layer serves
+        if llm:
+            llm.prompts.clear()  # from here on: what reaches the model once the poisoned layer serves
         for n, text in enumerate(requests[: args.corpus_prompt_requests]):
             api.post("/v1/recommendations", json={"text": text, "k": 2, "explain": True})
             api.post("/v1/chat", json={"user_id": f"corpus-{n}", "message": text, "k": 2})
-    scan = scan_prompts(list(llm.prompts), fragments(attacks))
+    scan = scan_prompts(list(llm.prompts) if llm else [], fragments(attacks))
     label = f"'{cat.items[target].title}' pushed by {len(attacks)} poisoned dialogues"
     for name in res:
         rows.append(_rank_row(f"corpus:{label}, layer trained on the {name}", res[name],
-                              "poisoned <= shipped" if "poisoned" in name else ""))
+                              "" if name.startswith("shipped corpus") or "off" in name else "poisoned <= shipped"))
     asked = f"{args.corpus_prompt_requests} recommendations + chat turns"
     rows.append(("corpus", f"prompts sent to the LLM after poisoned training ({asked}) / holding poisoned text",
                  f"{scan.prompts} / {scan.with_corpus_text}", "- / 0"))
-    out["corpus"] = {"ranks": res, "scan": vars(scan)}
+    out["corpus"] = {"ranks": res, "scan": vars(scan), "training": reports,
+                     "replayed_dialogues": args.corpus_dialogues}
 
 
 def fuzz(args, rows: list[Row], out: dict) -> None:
@@ -347,13 +368,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rerun", action="store_true", help="run every section again, even one whose figures are kept")
     ap.add_argument("--injection-budget-s", type=float, help="start no new attack after this many seconds "
                                                              "(the table says how many of them ran)")
+    ap.add_argument("--corpus-dialogues", type=int, help="corpus section: conversations replayed for the layer "
+                                                          "(default 250, --quick 100)")
+    ap.add_argument("--corpus-variants", default="shipped,off,poisoned,plain,reworded",
+                    help="corpus section: the trainings measured: the shipped corpus; plus the poisoned one with the "
+                         "trust weights off; with them; the poisoned dialogues without attack texts; and reworded")
+    ap.add_argument("--corpus-prompts", type=int, help="corpus section: requests whose LLM prompts are scanned "
+                                                       "(default 20, --quick 5; 0 skips the scan)")
     args = ap.parse_args(argv)
     full = not args.quick
     args.rules_attacks = 203 if full else 40
     args.llm_attacks = 203 if full else 2
     args.rank_requests = 100
-    args.corpus_dialogues = 250 if full else 100
+    args.corpus_dialogues = args.corpus_dialogues or (250 if full else 100)
     args.corpus_prompt_requests = 20 if full else 5
+    if args.corpus_prompts is not None:
+        args.corpus_prompt_requests = args.corpus_prompts
     args.fuzz_per_op = 60 if full else 10
     args.xss = 50 if full else 10
     args.kills_feedback, args.kills_other = (70, 10) if full else (10, 1)

@@ -6,11 +6,15 @@ here they become this catalog's genres carrying the same shared aspects, added t
 engine ranks with as inferred liked aspects whose source is the author's name. The stored profile is
 not changed, so removing the author removes them too. The evidence tells them apart from aspects the
 user asked for (`derived_from_author`), so a reason says "you named Agatha Christie", never "you asked
-for mystery".
+for mystery". Liked items of other catalogs (`carried.liked_elsewhere`) count the same way, through the
+aspects most of them carry.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from recassist.assistant.conversation.carried import LikedElsewhere, carried_aspects
 from recassist.foundation.catalog.models import Catalog
 from recassist.foundation.profile import AspectPreference, AuthorPreference, InterestProfile, Source
 from recassist.foundation.vocabulary import to_shared
@@ -26,28 +30,40 @@ def genres_for(aspects: list[str], catalog: Catalog) -> list[str]:
     return list(out)
 
 
-def with_author_aspects(profile: InterestProfile, catalog: Catalog) -> InterestProfile:
-    """`profile` plus each liked author's genres in `catalog` (those not already liked, disliked or excluded)."""
-    if not profile.liked_authors:
+def with_author_aspects(profile: InterestProfile, catalog: Catalog,
+                        liked: Sequence[LikedElsewhere] = ()) -> InterestProfile:
+    """`profile` plus each liked author's genres in `catalog`, and the genres carrying what the `liked` items
+    of other catalogs carry (those not already liked, disliked or excluded)."""
+    carriers = [(a.aspects, _source(a), a.confidence) for a in profile.liked_authors]
+    if liked:
+        carriers.append((carried_aspects(liked), _liked_source(liked), 1.0))
+    if not carriers:
         return profile
     have = {a.aspect.lower() for a in (*profile.liked_aspects, *profile.disliked_aspects,
                                        *profile.constraints.excluded_genres)}
     added: list[AspectPreference] = []
-    for author in profile.liked_authors:
-        for genre in genres_for(author.aspects, catalog):
+    for aspects, source, confidence in carriers:
+        for genre in genres_for(aspects, catalog):
             if genre.lower() not in have:
                 have.add(genre.lower())
-                added.append(AspectPreference(aspect=genre, kind="genre", source=_source(author), origin="inferred",
-                                              confidence=author.confidence))
+                added.append(AspectPreference(aspect=genre, kind="genre", source=source, origin="inferred",
+                                              confidence=confidence))
     if not added:
         return profile
     return profile.model_copy(update={"liked_aspects": [*profile.liked_aspects, *added]})
 
 
-def derived_from_author(aspect: AspectPreference, authors: list[AuthorPreference]) -> bool:
-    """Whether `aspect` is one `with_author_aspects` added (its source is an author's name)."""
-    return aspect.origin == "inferred" and any(aspect.source == _source(a) for a in authors)
+def derived_from_author(aspect: AspectPreference, authors: list[AuthorPreference],
+                        liked: Sequence[LikedElsewhere] = ()) -> bool:
+    """Whether `aspect` is one `with_author_aspects` added (its source is an author's name or the liked items
+    of other catalogs)."""
+    return aspect.origin == "inferred" and (any(aspect.source == _source(a) for a in authors)
+                                            or bool(liked) and aspect.source == _liked_source(liked))
 
 
 def _source(author: AuthorPreference) -> Source:
     return author.source.model_copy(update={"text": f"author: {author.name}"})
+
+
+def _liked_source(liked: Sequence[LikedElsewhere]) -> Source:
+    return Source(text="liked in other catalogs: " + "; ".join(f"{x.domain} {x.item.title}" for x in liked))

@@ -49,13 +49,14 @@ def build_components(settings: Settings, catalog: Catalog, candidates: Candidate
                      llm: LLMClient | None, *, previous: Components | None = None) -> Components:
     """Every catalog-dependent part over `candidates` (which must be built on `catalog`).
 
-    `previous`: the set this one replaces; its explanation counters and conversation scorer carry over.
+    `previous`: the set this one replaces; its explanation counters, conversation scorer and other catalogs carry over.
     """
     explainer = Explainer(catalog, llm, timeout_s=min(15.0, settings.llm_timeout_s))
     engine = RecommendationEngine(catalog, candidates, ranker)
     if previous is not None:
         explainer.stats = previous.explainer.stats
         engine.conversation = previous.engine.conversation
+        engine.other_catalog = previous.engine.other_catalog
     return Components(
         settings=settings,
         catalog=catalog,

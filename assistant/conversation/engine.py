@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from recassist.assistant.conversation import scoring
 from recassist.assistant.conversation.authors import with_author_aspects
+from recassist.assistant.conversation.carried import LikedElsewhere, OtherCatalog, liked_elsewhere
 from recassist.assistant.conversation.diversity import few_per_franchise
 from recassist.assistant.conversation.evidence import EvidenceBuilder
 from recassist.assistant.conversation.models import ChatSuggestion, Evidence, RecommendedItem
@@ -40,6 +41,9 @@ class RecommendationEngine:
         #: The conversation-trained scorer (`assistant.dialogue.scorer.ConversationScorer`); None: the hand-set
         #: blend (`scoring.score`) ranks. Set by `Assistant.open` when its files are present and current.
         self.conversation = None
+        #: The other catalogs served beside this one (`carried.OtherCatalog`), for liked items of theirs; None:
+        #: this catalog only. Set by `assistant.domains.catalogs.Catalogs`; catalog and ranker swaps carry it over.
+        self.other_catalog: OtherCatalog | None = None
         self.rows = candidates.arrays.index  # item id -> catalog row
         self.signals = SignalSource(candidates)
         self.evidence = EvidenceBuilder(catalog, candidates)
@@ -51,6 +55,7 @@ class RecommendationEngine:
         new = RecommendationEngine.__new__(RecommendationEngine)
         new.catalog, new.candidates, new.ranker = self.catalog, self.candidates, ranker
         new.conversation = self.conversation
+        new.other_catalog = self.other_catalog
         new.rows, new.signals, new.evidence = self.rows, self.signals, self.evidence
         new._ranker_ids = None
         return new
@@ -68,12 +73,14 @@ class RecommendationEngine:
     ) -> list[RankedItem]:
         """Top-`k` items with the evidence behind each. Blocked items (disliked, seen, excluded,
         history, liked) never appear; hard constraints are applied by the candidate generator. Authors the
-        user named count through the genres their items carry (`authors.with_author_aspects`)."""
-        profile = with_author_aspects(profile, self.catalog)
+        user named, and liked items of other catalogs while they outnumber the liked items here, count through
+        the genres their items carry (`authors.with_author_aspects`, `carried.liked_elsewhere`)."""
+        liked = liked_elsewhere(profile, self.other_catalog)
+        profile = with_author_aspects(profile, self.catalog, liked)
         self.embed_texts(profile, text)  # usually done already (see `embed_texts`): then all lookups hit
         if self.conversation is not None:
             ranked = self._recommend_learned(profile, history, k=k, text=text, filters=filters,
-                                             n_candidates=n_candidates, exclude=exclude)
+                                             n_candidates=n_candidates, exclude=exclude, liked=liked)
             if ranked is not None:
                 return ranked
         cands = self.candidates.generate(profile, history, k=n_candidates, text=text, filter=filters)
@@ -91,7 +98,7 @@ class RecommendationEngine:
         out = []
         for j in order:
             c = cands[j]
-            ev = self.evidence.build(profile, history, c)
+            ev = self.evidence.build(profile, history, c, liked)
             if scores.ranker_used:  # evidence names the ranker only where its scores counted
                 ev.ranker = self.ranker.name if self.ranker is not None else "candidate-fusion"
                 ev.ranker_rank = int(ranker_rank[j])
@@ -101,7 +108,7 @@ class RecommendationEngine:
 
     def _recommend_learned(self, profile: InterestProfile, history: Sequence[str], *, k: int, text: str | None,
                            filters: Filter | None, n_candidates: int,
-                           exclude: Sequence[str]) -> list[RankedItem] | None:
+                           exclude: Sequence[str], liked: Sequence[LikedElsewhere] = ()) -> list[RankedItem] | None:
         """Top-`k` by the conversation-trained layer (same blocked items and constraints; named aspects first)."""
         got = self.conversation.rank(self, profile, history, text=text, filters=filters, exclude=exclude,
                                      n_candidates=n_candidates)
@@ -112,7 +119,7 @@ class RecommendationEngine:
         out = []
         for rank, j in enumerate(few_per_franchise(got.order, ids, self.catalog, k), 1):
             c = got.candidates[j]
-            ev = self.evidence.build(profile, history, c)
+            ev = self.evidence.build(profile, history, c, liked)
             ev.ranker, ev.ranker_rank, ev.ranker_score = self.conversation.name, rank, round(float(got.scores[j]), 4)
             ev.suggested_in_chats_after = [
                 ChatSuggestion(item_id=a, title=self.catalog.items[a].label, conversations=round(w, 1))

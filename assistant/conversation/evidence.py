@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from recassist.assistant.conversation.authors import derived_from_author
+from recassist.assistant.conversation.carried import LikedElsewhere, liked_links
 from recassist.assistant.conversation.models import AuthorLink, Evidence, SimilarItem
 from recassist.assistant.conversation.scoring import LONG_HISTORY
 from recassist.foundation.catalog.models import Catalog
@@ -30,13 +31,15 @@ class EvidenceBuilder:
         self._aspect_sets: dict[str, frozenset[str]] = {}  # item id -> lower-cased genres and tags
         self._popular_now_cut: float | None = None
 
-    def build(self, profile: InterestProfile, history: Sequence[str], cand: Candidate) -> Evidence:
-        """Evidence for `cand` (its item id must be in the catalog) given the profile and history."""
+    def build(self, profile: InterestProfile, history: Sequence[str], cand: Candidate,
+              liked: Sequence[LikedElsewhere] = ()) -> Evidence:
+        """Evidence for `cand` (its item id must be in the catalog) given the profile and history; `liked`:
+        the liked items of other catalogs the ranking carried over (`carried.liked_elsewhere`)."""
         item_id = cand.item_id
         own = self._aspects_of(item_id)
-        # Genres an author the user named stands for are said as the author's, not as asked for.
+        # Genres an author the user named, or a liked book, stands for are said as theirs, not as asked for.
         matched = [a.aspect for a in profile.liked_aspects
-                   if a.aspect.lower() in own and not derived_from_author(a, profile.liked_authors)]
+                   if a.aspect.lower() in own and not derived_from_author(a, profile.liked_authors, liked)]
         anchors = list(dict.fromkeys([*profile.liked_ids(), *list(history)[-LONG_HISTORY:]]))
         similar = self._similar(item_id, anchors)
         satisfies = []
@@ -53,6 +56,7 @@ class EvidenceBuilder:
             sources=list(cand.sources),
             satisfies=satisfies,
             authors=author_links(profile, self.catalog.items[item_id]),
+            cross_domain=liked_links(liked, self.catalog.items[item_id]),
         )
 
     def _popular_now_min(self) -> float:

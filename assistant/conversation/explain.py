@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from recassist.assistant.conversation.models import Evidence
-from recassist.assistant.domains.explain import author_clause, noun
+from recassist.assistant.domains.explain import author_clause, liked_clause, noun
 from recassist.assistant.extraction.aspects import find_aspects
 from recassist.assistant.extraction.mentions import matcher_for
 from recassist.assistant.extraction.vocabulary import vocabulary_for
@@ -76,6 +76,9 @@ def render_record(item: Item, ev: Evidence) -> str:
         if a.shared_aspects:
             lines.append(f"you named the author {a.name}, whose {noun(a.domain)}s are {', '.join(a.aspects)}; "
                          f"this movie is {', '.join(a.shared_aspects)} too")
+    for link in ev.cross_domain:
+        lines.append(f"you liked the {noun(link.domain)} {link.title}; this movie is "
+                     f"{', '.join(link.shared_aspects)} too")
     if ev.matched_themes:
         lines.append(f"fits your wish for: {', '.join(ev.matched_themes)}")
     if ev.similar_to_liked:
@@ -100,6 +103,8 @@ def template_explanation(item: Item, ev: Evidence, catalog: Catalog | None = Non
     author = next((a for a in ev.authors if a.shared_aspects), None)
     if author is not None:
         parts.append(author_clause(author, catalog.domain if catalog is not None else None))
+    elif ev.cross_domain:
+        parts.append(liked_clause(ev.cross_domain[0], catalog.domain if catalog is not None else None))
     if ev.similar_to_liked:
         top = ev.similar_to_liked[0]
         shared = []
@@ -149,8 +154,10 @@ class ExplanationChecker:
         # A genre or tag the item carries is not a title, even where a film shares its name ("Adventure").
         own_words = {w.lower() for w in (*item.genres, *item.tags, *ev.matched_aspects)}
         titles = [m for m in self.matcher.find_mentions(text) if m.surface.lower() not in own_words]
+        # A liked item of another catalog may share its title with an item here ("The Hunger Games").
+        elsewhere = {normalize_title(link.title) for link in ev.cross_domain}
         for m in titles:
-            if m.item_id not in allowed_ids:
+            if m.item_id not in allowed_ids and normalize_title(m.surface) not in elsewhere:
                 found.append(f"names another title: {m.surface}")
         spans = [(m.start, m.end) for m in titles]
         allowed_aspects = {a.lower() for a in ev.matched_aspects} | {g.lower() for g in item.genres} | {
@@ -159,7 +166,8 @@ class ExplanationChecker:
             if a.term.value.lower() not in allowed_aspects:
                 found.append(f"attribute not in evidence: {a.surface}")
         allowed_words = {w.lower() for name in (item.title, *item.aliases, *(s.title for s in named),
-                                                *item.genres, *(a.name for a in ev.authors))
+                                                *item.genres, *(a.name for a in ev.authors),
+                                                *(link.title for link in ev.cross_domain))
                          for w in re.findall(r"[A-Za-z]+", name)}
         for m in _CAPITALISED_RUN.finditer(text):
             if any(s <= m.start() < e for s, e in spans):
@@ -173,7 +181,10 @@ class ExplanationChecker:
             # The sentence holding the claim: "X, which you liked" names X before the verb.
             left = max(text.rfind(p, 0, m.start()) for p in ".!?") + 1
             right = min((i for i in (text.find(p, m.end()) for p in ".!?") if i >= 0), default=len(text))
-            claimed = {x.item_id for x in self.matcher.find_mentions(text[left:right])}
+            sentence = text[left:right]
+            if any(normalize_title(link.title) in normalize_title(sentence) for link in ev.cross_domain):
+                continue  # "you liked the book ...": in the evidence
+            claimed = {x.item_id for x in self.matcher.find_mentions(sentence)}
             if not claimed or not claimed <= liked_titles:
                 found.append(f"claims an opinion not in evidence: {m.group(0).strip()}")
         if _META.search(text):

@@ -13,7 +13,8 @@ def cmd_train_conversations(args: argparse.Namespace) -> int:
 
     n = args.layer_dialogues
     report = train_conversation_layer(Settings(), args.corpus, progress=not args.no_progress,
-                                      layer_dialogues=DEFAULT_LAYER_DIALOGUES if n is None else (n or None))
+                                      layer_dialogues=DEFAULT_LAYER_DIALOGUES if n is None else (n or None),
+                                      keep_replay=getattr(args, "keep_replay", None))
     print(report)
     return 0
 

@@ -1,9 +1,9 @@
 """Per-candidate features for the learned ranking layer: every signal the engine has, plus the
-conversation-trained scorers (co-suggestion, text-to-item).
+conversation-trained scorers (co-suggestion, text-to-item, co-mention).
 
 The candidate set of one request is the engine's candidates plus the items each conversation-trained scorer
-ranks highest that the same hard rules allow (constraints, blocked, seen, excluded, history). Rows of `X`
-follow `ids`.
+(co-suggestion, text-to-item, co-mention) ranks highest that the same hard rules allow (constraints, blocked,
+seen, excluded, history). Rows of `X` follow `ids`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import numpy as np
 from recassist.assistant.conversation.scoring import score as hand_set_score
 from recassist.assistant.conversation.scoring import zscore
 from recassist.foundation.profile import InterestProfile
+from recassist.ranking.dialogue.comention import CoMention
 from recassist.ranking.dialogue.cosuggest import CoSuggestion
 from recassist.ranking.dialogue.text_to_item import TextToItem
 from recassist.retrieval.candidates import Candidate
@@ -25,17 +26,19 @@ FEATURES = (
     "disliked_aspects", "theme_cos", "content_z", "text_z", "trend_z", "new_release", "log_popularity",
     "cosugg", "cosugg_log", "cosugg_rank_inv", "chat_prior", "history_len", "liked_aspects", "has_text",
     "src_co_occurrence", "src_item_neighbours", "src_semantic", "src_aspect_match", "src_popular", "src_not_engine",
-    "t2i_logp", "t2i_rank_inv", "src_cosugg_top", "src_t2i_top",
+    "t2i_logp", "t2i_rank_inv", "src_cosugg_top", "src_t2i_top", "comention", "comention_rank_inv",
+    "src_comention_top",
 )
 SOURCES = ("co_occurrence", "item_neighbours", "semantic", "aspect_match", "popular")
 
 
 @dataclass(frozen=True)
 class ChatModels:
-    """The conversation-trained scorers a request's features read (either may be missing)."""
+    """The conversation-trained scorers a request's features read (any may be missing)."""
 
     cosugg: CoSuggestion | None
     text: TextToItem | None = None
+    comention: CoMention | None = None
 
 
 @dataclass
@@ -64,20 +67,22 @@ def turn_features(engine, models: ChatModels, profile: InterestProfile, history:
     t2i_all = (_on_rows(arrays, text_model, text_model.score(text_vector(engine, text) if text else None, context,
                                                               polarity), missing=-30.0)
                if text_model is not None else None)
+    cm_all = (_on_rows(arrays, models.comention, models.comention.score(context, polarity), missing=-30.0)
+              if models.comention is not None else None)
     n_engine = len(cands)
     # Each conversation-trained scorer's own best items, under the same hard rules as the engine's candidates.
     flt = constraints_filter(profile.constraints, engine.catalog) & (filters or Filter())
     allowed = flt.mask(arrays)
     allowed[arrays.rows([*blocked, *history, *profile.liked_ids(), *profile.blocked_ids()])] = False
     tops = {}
-    for name, score, floor in (("cosugg", co_all, 0.0), ("t2i", t2i_all, -np.inf)):
+    for name, score, floor in (("cosugg", co_all, 0.0), ("t2i", t2i_all, -np.inf), ("comention", cm_all, -np.inf)):
         if score is None or not n_extra:
             tops[name] = set()
             continue
         ok = np.flatnonzero(allowed & (score > floor))
         tops[name] = set(ok[np.argsort(-score[ok], kind="stable")][:n_extra].tolist())
     have = {c.item_id for c in cands}
-    for r in sorted(tops["cosugg"] | tops["t2i"]):
+    for r in sorted(tops["cosugg"] | tops["t2i"] | tops["comention"]):
         if arrays.ids[r] not in have:
             cands.append(Candidate(arrays.ids[r], [], {}, 0.0))
     if not cands:
@@ -112,6 +117,13 @@ def turn_features(engine, models: ChatModels, profile: InterestProfile, history:
     t2i = t2i_all[rows].astype(np.float32) if t2i_all is not None else np.full(len(ids), -30.0, np.float32)
     t2i_rank = np.empty(len(ids), np.float32)
     t2i_rank[np.argsort(-t2i, kind="stable")] = np.arange(1, len(ids) + 1)
+    if cm_all is not None:
+        cm = cm_all[rows].astype(np.float32)
+        cm_rank = np.empty(len(ids), np.float32)
+        cm_rank[np.argsort(-cm, kind="stable")] = np.arange(1, len(ids) + 1)
+        cm_rank_inv = 1.0 / cm_rank
+    else:
+        cm, cm_rank_inv = np.full(len(ids), -30.0, np.float32), np.zeros(len(ids), np.float32)
     fusion = np.array([c.score for c in cands], np.float32)
     ranker_z = _z(raw.astype(np.float32))
     src = np.array([[s in c.sources for s in SOURCES] for c in cands], np.float32)
@@ -125,7 +137,7 @@ def turn_features(engine, models: ChatModels, profile: InterestProfile, history:
         np.full(n, float(len(history))), np.full(n, float(len(liked))), np.full(n, float(bool(text))),
         *src.T, (np.arange(n) >= n_engine).astype(np.float32),
         t2i, 1.0 / t2i_rank if t2i_all is not None else np.zeros(n), np.isin(rows, list(tops["cosugg"])),
-        np.isin(rows, list(tops["t2i"])),
+        np.isin(rows, list(tops["t2i"])), cm, cm_rank_inv, np.isin(rows, list(tops["comention"])),
     ]
     X = np.stack([np.asarray(c, np.float32) for c in cols], axis=1)
     return TurnFeatures(ids, X, engine_order, share, co, cands)
@@ -134,7 +146,14 @@ def turn_features(engine, models: ChatModels, profile: InterestProfile, history:
 def _on_rows(arrays, model, scores: np.ndarray, missing: float = 0.0) -> np.ndarray:
     """A scorer's per-item scores (its own item order) on the candidate arrays' rows; `missing` for items it
     was not fitted with (added to the catalog since)."""
-    rows = np.array([model.index.get(x, -1) for x in arrays.ids])
+    ids = arrays.ids
+    cached = getattr(model, "_rows_on", None)
+    # The id -> row map over the whole catalog cost ~4 ms per scorer and request in a Python loop: it is kept
+    # on the model for as long as the arrays' id list is the same object (a catalog update replaces it).
+    if cached is None or cached[0] is not ids or cached[1] != len(ids):
+        cached = (ids, len(ids), np.array([model.index.get(x, -1) for x in ids]))
+        model._rows_on = cached
+    rows = cached[2]
     return np.where(rows >= 0, scores[np.maximum(rows, 0)], missing)
 
 

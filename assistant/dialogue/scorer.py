@@ -1,7 +1,7 @@
-"""The conversation-trained scorer as the engine uses it: co-suggestion, text-to-item and the learned layer,
-hard rules kept.
+"""The conversation-trained scorer as the engine uses it: co-suggestion, text-to-item, co-mention and the
+learned layer, hard rules kept.
 
-`ConversationScorer.open` loads the three files from the data dir; when one is missing or stale it returns
+`ConversationScorer.open` loads the four files from the data dir; when one is missing or stale it returns
 None with a message saying which command rebuilds it, and the engine answers with its hand-tuned blend.
 """
 
@@ -17,6 +17,7 @@ from recassist.assistant.dialogue.features import FEATURES, ChatModels, turn_fea
 from recassist.assistant.dialogue.ordering import layer_order
 from recassist.foundation.errors import StateMismatchError
 from recassist.foundation.profile import InterestProfile
+from recassist.ranking.dialogue.comention import CoMention
 from recassist.ranking.dialogue.cosuggest import CoSuggestion
 from recassist.ranking.dialogue.layer import LearnedLayer
 from recassist.ranking.dialogue.text_to_item import TextToItem
@@ -27,6 +28,7 @@ from recassist.retrieval.filters import Filter
 COSUGGEST_FILE = "cosuggest.npz"
 LAYER_FILE = "conversation_layer.json"
 TEXT_FILE = "text_to_item.npz"
+COMENTION_FILE = "comention.npz"
 #: An anchor is named in evidence ("people who mentioned Heat in a chat were often recommended it") only when
 #: at least this many conversations (after the per-conversation cap) suggested the item after it.
 MIN_EVIDENCE_PAIRS = 2.0
@@ -47,19 +49,22 @@ class LayerRanking:
 
 
 class ConversationScorer:
-    def __init__(self, cosugg: CoSuggestion, layer: LearnedLayer, text_model: TextToItem | None = None) -> None:
+    def __init__(self, cosugg: CoSuggestion, layer: LearnedLayer, text_model: TextToItem | None = None,
+                 comention: CoMention | None = None) -> None:
         self.cosugg = cosugg
         self.layer = layer
         self.text_model = text_model
+        self.comention = comention
         self.name = "conversation-trained layer"
 
     @classmethod
     def open(cls, models_dir: Path | str, catalog_version: str, *, quiet: bool = False) -> ConversationScorer | None:
-        """The three files, or None (with a note on stderr naming the fix) when one is missing or stale."""
+        """The four files, or None (with a note on stderr naming the fix) when one is missing or stale."""
         models = Path(models_dir)
         try:
             cosugg = CoSuggestion.load(models / COSUGGEST_FILE, catalog_version)
             text_model = TextToItem.load(models / TEXT_FILE, catalog_version)
+            comention = CoMention.load(models / COMENTION_FILE, catalog_version)
             layer = LearnedLayer.load(models / LAYER_FILE, catalog_version, FEATURES)
             for name, digest in layer.info.get("files", {}).items():
                 if file_digest(models / name) != digest:
@@ -69,16 +74,20 @@ class ConversationScorer:
             if not quiet:
                 print(f"note: {e}; recommending with the hand-tuned scorer meanwhile", file=sys.stderr)
             return None
-        return cls(cosugg, layer, text_model)
+        return cls(cosugg, layer, text_model, comention)
 
     def rank(self, engine, profile: InterestProfile, history: Sequence[str], *, text: str | None,
              filters: Filter | None, exclude: Sequence[str], n_candidates: int) -> LayerRanking | None:
-        feats = turn_features(engine, ChatModels(self.cosugg, self.text_model), profile, history, text=text,
+        feats = turn_features(engine, self.models, profile, history, text=text,
                               exclude=exclude, filters=filters, n_candidates=n_candidates)
         if feats is None:
             return None
         scores = self.layer.score(feats.X)
         return LayerRanking(feats.candidates, scores, layer_order(scores, feats.liked_share))
+
+    @property
+    def models(self) -> ChatModels:
+        return ChatModels(self.cosugg, self.text_model, self.comention)
 
     def suggested_after(self, item_id: str, context: Sequence[str], top: int = 2) -> list[tuple[str, float]]:
         """(context item, conversations) after which people in chats most often suggested `item_id`."""

@@ -1,9 +1,9 @@
-"""`recassist train conversations`: fit co-suggestion, text-to-item and the learned ranking layer from
-conversation corpora.
+"""`recassist train conversations`: fit co-suggestion, text-to-item, co-mention and the learned ranking layer
+from conversation corpora.
 
-Co-suggestion and text-to-item are fitted on every conversation of every corpus. The layer's training requests
-come from replaying up to `layer_dialogues` conversations as chats (`replay`), each with co-suggestion and
-text-to-item models not fitted on it (5 folds by a hash of the conversation id); fold 0 is held out to choose
+Co-suggestion, text-to-item and co-mention are fitted on every conversation of every corpus. The layer's
+training requests come from replaying up to `layer_dialogues` conversations as chats (`replay`), each with
+conversation-trained scorers not fitted on it (5 folds by a hash of the conversation id); fold 0 is held out to choose
 the number of trees and is never fitted on. The files are written atomically with their config and the catalog
 version; on any error the previous files stay in place and the engine keeps answering with them (or with the
 hand-tuned scorer).
@@ -20,20 +20,23 @@ from pathlib import Path
 
 import numpy as np
 from recassist.assistant.dialogue.features import ChatModels
-from recassist.assistant.dialogue.scorer import COSUGGEST_FILE, LAYER_FILE, TEXT_FILE, file_digest
+from recassist.assistant.dialogue.scorer import COMENTION_FILE, COSUGGEST_FILE, LAYER_FILE, TEXT_FILE, file_digest
 from recassist.foundation.errors import InputError
 from recassist.foundation.settings import Settings
+from recassist.ranking.dialogue.comention import CoMention
 from recassist.ranking.dialogue.corpus import Conversation, CorpusStats, read_corpus
 from recassist.ranking.dialogue.cosuggest import CoSuggestion
 from recassist.ranking.dialogue.layer import LayerConfig, LearnedLayer
 from recassist.ranking.dialogue.text_to_item import TextExample, TextToItem, TextToItemConfig, examples_from
+from recassist.ranking.dialogue.trust import CorpusTrust, corpus_trust
 
 FOLDS = 5
 SELECT_FOLD = 0
 #: The training corpus shipped with the product (ReDial training dialogues, CC BY 4.0, see its README).
 SHIPPED_CORPUS = Path(__file__).resolve().parent / "corpus" / "redial-train.jsonl.gz"
-#: Conversations replayed for the layer by default (about 0.08 s of CPU each, 2 min of CPU for 1,500).
-DEFAULT_LAYER_DIALOGUES = 1500
+#: Conversations replayed for the layer by default (of 5,197 with suggestions in the shipped corpus; a whole
+#: training run with 2,000 took 289 s of CPU with the dialogue-text vectors cached).
+DEFAULT_LAYER_DIALOGUES = 2000
 #: The demo's first start replays fewer, to stay within a minute or so; `recassist train conversations`
 #: trains the full layer.
 PREPARE_LAYER_DIALOGUES = 250
@@ -49,9 +52,11 @@ class TrainReport:
     text: str
     layer: str
     seconds: float
+    comention: str = ""
 
     def __str__(self) -> str:
-        return f"{self.corpus}\n{self.cosuggest}\n{self.text}\n{self.layer}\n({self.seconds:.0f} s)"
+        return "\n".join(x for x in (self.corpus, self.cosuggest, self.text, self.comention, self.layer,
+                                      f"({self.seconds:.0f} s)") if x)
 
 
 def fold_of(conv: Conversation) -> int:
@@ -78,7 +83,16 @@ def read_corpora(paths: Sequence[Path | str], catalog) -> tuple[list[Conversatio
                                  f"and {p}; give each corpus its own id prefix")
             owner[conv.conversation_id] = str(p)
             out.append(conv)
+    stats.source_of = owner
     return out, stats
+
+
+def trust_weights(convs: Sequence[Conversation], stats: CorpusStats) -> CorpusTrust:
+    """How much each conversation of `read_corpora`'s result may teach (`ranking.dialogue.trust`); the shipped
+    corpus is the trusted reference the other corpora are compared with."""
+    shipped = SHIPPED_CORPUS.resolve()
+    trusted = {s for s in set(stats.source_of.values()) if Path(s).resolve() == shipped}
+    return corpus_trust(convs, stats.source_of, trusted)
 
 
 def _opened(path: Path | str) -> Path:
@@ -102,14 +116,15 @@ def _opened(path: Path | str) -> Path:
 def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | str] = (), progress: bool = True, *,
                              layer_dialogues: int | None = DEFAULT_LAYER_DIALOGUES,
                              text_dialogues: int | None = None, assistant=None,
-                             config: LayerConfig | None = None) -> TrainReport:
+                             config: LayerConfig | None = None, keep_replay: Path | str | None = None) -> TrainReport:
     """Fit and save co-suggestion and the learned layer; see the module docstring.
 
     `corpus_paths`: corpus files (default: the shipped ReDial training corpus). `layer_dialogues`: how many
     conversations to replay for the layer (None: all);
     `text_dialogues`: how many to fit text-to-item on (None: all). `assistant`: an open `Assistant` to replay with
-    (opened from `settings` otherwise). Raises `InputError` for bad corpora, `CheckpointError` /
-    `StateMismatchError` when the index or ranker the replay needs is missing or stale.
+    (opened from `settings` otherwise). `keep_replay`: a path to write the replayed requests to
+    (`ReplayedTurns.save`; read by bench/bench_conversation_layer.py). Raises `InputError` for bad corpora,
+    `CheckpointError` / `StateMismatchError` when the index or ranker the replay needs is missing or stale.
     """
     from recassist.assistant.dialogue.features import FEATURES
     from recassist.assistant.dialogue.replay import replay
@@ -125,14 +140,18 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
     # The catalog folder's version, as for the ranker: items added through the API since score 0 here.
     version = load_catalog_cached(str(settings.catalog_dir)).version
     convs, stats = read_corpora(list(corpus_paths) or [SHIPPED_CORPUS], catalog)
+    trust = trust_weights(convs, stats)
     ids = list(catalog.items)
-    co = CoSuggestion(ids).fit(convs)
+    co = CoSuggestion(ids).fit(convs, trust)
     co.catalog_version = version
+    cm = CoMention(ids).fit(convs, trust)
+    cm.catalog_version = version
     models = Path(settings.models_dir)
     models.mkdir(parents=True, exist_ok=True)
 
-    usable = [c for c in convs if any(t.role == "recommender" and any(c.suggested(x) for x in t.items)
-                                      for t in c.turns)]
+    # A conversation the trust weights (nearly) silenced teaches the layer nothing either.
+    usable = [c for c in convs if trust.conversation_weight(c) >= 0.5 and any(
+        t.role == "recommender" and any(c.suggested(x) for x in t.items) for t in c.turns)]
     usable.sort(key=lambda c: hashlib.sha1(c.conversation_id.encode()).hexdigest())  # a fixed, spread sample
     chosen = usable[:layer_dialogues] if layer_dialogues else usable
     if sum(fold_of(c) == SELECT_FOLD for c in chosen) < 5 or len(chosen) < 25:
@@ -141,6 +160,7 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
     by_hash = sorted(convs, key=lambda c: hashlib.sha1(c.conversation_id.encode()).hexdigest())
     text_data = TextTraining.prepare(by_hash[:text_dialogues] if text_dialogues else convs, assistant, settings,
                                      progress)
+    text_data.trust = trust
     text_model = text_data.fit(ids, progress=progress)
     text_model.catalog_version = version
     per_fold: dict[int, ChatModels] = {}
@@ -150,13 +170,16 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
         f = fold_of(conv)
         if f not in per_fold:
             per_fold[f] = ChatModels(
-                CoSuggestion(ids, co.config).fit(c for c in convs if fold_of(c) not in {f, SELECT_FOLD}),
-                text_data.fit(ids, without_folds={f, SELECT_FOLD}, progress=progress))
+                CoSuggestion(ids, co.config).fit((c for c in convs if fold_of(c) not in {f, SELECT_FOLD}), trust),
+                text_data.fit(ids, without_folds={f, SELECT_FOLD}, progress=progress),
+                CoMention(ids, cm.config).fit((c for c in convs if fold_of(c) not in {f, SELECT_FOLD}), trust))
         return per_fold[f]
 
     bar = _bar(len(chosen), "replaying conversations", progress)
     turns = replay(chosen, assistant, models_for, progress=bar.update)
     bar.close()
+    if keep_replay:
+        turns.save(keep_replay)
     fit_rows = [i for i, c in enumerate(turns.conversation) if fold_of_id(c) != SELECT_FOLD and turns.y[i].any()]
     sel_rows = [i for i, c in enumerate(turns.conversation) if fold_of_id(c) == SELECT_FOLD and turns.y[i].any()]
     if not fit_rows or not sel_rows:
@@ -171,15 +194,18 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
                        "corpora": [str(p) for p in (corpus_paths or [SHIPPED_CORPUS])]})
     co.save(models / COSUGGEST_FILE)
     text_model.save(models / TEXT_FILE)
-    # Written last, naming the other two by content: a run stopped between the files never serves a mix.
-    layer.info["files"] = {name: file_digest(models / name) for name in (COSUGGEST_FILE, TEXT_FILE)}
+    cm.save(models / COMENTION_FILE)
+    # Written last, naming the other three by content: a run stopped between the files never serves a mix.
+    layer.info["files"] = {name: file_digest(models / name) for name in (COSUGGEST_FILE, TEXT_FILE, COMENTION_FILE)}
     layer.save(models / LAYER_FILE)
     return TrainReport(
-        corpus=f"corpus: {stats}",
+        corpus=f"corpus: {stats}\n{trust}",
         cosuggest=f"co-suggestion: {co.pairs.nnz} item pairs from {co.conversations} conversations -> "
                   f"{models / COSUGGEST_FILE}",
         text=f"text-to-item: {text_model.info['examples']} examples from {text_model.info['conversations']} "
              f"conversations, loss per epoch {text_model.info['loss_per_epoch']} -> {models / TEXT_FILE}",
+        comention=f"co-mention: {cm.config.dim}-wide item vectors from {cm.conversations} conversations -> "
+                  f"{models / COMENTION_FILE}",
         layer=f"layer: {layer.info['trees']} trees on {len(fit_rows)} requests, NDCG@10 on {len(sel_rows)} held-out "
               f"requests {layer.info['selection_ndcg@10']:.4f} -> {models / LAYER_FILE}",
         seconds=time.perf_counter() - t0)
@@ -214,6 +240,7 @@ class TextTraining:
     text_vectors: dict[str, np.ndarray]
     item_vectors: np.ndarray  # float32 [n_items, d] in catalog order
     config: TextToItemConfig
+    trust: CorpusTrust | None = None  # weights of (conversation, suggested item); None: all 1
 
     @classmethod
     def prepare(cls, convs: Sequence[Conversation], assistant, settings: Settings, progress: bool = True,
@@ -236,7 +263,8 @@ class TextTraining:
         use = [e for e in self.examples if fold_of_id(e.conversation_id) not in without_folds]
         what = f" without folds {sorted(without_folds)}" if without_folds else ""
         bar = _bar(self.config.epochs, f"fitting text-to-item{what} (epochs)", progress)
-        model = TextToItem(ids, self.config).fit(use, self.item_vectors, self.text_vectors, progress=bar.update)
+        model = TextToItem(ids, self.config).fit(use, self.item_vectors, self.text_vectors, progress=bar.update,
+                                                 trust=self.trust)
         bar.close()
         return model
 

@@ -20,7 +20,7 @@ from recassist.assistant.conversation.models import ChatReply, RecommendedItem
 from recassist.assistant.domains.detect import detect_domain
 from recassist.assistant.domains.grounding import GroundedTitles, TitleGrounding
 from recassist.assistant.domains.other import OtherCatalog
-from recassist.foundation.catalog import Item, catalog_domain
+from recassist.foundation.catalog import Catalog, Item, catalog_domain
 from recassist.foundation.catalog.updates import record_delete, record_upsert, updates_since, write_lock
 from recassist.foundation.errors import InputError, UnknownDomainError, UnknownItemError
 from recassist.foundation.profile import Constraints, InterestProfile, ItemPreference, Source
@@ -55,6 +55,8 @@ class Catalogs:
         self._versions: dict[str, int] = {}  # with Redis: the shared-log version each opened catalog includes
         self._lock = threading.Lock()
         self._grounding: TitleGrounding | None = None
+        # The first catalog's ranking reads liked items of these (`conversation.carried`).
+        assistant.engine.other_catalog = self.catalog_of
 
     def domains(self) -> list[str]:
         return [self.first, *self._dirs]
@@ -67,6 +69,10 @@ class Catalogs:
         if domain not in self.domains():
             raise UnknownDomainError(f"unknown domain '{domain}'; configured: {', '.join(self.domains())}")
         return domain
+
+    def catalog_of(self, domain: str) -> Catalog | None:
+        """The extra catalog serving `domain` (loaded on first use); None when none does."""
+        return self.other(domain).catalog if domain in self._dirs else None
 
     def other(self, domain: str) -> OtherCatalog:
         """The extra catalog serving `domain`, loaded (and its ranker trained, once) on first use."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recassist.assistant.conversation.models import AuthorLink, Evidence
+from recassist.assistant.conversation.models import AuthorLink, CrossDomainLink, Evidence
 
 #: What one item of a domain is called in a sentence.
 NOUNS = {"movies": "film", "books": "book"}
@@ -24,6 +24,12 @@ def author_clause(author: AuthorLink, domain: str | None) -> str:
             f"{noun(domain)} is {_join(author.shared_aspects)} too")
 
 
+def liked_clause(link: CrossDomainLink, domain: str | None) -> str:
+    """'You liked the book The Hunger Games; this film shares its science fiction and adventure themes'."""
+    return (f"You liked the {noun(link.domain)} {link.title}; this {noun(domain)} shares its "
+            f"{_join(link.shared_aspects[:3])} themes")
+
+
 def cross_domain_sentence(domain: str, evidence: Evidence) -> str:
     """'You liked the film Arrival; this book shares its science fiction themes.' Built from the evidence only."""
     mine = next((a for a in evidence.authors if a.by_author), None)
@@ -33,9 +39,7 @@ def cross_domain_sentence(domain: str, evidence: Evidence) -> str:
     if named is not None:
         return author_clause(named, domain) + "."
     if evidence.cross_domain:
-        link = evidence.cross_domain[0]
-        themes = _join(link.shared_aspects[:3])
-        return f"You liked the {noun(link.domain)} {link.title}; this {noun(domain)} shares its {themes} themes."
+        return liked_clause(evidence.cross_domain[0], domain) + "."
     if evidence.matched_aspects:
         return f"A {_join(evidence.matched_aspects[:3])} {noun(domain)}, as you asked."
     if "text" in evidence.sources and not evidence.ranker:

@@ -35,6 +35,7 @@ TRAINED = "trained layer (LightGBM over all signals)"
 HAND = "hand-tuned engine (replaced)"
 COSUGG = "co-suggestion alone"
 TEXT = "text-to-item alone"
+COMENTION = "co-mention alone"
 PRIOR = "chat prior alone (most suggested)"
 POP = "popularity"
 TREND = "popular now (trend alone)"
@@ -68,12 +69,14 @@ def evaluate_systems(dialogues: list[Dialogue], assistant, scorer, models: ChatM
     trend_order = [arrays.ids[r] for r in np.lexsort((-arrays.popularity, -arrays.trending))[:400]]
     cosugg = models.cosugg if models is not None else None
     text_model = models.text if models is not None else None
+    comention = models.comention if models is not None else None
     prior_order = ([cosugg.item_ids[i] for i in np.argsort(-cosugg.prior, kind="stable")[:400]]
                    if cosugg is not None else [])
     systems: dict[str, object] = {HAND: None}
     if scorer is not None:
         systems = {TRAINED: scorer, HAND: None}
-    names = [*systems, *([COSUGG, PRIOR] if cosugg is not None else []), *([TEXT] if text_model else []), POP, TREND]
+    names = [*systems, *([COSUGG, PRIOR] if cosugg is not None else []), *([TEXT] if text_model else []),
+             *([COMENTION] if comention else []), POP, TREND]
     res = SystemsResult(label, scores={n: Scores() for n in names}, wall={n: [] for n in systems},
                         cpu={n: [] for n in systems})
     saved = engine.conversation
@@ -106,6 +109,8 @@ def evaluate_systems(dialogues: list[Dialogue], assistant, scorer, models: ChatM
                     if text_model is not None:
                         vec = text_vector(engine, text) if text.strip() else None
                         ranked[TEXT] = _top(text_model.item_ids, text_model.score(vec, context, polarity), exclude)
+                    if comention is not None:
+                        ranked[COMENTION] = _top(comention.item_ids, comention.score(context, polarity), exclude)
                     ranked[POP] = [x for x in pop_order if x not in exclude][:50]
                     ranked[TREND] = [x for x in trend_order if x not in exclude][:50]
                     res.turns += 1
@@ -217,9 +222,10 @@ def _cmd(args, settings) -> int:
 
     from recassist.assistant.conversation import Assistant
     from recassist.assistant.dialogue.scorer import ConversationScorer
-    from recassist.assistant.dialogue.training import SELECT_FOLD, TextTraining, fold_of_id, read_corpora
+    from recassist.assistant.dialogue.training import SELECT_FOLD, TextTraining, fold_of_id, read_corpora, trust_weights
     from recassist.assistant.evaluation.redial import load_dialogues
     from recassist.foundation.errors import InputError
+    from recassist.ranking.dialogue.comention import CoMention
     from recassist.ranking.dialogue.cosuggest import CoSuggestion
     from tqdm import tqdm
 
@@ -232,19 +238,24 @@ def _cmd(args, settings) -> int:
         print("no trained conversation layer: only the hand-tuned rows are shown (run `recassist train "
               "conversations`)", file=sys.stderr)
     runs = [("ReDial (report)", load_dialogues(args.redial, limit=args.limit), scorer,
-             ChatModels(scorer.cosugg, scorer.text_model) if scorer else None)]
+             scorer.models if scorer else None)]
     if args.holdout_redial:
         held = [d for d in load_dialogues(args.holdout_redial)
                 if fold_of_id(f"redial-{d.conversation_id}") == SELECT_FOLD][: args.holdout_limit]
-        convs, _ = read_corpora(args.corpus or [_shipped()], assistant.catalog)
+        convs, stats = read_corpora(args.corpus or [_shipped()], assistant.catalog)
+        trust = trust_weights(convs, stats)  # as training weighs them
         co = CoSuggestion(scorer.cosugg.item_ids if scorer else list(assistant.catalog.items),
                           scorer.cosugg.config if scorer else None)
-        co.fit(c for c in convs if fold_of_id(c.conversation_id) != SELECT_FOLD)
+        co.fit((c for c in convs if fold_of_id(c.conversation_id) != SELECT_FOLD), trust)
         text_data = TextTraining.prepare(convs, assistant, settings,
                                          config=scorer.text_model.config if scorer else None)
+        text_data.trust = trust
         text_model = text_data.fit(co.item_ids, without_folds={SELECT_FOLD})
+        cm = CoMention(co.item_ids, scorer.comention.config if scorer and scorer.comention else None)
+        cm.fit((c for c in convs if fold_of_id(c.conversation_id) != SELECT_FOLD), trust)
         runs.append(("ReDial training dialogues held out for settings", held,
-                     ConversationScorer(co, scorer.layer, text_model) if scorer else None, ChatModels(co, text_model)))
+                     ConversationScorer(co, scorer.layer, text_model, cm) if scorer else None,
+                     ChatModels(co, text_model, cm)))
     for label, dialogues, sc, co in runs:
         with tqdm(total=len(dialogues), desc=label, unit="dlg", file=sys.stderr, mininterval=5) as bar:
             res = evaluate_systems(dialogues, assistant, sc, co, label=label, use_llm=not args.no_llm,

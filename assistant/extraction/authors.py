@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from recassist.foundation.catalog.models import Catalog
+from recassist.foundation.catalog.models import Catalog, Item
 from recassist.foundation.catalog.titles import strip_accents
 from recassist.foundation.vocabulary import item_aspects
 
@@ -111,7 +111,11 @@ def _tokens(text: str) -> list[tuple[str, int, int]]:
 def author_aspects(catalog: Catalog, item_ids: Sequence[str]) -> list[str]:
     """The shared aspects at least `ASPECT_SHARE` of the items carry, most shared first (ties: first seen),
     at most `MAX_ASPECTS`."""
-    items = [catalog.items[i] for i in item_ids if i in catalog.items]
+    return common_aspects([catalog.items[i] for i in item_ids if i in catalog.items])
+
+
+def common_aspects(items: Sequence[Item]) -> list[str]:
+    """What a set of items stands for in other catalogs: `author_aspects` of the items themselves."""
     counts: dict[str, int] = {}
     for it in items:
         for a in item_aspects(it):

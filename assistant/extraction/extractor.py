@@ -50,6 +50,15 @@ _THEME_OCCASION = {"tonight", "today", "now", "right", "this", "evening", "weeke
                    "the", "a", "an", "me", "us", "soon", "friday", "saturday", "sunday"}
 # "anything but horror", "something except comedy": what follows is not wished for (aspects.py reads it).
 _THEME_NEGATED = {"but", "except", "not", "no", "without", "besides", "other", "apart"}
+# "films should I watch", "movies do you recommend", "one I could read": the request's own clause, not a taste.
+# A phrase opening with a modal, an auxiliary or a subject pronoun is that clause.
+_THEME_CLAUSE = {"should", "shall", "could", "would", "can", "will", "must", "might", "may", "do", "does", "did",
+                 "i", "we", "you", "they", "is", "are", "was", "were", "have", "has", "am", "i'd", "i'm", "i've",
+                 "you'd", "we'd", "worth"}
+# Words of asking for something ("something good to read next"): when a phrase is only these, it names no taste.
+_THEME_REQUEST = {"read", "reading", "watch", "watching", "see", "seeing", "try", "next", "recommend",
+                  "suggest", "pick", "choose", "me", "my", "us", "our", "what", "which", "there", "any", "some",
+                  "worth", "out", "check"}
 
 
 @dataclass
@@ -227,9 +236,12 @@ class InterestExtractor:
             phrase = m.group(1).strip().lower()
             if not phrase or phrase in _THEME_STOP or phrase in aspect_words or phrase.split()[0] in _THEME_NEGATED:
                 continue
+            if phrase.split()[0] in _THEME_CLAUSE:
+                continue
             if any(s <= m.start(1) < e for s, e in title_spans):
                 continue
-            if all(w in _THEME_STOP or w in _THEME_OCCASION or w in aspect_words or w in ("and", "or")
+            if all(w in _THEME_STOP or w in _THEME_OCCASION or w in _THEME_REQUEST or w in aspect_words
+                   or w in ("and", "or")
                    for w in phrase.split()):
                 continue
             profile.themes.append(Theme(text=phrase, source=Source(text=m.group(0).strip(), start=m.start(),

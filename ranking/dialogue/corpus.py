@@ -66,6 +66,8 @@ class CorpusStats:
     skipped_empty: int = 0
     mentions: int = 0
     mentions_mapped: int = 0
+    #: conversation id -> the corpus file it came from (filled by readers of several corpora)
+    source_of: dict[str, str] = field(default_factory=dict)
 
     @property
     def share_mapped(self) -> float:

@@ -12,7 +12,8 @@ unseen (context, item) pairs where co-suggestion counts are zero.
 One conversation's influence is capped: identical examples (same text, same items named, same suggestion)
 count once however many conversations repeat them, and a conversation's examples weigh at most
 `conversation_cap` in total (tests/ranking/test_dialogue_text.py shows an injected dialogue cannot make an
-item win everywhere).
+item win everywhere). Many conversations together are weighed by `ranking.dialogue.trust` when its weights are
+passed to `fit` (tests/ranking/test_dialogue_trust.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from recassist.ranking.dialogue.files import load_current
+from recassist.ranking.dialogue.trust import CorpusTrust
 from recassist.ranking.storage import save_npz
 
 NAME = "text-to-item"
@@ -113,24 +115,25 @@ class TextToItem:
 
     # --- training -----------------------------------------------------------
     def fit(self, examples: Sequence[TextExample], item_vectors: np.ndarray, text_vectors: dict[str, np.ndarray],
-            progress=None) -> TextToItem:
+            progress=None, trust: CorpusTrust | None = None) -> TextToItem:
         """Softmax over the catalog on `examples` (targets outside `item_ids` dropped). `item_vectors`: float32
         [n_items, d_in] L2-normalised, in `item_ids` order; `text_vectors`: the vector of each example's text
-        (texts missing count as no text). Raises ValueError when no example is left or the shapes disagree."""
+        (texts missing count as no text); `trust` (optional): each example weighs its (conversation, target)
+        weight as well. Raises ValueError when no example is left or the shapes disagree."""
         import torch
 
         saved_threads = torch.get_num_threads()
         torch.set_num_threads(self.config.threads)
         try:
-            return self._fit(examples, item_vectors, text_vectors, progress)
+            return self._fit(examples, item_vectors, text_vectors, progress, trust)
         finally:
             torch.set_num_threads(saved_threads)
 
-    def _fit(self, examples, item_vectors, text_vectors, progress) -> TextToItem:
+    def _fit(self, examples, item_vectors, text_vectors, progress, trust) -> TextToItem:
         import torch
 
         cfg = self.config
-        kept, weights = self._dedup_and_cap(examples)
+        kept, weights = self._dedup_and_cap(examples, trust)
         if not kept:
             raise ValueError("no conversation example names a catalog item to train the text-to-item model on")
         vectors = np.asarray(item_vectors, np.float32)
@@ -179,11 +182,12 @@ class TextToItem:
                      "loss_per_epoch": [round(x, 4) for x in losses]}
         return self
 
-    def _dedup_and_cap(self, examples: Sequence[TextExample]) -> tuple[list[TextExample], np.ndarray]:
+    def _dedup_and_cap(self, examples: Sequence[TextExample], trust: CorpusTrust | None = None
+                       ) -> tuple[list[TextExample], np.ndarray]:
         seen: set[str] = set()
         kept: list[TextExample] = []
         for e in examples:
-            if e.target not in self.index:
+            if e.target not in self.index or (trust is not None and trust.weight(e.conversation_id, e.target) <= 0):
                 continue
             key = hashlib.sha1("\x1f".join([e.text, *e.context, "|", e.target]).encode()).hexdigest()
             if key not in seen:
@@ -193,7 +197,8 @@ class TextToItem:
         for e in kept:
             per_conv[e.conversation_id] = per_conv.get(e.conversation_id, 0) + 1
         cap = self.config.conversation_cap
-        weights = np.array([min(1.0, cap / per_conv[e.conversation_id]) for e in kept], np.float32)
+        weights = np.array([min(1.0, cap / per_conv[e.conversation_id])
+                            * (trust.weight(e.conversation_id, e.target) if trust else 1.0) for e in kept], np.float32)
         return kept, weights
 
     # --- files --------------------------------------------------------------

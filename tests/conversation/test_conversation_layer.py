@@ -7,7 +7,15 @@ import json
 
 import pytest
 from recassist.assistant.dialogue.export import session_rows
-from recassist.assistant.dialogue.scorer import COSUGGEST_FILE, LAYER_FILE, TEXT_FILE, ConversationScorer
+from recassist.assistant.dialogue.features import FEATURES
+from recassist.assistant.dialogue.replay import ReplayedTurns
+from recassist.assistant.dialogue.scorer import (
+    COMENTION_FILE,
+    COSUGGEST_FILE,
+    LAYER_FILE,
+    TEXT_FILE,
+    ConversationScorer,
+)
 from recassist.assistant.dialogue.training import read_corpora, train_conversation_layer
 from recassist.foundation.catalog import load_catalog_cached
 from recassist.foundation.errors import InputError
@@ -19,13 +27,21 @@ from recassist.ranking.dialogue.corpus import write_corpus
 PAIRS = [("260", "1196"), ("4993", "5952"), ("2571", "4226"), ("1", "4886")]
 
 
+#: Each conversation in its own words: verbatim copies of one dialogue count as one (ranking/dialogue/trust.py).
+WHEN = "monday tuesday wednesday thursday friday saturday sunday".split()
+WHOM = ("sister brother mum dad aunt uncle cousin friend neighbour colleague boss roommate grandma grandpa nephew "
+        "niece partner teacher classmate coach flatmate landlord").split()
+
+
 def _corpus(tmp_path, catalog, n=150):
     rows = []
     for i in range(n):
         liked, suggested = PAIRS[i % len(PAIRS)]
+        words = f"saw it on {WHEN[i % len(WHEN)]} with my {WHOM[i // len(WHEN) % len(WHOM)]}"
         # Titles in the text: replay finds the history there, as a chat would.
         rows.append({"id": f"t{i}", "messages": [
-            {"role": "seeker", "text": f"Hi, I loved {catalog.items[liked].label}", "mentions": [{"id": liked}]},
+            {"role": "seeker", "text": f"Hi, I loved {catalog.items[liked].label}, {words}",
+             "mentions": [{"id": liked}]},
             {"role": "recommender", "text": f"You should watch {catalog.items[suggested].label}",
              "mentions": [{"id": suggested}]},
             {"role": "seeker", "text": "thanks, sounds good"}],
@@ -44,7 +60,7 @@ def trained(rules_assistant, small_settings, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("conv")
     settings = Settings(data_dir=tmp / "data", catalog_dir=small_settings.catalog_dir)
     report = train_conversation_layer(settings, [_corpus(tmp, rules_assistant.catalog)], progress=False,
-                                      assistant=rules_assistant, layer_dialogues=None)
+                                      assistant=rules_assistant, layer_dialogues=None, keep_replay=tmp / "replay.npz")
     version = load_catalog_cached(str(small_settings.catalog_dir)).version
     scorer = ConversationScorer.open(settings.models_dir, version)
     assert scorer is not None
@@ -55,6 +71,10 @@ def test_layer_learns_what_people_suggest_and_says_so(rules_assistant, trained):
     settings, scorer, report = trained
     assert "150 conversations" in report.corpus and "trees" in report.layer
     assert report.text.startswith("text-to-item: ") and scorer.text_model is not None
+    assert report.comention.startswith("co-mention: ") and scorer.comention is not None
+    kept = ReplayedTurns.load(settings.data_dir.parent / "replay.npz")  # what bench_conversation_layer reads
+    assert len(kept.X) == len(kept.y) > 0 and kept.X[0].shape[1] == len(FEATURES)
+    assert sum(int(y.sum()) for y in kept.y) > 0
     engine = rules_assistant.engine
     engine.conversation = scorer
     try:
@@ -99,10 +119,13 @@ def test_missing_or_stale_layer_falls_back_with_a_message(trained, small_setting
         (partial / name).write_bytes((settings.models_dir / name).read_bytes())
     assert ConversationScorer.open(partial, scorer_version(settings)) is None
     assert "no text-to-item model" in capsys.readouterr().err
+    (partial / TEXT_FILE).write_bytes((settings.models_dir / TEXT_FILE).read_bytes())  # co-mention still missing
+    assert ConversationScorer.open(partial, scorer_version(settings)) is None
+    assert "no co-mention model" in capsys.readouterr().err
     doc = json.loads((settings.models_dir / LAYER_FILE).read_text())
     assert doc["catalog_version"] and doc["config"] and doc["info"]["replayed_conversations"] == 150
     # A run stopped after writing a new co-suggestion file but before the layer: the set is never served mixed.
-    (partial / TEXT_FILE).write_bytes((settings.models_dir / TEXT_FILE).read_bytes())
+    (partial / COMENTION_FILE).write_bytes((settings.models_dir / COMENTION_FILE).read_bytes())
     assert ConversationScorer.open(partial, scorer_version(settings)) is not None
     from recassist.ranking.dialogue.cosuggest import CoSuggestion
 
@@ -114,7 +137,7 @@ def test_missing_or_stale_layer_falls_back_with_a_message(trained, small_setting
 
 
 def test_a_layer_trained_in_the_background_is_adopted_when_complete(rules_assistant, trained, tmp_path):
-    """`recassist demo` serves before the layer exists; the server swaps it in once all three files are there
+    """`recassist demo` serves before the layer exists; the server swaps it in once all four files are there
     and current, and chats then rank with it (the hand-set blend until then)."""
     import os
     import shutil
@@ -133,6 +156,7 @@ def test_a_layer_trained_in_the_background_is_adopted_when_complete(rules_assist
     assert not watcher.check() and assistant.engine.conversation is None
     stale = ConversationLayerWatcher(models, "another-version", assistant.swap_conversation)
     shutil.copy(settings.models_dir / TEXT_FILE, models / TEXT_FILE)
+    shutil.copy(settings.models_dir / COMENTION_FILE, models / COMENTION_FILE)
     assert not stale.check()  # complete, but for another catalog version
     os.utime(models / LAYER_FILE)  # the layer file is written last: its change is what the watcher waits for
     try:

@@ -185,3 +185,34 @@ def test_books_by_an_author_are_hers_and_something_like_an_author_answers_books(
     assert got.json()["liked_authors"] == []
     again = api.patch("/v1/users/chat-au3/profile", json={"ops": [op]})
     assert again.status_code == 404 and "author 'stephen king' of books" in again.json()["error"]["message"]
+
+
+def test_films_for_someone_who_loved_a_book_share_its_aspects_and_say_so(api):
+    reply = api.post("/v1/chat", json={"user_id": "chat-bk1",
+                                       "message": "I loved the book The Hunger Games. Which films should I watch?"})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert [(e["item_id"], e["domain"]) for e in body["profile"]["liked_items"]] == [("1", "books")]
+    assert body["profile"]["themes"] == []  # "should i watch" is the question, not a wish
+    items = body["items"]
+    assert len(items) == 5 and {it["domain"] for it in items} == {None}
+    # The book is shelved science fiction and fantasy (and young adult, dystopian: no film genre carries those).
+    assert sum(bool({"Sci-Fi", "Fantasy"} & set(it["genres"])) for it in items) >= 4
+    for it in items:
+        link = it["evidence"]["cross_domain"][0]
+        assert (link["domain"], link["title"]) == ("books", "The Hunger Games") and link["shared_aspects"]
+        assert it["explanation"].startswith("You liked the book The Hunger Games; this film shares its ")
+        assert "what you asked for" not in it["explanation"]  # the genres are the book's, not asked for
+
+
+def test_liked_films_rank_alone_once_they_are_as_many_as_the_liked_books(api):
+    reply = api.post("/v1/chat", json={"user_id": "chat-bk2", "message": "I loved Arrival, Interstellar and the "
+                                       "book The Hunger Games. Which films should I watch?"})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    liked = {(e["item_id"], e["domain"]) for e in body["profile"]["liked_items"]}
+    assert liked == {(ARRIVAL, None), (INTERSTELLAR, None), ("1", "books")}
+    films = [it for it in body["items"] if it["domain"] is None]  # both catalogs named: books are listed too
+    assert films
+    assert all(it["evidence"]["cross_domain"] == [] for it in films)
+    assert not any("The Hunger Games" in it["explanation"] for it in films)

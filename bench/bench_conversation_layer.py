@@ -1,0 +1,123 @@
+"""The conversation layer's variants on the requests a training run replayed, all on the training dialogues.
+
+    recassist train conversations --keep-replay /tmp/replay.npz
+    python bench/bench_conversation_layer.py /tmp/replay.npz [base] [no-comention] [curve]
+
+Fits the layer on folds 1-4 as training does; fold 0 (held out for settings) is split in two halves by
+conversation: the number of trees is chosen on one half and Recall@1/10/50 and NDCG@10 measured on the other,
+then swapped, and the mean printed. Targets are the corpus's mentions; targets not among the candidates are
+misses. Also prints the share of fold 0's targets among the candidates (the ceiling of any ordering).
+
+- `base`: every feature, every candidate source;
+- `no-comention`: without co-mention's three features and the candidates only co-mention brought in;
+- `curve`: every feature, fitted on 25 / 50 / 75 % of the fitted conversations (is the layer under-trained?).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import time
+
+import numpy as np
+from recassist.assistant.dialogue.features import FEATURES
+from recassist.assistant.dialogue.ordering import layer_order
+from recassist.assistant.dialogue.replay import ReplayedTurns
+from recassist.assistant.dialogue.training import SELECT_FOLD, fold_of_id
+from recassist.ranking.dialogue.layer import LayerConfig, LearnedLayer
+
+COMENTION = ("comention", "comention_rank_inv", "src_comention_top")
+COL = {f: i for i, f in enumerate(FEATURES)}
+
+
+def requests(path: str) -> list[dict]:
+    t = ReplayedTurns.load(path)
+    out = []
+    for c, x, y, share, n in zip(t.conversation, t.X, t.y, t.liked_share, t.n_targets, strict=True):
+        half = int(hashlib.md5(c.encode()).hexdigest(), 16) % 2
+        out.append({"conv": c, "fold": fold_of_id(c), "half": half, "X": x, "y": y, "share": share, "n": int(n)})
+    return out
+
+
+def only_comention(X: np.ndarray) -> np.ndarray:
+    """Rows that are candidates only because co-mention ranked them among its best."""
+    return ((X[:, COL["src_not_engine"]] > 0) & (X[:, COL["src_cosugg_top"]] == 0) & (X[:, COL["src_t2i_top"]] == 0)
+            & (X[:, COL["src_comention_top"]] > 0))
+
+
+def view(reqs: list[dict], cols: list[int], comention_pool: bool = True) -> list[dict]:
+    out = []
+    for r in reqs:
+        keep = np.ones(len(r["y"]), bool) if comention_pool else ~only_comention(r["X"])
+        out.append(dict(r, X=r["X"][keep][:, cols], y=r["y"][keep], share=r["share"][keep]))
+    return out
+
+
+def pool_share(reqs: list[dict]) -> float:
+    return sum(int(r["y"].sum()) for r in reqs) / max(1, sum(r["n"] for r in reqs))
+
+
+def stack(reqs: list[dict]):
+    reqs = [r for r in reqs if r["y"].any()]
+    return (np.concatenate([r["X"] for r in reqs]), np.concatenate([r["y"] for r in reqs]),
+            np.array([len(r["y"]) for r in reqs]))
+
+
+def metrics(layer: LearnedLayer, reqs: list[dict], ks=(1, 10, 50)) -> list[float]:
+    hits, ndcg, n = dict.fromkeys(ks, 0), 0.0, 0
+    for r in reqs:
+        order = layer_order(layer.score(r["X"]), r["share"])  # named aspects first, as served
+        rank = np.empty(len(order), int)
+        rank[order] = np.arange(1, len(order) + 1)
+        for j in np.flatnonzero(r["y"]):
+            for k in ks:
+                hits[k] += rank[j] <= k
+            ndcg += 1 / np.log2(rank[j] + 1) if rank[j] <= 10 else 0.0
+        n += r["n"]
+    return [hits[k] / max(1, n) for k in ks] + [ndcg / max(1, n)]
+
+
+def run(name: str, fit: list[dict], held: list[dict], cols: list[int], comention_pool: bool = True) -> None:
+    t0 = time.perf_counter()
+    fitted = view(fit, cols, comention_pool)
+    res, trees = [], []
+    for h in (0, 1):
+        choose = view([r for r in held if r["half"] == h], cols, comention_pool)
+        report = view([r for r in held if r["half"] != h], cols, comention_pool)
+        layer = LearnedLayer.fit(*stack(fitted), *stack(choose), [FEATURES[c] for c in cols], LayerConfig())
+        res.append(metrics(layer, report))
+        trees.append(layer.info["trees"])
+    r1, r10, r50, nd = np.mean(res, axis=0)
+    print(f"{name:<58} R@1 {r1:.3f}  R@10 {r10:.3f}  R@50 {r50:.3f}  NDCG@10 {nd:.3f}  trees {trees} "
+          f"({time.perf_counter() - t0:.0f} s)", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("replay", help="the file `recassist train conversations --keep-replay` wrote")
+    ap.add_argument("what", nargs="*", default=["base", "no-comention", "curve"],
+                    choices=["base", "no-comention", "curve"])
+    args = ap.parse_args()
+    reqs = requests(args.replay)
+    fit = [r for r in reqs if r["fold"] != SELECT_FOLD]
+    held = [r for r in reqs if r["fold"] == SELECT_FOLD]
+    print(f"{len(reqs)} requests: fitted on {len(fit)} ({len({r['conv'] for r in fit})} conversations), "
+          f"held out {len(held)} ({len({r['conv'] for r in held})} conversations)")
+    every = list(range(len(FEATURES)))
+    print(f"held-out targets among the candidates: {pool_share(held):.3f} with co-mention's, "
+          f"{pool_share(view(held, every, False)):.3f} without")
+    if "base" in args.what:
+        run("every feature", fit, held, every)
+    if "no-comention" in args.what:
+        run("without co-mention (features and candidates)", fit, held,
+            [i for i in every if FEATURES[i] not in COMENTION], comention_pool=False)
+    if "curve" in args.what:
+        convs = sorted({r["conv"] for r in fit}, key=lambda c: hashlib.sha1(c.encode()).hexdigest())
+        for share in (0.25, 0.5, 0.75):
+            keep = set(convs[: int(len(convs) * share)])
+            run(f"every feature, {share:.0%} of the fitted conversations ({len(keep)})",
+                [r for r in fit if r["conv"] in keep], held, every)
+
+
+if __name__ == "__main__":
+    main()
