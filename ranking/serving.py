@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from recassist.foundation.catalog import Catalog
+from recassist.foundation.file_watch import FileWatcher
 from recassist.foundation.settings import Settings
 from recassist.ranking.base import Ranker
 from recassist.ranking.sasrec_scoring import SASRecScoring, TextEncoder
@@ -108,8 +108,8 @@ def load_serving_ranker(settings: Settings, catalog: Catalog, threads: int = 1,
     return ranker, {"name": ranker.name, "kind": "quick", "valid_ndcg": ranker.report.get("valid_ndcg@10")}
 
 
-class FullRankerWatcher(threading.Thread):
-    """Polls `ranker.pt` and hands a newly completed full model to `adopt(ranker, description)` when it
+class FullRankerWatcher(FileWatcher):
+    """Watches `ranker.pt` and hands a newly completed full model to `adopt(ranker, description)` when it
     scores at least as well on validation as the one serving (`current_ndcg`; None = unknown, adopt).
 
     Loading happens in this thread; the swap itself is `adopt`'s one assignment. Stops after adopting.
@@ -118,24 +118,14 @@ class FullRankerWatcher(threading.Thread):
     def __init__(self, settings: Settings, catalog: Catalog, current_ndcg: float | None,
                  adopt: Callable[[Ranker, dict], None], text_encoder: TextEncoder | None = None,
                  interval_s: float = 5.0) -> None:
-        super().__init__(name="recassist-ranker-watcher", daemon=True)
+        super().__init__(default_checkpoint(settings), "recassist-ranker-watcher", interval_s)
         self.settings, self.catalog, self.current_ndcg = settings, catalog, current_ndcg
-        self.adopt, self.text_encoder, self.interval_s = adopt, text_encoder, interval_s
-        self.stopped = threading.Event()
-        self._seen: float | None = None
+        self.adopt, self.text_encoder = adopt, text_encoder
 
-    def check(self) -> bool:
-        """One poll; True when a model was adopted (or rejected for scoring lower: no more polling)."""
+    def changed(self) -> bool:
+        """True when a model was adopted (or rejected for scoring lower: no more watching)."""
         from recassist.ranking.staged import full_model_info
 
-        path = default_checkpoint(self.settings)
-        try:
-            mtime = path.stat().st_mtime
-        except OSError:
-            return False
-        if mtime == self._seen:
-            return False
-        self._seen = mtime
         info = full_model_info(self.settings, self.catalog.version)
         if info is None:
             return False
@@ -147,11 +137,3 @@ class FullRankerWatcher(threading.Thread):
         ranker = load_default_ranker(self.settings, self.catalog, text_encoder=self.text_encoder)
         self.adopt(ranker, {"name": ranker.name, "kind": "full", "valid_ndcg": ndcg, "adopted_at": time.time()})
         return True
-
-    def run(self) -> None:
-        while not self.stopped.wait(self.interval_s):
-            try:
-                if self.check():
-                    return
-            except Exception:  # a damaged file: keep serving what we have, try again on the next change
-                logger.exception("could not load the new ranker at %s", default_checkpoint(self.settings))

@@ -3,50 +3,27 @@ the background; `recassist train conversations` in another terminal works the sa
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from recassist.assistant.dialogue.scorer import LAYER_FILE, ConversationScorer
+from recassist.foundation.file_watch import FileWatcher
 
-log = logging.getLogger(__name__)
 
+class ConversationLayerWatcher(FileWatcher):
+    """Hands a complete, current scorer to `adopt(scorer)` once the layer file changes; stops after adopting.
 
-class ConversationLayerWatcher(threading.Thread):
-    """Polls the layer file and hands a complete, current scorer to `adopt(scorer)`; stops after adopting.
-
-    The layer file is written last of the three (each atomically), so a change to it is the moment to look;
-    a set that is still incomplete or stale is skipped until the file changes again. Loading happens in
-    this thread; the swap is `adopt`'s one assignment."""
+    The layer file is written last (each file atomically, naming the others by hash), so a change to it is the
+    moment to look; a set that is still incomplete or stale is skipped until the file changes again."""
 
     def __init__(self, models_dir: Path | str, catalog_version: str, adopt: Callable[[ConversationScorer], None],
                  interval_s: float = 5.0) -> None:
-        super().__init__(name="recassist-layer-watcher", daemon=True)
-        self.models_dir, self.catalog_version = Path(models_dir), catalog_version
-        self.adopt, self.interval_s = adopt, interval_s
-        self.stopped = threading.Event()
-        self._seen: float | None = None
+        super().__init__(Path(models_dir) / LAYER_FILE, "recassist-layer-watcher", interval_s)
+        self.models_dir, self.catalog_version, self.adopt = Path(models_dir), catalog_version, adopt
 
-    def check(self) -> bool:
-        """One poll; True when a scorer was adopted."""
-        try:
-            mtime = (self.models_dir / LAYER_FILE).stat().st_mtime
-        except OSError:
-            return False
-        if mtime == self._seen:
-            return False
-        self._seen = mtime
+    def changed(self) -> bool:
         scorer = ConversationScorer.open(self.models_dir, self.catalog_version, quiet=True)
         if scorer is None:
             return False
         self.adopt(scorer)
         return True
-
-    def run(self) -> None:
-        while not self.stopped.wait(self.interval_s):
-            try:
-                if self.check():
-                    return
-            except Exception:  # a damaged file: keep the hand-set blend, look again when the file changes
-                log.exception("could not load the conversation layer in %s", self.models_dir)

@@ -8,7 +8,7 @@ port is tested on its own.
 from __future__ import annotations
 
 import pytest
-from scale_helpers import KEYS, RATE_PER_MINUTE, scale_backends, start_server, wait_ready, write_tiny_catalog
+from scale_helpers import KEYS, RATE_PER_MINUTE, ready_servers, scale_backends, write_tiny_catalog
 
 
 @pytest.fixture(scope="session")
@@ -22,11 +22,5 @@ def backends(tmp_path_factory):
 @pytest.fixture(scope="module")
 def pair(backends):
     """Two running API servers (A, B) on the shared backends."""
-    servers = [start_server(backends, name=n) for n in ("a", "b")]
-    try:
-        for s in servers:
-            wait_ready(s)
+    with ready_servers(backends, ("a", "b")) as servers:
         yield servers
-    finally:
-        for s in servers:
-            s.stop()

@@ -113,6 +113,20 @@ def wait_ready(server: Server, timeout_s: float = 600.0) -> None:
     raise RuntimeError(f"server not ready within {timeout_s:g} s:\n{server.log.read_text()[-3000:]}")
 
 
+@contextmanager
+def ready_servers(backends: Backends, names: tuple[str, ...], extra_env: dict[str, str] | None = None
+                  ) -> Iterator[list[Server]]:
+    """One ready API server per name on the shared backends, stopped on exit."""
+    servers = [start_server(backends, name=n, extra_env=extra_env) for n in names]
+    try:
+        for s in servers:
+            wait_ready(s)
+        yield servers
+    finally:
+        for s in servers:
+            s.stop()
+
+
 def children(pid: int) -> list[int]:
     """Direct child process ids of `pid` (from /proc)."""
     out = []

@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 from catalog_slices import write_goodbooks_slice
-from scale_helpers import KEYS, start_server, wait_ready
+from scale_helpers import KEYS, ready_servers
 
 pytestmark = pytest.mark.slow
 
@@ -22,14 +22,8 @@ NEW_BOOK = {"title": "The Lighthouse Keeper's Ledger", "year": 2031, "genres": [
 @pytest.fixture(scope="module")
 def book_pair(backends):
     env = {"RECASSIST_EXTRA_CATALOG_DIRS": str(write_goodbooks_slice(backends.root / "books", n_books=40))}
-    servers = [start_server(backends, name=n, extra_env=env) for n in ("books-a", "books-b")]
-    try:
-        for s in servers:
-            wait_ready(s)
+    with ready_servers(backends, ("books-a", "books-b"), extra_env=env) as servers:
         yield servers
-    finally:
-        for s in servers:
-            s.stop()
 
 
 def _client(base: str) -> httpx.Client:
