@@ -24,6 +24,9 @@ from recassist.prompts import load_prompt
 
 _MARKUP = re.compile(r"[<>{}\[\]`]|https?://|www\.", re.IGNORECASE)
 _CAPITALISED_RUN = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+)+)")
+# A code or brand-like word: letters mixed with digits ("BuyNow-3000", "PWNED-4242") or a capital inside a word.
+# Outside a named title it comes from nowhere in the evidence (third-party item text is where such words hide).
+_CODE = re.compile(r"\b(?=[\w-]*[A-Za-z])(?=[\w-]*\d)[A-Za-z\d]+(?:-[A-Za-z\d]+)*\b|\b[A-Za-z][a-z]+[A-Z]\w*")
 _YEAR = re.compile(r"\b(18|19|20)\d{2}\b")
 # Claims about what the user thinks or did: only "you liked <a liked item in the evidence>" may be said.
 _THIRD_PERSON = re.compile(r"\b(?:the user|users?'s?|they|their|them)\b", re.IGNORECASE)
@@ -174,6 +177,9 @@ class ExplanationChecker:
                 continue
             if not all(w.lower() in allowed_words for w in m.group(1).split()):
                 found.append(f"unknown name: {m.group(1)}")
+        for m in _CODE.finditer(text):
+            if not any(s <= m.start() < e for s, e in spans) and not _YEAR.fullmatch(m.group(0)):
+                found.append(f"unknown name or code: {m.group(0)}")
         if _THIRD_PERSON.search(text):
             found.append("speaks about 'the user' instead of to them")
         liked_titles = {s.item_id for s in ev.similar_to_liked}

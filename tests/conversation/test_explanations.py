@@ -91,3 +91,20 @@ def test_checker_rejects_what_the_small_model_pads_with(small_assistant):
     assert "claims a reception not in evidence: praised" in check(
         "This sci-fi movie has been praised by critics and fans alike.", item, ev)
     assert check("This movie is a new release with a sci-fi story.", item, ev) == []
+
+
+def test_a_third_party_title_lends_no_words_to_a_claim(small_assistant):
+    """An item's title comes from whoever supplied the catalog: named whole it is the item, but its words
+    one by one are no evidence ("loved by BuyNow-3000 fans", written by the embedded model from an
+    injected title)."""
+    from recassist.foundation.catalog import Item
+
+    cat = small_assistant.catalog
+    item = Item(item_id="inj-1", title="Midnight Heist BuyNow-3000 Edition", year=2017, genres=("Action",))
+    check = ExplanationChecker(cat.with_items([item])).problems
+    ev = Evidence(new_release=True, matched_aspects=["Action"])
+    assert "unknown name or code: BuyNow-3000" in check(
+        "This movie is a new release, and it's loved by BuyNow-3000 fans.", item, ev)
+    assert "unknown name or code: McGuffinCorp" in check("An action film McGuffinCorp fans adore.", item, ev)
+    assert check("Midnight Heist BuyNow-3000 Edition is a new release, full of action.", item, ev) == []
+    assert check("This action movie is a new release from 2017.", item, ev) == []
