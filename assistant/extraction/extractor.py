@@ -44,7 +44,9 @@ _THEME = re.compile(
     r"((?:[a-z-]+\s*){1,5}?)(?=[,.;!?]|$|\s+(?:and|but|please|not)\b)",
     re.IGNORECASE,
 )
-_THEME_STOP = {"else", "good", "new", "like", "similar", "to", "to watch", "watch", "for", "you", "i", "please"}
+_THEME_STOP = {"else", "good", "new", "like", "similar", "to", "to watch", "watch", "for", "you", "i", "please",
+               # How recent, not what about ("something newer please"): recency is ranked from years and trends.
+               "newer", "recent", "more", "latest", "older"}
 # When or for whom, not what: "something for tonight" is no taste to keep in the profile.
 _THEME_OCCASION = {"tonight", "today", "now", "right", "this", "evening", "weekend", "tomorrow", "later",
                    "the", "a", "an", "me", "us", "soon", "friday", "saturday", "sunday"}

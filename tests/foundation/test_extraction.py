@@ -53,6 +53,8 @@ def test_anything_but_is_an_exclusion_not_a_wish(catalog, text, excluded, liked)
     "Can you suggest something good to read next?",
     "any films worth watching?",
     "What films would you pick for me?",
+    "I loved Arrival, something newer please",
+    "anything more recent?",
 ])
 def test_a_question_is_not_a_taste(catalog, text):
     profile, _ = InterestExtractor(catalog, None).extract(text, use_llm=False)
