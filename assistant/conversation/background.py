@@ -37,11 +37,10 @@ def _full_ranker(settings: Settings, catalog: Catalog) -> str:
 def _conversation_layer(settings: Settings, catalog: Catalog) -> str:
     """The conversation-trained layer (servers adopt it when its files appear). A failure here is reported
     and training goes on: chats keep the hand-set blend, and the full ranker still comes."""
-    from recassist.assistant.dialogue.training import conversation_layer_current, ensure_conversation_layer
+    from recassist.assistant.dialogue.training import ensure_conversation_layer
     from recassist.foundation.errors import RecassistError
 
-    if conversation_layer_current(settings):
-        return "reused"
+    # A current layer is reused at once (the next stage then writes its own status).
     write_status(settings, state="training", stage=CONVERSATION_STAGE, started_at=time.time())
     try:
         return ensure_conversation_layer(settings, progress=True)
