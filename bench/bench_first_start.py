@@ -10,7 +10,8 @@ Steps, each against a real `recassist demo` process on a free port:
 2. `POST /v1/recommendations` (explain=false, k=10) at concurrency 8 while the full ranker trains in the
    background: p50 / p95 and the server's CPU ms per request (bench_api's closed-loop load);
 3. seconds from start until `/readyz` reports the conversation-trained layer serving (trained first, about a
-   minute), then the full model serving, and its validation NDCG@10;
+   minute), then the full model serving, and its validation NDCG@10, then the layer retrained on every
+   conversation with the full ranker's scores (the same load while it trains);
 4. the same load once training is over (idle machine apart from the bench): p50 / p95;
 5. warm start on the same data dir: seconds to the ready banner;
 6. the served full model's validation NDCG@10 (as recorded, and recomputed here on the validation split)
@@ -103,6 +104,16 @@ def main() -> int:
                 if state["ranker"].get("kind") == "full":
                     rows.append(("full model serving", f"{time.perf_counter() - started:.0f} s after start; "
                                  + _ranker(state["ranker"]) + _load_avg()))
+                    if state["training"].get("running"):  # the layer again, on every conversation
+                        r = asyncio.run(load(url, args.concurrency, args.duration, 20, pid))
+                        rows.append((f"API c={args.concurrency} while the layer retrains", _load(r) + _load_avg()))
+                        busy_p95.append(r["p95_ms"])
+                        while state["training"].get("running") and time.perf_counter() < deadline:
+                            time.sleep(5)
+                            state = readyz(url)
+                        time.sleep(12)  # servers look at the layer file every 5 s
+                        rows.append(("layer on every conversation serving", f"{time.perf_counter() - started:.0f} "
+                                     f"s after start; {readyz(url)['conversation_layer_trained_on']}" + _load_avg()))
                     time.sleep(3)  # the trainer process exits after its last write
                     r = asyncio.run(load(url, args.concurrency, args.duration, 20, pid))
                     rows.append((f"API c={args.concurrency} idle (full model)", _load(r) + _load_avg()))

@@ -77,7 +77,7 @@ def add_train_command(subparsers) -> None:
                    help="conversations: a corpus file (JSONL, .gz allowed); repeat for several (default: the "
                         "shipped ReDial training corpus)")
     p.add_argument("--layer-dialogues", type=int, default=None,
-                   help="conversations: how many conversations to replay for the layer (default 2000; 0 = all)")
+                   help="conversations: how many conversations to replay for the layer (default: all; 0 = all)")
     p.add_argument("--keep-replay", default=None, metavar="PATH",
                    help="conversations: also write the replayed requests' features to PATH (.npz), for "
                         "bench/bench_conversation_layer.py")

@@ -5,11 +5,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from recassist.assistant.conversation.background import CONVERSATION_STAGE
+from recassist.assistant.conversation.background import CONVERSATION_STAGE, FULL_CONVERSATION_STAGE
 from recassist.foundation.settings import Settings
 from recassist.ranking.staged import full_model_info, quick_path, read_status
 
 HAND_SET = "hand-set blend (no trained conversation layer yet)"
+_LAYER_STAGES = {
+    CONVERSATION_STAGE: "conversation layer (replaying chats from the shipped corpus, about a minute)",
+    FULL_CONVERSATION_STAGE: "conversation layer on every chat of the shipped corpus, with the full ranker's "
+                             "scores (minutes; the first layer serves meanwhile)",
+}
 
 
 def training_summary(settings: Settings) -> dict[str, Any]:
@@ -22,9 +27,9 @@ def training_summary(settings: Settings) -> dict[str, Any]:
     if state == "training" and not st.get("running"):
         state = "interrupted"  # the process died without saying so (kill -9): it resumes on the next demo
     out = {"state": state, "running": bool(st.get("running"))}
-    if st.get("stage") == CONVERSATION_STAGE and state in ("training", "interrupted"):
-        out["stage"] = CONVERSATION_STAGE
-        line = "conversation layer (replaying chats from the shipped corpus, about a minute)"
+    if st.get("stage") in _LAYER_STAGES and state in ("training", "interrupted"):
+        out["stage"] = st["stage"]
+        line = _LAYER_STAGES[st["stage"]]
         if st.get("started_at"):
             line += f", {int(time.time() - float(st['started_at']))} s since start"
         out["progress"] = line + ("; resumes on the next `recassist demo`" if state == "interrupted" else "")
@@ -75,10 +80,20 @@ def serving_summary(assistant, settings: Settings) -> dict[str, Any]:
     llm = assistant.llm
     return {"ranker": dict(assistant.served_ranker),
             "conversation_layer": "serving" if assistant.engine.conversation is not None else HAND_SET,
+            "conversation_layer_trained_on": _layer_trained_on(assistant.engine.conversation),
             "llm": {"backend": settings.resolved_llm_backend if llm is not None else "none",
                     "model": llm.model if llm is not None else "",
                     "state": llm.state if llm is not None else "off (text rules, template reasons)"},
             "training": training_summary(settings)}
+
+
+def _layer_trained_on(scorer) -> dict[str, Any]:
+    """What the served layer learned from: conversations replayed (of those usable) and the ranker's scores."""
+    if scorer is None:
+        return {}
+    info = scorer.layer.info
+    return {"replayed_conversations": info.get("replayed_conversations"),
+            "usable_conversations": info.get("usable_conversations"), "ranker": info.get("ranker", {}).get("kind")}
 
 
 def one_line(summary: dict[str, Any]) -> str:

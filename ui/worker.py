@@ -35,8 +35,7 @@ def open_app(settings: Settings, *, use_llm: bool, ui: bool, defer_ui: bool = Fa
     assistant.catalog_version = start_version or 0  # it replayed the log at least that far
     if assistant.served_ranker.get("kind") == "quick":
         _adopt_the_full_ranker_when_ready(settings, assistant)
-    if assistant.engine.conversation is None:
-        _adopt_the_conversation_layer_when_ready(settings, assistant)
+    _adopt_each_new_conversation_layer(settings, assistant)
     app = create_app(assistant, settings, ui=ui, defer_ui=defer_ui, on_ui_ready=on_ui_ready)
     if settings.redis_url:
         from recassist.assistant.catalog_sync import CatalogFollower
@@ -59,9 +58,9 @@ def _adopt_the_full_ranker_when_ready(settings: Settings, assistant) -> None:
                       assistant.engine.candidates.queries.encode).start()
 
 
-def _adopt_the_conversation_layer_when_ready(settings: Settings, assistant) -> None:
-    """Chatting with the hand-set blend while the conversation layer trains: swap it in once its files are
-    complete and current (each worker on its own)."""
+def _adopt_each_new_conversation_layer(settings: Settings, assistant) -> None:
+    """Chatting with the hand-set blend (or a first layer) while the conversation layer trains: swap each new
+    one in once its files are complete and current (each worker on its own)."""
     from recassist.assistant.dialogue.adoption import ConversationLayerWatcher
     from recassist.foundation.catalog import load_catalog_cached
 

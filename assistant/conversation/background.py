@@ -1,7 +1,8 @@
 """The background trainer: the slow models, trained in their own low-priority process while the server
-answers with the quick ones (`recassist demo` starts it; `recassist status` shows its progress): the
-conversation-trained layer (about a minute), then the full ranker (minutes). Servers adopt each when its
-files are complete (`ui.worker`).
+answers with the quick ones (`recassist demo` starts it; `recassist status` shows its progress): a first
+conversation-trained layer (about a minute), then the full ranker (minutes), then the layer on every
+conversation with the full ranker's scores (minutes). Servers adopt each when its files are complete
+(`ui.worker`).
 
 Run as `python -m recassist.assistant.conversation.background` with the server's `RECASSIST_*`
 environment. Stages run in order; each is resumable and reuses what is already current, so a
@@ -48,12 +49,30 @@ def _conversation_layer(settings: Settings, catalog: Catalog) -> str:
         return f"not trained ({e}); chats use the hand-set blend"
 
 
+def _full_conversation_layer(settings: Settings, catalog: Catalog) -> str:
+    """The layer again, on every conversation and with the full ranker's scores (servers adopt it too)."""
+    from recassist.assistant.dialogue.training import ensure_full_conversation_layer
+    from recassist.foundation.errors import RecassistError
+
+    finished = read_status(settings)  # the full ranker's: what the status says again once this stage ends
+    write_status(settings, state="training", stage=FULL_CONVERSATION_STAGE, started_at=time.time())
+    try:
+        note = ensure_full_conversation_layer(settings, progress=True)
+    except RecassistError as e:
+        note = f"not retrained ({e}); chats keep the first layer"
+    write_status(settings, **{k: v for k, v in finished.items() if k != "running"})
+    return note
+
+
 CONVERSATION_STAGE = "conversation layer"
+FULL_CONVERSATION_STAGE = "conversation layer, every conversation"
 #: (name, stage(settings, catalog) -> note), run in order; each reuses a current result and resumes or redoes
-#: an interrupted one. The conversation layer first: about a minute, and chats gain the most from it.
+#: an interrupted one. A first conversation layer comes first: about a minute, and chats gain the most from
+#: it; the full one follows the full ranker, whose scores it learns from.
 STAGES: list[tuple[str, Callable[[Settings, Catalog], str]]] = [
     (CONVERSATION_STAGE, _conversation_layer),
     ("full ranker", _full_ranker),
+    (FULL_CONVERSATION_STAGE, _full_conversation_layer),
 ]
 
 

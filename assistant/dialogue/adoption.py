@@ -11,7 +11,9 @@ from recassist.foundation.file_watch import FileWatcher
 
 
 class ConversationLayerWatcher(FileWatcher):
-    """Hands a complete, current scorer to `adopt(scorer)` once the layer file changes; stops after adopting.
+    """Hands a complete, current scorer to `adopt(scorer)` each time the layer file changes, for as long as the
+    server runs: the background trainer writes a first layer and later the full one, and
+    `recassist train conversations` in another terminal writes one whenever it is run.
 
     The layer file is written last (each file atomically, naming the others by hash), so a change to it is the
     moment to look; a set that is still incomplete or stale is skipped until the file changes again."""
@@ -26,4 +28,4 @@ class ConversationLayerWatcher(FileWatcher):
         if scorer is None:
             return False
         self.adopt(scorer)
-        return True
+        return False  # keep watching

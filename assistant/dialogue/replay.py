@@ -30,6 +30,10 @@ class ReplayedTurns:
     n_targets: list[int] = field(default_factory=list)  # targets per request, found among candidates or not
     conversation: list[str] = field(default_factory=list)
 
+    def extend(self, other: ReplayedTurns) -> None:
+        for name in ("X", "y", "ids", "engine_order", "liked_share", "n_targets", "conversation"):
+            getattr(self, name).extend(getattr(other, name))
+
     def save(self, path) -> None:
         from recassist.ranking.storage import atomic_write
 

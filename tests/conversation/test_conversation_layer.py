@@ -160,9 +160,17 @@ def test_a_layer_trained_in_the_background_is_adopted_when_complete(rules_assist
     assert not stale.check()  # complete, but for another catalog version
     os.utime(models / LAYER_FILE)  # the layer file is written last: its change is what the watcher waits for
     try:
-        assert watcher.check()
+        watcher.check()
+        assert assistant.engine.conversation is not None
         ranked = assistant.engine.recommend(InterestProfile(), ["260"], k=5, text="I want a movie like one I loved")
         assert ranked[0].item_id == "1196" and ranked[0].evidence.ranker == "conversation-trained layer"
+        # It keeps watching: the layer trained later on every conversation is adopted too.
+        first = assistant.engine.conversation
+        watcher.check()
+        assert assistant.engine.conversation is first  # unchanged file: nothing reloaded
+        os.utime(models / LAYER_FILE, (1, 1))
+        watcher.check()
+        assert assistant.engine.conversation is not first and assistant.engine.conversation is not None
     finally:
         assistant.swap_conversation(None)
 
@@ -171,11 +179,19 @@ def test_the_demo_trains_the_layer_first_in_the_background_and_reuses_it(trained
     from recassist.assistant.conversation import background
     from recassist.assistant.dialogue import training
 
-    assert [name for name, _ in background.STAGES] == ["conversation layer", "full ranker"]
+    assert [name for name, _ in background.STAGES] == [
+        "conversation layer", "full ranker", "conversation layer, every conversation"]
     settings, _, _ = trained
     layer_stage = dict(background.STAGES)["conversation layer"]
     catalog = load_catalog_cached(str(settings.catalog_dir))
     assert layer_stage(settings, catalog).startswith("conversation layer: reused")  # never retrained
+    # The last stage leaves a layer trained on purpose on another corpus as it is, and the status as it was.
+    from recassist.ranking.staged import read_status, write_status
+
+    write_status(settings, state="done", valid_ndcg=0.09)
+    full_stage = dict(background.STAGES)["conversation layer, every conversation"]
+    assert full_stage(settings, catalog).startswith("conversation layer: reused")
+    assert read_status(settings)["state"] == "done" and read_status(settings)["valid_ndcg"] == 0.09
     # A corpus that cannot train a layer is reported, and the trainer goes on to the full ranker.
     monkeypatch.setattr(training, "conversation_layer_current", lambda s: False)
 
@@ -215,3 +231,44 @@ def test_stored_chats_export_to_the_corpus_format(rules_assistant, tmp_path):
     c = convs[0]
     assert [t.role for t in c.turns] == ["seeker", "recommender"] and c.turns[1].items == ("1196", "5952")
     assert c.outcomes["1196"] == {"suggested", "liked"} and c.outcomes["5952"] == {"suggested"}
+
+
+def test_replay_in_worker_processes_gives_the_requests_of_one_process(rules_assistant, small_settings, tmp_path):
+    """`recassist train conversations` replays in worker processes: same requests, targets and candidates."""
+    from recassist.assistant.dialogue.features import ChatModels
+    from recassist.assistant.dialogue.replay import replay
+    from recassist.assistant.dialogue.replay_workers import replay_in_workers
+    from recassist.assistant.dialogue.training import TextTraining
+    from recassist.ranking.dialogue.comention import CoMention
+    from recassist.ranking.dialogue.cosuggest import CoSuggestion
+
+    catalog = rules_assistant.catalog
+    convs, _ = read_corpora([_corpus(tmp_path, catalog, n=24)], catalog)
+    ids = list(catalog.items)
+    cache = Settings(data_dir=tmp_path / "data", catalog_dir=small_settings.catalog_dir)
+    text = TextTraining.prepare(convs, rules_assistant, cache, progress=False).fit(ids, progress=False)
+    models = {0: ChatModels(CoSuggestion(ids).fit(convs), text, CoMention(ids).fit(convs))}
+    one = replay(convs, rules_assistant, lambda c: models[0])
+    done = []
+    two = replay_in_workers(convs, small_settings, models, lambda c: 0, workers=2, progress=done.append, chunk=5)
+    assert sum(done) == len(convs) and len(one.X) == len(two.X) > 0
+    assert one.conversation == two.conversation
+    assert [int(y.sum()) for y in one.y] == [int(y.sum()) for y in two.y] and sum(int(y.sum()) for y in two.y) > 0
+    same = [set(a) == set(b) for a, b in zip(one.ids, two.ids, strict=True)]
+    assert sum(same) >= 0.9 * len(same)
+    assert all(x.shape[1] == len(FEATURES) for x in two.X)
+
+
+def test_the_full_layer_is_every_shipped_conversation_with_the_full_rankers_scores():
+    """After the full ranker, the background trainer retrains a first (partial, quick-ranker) layer."""
+    from recassist.assistant.dialogue.training import SHIPPED_CORPUS, is_full_layer
+
+    shipped = [str(SHIPPED_CORPUS)]
+    first = {"corpora": shipped, "replayed_conversations": 250, "usable_conversations": 5197,
+             "ranker": {"name": "count-blend", "kind": "quick"}}
+    assert not is_full_layer(first)
+    assert not is_full_layer(dict(first, replayed_conversations=5197))  # still the quick ranker's scores
+    assert not is_full_layer(dict(first, ranker={"name": "sasrec", "kind": "full"}))  # still 250
+    assert is_full_layer(dict(first, replayed_conversations=5197, ranker={"name": "sasrec", "kind": "full"}))
+    assert not is_full_layer({"corpora": shipped})  # a layer from before these fields: retrained
+    assert is_full_layer(dict(first, corpora=["/data/our-chats.jsonl"]))  # trained on purpose: kept

@@ -1,0 +1,74 @@
+"""Replaying conversations in worker processes, so the layer's training requests use every core.
+
+The replay is the slowest step of `recassist train conversations` (tens of ms of CPU per request, on one core).
+Workers are spawned, not forked: the embedder and torch keep thread pools that a forked child would inherit
+without their threads. Each worker opens the assistant from the settings and the per-fold scorers from files
+the parent wrote, and replays chunks of conversations; the parent joins the chunks in corpus order. The
+requests are those a single process replays, with the same targets; a candidate near the cut of a source's
+quota may differ, because a text embedded in another batch (the query cache differs per process) can differ
+in its last float bits.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+from recassist.assistant.dialogue.features import ChatModels
+from recassist.assistant.dialogue.replay import ReplayedTurns, replay
+from recassist.foundation.settings import Settings
+from recassist.ranking.dialogue.corpus import Conversation
+
+#: Conversations per task: small enough to balance two workers and move the progress bar, large enough that
+#: sending the features back costs little.
+CHUNK = 50
+
+_worker: dict = {}  # in a worker: its assistant and the scorers of each fold
+
+
+def replay_in_workers(conversations: Sequence[Conversation], settings: Settings, models: dict[int, ChatModels],
+                      fold_of: Callable[[Conversation], int], workers: int,
+                      progress: Callable[[int], None] | None = None, chunk: int = CHUNK) -> ReplayedTurns:
+    """`replay` of `conversations` in `workers` processes; `models[fold_of(conv)]` scores each conversation."""
+    with tempfile.TemporaryDirectory(prefix="recassist-replay-") as tmp:
+        for fold, m in models.items():
+            m.cosugg.save(Path(tmp) / f"{fold}-cosuggest.npz")
+            m.text.save(Path(tmp) / f"{fold}-text.npz")
+            m.comention.save(Path(tmp) / f"{fold}-comention.npz")
+        chunks = [[(c, fold_of(c)) for c in conversations[i:i + chunk]]
+                  for i in range(0, len(conversations), chunk)]
+        out = ReplayedTurns()
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start,
+                                 initargs=(settings, tmp, sorted(models))) as pool:
+            for chunk, got in zip(chunks, pool.map(_replay_chunk, chunks), strict=True):
+                out.extend(got)
+                if progress:
+                    progress(len(chunk))
+        return out
+
+
+def _start(settings: Settings, model_dir: str, folds: list[int]) -> None:
+    # One core per worker: the parallelism is the workers themselves.
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)
+    from recassist.assistant.conversation import Assistant
+    from recassist.ranking.dialogue.comention import CoMention
+    from recassist.ranking.dialogue.cosuggest import CoSuggestion
+    from recassist.ranking.dialogue.text_to_item import TextToItem
+
+    d = Path(model_dir)
+    _worker["assistant"] = Assistant.open(settings, use_llm=False)
+    _worker["models"] = {f: ChatModels(CoSuggestion.load(d / f"{f}-cosuggest.npz"), TextToItem.load(d / f"{f}-text.npz"),
+                                       CoMention.load(d / f"{f}-comention.npz")) for f in folds}
+
+
+def _replay_chunk(chunk: list[tuple[Conversation, int]]) -> ReplayedTurns:
+    fold = {c.conversation_id: f for c, f in chunk}
+    return replay([c for c, _ in chunk], _worker["assistant"],
+                  lambda c: _worker["models"][fold[c.conversation_id]])
