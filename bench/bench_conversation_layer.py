@@ -33,7 +33,7 @@ COL = {f: i for i, f in enumerate(FEATURES)}
 def requests(path: str) -> list[dict]:
     t = ReplayedTurns.load(path)
     out = []
-    for c, x, y, share, n in zip(t.conversation, t.X, t.y, t.liked_share, t.n_targets, strict=True):
+    for c, x, y, share, n in zip(t.conversation, t.X, t.y, t.genre_share, t.n_targets, strict=True):
         half = int(hashlib.md5(c.encode()).hexdigest(), 16) % 2
         out.append({"conv": c, "fold": fold_of_id(c), "half": half, "X": x, "y": y, "share": share, "n": int(n)})
     return out
@@ -66,7 +66,7 @@ def stack(reqs: list[dict]):
 def metrics(layer: LearnedLayer, reqs: list[dict], ks=(1, 10, 50)) -> list[float]:
     hits, ndcg, n = dict.fromkeys(ks, 0), 0.0, 0
     for r in reqs:
-        order = layer_order(layer.score(r["X"]), r["share"])  # named aspects first, as served
+        order = layer_order(layer.score(r["X"]), r["share"])  # liked genres first, as served
         rank = np.empty(len(order), int)
         rank[order] = np.arange(1, len(order) + 1)
         for j in np.flatnonzero(r["y"]):

@@ -47,6 +47,7 @@ class TurnFeatures:
     X: np.ndarray  # float32 [len(ids), len(FEATURES)]
     engine_order: np.ndarray  # int [len(ids)]: candidate positions, the hand-tuned engine's order
     liked_share: np.ndarray  # float32 [len(ids)]: share of the liked aspects each candidate carries
+    genre_share: np.ndarray  # float32 [len(ids)]: share of the liked genres it carries (`ordering.layer_order`)
     cosugg: np.ndarray  # float32 [len(ids)]: co-suggestion score
     candidates: list[Candidate]  # in `ids` order (co-suggestion extras have no sources)
 
@@ -100,8 +101,9 @@ def turn_features(engine, models: ChatModels, profile: InterestProfile, history:
     engine_rank[engine_order] = np.arange(1, len(ids) + 1)
     liked = {a.aspect.lower() for a in profile.liked_aspects}
     disliked = {a.aspect.lower() for a in profile.disliked_aspects}
-    share = (engine.signals.carrying(liked)[rows] / max(1, len(liked))).astype(np.float32) if liked else \
-        np.zeros(len(rows), np.float32)
+    share = _carried_share(engine, liked, rows)
+    genres = {a.aspect.lower() for a in profile.liked_aspects if a.kind == "genre"}
+    genre_share = share if genres == liked else _carried_share(engine, genres, rows)
     dis = engine.signals.carrying(disliked)[rows].astype(np.float32) if disliked else np.zeros(len(rows), np.float32)
     theme = np.zeros(len(rows), np.float32)
     if profile.themes:
@@ -140,7 +142,14 @@ def turn_features(engine, models: ChatModels, profile: InterestProfile, history:
         np.isin(rows, list(tops["t2i"])), cm, cm_rank_inv, np.isin(rows, list(tops["comention"])),
     ]
     X = np.stack([np.asarray(c, np.float32) for c in cols], axis=1)
-    return TurnFeatures(ids, X, engine_order, share, co, cands)
+    return TurnFeatures(ids, X, engine_order, share, genre_share, co, cands)
+
+
+def _carried_share(engine, aspects: set[str], rows: np.ndarray) -> np.ndarray:
+    """float32 [len(rows)]: the share of `aspects` (lower case) each row's item carries."""
+    if not aspects:
+        return np.zeros(len(rows), np.float32)
+    return (engine.signals.carrying(aspects)[rows] / len(aspects)).astype(np.float32)
 
 
 def _on_rows(arrays, model, scores: np.ndarray, missing: float = 0.0) -> np.ndarray:

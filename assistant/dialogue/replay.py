@@ -27,11 +27,12 @@ class ReplayedTurns:
     ids: list[list[str]] = field(default_factory=list)
     engine_order: list[np.ndarray] = field(default_factory=list)
     liked_share: list[np.ndarray] = field(default_factory=list)
+    genre_share: list[np.ndarray] = field(default_factory=list)  # what the served order puts first
     n_targets: list[int] = field(default_factory=list)  # targets per request, found among candidates or not
     conversation: list[str] = field(default_factory=list)
 
     def extend(self, other: ReplayedTurns) -> None:
-        for name in ("X", "y", "ids", "engine_order", "liked_share", "n_targets", "conversation"):
+        for name in ("X", "y", "ids", "engine_order", "liked_share", "genre_share", "n_targets", "conversation"):
             getattr(self, name).extend(getattr(other, name))
 
     def save(self, path) -> None:
@@ -41,7 +42,8 @@ class ReplayedTurns:
         arrays = dict(X=np.concatenate(self.X), y=np.concatenate(self.y), sizes=sizes,
                       ids=np.array([i for ids in self.ids for i in ids]),
                       engine_order=np.concatenate(self.engine_order),
-                      liked_share=np.concatenate(self.liked_share), n_targets=np.array(self.n_targets),
+                      liked_share=np.concatenate(self.liked_share), genre_share=np.concatenate(self.genre_share),
+                      n_targets=np.array(self.n_targets),
                       conversation=np.array(self.conversation), features=np.array(FEATURES))
         atomic_write(path, lambda f: np.savez(f, **arrays))
 
@@ -52,8 +54,10 @@ class ReplayedTurns:
                 raise ValueError(f"{path} holds other features than this version computes; rebuild it")
             cuts = np.cumsum(z["sizes"])[:-1]
             ids = [list(x) for x in np.split(z["ids"].astype(str), cuts)]
+            liked = np.split(z["liked_share"], cuts)
+            genre = np.split(z["genre_share"], cuts) if "genre_share" in z.files else liked  # older files
             return cls(np.split(z["X"], cuts), np.split(z["y"], cuts), ids, np.split(z["engine_order"], cuts),
-                       np.split(z["liked_share"], cuts), list(z["n_targets"]), list(z["conversation"].astype(str)))
+                       liked, genre, list(z["n_targets"]), list(z["conversation"].astype(str)))
 
 
 def replay(conversations: Iterable[Conversation], assistant, models_for: Callable[[Conversation], ChatModels],
@@ -85,6 +89,7 @@ def replay(conversations: Iterable[Conversation], assistant, models_for: Callabl
                         out.ids.append(feats.ids)
                         out.engine_order.append(feats.engine_order)
                         out.liked_share.append(feats.liked_share)
+                        out.genre_share.append(feats.genre_share)
                         out.n_targets.append(len(targets))
                         out.conversation.append(conv.conversation_id)
             seen.update(t.items)

@@ -11,7 +11,6 @@ in its last float bits.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -52,18 +51,26 @@ def replay_in_workers(conversations: Sequence[Conversation], settings: Settings,
 
 
 def _start(settings: Settings, model_dir: str, folds: list[int]) -> None:
-    # One core per worker: the parallelism is the workers themselves.
-    os.environ["OMP_NUM_THREADS"] = "1"
-    import torch
-
-    torch.set_num_threads(1)
+    """The worker's assistant: what replay reads (catalog, candidates, ranker, extraction), and no more. It
+    opens no profile store and repairs no index: a server may be using both in this data dir."""
     from recassist.assistant.conversation import Assistant
+    from recassist.foundation.catalog import load_catalog_cached
+    from recassist.foundation.catalog.updates import apply_updates
+    from recassist.foundation.threads import pin_compute_threads
     from recassist.ranking.dialogue.comention import CoMention
     from recassist.ranking.dialogue.cosuggest import CoSuggestion
     from recassist.ranking.dialogue.text_to_item import TextToItem
+    from recassist.ranking.serving import load_serving_ranker
+    from recassist.retrieval.candidates import CandidateGenerator
 
+    pin_compute_threads(1)  # one core per worker: the parallelism is the workers themselves
+    base = load_catalog_cached(str(settings.catalog_dir))
+    candidates = CandidateGenerator.open(settings, apply_updates(base, settings))
+    ranker, served = load_serving_ranker(settings, base, text_encoder=candidates.queries.encode)
+    assistant = Assistant(settings, candidates.catalog, None, candidates, ranker, None)
+    assistant.served_ranker = served
     d = Path(model_dir)
-    _worker["assistant"] = Assistant.open(settings, use_llm=False)
+    _worker["assistant"] = assistant
     _worker["models"] = {f: ChatModels(CoSuggestion.load(d / f"{f}-cosuggest.npz"), TextToItem.load(d / f"{f}-text.npz"),
                                        CoMention.load(d / f"{f}-comention.npz")) for f in folds}
 

@@ -83,7 +83,7 @@ class ConversationScorer:
         if feats is None:
             return None
         scores = self.layer.score(feats.X)
-        return LayerRanking(feats.candidates, scores, layer_order(scores, feats.liked_share))
+        return LayerRanking(feats.candidates, scores, layer_order(scores, feats.genre_share))
 
     @property
     def models(self) -> ChatModels:
