@@ -2,8 +2,8 @@
 
 The replay is the slowest step of `recassist train conversations` (tens of ms of CPU per request, on one core).
 Workers are spawned, not forked: the embedder and torch keep thread pools that a forked child would inherit
-without their threads. Each worker opens the assistant from the settings and the per-fold scorers from files
-the parent wrote, and replays chunks of conversations; the parent joins the chunks in corpus order. The
+without their threads. Each worker opens the catalog, item index and ranker from the settings (read only; no
+profile store), loads the per-fold scorers from files the parent wrote, and replays chunks of conversations; the parent joins the chunks in corpus order. The
 requests are those a single process replays, with the same targets; a candidate near the cut of a source's
 quota may differ, because a text embedded in another batch (the query cache differs per process) can differ
 in its last float bits.
@@ -43,10 +43,10 @@ def replay_in_workers(conversations: Sequence[Conversation], settings: Settings,
         out = ReplayedTurns()
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start,
                                  initargs=(settings, tmp, sorted(models))) as pool:
-            for chunk, got in zip(chunks, pool.map(_replay_chunk, chunks), strict=True):
+            for part, got in zip(chunks, pool.map(_replay_chunk, chunks), strict=True):
                 out.extend(got)
                 if progress:
-                    progress(len(chunk))
+                    progress(len(part))
         return out
 
 
