@@ -164,6 +164,10 @@ def test_a_layer_trained_in_the_background_is_adopted_when_complete(rules_assist
         assert assistant.engine.conversation is not None
         ranked = assistant.engine.recommend(InterestProfile(), ["260"], k=5, text="I want a movie like one I loved")
         assert ranked[0].item_id == "1196" and ranked[0].evidence.ranker == "conversation-trained layer"
+        from recassist.ui.status import serving_summary  # what /readyz says it learned from
+
+        on = serving_summary(assistant, settings)["conversation_layer_trained_on"]
+        assert on["replayed_conversations"] == on["usable_conversations"] > 100 and "ranker" in on
         # It keeps watching: the layer trained later on every conversation is adopted too.
         first = assistant.engine.conversation
         watcher.check()

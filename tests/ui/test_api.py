@@ -37,6 +37,7 @@ def test_health_ready_and_docs(api, engine):
     assert ready["indexed_items"] == len(engine.catalog)  # read from the vector index itself
     # What serves now: this engine has no LLM and no trained conversation layer.
     assert ready["llm"]["state"].startswith("off") and ready["conversation_layer"].startswith("hand-set blend")
+    assert ready["conversation_layer_trained_on"] == {}
     assert ready["ranker"]["name"] and ready["training"]["state"]
     assert "swagger" in api.get("/docs").text.lower()
     paths = api.get("/openapi.json").json()["paths"]

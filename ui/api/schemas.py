@@ -159,5 +159,8 @@ class Readiness(BaseModel):
                                      "('none', 'training', 'interrupted', 'failed', 'done') and progress.")
     conversation_layer: str = Field("", description="What ranks chat requests: 'serving' (the conversation-"
                                     "trained layer) or the hand-set blend while the layer is missing or training.")
+    conversation_layer_trained_on: dict[str, Any] = Field(
+        default_factory=dict, description="What the served layer learned from: replayed_conversations (of "
+        "usable_conversations in its corpora) and the ranker whose scores it read ('quick' or 'full').")
     llm: dict[str, str] = Field(default_factory=dict, description="The LLM: backend, model and state ('ready', "
                                 "'loading' while the embedded model loads in the background, 'failed: ...', 'off').")
