@@ -47,20 +47,21 @@ def register_commands(subparsers, eval_subparsers=None) -> None:
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from recassist.assistant.conversation import background
     from recassist.assistant.conversation.prepare import prepare, prepare_first_start
-    from recassist.assistant.dialogue.training import conversation_layer_current, ensure_conversation_layer
+    from recassist.assistant.dialogue.training import conversation_layer_state, ensure_full_conversation_layer
 
     started = time.perf_counter()
     trainer = None
     if args.wait:
         say("Preparing the demo: item index, full ranker and conversation layer (later starts reuse them) ...")
         prepare(settings, progress=True)
-        say(f"  {ensure_conversation_layer(settings, progress=True)}")
+        say(f"  {ensure_full_conversation_layer(settings, progress=True)}")
     else:
         say("Preparing the demo (first start: item index and a quick ranker; later starts reuse them) ...")
         report = prepare_first_start(settings, progress=True)
         say(f"  {report.index}\n  {report.ranker}")
-        needed = {"the conversation-trained layer": not conversation_layer_current(settings),
-                  "the full ranker": report.full_ranker_needed}
+        layer = conversation_layer_state(settings)
+        needed = {"a first conversation-trained layer": layer == "none", "the full ranker": report.full_ranker_needed,
+                  "the conversation layer on every chat": layer != "full"}
         missing = [name for name, missing_now in needed.items() if missing_now]
         if missing:
             trainer = background.start(settings)

@@ -67,9 +67,12 @@ def describe(settings: Settings) -> str:
         lines.append("ranker:   quick model (EASE + transitions) until the full one is ready")
     else:
         lines.append("ranker:   none yet: run `recassist demo`")
-    from recassist.assistant.dialogue.training import conversation_layer_current
+    from recassist.assistant.dialogue.training import conversation_layer_state
 
-    lines.append("chats:    " + ("conversation-trained layer" if conversation_layer_current(settings) else HAND_SET))
+    layer = conversation_layer_state(settings)
+    lines.append("chats:    " + {"none": HAND_SET, "full": "conversation-trained layer",
+                                 "first": "first conversation-trained layer (retrained on every chat of the corpus "
+                                          "once the full ranker is there)"}[layer])
     t = training_summary(settings)
     lines.append(f"training: {t['state']} - {t['progress']}")
     return "\n".join(lines)

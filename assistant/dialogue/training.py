@@ -122,7 +122,7 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
                              layer_dialogues: int | None = DEFAULT_LAYER_DIALOGUES,
                              text_dialogues: int | None = None, assistant=None,
                              config: LayerConfig | None = None, keep_replay: Path | str | None = None,
-                             workers: int | None = None) -> TrainReport:
+                             workers: int | None = None, first_start: bool = False) -> TrainReport:
     """Fit and save co-suggestion and the learned layer; see the module docstring.
 
     `corpus_paths`: corpus files (default: the shipped ReDial training corpus). `layer_dialogues`: how many
@@ -131,7 +131,8 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
     (opened from `settings` otherwise). `keep_replay`: a path to write the replayed requests to
     (`ReplayedTurns.save`; read by bench/bench_conversation_layer.py). `workers`: processes replaying the
     conversations (default: one per core, up to 2, for `MIN_WORKER_CONVERSATIONS` or more conversations and an
-    assistant opened here; each opens its own from `settings`). Raises `InputError` for bad corpora,
+    assistant opened here; each opens its own from `settings`). `first_start`: the demo's first layer (recorded,
+    so the background trainer later retrains it on every conversation). Raises `InputError` for bad corpora,
     `CheckpointError` / `StateMismatchError` when the index or ranker the replay needs is missing or stale.
     """
     from recassist.assistant.dialogue.features import FEATURES
@@ -213,6 +214,7 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
     layer.info.update({"corpus_conversations": len(convs), "replayed_conversations": len(chosen),
                        "usable_conversations": len(usable), "text_conversations": text_model.info["conversations"],
                        "ranker": {k: assistant.served_ranker.get(k) for k in ("name", "kind")},
+                       "first_start": first_start,
                        "corpora": [str(p) for p in (corpus_paths or [SHIPPED_CORPUS])]})
     co.save(models / COSUGGEST_FILE)
     text_model.save(models / TEXT_FILE)
@@ -251,7 +253,7 @@ def ensure_conversation_layer(settings: Settings, progress: bool = True,
     if conversation_layer_current(settings):
         return f"conversation layer: reused {Path(settings.models_dir) / LAYER_FILE}"
     report = train_conversation_layer(settings, [], progress, layer_dialogues=layer_dialogues,
-                                      text_dialogues=PREPARE_TEXT_DIALOGUES)
+                                      text_dialogues=PREPARE_TEXT_DIALOGUES, first_start=True)
     return f"conversation layer: trained ({report.layer})"
 
 
@@ -261,23 +263,32 @@ def ensure_full_conversation_layer(settings: Settings, progress: bool = True) ->
 
     What the background trainer runs after the full ranker: the first layer replayed a few hundred
     conversations and learned from the quick ranker's scores, which the full ranker then replaced."""
-    from recassist.assistant.dialogue.scorer import ConversationScorer
-    from recassist.foundation.catalog import load_catalog_cached
-
-    version = load_catalog_cached(str(settings.catalog_dir)).version
-    scorer = ConversationScorer.open(settings.models_dir, version, quiet=True)
-    if scorer is not None and is_full_layer(scorer.layer.info):
+    if conversation_layer_state(settings) == "full":
         return f"conversation layer: reused {Path(settings.models_dir) / LAYER_FILE}"
     report = train_conversation_layer(settings, [], progress)
     return f"conversation layer: trained on every conversation ({report.layer})"
 
 
+def conversation_layer_state(settings: Settings) -> str:
+    """'none' (no complete, current layer in the data dir), 'first' (one the background trainer retrains on
+    every conversation once the full ranker is there) or 'full'."""
+    from recassist.assistant.dialogue.scorer import ConversationScorer
+    from recassist.foundation.catalog import load_catalog_cached
+
+    version = load_catalog_cached(str(settings.catalog_dir)).version
+    scorer = ConversationScorer.open(settings.models_dir, version, quiet=True)
+    if scorer is None:
+        return "none"
+    return "full" if is_full_layer(scorer.layer.info) else "first"
+
+
 def is_full_layer(info: dict) -> bool:
-    """Whether a layer (its `info`) replayed every usable conversation and learned from the full ranker; a
-    layer from another corpus is left as it is (someone trained it on purpose)."""
-    shipped = info.get("corpora") == [str(SHIPPED_CORPUS)]
-    return (not shipped or (info.get("replayed_conversations") == info.get("usable_conversations") is not None
-                            and info.get("ranker", {}).get("kind") == "full"))
+    """Whether a layer (its `info`) is final: not the first start's, and trained with the full ranker's scores.
+    A layer from other corpora is left as it is (someone trained it on purpose), as is one `recassist train
+    conversations` trained with the full ranker, whatever its `--layer-dialogues`."""
+    if info.get("corpora") != [str(SHIPPED_CORPUS)]:
+        return True
+    return not info.get("first_start", False) and info.get("ranker", {}).get("kind") == "full"
 
 
 @dataclass

@@ -263,16 +263,16 @@ def test_replay_in_worker_processes_gives_the_requests_of_one_process(rules_assi
     assert all(x.shape[1] == len(FEATURES) for x in two.X)
 
 
-def test_the_full_layer_is_every_shipped_conversation_with_the_full_rankers_scores():
-    """After the full ranker, the background trainer retrains a first (partial, quick-ranker) layer."""
+def test_the_first_start_layer_is_retrained_with_the_full_rankers_scores():
+    """After the full ranker, the background trainer retrains the first start's layer (part of the corpus, the
+    quick ranker's scores); a layer someone trained on purpose is left as it is."""
     from recassist.assistant.dialogue.training import SHIPPED_CORPUS, is_full_layer
 
     shipped = [str(SHIPPED_CORPUS)]
-    first = {"corpora": shipped, "replayed_conversations": 250, "usable_conversations": 5197,
-             "ranker": {"name": "count-blend", "kind": "quick"}}
+    first = {"corpora": shipped, "first_start": True, "ranker": {"name": "count-blend", "kind": "quick"}}
     assert not is_full_layer(first)
-    assert not is_full_layer(dict(first, replayed_conversations=5197))  # still the quick ranker's scores
-    assert not is_full_layer(dict(first, ranker={"name": "sasrec", "kind": "full"}))  # still 250
-    assert is_full_layer(dict(first, replayed_conversations=5197, ranker={"name": "sasrec", "kind": "full"}))
+    assert not is_full_layer(dict(first, ranker={"name": "sasrec", "kind": "full"}))  # still the first start's
+    assert not is_full_layer(dict(first, first_start=False))  # the quick ranker's scores
+    assert is_full_layer(dict(first, first_start=False, ranker={"name": "sasrec", "kind": "full"}))
     assert not is_full_layer({"corpora": shipped})  # a layer from before these fields: retrained
     assert is_full_layer(dict(first, corpora=["/data/our-chats.jsonl"]))  # trained on purpose: kept
