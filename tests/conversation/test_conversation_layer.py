@@ -196,6 +196,10 @@ def test_the_demo_trains_the_layer_first_in_the_background_and_reuses_it(trained
     full_stage = dict(background.STAGES)["conversation layer, every conversation"]
     assert full_stage(settings, catalog).startswith("conversation layer: reused")
     assert read_status(settings)["state"] == "done" and read_status(settings)["valid_ndcg"] == 0.09
+    assert training.conversation_layer_state(settings) == "full"
+    from recassist.ui.status import describe
+
+    assert "chats:    conversation-trained layer\n" in describe(settings)  # `recassist status`
     # A corpus that cannot train a layer is reported, and the trainer goes on to the full ranker.
     monkeypatch.setattr(training, "conversation_layer_current", lambda s: False)
 
