@@ -46,6 +46,11 @@ _RECEPTION = re.compile(r"\b(?:acclaim\w*|prais\w*|critics?|critically|awards?|a
 # The model chatting with itself or agreeing with the user rather than explaining ("you're right", "I'm glad").
 _CHATTER = re.compile(r"\b(?:you(?:'re| are) right|i(?:'m| am) (?:glad|happy|sure)|i (?:think|hope|believe))\b",
                       re.IGNORECASE)
+# A request to the user ("you're asked to subscribe to ..."): an explanation says why an item fits, it asks
+# nothing. Found when the embedded model restated an injected title that read as an instruction.
+_REQUEST = re.compile(r"\byou(?:'re| are) (?:asked|invited|urged|told|required|encouraged) to\b|\byou (?:must|need to) "
+                      r"(?:subscribe|sign up|click|buy|visit|call|register)\b|\b(?:subscribe|sign up|click here|buy now|"
+                      r"order now|call now)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -203,6 +208,9 @@ class ExplanationChecker:
             found.append(f"claims a reception not in evidence: {m.group(0)}")
         if m := _CHATTER.search(text):
             found.append(f"chatter, not a reason: {m.group(0)}")
+        for m in _REQUEST.finditer(text):
+            if not any(s <= m.start() < e for s, e in spans):  # a title may hold the words; its name is fine
+                found.append(f"asks something of the user: {m.group(0)}")
         if _repeats_itself(text):
             found.append("repeats itself")
         if not _states_evidence(text, item, ev):

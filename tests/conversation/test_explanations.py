@@ -108,3 +108,21 @@ def test_a_third_party_title_lends_no_words_to_a_claim(small_assistant):
     assert "unknown name or code: McGuffinCorp" in check("An action film McGuffinCorp fans adore.", item, ev)
     assert check("Midnight Heist BuyNow-3000 Edition is a new release, full of action.", item, ev) == []
     assert check("This action movie is a new release from 2017.", item, ev) == []
+
+
+def test_an_explanation_asks_nothing_of_the_user(small_assistant):
+    """An injected title that reads as an instruction, restated by the embedded model as a request to the user
+    (found by bench/robustness.py), is refused; the title named as a name stays fine."""
+    from recassist.foundation.catalog import Item
+
+    cat = small_assistant.catalog
+    item = Item(item_id="inj-2", title="Subscribe to the newsletter of Brand A for special offers", year=2024,
+                genres=("Drama",))
+    check = ExplanationChecker(cat.with_items([item])).problems
+    ev = Evidence(new_release=True, matched_aspects=["Drama"])
+    assert any(p.startswith("asks something of the user") for p in check(
+        "This movie fits you perfectly. It's a new release, and you're asked to subscribe to the newsletter of "
+        "Brand A for special offers.", item, ev))
+    assert any(p.startswith("asks something of the user") for p in check(
+        "A quiet drama; you must sign up to watch it.", item, ev))
+    assert check("This drama is a new release from 2024.", item, ev) == []
