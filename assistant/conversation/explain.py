@@ -48,9 +48,9 @@ _CHATTER = re.compile(r"\b(?:you(?:'re| are) right|i(?:'m| am) (?:glad|happy|sur
                       re.IGNORECASE)
 # A request to the user ("you're asked to subscribe to ..."): an explanation says why an item fits, it asks
 # nothing. Found when the embedded model restated an injected title that read as an instruction.
-_REQUEST = re.compile(r"\byou(?:'re| are) (?:asked|invited|urged|told|required|encouraged) to\b|\byou (?:must|need to) "
-                      r"(?:subscribe|sign up|click|buy|visit|call|register)\b|\b(?:subscribe|sign up|click here|buy now|"
-                      r"order now|call now)\b", re.IGNORECASE)
+_REQUEST = re.compile(r"\byou(?:'re| are) (?:asked|invited|urged|told|required|encouraged) to\b"
+                      r"|\byou (?:must|need to) (?:subscribe|sign up|click|buy|visit|call|register)\b"
+                      r"|\b(?:subscribe|sign up|click here|buy now|order now|call now)\b", re.IGNORECASE)
 
 
 @dataclass

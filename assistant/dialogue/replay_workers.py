@@ -1,12 +1,12 @@
 """Replaying conversations in worker processes, so the layer's training requests use every core.
 
-The replay is the slowest step of `recassist train conversations` (tens of ms of CPU per request, on one core).
-Workers are spawned, not forked: the embedder and torch keep thread pools that a forked child would inherit
-without their threads. Each worker opens the catalog, item index and ranker from the settings (read only; no
-profile store), loads the per-fold scorers from files the parent wrote, and replays chunks of conversations; the parent joins the chunks in corpus order. The
-requests are those a single process replays, with the same targets; a candidate near the cut of a source's
-quota may differ, because a text embedded in another batch (the query cache differs per process) can differ
-in its last float bits.
+The replay is the slowest step of `recassist train conversations` (tens of ms of CPU per request, on one
+core). Workers are spawned, not forked: the embedder and torch keep thread pools that a forked child would
+inherit without their threads. Each worker opens the catalog, item index and ranker from the settings (read
+only; no profile store), loads the per-fold scorers from files the parent wrote, and replays chunks of
+conversations; the parent joins the chunks in corpus order. The requests are those a single process replays,
+with the same targets; a candidate near the cut of a source's quota may differ, because a text embedded in
+another batch (the query cache differs per process) can differ in its last float bits.
 """
 
 from __future__ import annotations
@@ -71,7 +71,8 @@ def _start(settings: Settings, model_dir: str, folds: list[int]) -> None:
     assistant.served_ranker = served
     d = Path(model_dir)
     _worker["assistant"] = assistant
-    _worker["models"] = {f: ChatModels(CoSuggestion.load(d / f"{f}-cosuggest.npz"), TextToItem.load(d / f"{f}-text.npz"),
+    _worker["models"] = {f: ChatModels(CoSuggestion.load(d / f"{f}-cosuggest.npz"),
+                                       TextToItem.load(d / f"{f}-text.npz"),
                                        CoMention.load(d / f"{f}-comention.npz")) for f in folds}
 
 

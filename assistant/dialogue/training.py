@@ -212,7 +212,7 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
                              progress=lambda i: tree_bar.update(1))
     tree_bar.close()
     layer.info.update({"corpus_conversations": len(convs), "replayed_conversations": len(chosen),
-                       "usable_conversations": len(usable), "text_conversations": text_model.info["conversations"],
+                       "usable_conversations": len(usable),
                        "ranker": {k: assistant.served_ranker.get(k) for k in ("name", "kind")},
                        "first_start": first_start,
                        "corpora": [str(p) for p in (corpus_paths or [SHIPPED_CORPUS])]})
@@ -249,7 +249,7 @@ def ensure_conversation_layer(settings: Settings, progress: bool = True,
     """Train a first layer on part of the shipped corpus unless a current one exists; returns a line saying
     which.
 
-    What `recassist demo`'s background trainer runs first (in the foreground with `--wait`)."""
+    What `recassist demo`'s background trainer runs first (`--wait` trains the final one instead)."""
     if conversation_layer_current(settings):
         return f"conversation layer: reused {Path(settings.models_dir) / LAYER_FILE}"
     report = train_conversation_layer(settings, [], progress, layer_dialogues=layer_dialogues,
