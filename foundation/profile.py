@@ -118,6 +118,10 @@ class InterestProfile(BaseModel):
     def disliked_ids(self, domain: str | None = None) -> list[str]:
         return [p.item_id for p in self.disliked_items if p.domain == domain]
 
+    def liked_genres(self) -> set[str]:
+        """Lower-case genres the profile likes (tags excluded)."""
+        return {a.aspect.lower() for a in self.liked_aspects if a.kind == "genre"}
+
     def blocked_ids(self, domain: str | None = None) -> set[str]:
         """Items never to recommend: disliked, excluded or already seen."""
         c = self.constraints

@@ -186,7 +186,8 @@ class Assistant:
         else:
             profile = delta if not delta.is_empty() else InterestProfile()
         history = parts.histories.history_of(user_id)
-        items = recommend_items(parts, self._compute_gate, profile, history, k=k, text=text, filters=flt)
+        items = recommend_items(parts, self._compute_gate, profile, history, k=k, text=text, filters=flt,
+                                named_genres=delta.liked_genres())
         if explain:
             deadline = time.monotonic() + self.settings.llm_request_budget_s  # one LLM budget for the whole list
             for it in items:

@@ -70,9 +70,12 @@ class RecommendationEngine:
     def recommend(
         self, profile: InterestProfile, history: Sequence[str] = (), *, k: int = 5, text: str | None = None,
         filters: Filter | None = None, n_candidates: int = 300, exclude: Sequence[str] = (),
+        named_genres: set[str] | None = None,
     ) -> list[RankedItem]:
         """Top-`k` items with the evidence behind each. Blocked items (disliked, seen, excluded,
-        history, liked) never appear; hard constraints are applied by the candidate generator. Authors the
+        history, liked) never appear; hard constraints are applied by the candidate generator. With the
+        conversation-trained layer, items carrying a genre the request names (`named_genres`, the genres of its
+        own words; None: every liked genre) come first (`assistant.dialogue.ordering`). Authors the
         user named, and liked items of other catalogs while they outnumber the liked items here, count through
         the genres their items carry (`authors.with_author_aspects`, `carried.liked_elsewhere`)."""
         liked = liked_elsewhere(profile, self.other_catalog)
@@ -80,7 +83,8 @@ class RecommendationEngine:
         self.embed_texts(profile, text)  # usually done already (see `embed_texts`): then all lookups hit
         if self.conversation is not None:
             ranked = self._recommend_learned(profile, history, k=k, text=text, filters=filters,
-                                             n_candidates=n_candidates, exclude=exclude, liked=liked)
+                                             n_candidates=n_candidates, exclude=exclude, liked=liked,
+                                             named_genres=named_genres)
             if ranked is not None:
                 return ranked
         cands = self.candidates.generate(profile, history, k=n_candidates, text=text, filter=filters)
@@ -108,10 +112,11 @@ class RecommendationEngine:
 
     def _recommend_learned(self, profile: InterestProfile, history: Sequence[str], *, k: int, text: str | None,
                            filters: Filter | None, n_candidates: int,
-                           exclude: Sequence[str], liked: Sequence[LikedElsewhere] = ()) -> list[RankedItem] | None:
-        """Top-`k` by the conversation-trained layer (same blocked items and constraints; named aspects first)."""
+                           exclude: Sequence[str], liked: Sequence[LikedElsewhere] = (),
+                           named_genres: set[str] | None = None) -> list[RankedItem] | None:
+        """Top-`k` by the conversation-trained layer (same blocked items and constraints; named genres first)."""
         got = self.conversation.rank(self, profile, history, text=text, filters=filters, exclude=exclude,
-                                     n_candidates=n_candidates)
+                                     n_candidates=n_candidates, named_genres=named_genres)
         if got is None:
             return None
         ids = [c.item_id for c in got.candidates]

@@ -81,7 +81,7 @@ def _recommend(ctx: TurnContext, *, exclude: list[str]) -> Iterator[ChatEvent]:
             return
     k_first = ctx.k if plan is None else plan.first
     items = recommend_items(parts, ctx.gate, ctx.profile, history, k=k_first, text=ctx.text,
-                            exclude=exclude) if k_first else []
+                            exclude=exclude, named_genres=ctx.delta.liked_genres()) if k_first else []
     if plan is not None:
         items += plan.items(ctx.profile, ctx.text)
         ctx.state.domains = list(plan.domains)

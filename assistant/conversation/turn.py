@@ -93,12 +93,14 @@ def _shown_extra(item: RecommendedItem) -> dict:
 
 
 def recommend_items(parts: Components, gate: ComputeGate, profile: InterestProfile, history: Sequence[str], *,
-                    k: int, text: str | None, filters: Filter | None = None,
-                    exclude: Sequence[str] = ()) -> list[RecommendedItem]:
-    """Top-`k` items with template explanations; the ranking runs inside a compute slot."""
+                    k: int, text: str | None, filters: Filter | None = None, exclude: Sequence[str] = (),
+                    named_genres: set[str] | None = None) -> list[RecommendedItem]:
+    """Top-`k` items with template explanations; the ranking runs inside a compute slot. `named_genres`: the
+    genres the request's own words name (they lead the list; see `RecommendationEngine.recommend`)."""
     parts.engine.embed_texts(profile, text)  # outside the slot: see `RecommendationEngine.embed_texts`
     with gate:
-        ranked = parts.engine.recommend(profile, history, k=k, text=text, filters=filters, exclude=exclude)
+        ranked = parts.engine.recommend(profile, history, k=k, text=text, filters=filters, exclude=exclude,
+                                        named_genres=named_genres)
     items = parts.engine.to_recommended(ranked)
     for it in items:
         it.explanation, it.explanation_source = parts.explainer.explain(it.item_id, it.evidence, use_llm=False)

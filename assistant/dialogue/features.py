@@ -47,15 +47,19 @@ class TurnFeatures:
     X: np.ndarray  # float32 [len(ids), len(FEATURES)]
     engine_order: np.ndarray  # int [len(ids)]: candidate positions, the hand-tuned engine's order
     liked_share: np.ndarray  # float32 [len(ids)]: share of the liked aspects each candidate carries
-    genre_share: np.ndarray  # float32 [len(ids)]: share of the liked genres it carries (`ordering.layer_order`)
+    genre_share: np.ndarray  # float32 [len(ids)]: share of the named genres it carries (`ordering.layer_order`)
     cosugg: np.ndarray  # float32 [len(ids)]: co-suggestion score
     candidates: list[Candidate]  # in `ids` order (co-suggestion extras have no sources)
 
 
 def turn_features(engine, models: ChatModels, profile: InterestProfile, history: Sequence[str], *,
                   text: str | None = None, exclude: Sequence[str] = (), filters: Filter | None = None,
-                  n_candidates: int = 300, n_extra: int = 100) -> TurnFeatures | None:
-    """Features of every candidate for one request; None when nothing is allowed."""
+                  n_candidates: int = 300, n_extra: int = 100,
+                  named_genres: set[str] | None = None) -> TurnFeatures | None:
+    """Features of every candidate for one request; None when nothing is allowed.
+
+    `named_genres`: the genres the request itself names (its latest message), which the served order puts
+    first; None: every genre the profile likes."""
     engine.embed_texts(profile, text)
     cands = engine.candidates.generate(profile, history, k=n_candidates, text=text, filter=filters)
     blocked = set(exclude)
@@ -102,7 +106,7 @@ def turn_features(engine, models: ChatModels, profile: InterestProfile, history:
     liked = {a.aspect.lower() for a in profile.liked_aspects}
     disliked = {a.aspect.lower() for a in profile.disliked_aspects}
     share = _carried_share(engine, liked, rows)
-    genres = {a.aspect.lower() for a in profile.liked_aspects if a.kind == "genre"}
+    genres = profile.liked_genres() if named_genres is None else {g.lower() for g in named_genres}
     genre_share = share if genres == liked else _carried_share(engine, genres, rows)
     dis = engine.signals.carrying(disliked)[rows].astype(np.float32) if disliked else np.zeros(len(rows), np.float32)
     theme = np.zeros(len(rows), np.float32)

@@ -75,6 +75,7 @@ def replay(conversations: Iterable[Conversation], assistant, models_for: Callabl
         profile = InterestProfile()
         mentioned: list[str] = []
         seeker_text: list[str] = []
+        named: set[str] = set()  # genres the seeker's latest message names: they lead a served list
         seen: set[str] = set()
         for t in conv.turns:
             if t.role == "recommender":
@@ -82,7 +83,7 @@ def replay(conversations: Iterable[Conversation], assistant, models_for: Callabl
                 if targets:
                     blocked = set(profile.disliked_ids())
                     feats = turn_features(engine, models, profile, [m for m in mentioned if m not in blocked],
-                                          text=" ".join(seeker_text[-3:]), exclude=mentioned)
+                                          text=" ".join(seeker_text[-3:]), exclude=mentioned, named_genres=named)
                     if feats is not None:
                         out.X.append(feats.X)
                         out.y.append(np.array([x in targets for x in feats.ids], np.int8))
@@ -97,6 +98,7 @@ def replay(conversations: Iterable[Conversation], assistant, models_for: Callabl
                 delta, _ = extractor.extract(t.text, use_llm=False)
                 profile = profile.merged_with(delta)
                 seeker_text.append(t.text)
+                named = delta.liked_genres()
             mentioned.extend(x.item_id for x in matcher.find_mentions(t.text) if x.item_id not in mentioned)
         if progress:
             progress(1)

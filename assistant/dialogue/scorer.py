@@ -77,9 +77,10 @@ class ConversationScorer:
         return cls(cosugg, layer, text_model, comention)
 
     def rank(self, engine, profile: InterestProfile, history: Sequence[str], *, text: str | None,
-             filters: Filter | None, exclude: Sequence[str], n_candidates: int) -> LayerRanking | None:
-        feats = turn_features(engine, self.models, profile, history, text=text,
-                              exclude=exclude, filters=filters, n_candidates=n_candidates)
+             filters: Filter | None, exclude: Sequence[str], n_candidates: int,
+             named_genres: set[str] | None = None) -> LayerRanking | None:
+        feats = turn_features(engine, self.models, profile, history, text=text, exclude=exclude, filters=filters,
+                              n_candidates=n_candidates, named_genres=named_genres)
         if feats is None:
             return None
         scores = self.layer.score(feats.X)

@@ -23,6 +23,7 @@ from recassist.assistant.dialogue.features import ChatModels, text_vector
 from recassist.assistant.evaluation.crs_eval import (
     Scores,
     _history,
+    last_named,
     named_genre_precision,
     read_message,
     target_turns,
@@ -84,7 +85,7 @@ def evaluate_systems(dialogues: list[Dialogue], assistant, scorer, models: ChatM
         for n_done, d in enumerate(dialogues, 1):
             turns = dict(target_turns(d, catalog))
             res.dialogues += 1
-            profile, mentioned, seeker_text = InterestProfile(), [], []
+            profile, mentioned, seeker_text, seeker_genres = InterestProfile(), [], [], []
             for i, m in enumerate(d.messages):
                 if i in turns:
                     exclude = set(mentioned)
@@ -94,7 +95,8 @@ def evaluate_systems(dialogues: list[Dialogue], assistant, scorer, models: ChatM
                     for name, conv in systems.items():
                         engine.conversation = conv
                         w, c = time.perf_counter(), time.process_time()
-                        got = engine.recommend(profile, hist, k=50, text=text, exclude=list(exclude))
+                        got = engine.recommend(profile, hist, k=50, text=text, exclude=list(exclude),
+                                               named_genres=last_named(seeker_genres))
                         res.wall[name].append(time.perf_counter() - w)
                         res.cpu[name].append(time.process_time() - c)
                         ranked[name] = [r.item_id for r in got]
@@ -120,7 +122,7 @@ def evaluate_systems(dialogues: list[Dialogue], assistant, scorer, models: ChatM
                         for name, ids in ranked.items():
                             res.scores[name].add(ids.index(target) + 1 if target in ids else None)
                 profile = read_message(assistant, matcher, d.render(m.text), m.is_seeker, profile, seeker_text,
-                                       mentioned, use_llm=use_llm)
+                                       mentioned, use_llm=use_llm, seeker_genres=seeker_genres)
             if progress:
                 progress(n_done)
         for name, conv in systems.items():
@@ -177,7 +179,7 @@ def collapse_guard(assistant, scorer, *, n_items: int = 200, k: int = 10, use_ll
             profile, _ = assistant.extractor.extract(text, use_llm=use_llm)
             for name, conv in systems.items():
                 engine.conversation = conv
-                got = engine.recommend(profile, [], k=k, text=text, exclude=[x])
+                got = engine.recommend(profile, [], k=k, text=text, exclude=[x], named_genres=profile.liked_genres())
                 ids = [r.item_id for r in got]
                 lists[name].append(set(ids))
                 genre[name].append(sum(bool(set(catalog.items[i].genres) & set(item.genres)) for i in ids)

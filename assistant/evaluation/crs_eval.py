@@ -105,12 +105,13 @@ def evaluate_conversations(dialogues: list[Dialogue], assistant, *, use_llm: boo
         profile = InterestProfile()
         mentioned: list[str] = []
         seeker_text: list[str] = []
+        seeker_genres: list[set[str]] = []
         t_start = time.perf_counter()
         for i, m in enumerate(d.messages):
             if i in turns:
                 exclude = set(mentioned)
                 ranked = engine.recommend(profile, _history(mentioned, profile), k=50, text=" ".join(seeker_text[-3:]),
-                                          exclude=list(exclude))
+                                          exclude=list(exclude), named_genres=last_named(seeker_genres))
                 ids = [r.item_id for r in ranked]
                 res.seconds.append(time.perf_counter() - t_start)
                 if explain_sample and explained < explain_sample and ranked:
@@ -131,7 +132,7 @@ def evaluate_conversations(dialogues: list[Dialogue], assistant, *, use_llm: boo
                         res.targets_in_catalog += 1
                         res.ours_in_catalog.add(rank)
             profile = read_message(assistant, matcher, d.render(m.text), m.is_seeker, profile, seeker_text,
-                                   mentioned, use_llm=use_llm)
+                                   mentioned, use_llm=use_llm, seeker_genres=seeker_genres)
             t_start = time.perf_counter()
         if progress:
             progress(n)
@@ -155,21 +156,29 @@ def named_genre_precision(assistant, *, use_llm: bool, k: int = 10) -> tuple[flo
             continue
         text = GENRE_REQUEST.format(genre.lower())
         profile, _ = assistant.extractor.extract(text, use_llm=use_llm)
-        ranked = engine.recommend(profile, [], k=k, text=text)
+        ranked = engine.recommend(profile, [], k=k, text=text, named_genres=profile.liked_genres())
         shares.append(sum(genre in catalog.items[r.item_id].genres for r in ranked) / k)
     return (float(np.mean(shares)) if shares else 0.0), len(shares)
 
 
+def last_named(seeker_genres: list[set[str]]) -> set[str]:
+    """The genres the seeker's latest message names: what a chat turn's request names (none before it spoke)."""
+    return seeker_genres[-1] if seeker_genres else set()
+
+
 def read_message(assistant, matcher, text: str, is_seeker: bool, profile: InterestProfile,
-                 seeker_text: list[str], mentioned: list[str], *, use_llm: bool) -> InterestProfile:
+                 seeker_text: list[str], mentioned: list[str], *, use_llm: bool,
+                 seeker_genres: list[set[str]] | None = None) -> InterestProfile:
     """One dialogue message as the assistant reads it -> the seeker's profile after it.
 
-    A seeker's words go through extraction (and into `seeker_text`); every message's named items are
-    appended to `mentioned` in order, once each."""
+    A seeker's words go through extraction (and into `seeker_text`, the genres they name into
+    `seeker_genres`); every message's named items are appended to `mentioned` in order, once each."""
     if is_seeker:
         delta, _ = assistant.extractor.extract(text, use_llm=use_llm)
         profile = profile.merged_with(delta)
         seeker_text.append(text)
+        if seeker_genres is not None:
+            seeker_genres.append(delta.liked_genres())
     mentioned.extend(x.item_id for x in matcher.find_mentions(text) if x.item_id not in mentioned)
     return profile
 

@@ -107,6 +107,25 @@ def test_hard_rules_hold_with_the_layer(rules_assistant, trained):
     assert sum(flags) >= 9 and flags == sorted(flags, reverse=True)
 
 
+def test_only_the_genres_the_request_names_lead_the_list(rules_assistant, trained):
+    """Genres liked earlier in a chat are features the layer weighs; the ones this request names come first."""
+    _, scorer, _ = trained
+    engine = rules_assistant.engine
+    engine.conversation = scorer
+    profile, _ = rules_assistant.extractor.extract("I love comedies and horror movies", use_llm=False)
+    assert profile.liked_genres() == {"comedy", "horror"}
+    try:
+        named = engine.recommend(profile, ["260"], k=10, text="a horror one please", named_genres={"horror"})
+        unnamed = engine.recommend(profile, ["260"], k=10, text="what else?", named_genres=set())
+    finally:
+        engine.conversation = None
+    catalog = rules_assistant.catalog
+    horror = ["Horror" in catalog.items[r.item_id].genres for r in named]
+    assert horror == sorted(horror, reverse=True) and sum(horror) >= 9
+    scores = [r.score for r in unnamed]
+    assert scores == sorted(scores, reverse=True)  # no tier: the layer's own order
+
+
 def test_missing_or_stale_layer_falls_back_with_a_message(trained, small_settings, tmp_path, capsys):
     settings, _, _ = trained
     assert ConversationScorer.open(tmp_path, "whatever") is None
