@@ -17,7 +17,7 @@ from recassist.assistant.conversation.authors import with_author_aspects
 from recassist.assistant.conversation.carried import LikedElsewhere, OtherCatalog, liked_elsewhere
 from recassist.assistant.conversation.diversity import few_per_franchise
 from recassist.assistant.conversation.evidence import EvidenceBuilder
-from recassist.assistant.conversation.models import ChatSuggestion, Evidence, RecommendedItem
+from recassist.assistant.conversation.models import ChatSuggestion, ChatWord, Evidence, RecommendedItem
 from recassist.assistant.conversation.signals import SignalSource, theme_text
 from recassist.foundation.catalog.models import Catalog
 from recassist.foundation.profile import InterestProfile
@@ -129,6 +129,8 @@ class RecommendationEngine:
             ev.suggested_in_chats_after = [
                 ChatSuggestion(item_id=a, title=self.catalog.items[a].label, conversations=round(w, 1))
                 for a, w in self.conversation.suggested_after(c.item_id, context)]
+            ev.called_in_chats = [ChatWord(word=w, conversations=round(n, 1))
+                                  for w, n in self.conversation.called(c.item_id, text)]
             out.append(RankedItem(c.item_id, float(got.scores[j]), ev))
         return out
 

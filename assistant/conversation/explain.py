@@ -96,6 +96,8 @@ def render_record(item: Item, ev: Evidence) -> str:
     if ev.suggested_in_chats_after:
         lines.append(f"people who mentioned {' or '.join(s.title for s in ev.suggested_in_chats_after)} in a "
                      "chat were often recommended it")
+    if ev.called_in_chats:
+        lines.append(f"people in recommendation chats called it {' and '.join(w.word for w in ev.called_in_chats)}")
     if ev.popular_now:
         lines.append("many people have been watching it lately")
     if ev.new_release:
@@ -127,6 +129,8 @@ def template_explanation(item: Item, ev: Evidence, catalog: Catalog | None = Non
     if ev.suggested_in_chats_after and len(parts) < 2:
         parts.append(f"people who mentioned {ev.suggested_in_chats_after[0].title} in a chat were often "
                      "recommended it")
+    if ev.called_in_chats and len(parts) < 3:  # a quote is the most concrete reason there is: room for it
+        parts.append(f"people in recommendation chats called it '{ev.called_in_chats[0].word}'")
     if not parts and "co_occurrence" in ev.sources:
         parts.append("People whose taste overlaps with yours rated it highly")
     if not parts and ev.popular_now:
@@ -168,8 +172,9 @@ class ExplanationChecker:
             if m.item_id not in allowed_ids and normalize_title(m.surface) not in elsewhere:
                 found.append(f"names another title: {m.surface}")
         spans = [(m.start, m.end) for m in titles]
+        called = {w.word.lower() for w in ev.called_in_chats}
         allowed_aspects = {a.lower() for a in ev.matched_aspects} | {g.lower() for g in item.genres} | {
-            t.lower() for t in item.tags}
+            t.lower() for t in item.tags} | called
         for a in find_aspects(text, self.vocab, spans):
             if a.term.value.lower() not in allowed_aspects:
                 found.append(f"attribute not in evidence: {a.surface}")
@@ -202,8 +207,9 @@ class ExplanationChecker:
             found.append("talks about the prompt")
         if not ev.new_release and (m := _NEW_CLAIM.search(text)):
             found.append(f"claims it is new: {m.group(0)}")
-        if m := _AGE_CLAIM.search(text):
-            found.append(f"claims an age not in evidence: {m.group(0)}")
+        for m in _AGE_CLAIM.finditer(text):
+            if m.group(0).lower() not in called:  # "people in chats called it a classic" is evidence
+                found.append(f"claims an age not in evidence: {m.group(0)}")
         if m := _RECEPTION.search(text):
             found.append(f"claims a reception not in evidence: {m.group(0)}")
         if m := _CHATTER.search(text):
@@ -236,7 +242,7 @@ def _states_evidence(text: str, item: Item, ev: Evidence) -> bool:
     it is a new release.
     "This movie fits you perfectly." says nothing and is not an explanation."""
     lowered = text.lower()
-    terms = [*item.genres, *ev.matched_aspects, *ev.matched_themes,
+    terms = [*item.genres, *ev.matched_aspects, *ev.matched_themes, *(w.word for w in ev.called_in_chats),
              *(normalize_title(s.title.rsplit("(", 1)[0]) for s in ev.similar_to_liked)]
     if any(t and t.lower().replace("-", " ") in lowered.replace("-", " ") for t in terms):
         return True

@@ -31,6 +31,16 @@ class ChatSuggestion(BaseModel):
     conversations: float = Field(description="How many corpus conversations did (each counted at most once).")
 
 
+class ChatWord(BaseModel):
+    """A word people in recommendation chats used for the item ("creepy"), from a fixed lexicon of
+    descriptions (`ranking.dialogue.chat_words`): never free text from a corpus."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    word: str
+    conversations: float = Field(description="How many corpus conversations said it next to the item.")
+
+
 class CrossDomainLink(BaseModel):
     """A liked item of another catalog whose shared aspects this item carries ('the film Arrival')."""
 
@@ -69,6 +79,10 @@ class Evidence(BaseModel):
     suggested_in_chats_after: list[ChatSuggestion] = Field(
         default_factory=list, description="Items you named after which people in recommendation chats were often "
         "suggested this one (in the corpora the conversation layer was trained on)."
+    )
+    called_in_chats: list[ChatWord] = Field(
+        default_factory=list, description="Words people in recommendation chats used for it (\"creepy\"), in "
+        "the corpora the conversation layer was trained on."
     )
     popular_now: bool = Field(
         default=False, description="Among the titles gathering interactions fastest lately (top 1% by trend)."

@@ -1,7 +1,7 @@
-"""The conversation-trained scorer as the engine uses it: co-suggestion, text-to-item, co-mention and the
-learned layer, hard rules kept.
+"""The conversation-trained scorer as the engine uses it: co-suggestion, text-to-item, co-mention, chat words
+and the learned layer, hard rules kept.
 
-`ConversationScorer.open` loads the four files from the data dir; when one is missing or stale it returns
+`ConversationScorer.open` loads the five files from the data dir; when one is missing or stale it returns
 None with a message saying which command rebuilds it, and the engine answers with its hand-tuned blend.
 """
 
@@ -17,6 +17,7 @@ from recassist.assistant.dialogue.features import FEATURES, ChatModels, turn_fea
 from recassist.assistant.dialogue.ordering import layer_order
 from recassist.foundation.errors import StateMismatchError
 from recassist.foundation.profile import InterestProfile
+from recassist.ranking.dialogue.chat_words import ChatWords
 from recassist.ranking.dialogue.comention import CoMention
 from recassist.ranking.dialogue.cosuggest import CoSuggestion
 from recassist.ranking.dialogue.layer import LearnedLayer
@@ -29,6 +30,7 @@ COSUGGEST_FILE = "cosuggest.npz"
 LAYER_FILE = "conversation_layer.json"
 TEXT_FILE = "text_to_item.npz"
 COMENTION_FILE = "comention.npz"
+CHAT_WORDS_FILE = "chat_words.npz"
 #: An anchor is named in evidence ("people who mentioned Heat in a chat were often recommended it") only when
 #: at least this many conversations (after the per-conversation cap) suggested the item after it.
 MIN_EVIDENCE_PAIRS = 2.0
@@ -50,21 +52,23 @@ class LayerRanking:
 
 class ConversationScorer:
     def __init__(self, cosugg: CoSuggestion, layer: LearnedLayer, text_model: TextToItem | None = None,
-                 comention: CoMention | None = None) -> None:
+                 comention: CoMention | None = None, words: ChatWords | None = None) -> None:
         self.cosugg = cosugg
         self.layer = layer
         self.text_model = text_model
         self.comention = comention
+        self.words = words
         self.name = "conversation-trained layer"
 
     @classmethod
     def open(cls, models_dir: Path | str, catalog_version: str, *, quiet: bool = False) -> ConversationScorer | None:
-        """The four files, or None (with a note on stderr naming the fix) when one is missing or stale."""
+        """The five files, or None (with a note on stderr naming the fix) when one is missing or stale."""
         models = Path(models_dir)
         try:
             cosugg = CoSuggestion.load(models / COSUGGEST_FILE, catalog_version)
             text_model = TextToItem.load(models / TEXT_FILE, catalog_version)
             comention = CoMention.load(models / COMENTION_FILE, catalog_version)
+            words = ChatWords.load(models / CHAT_WORDS_FILE, catalog_version)
             layer = LearnedLayer.load(models / LAYER_FILE, catalog_version, FEATURES)
             for name, digest in layer.info.get("files", {}).items():
                 if file_digest(models / name) != digest:
@@ -74,7 +78,7 @@ class ConversationScorer:
             if not quiet:
                 print(f"note: {e}; recommending with the hand-tuned scorer meanwhile", file=sys.stderr)
             return None
-        return cls(cosugg, layer, text_model, comention)
+        return cls(cosugg, layer, text_model, comention, words)
 
     def rank(self, engine, profile: InterestProfile, history: Sequence[str], *, text: str | None,
              filters: Filter | None, exclude: Sequence[str], n_candidates: int,
@@ -94,3 +98,7 @@ class ConversationScorer:
         """(context item, conversations) after which people in chats most often suggested `item_id`."""
         weights = [(self.cosugg.pair_weight(c, item_id), c) for c in dict.fromkeys(context)]
         return [(c, w) for w, c in sorted(weights, reverse=True)[:top] if w >= MIN_EVIDENCE_PAIRS]
+
+    def called(self, item_id: str, text: str | None) -> list[tuple[str, float]]:
+        """(word, conversations): what people in chats called the item, the senses `text` asks for first."""
+        return self.words.quotes(item_id, text) if self.words is not None else []

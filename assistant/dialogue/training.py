@@ -21,9 +21,17 @@ from pathlib import Path
 
 import numpy as np
 from recassist.assistant.dialogue.features import ChatModels
-from recassist.assistant.dialogue.scorer import COMENTION_FILE, COSUGGEST_FILE, LAYER_FILE, TEXT_FILE, file_digest
+from recassist.assistant.dialogue.scorer import (
+    CHAT_WORDS_FILE,
+    COMENTION_FILE,
+    COSUGGEST_FILE,
+    LAYER_FILE,
+    TEXT_FILE,
+    file_digest,
+)
 from recassist.foundation.errors import InputError
 from recassist.foundation.settings import Settings
+from recassist.ranking.dialogue.chat_words import ChatWords
 from recassist.ranking.dialogue.comention import CoMention
 from recassist.ranking.dialogue.corpus import Conversation, CorpusStats, read_corpus
 from recassist.ranking.dialogue.cosuggest import CoSuggestion
@@ -58,9 +66,10 @@ class TrainReport:
     layer: str
     seconds: float
     comention: str = ""
+    words: str = ""
 
     def __str__(self) -> str:
-        return "\n".join(x for x in (self.corpus, self.cosuggest, self.text, self.comention, self.layer,
+        return "\n".join(x for x in (self.corpus, self.cosuggest, self.text, self.comention, self.words, self.layer,
                                       f"({self.seconds:.0f} s)") if x)
 
 
@@ -156,6 +165,8 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
     co.catalog_version = version
     cm = CoMention(ids).fit(convs, trust)
     cm.catalog_version = version
+    words = ChatWords(ids).fit(convs, {x: catalog.items[x].title for x in ids}, trust)
+    words.catalog_version = version
     models = Path(settings.models_dir)
     models.mkdir(parents=True, exist_ok=True)
 
@@ -219,8 +230,10 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
     co.save(models / COSUGGEST_FILE)
     text_model.save(models / TEXT_FILE)
     cm.save(models / COMENTION_FILE)
-    # Written last, naming the other three by content: a run stopped between the files never serves a mix.
-    layer.info["files"] = {name: file_digest(models / name) for name in (COSUGGEST_FILE, TEXT_FILE, COMENTION_FILE)}
+    words.save(models / CHAT_WORDS_FILE)
+    # Written last, naming the other four by content: a run stopped between the files never serves a mix.
+    layer.info["files"] = {name: file_digest(models / name)
+                           for name in (COSUGGEST_FILE, TEXT_FILE, COMENTION_FILE, CHAT_WORDS_FILE)}
     layer.save(models / LAYER_FILE)
     return TrainReport(
         corpus=f"corpus: {stats}\n{trust}",
@@ -230,6 +243,9 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
              f"conversations, loss per epoch {text_model.info['loss_per_epoch']} -> {models / TEXT_FILE}",
         comention=f"co-mention: {cm.config.dim}-wide item vectors from {cm.conversations} conversations -> "
                   f"{models / COMENTION_FILE}",
+        words=f"chat words: {int((words.described > 0).sum())} items described in {words.conversations} "
+              f"conversations, {int((words.counts >= words.config.quote_min_conversations).any(axis=1).sum())} "
+              f"with a quotable word -> {models / CHAT_WORDS_FILE}",
         layer=f"layer: {layer.info['trees']} trees on {len(fit_rows)} requests, NDCG@10 on {len(sel_rows)} held-out "
               f"requests {layer.info['selection_ndcg@10']:.4f} -> {models / LAYER_FILE}",
         seconds=time.perf_counter() - t0)

@@ -256,7 +256,7 @@ def _cmd(args, settings) -> int:
         cm = CoMention(co.item_ids, scorer.comention.config if scorer and scorer.comention else None)
         cm.fit((c for c in convs if fold_of_id(c.conversation_id) != SELECT_FOLD), trust)
         runs.append(("ReDial training dialogues held out for settings", held,
-                     ConversationScorer(co, scorer.layer, text_model, cm) if scorer else None,
+                     ConversationScorer(co, scorer.layer, text_model, cm, scorer.words) if scorer else None,
                      ChatModels(co, text_model, cm)))
     for label, dialogues, sc, co in runs:
         with tqdm(total=len(dialogues), desc=label, unit="dlg", file=sys.stderr, mininterval=5) as bar:

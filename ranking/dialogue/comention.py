@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 from recassist.ranking.dialogue.corpus import Conversation, recommendation_turns
-from recassist.ranking.dialogue.files import load_current
+from recassist.ranking.dialogue.files import config_from, load_current
 from recassist.ranking.dialogue.trust import CorpusTrust
 from recassist.ranking.storage import save_npz
 
@@ -119,7 +119,7 @@ class CoMention:
     def load(cls, path: Path | str, catalog_version: str | None = None) -> CoMention:
         """Raises `CheckpointError` (missing / corrupt) or `StateMismatchError` (another catalog version)."""
         meta, a = load_current(path, NAME, "co-mention", catalog_version)
-        self = cls([str(x) for x in a["item_ids"]], CoMentionConfig(**meta["config"]))
+        self = cls([str(x) for x in a["item_ids"]], config_from(CoMentionConfig, meta["config"], path))
         self.vectors, self.log_prior = a["vectors"], a["log_prior"]
         self.conversations, self.catalog_version = int(meta["conversations"]), meta["catalog_version"]
         return self

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 from recassist.ranking.dialogue.corpus import Conversation, recommendation_turns
-from recassist.ranking.dialogue.files import load_current
+from recassist.ranking.dialogue.files import config_from, load_current
 from recassist.ranking.dialogue.trust import CorpusTrust
 from recassist.ranking.storage import save_npz
 
@@ -146,7 +146,7 @@ class CoSuggestion:
     def load(cls, path: Path | str, catalog_version: str | None = None) -> CoSuggestion:
         """Raises `CheckpointError` (missing / corrupt) or `StateMismatchError` (another catalog version)."""
         meta, a = load_current(path, NAME, "co-suggestion", catalog_version)
-        self = cls([str(x) for x in a["item_ids"]], CoSuggestConfig(**meta["config"]))
+        self = cls([str(x) for x in a["item_ids"]], config_from(CoSuggestConfig, meta["config"], path))
         n = len(self.item_ids)
         self.pairs = sp.csr_matrix((a["data"], a["indices"], a["indptr"]), shape=(n, n))
         self.pairs.sort_indices()  # `pair_weight` searches rows

@@ -21,3 +21,13 @@ def load_current(path: Path | str, name: str, what: str,
         raise StateMismatchError(f"{path} was trained on another catalog version; run "
                                  "`recassist train conversations`")
     return meta, arrays
+
+
+def config_from(config_type: type, saved: Any, path: Path | str):
+    """The saved config as `config_type`; a config this version does not know (another version wrote the
+    file) raises `StateMismatchError` naming the command that rebuilds it."""
+    try:
+        return config_type(**saved)
+    except TypeError:
+        raise StateMismatchError(f"{path} was written by another version of recassist; run "
+                                 "`recassist train conversations`") from None

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from recassist.foundation.errors import StateMismatchError
+from recassist.ranking.dialogue.files import config_from
 from recassist.ranking.dialogue.trees import TreeEnsemble
 from recassist.ranking.storage import CheckpointError, atomic_write
 
@@ -120,8 +121,9 @@ class LearnedLayer:
         if tuple(doc["features"]) != tuple(features):
             raise StateMismatchError(f"the conversation layer {path} uses other features than this version; "
                                      "run `recassist train conversations`")
-        return cls(booster, doc["features"], LayerConfig(**doc["config"]), doc["catalog_version"], doc["info"],
-                   trees=trees, model_text=doc["model"])
+        config = config_from(LayerConfig, doc["config"], path)
+        return cls(booster, doc["features"], config, doc["catalog_version"], doc["info"], trees=trees,
+                   model_text=doc["model"])
 
 
 def _booster(model_text: str):

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from recassist.ranking.dialogue.files import load_current
+from recassist.ranking.dialogue.files import config_from, load_current
 from recassist.ranking.dialogue.trust import CorpusTrust
 from recassist.ranking.storage import save_npz
 
@@ -213,7 +213,7 @@ class TextToItem:
     def load(cls, path, catalog_version: str | None = None) -> TextToItem:
         """Raises `CheckpointError` (missing / corrupt) or `StateMismatchError` (another catalog version)."""
         meta, a = load_current(path, NAME, "text-to-item", catalog_version)
-        self = cls([str(x) for x in a["item_ids"]], TextToItemConfig(**meta["config"]))
+        self = cls([str(x) for x in a["item_ids"]], config_from(TextToItemConfig, meta["config"], path))
         self.text_map, self.liked_table, self.disliked_table = a["text_map"], a["liked_table"], a["disliked_table"]
         self.item_table, self.bias = a["item_table"], a["bias"]
         self.examples, self.catalog_version, self.info = int(meta["examples"]), meta["catalog_version"], meta["info"]

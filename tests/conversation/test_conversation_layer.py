@@ -10,6 +10,7 @@ from recassist.assistant.dialogue.export import session_rows
 from recassist.assistant.dialogue.features import FEATURES
 from recassist.assistant.dialogue.replay import ReplayedTurns
 from recassist.assistant.dialogue.scorer import (
+    CHAT_WORDS_FILE,
     COMENTION_FILE,
     COSUGGEST_FILE,
     LAYER_FILE,
@@ -25,6 +26,8 @@ from recassist.ranking.dialogue.corpus import write_corpus
 
 # (liked, suggested) pairs people repeat in the corpus below: Star Wars -> Empire, LOTR 1 -> 2, Matrix -> Memento.
 PAIRS = [("260", "1196"), ("4993", "5952"), ("2571", "4226"), ("1", "4886")]
+#: What the recommender calls each suggestion (chat words: ranking/dialogue/chat_words.py).
+CALLED = ["thrilling", "epic", "mind-bending", "hilarious"]
 
 
 #: Each conversation in its own words: verbatim copies of one dialogue count as one (ranking/dialogue/trust.py).
@@ -42,7 +45,8 @@ def _corpus(tmp_path, catalog, n=150):
         rows.append({"id": f"t{i}", "messages": [
             {"role": "seeker", "text": f"Hi, I loved {catalog.items[liked].label}, {words}",
              "mentions": [{"id": liked}]},
-            {"role": "recommender", "text": f"You should watch {catalog.items[suggested].label}",
+            {"role": "recommender", "text": f"You should watch {catalog.items[suggested].label}, so "
+                                            f"{CALLED[i % len(PAIRS)]}",
              "mentions": [{"id": suggested}]},
             {"role": "seeker", "text": "thanks, sounds good"}],
             "outcomes": [{"id": liked, "outcome": ["liked", "seen"]}, {"id": suggested, "outcome": ["suggested"]}]})
@@ -85,8 +89,13 @@ def test_layer_learns_what_people_suggest_and_says_so(rules_assistant, trained):
     ev = ranked[0].evidence
     assert ev.ranker == "conversation-trained layer"
     assert [s.item_id for s in ev.suggested_in_chats_after] == ["260"]
+    assert [w.word for w in ev.called_in_chats] == ["thrilling"] and ev.called_in_chats[0].conversations >= 30
     sentence = rules_assistant.explainer.explain("1196", ev, use_llm=False)[0]
     assert "in a chat were often recommended it" in sentence
+    item = rules_assistant.catalog.items["1196"]
+    said = "People in recommendation chats called it thrilling, and it is close to what you named."
+    assert "attribute not in evidence" not in " ".join(rules_assistant.explainer.checker.problems(said, item, ev))
+    assert report.words.startswith("chat words: ") and scorer.words is not None
 
 
 def test_hard_rules_hold_with_the_layer(rules_assistant, trained):
@@ -143,8 +152,11 @@ def test_missing_or_stale_layer_falls_back_with_a_message(trained, small_setting
     assert "no co-mention model" in capsys.readouterr().err
     doc = json.loads((settings.models_dir / LAYER_FILE).read_text())
     assert doc["catalog_version"] and doc["config"] and doc["info"]["replayed_conversations"] == 150
+    (partial / COMENTION_FILE).write_bytes((settings.models_dir / COMENTION_FILE).read_bytes())  # no chat words
+    assert ConversationScorer.open(partial, scorer_version(settings)) is None
+    assert "no chat-words model" in capsys.readouterr().err
     # A run stopped after writing a new co-suggestion file but before the layer: the set is never served mixed.
-    (partial / COMENTION_FILE).write_bytes((settings.models_dir / COMENTION_FILE).read_bytes())
+    (partial / CHAT_WORDS_FILE).write_bytes((settings.models_dir / CHAT_WORDS_FILE).read_bytes())
     assert ConversationScorer.open(partial, scorer_version(settings)) is not None
     from recassist.ranking.dialogue.cosuggest import CoSuggestion
 
@@ -176,6 +188,7 @@ def test_a_layer_trained_in_the_background_is_adopted_when_complete(rules_assist
     stale = ConversationLayerWatcher(models, "another-version", assistant.swap_conversation)
     shutil.copy(settings.models_dir / TEXT_FILE, models / TEXT_FILE)
     shutil.copy(settings.models_dir / COMENTION_FILE, models / COMENTION_FILE)
+    shutil.copy(settings.models_dir / CHAT_WORDS_FILE, models / CHAT_WORDS_FILE)
     assert not stale.check()  # complete, but for another catalog version
     os.utime(models / LAYER_FILE)  # the layer file is written last: its change is what the watcher waits for
     try:
