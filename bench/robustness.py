@@ -77,7 +77,8 @@ def injection(args, rows: list[Row], out: dict) -> None:
     deadline = time.monotonic() + budget if budget is not None else None
     for key in args.backends.split(","):
         name, n = BACKENDS[key], args.rules_attacks if key == "none" else args.llm_attacks
-        pending = len(CHANNELS) * n - sum(1 for (a, _) in journaled(journal, key) if a < n)
+        rerun = {a for a in args.rerun_attacks if a < n}
+        pending = len(CHANNELS) * n - sum(1 for (a, _) in journaled(journal, key) if a < n and a not in rerun)
         if n > 0 and pending > 0 and (deadline is None or time.monotonic() < deadline):
             # A directory per backend: Chroma keeps a client per path for the life of the process.
             settings = fresh_copy(args.work, f"injection-{key}", local_threads=LLM_THREADS)
@@ -86,7 +87,7 @@ def injection(args, rows: list[Row], out: dict) -> None:
                 assistant = open_assistant(settings, llm)
                 with serving(create_app(assistant, settings, ui=False)) as url:
                     run_channels(url, attacks[:n], catalog_keys(assistant, settings), journal=journal, backend=key,
-                                 llm_counters=llm.counters if llm else dict, deadline=deadline)
+                                 llm_counters=llm.counters if llm else dict, deadline=deadline, rerun=rerun)
         _injection_rows(rows, out, name, summarize(journal, key, n), n, with_llm=key != "none")
 
 
@@ -366,6 +367,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="crash kinds this process runs (kinds may run as separate processes on one journal)")
     ap.add_argument("--crash-budget-s", type=float, help="0: only add up the crash journal")
     ap.add_argument("--rerun", action="store_true", help="run every section again, even one whose figures are kept")
+    ap.add_argument("--rerun-attacks", type=lambda s: {int(x) for x in s.split(",") if x.strip()}, default=set(),
+                    help="injection: run these attacks (0-based, as the journal numbers them) again after a fix; "
+                         "their new outcomes replace the journaled ones")
     ap.add_argument("--injection-budget-s", type=float, help="start no new attack after this many seconds "
                                                              "(the table says how many of them ran)")
     ap.add_argument("--corpus-dialogues", type=int, help="corpus section: conversations replayed for the layer "

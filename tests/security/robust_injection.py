@@ -22,7 +22,7 @@ import random
 import re
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -228,17 +228,18 @@ def summarize(journal: Path, backend: str, n_attacks: int) -> Summary:
 
 def run_channels(base_url: str, attacks: list[Attack], catalog_ids: set[str], *, seed: int = 0,
                  journal: Path | None = None, backend: str = "", batch: int = 25,
-                 llm_counters: Callable[[], dict[str, int]] = dict, deadline: float | None = None
-                 ) -> dict[str, ChannelResult]:
+                 llm_counters: Callable[[], dict[str, int]] = dict, deadline: float | None = None,
+                 rerun: Collection[int] = ()) -> dict[str, ChannelResult]:
     """Send every attack through every channel; returns per-channel counts.
 
     With a `journal`, each (attack, channel) outcome is appended as it is known and pairs already there
     are skipped, so a stopped run resumes where it was; each line also carries what `llm_counters`
     counted meanwhile (LLM calls, failures, raw outputs holding the canary). Injected items go into
     the catalog `batch` at a time (one index update each, then one explanation request per item) and
-    are deleted afterwards. No new batch starts after `deadline` (a `time.monotonic()` value).
+    are deleted afterwards. No new batch starts after `deadline` (a `time.monotonic()` value). Attacks in
+    `rerun` run again however often they ran (after a fix: the journal's later line for a pair counts).
     """
-    done = journaled(journal, backend)
+    done = {pair: line for pair, line in journaled(journal, backend).items() if pair[0] not in rerun}
     _end_torn_line(journal)
     results = {c: ChannelResult() for c in CHANNELS}
     ids = set(catalog_ids)

@@ -39,6 +39,11 @@ def test_a_stopped_run_resumes_from_its_journal_and_counts_every_pair_once(serve
     assert sum(getattr(r, k) for r in total.channels.values()
                for k in ("canary_leaks", "off_catalog", "payload_echoes", "errors_5xx")) == 0
 
+    # After a fix, chosen attacks run again; their later lines replace the earlier ones in the totals.
+    again = run_channels(served, attacks[:3], ids, journal=journal, backend="none", seed=7, rerun={1})
+    assert all(r.requests == (2 if c == "item" else 1) for c, r in again.items())  # attack 1 only
+    assert summarize(journal, "none", 3).channels["extract"].requests == 3
+
 
 def test_the_llm_under_test_is_what_the_channels_call(sec_settings):
     """The harness wraps the embedded model in the canary planter; the assistant's parts must use it."""
