@@ -123,8 +123,23 @@ def _mid_scifi(cat) -> str:
 
 def _rank_row(label: str, r: dict, target: str) -> Row:
     mean = f"{r['mean_rank']:.1f}" if r["mean_rank"] else "-"
+    seeds = ""
+    if r.get("seeds", 1) > 1:
+        seeds = f" ({r['seeds']} trainings, top {r['k']} in each: {', '.join(map(str, r['topk_per_seed']))})"
     return (label.split(":")[0], f"{label.split(':', 1)[1]}: in top 10 / top {r['k']} / mean rank there",
-            f"{r['top10']} / {r['topk']} / {mean} of {r['n']} unrelated requests", target)
+            f"{r['top10']} / {r['topk']} / {mean} of {r['n']} unrelated requests{seeds}", target)
+
+
+def _over_seeds(runs: list[dict]) -> dict:
+    """`rank_of` results of several trainings added up: counts over all their requests, the mean rank of all
+    appearances."""
+    if len(runs) == 1:
+        return runs[0]
+    ranked = sum(r["topk"] for r in runs)
+    total = sum(r["mean_rank"] * r["topk"] for r in runs if r["mean_rank"])
+    return {"top10": sum(r["top10"] for r in runs), "topk": ranked, "k": runs[0]["k"],
+            "mean_rank": total / ranked if ranked else None, "n": sum(r["n"] for r in runs), "seeds": len(runs),
+            "topk_per_seed": [r["topk"] for r in runs], "top10_per_seed": [r["top10"] for r in runs]}
 
 
 def ranking(args, rows: list[Row], out: dict) -> None:
@@ -150,6 +165,7 @@ def corpus(args, rows: list[Row], out: dict) -> None:
     from recassist.assistant.dialogue.training import SHIPPED_CORPUS, train_conversation_layer
     from recassist.assistant.llm import get_llm
     from recassist.foundation.catalog import load_catalog_cached
+    from recassist.ranking.dialogue.layer import LayerConfig
     from recassist.ui.app import create_app
     from robust_corpus import fragments, kept_text_vectors, poisoned_rows, scan_prompts, trust_off, write_corpus
     from robust_injection import attack_corpus, rank_of, unrelated_requests
@@ -186,13 +202,20 @@ def corpus(args, rows: list[Row], out: dict) -> None:
     with (serving(create_app(assistant, settings, ui=False)) as url, httpx.Client(base_url=url, timeout=300) as api,
           kept_text_vectors(settings, args.work)):
         for name, paths, off in (runs[v] for v in args.corpus_variants.split(",")):
-            with trust_off() if off else contextlib.nullcontext():
-                report = train_conversation_layer(settings, paths, progress=False,
-                                                  layer_dialogues=args.corpus_dialogues, assistant=assistant)
-            reports[name] = str(report)
-            print(f"[corpus: {name}]\n{report}", file=sys.stderr)
-            assistant.engine.conversation = ConversationScorer.open(settings.models_dir, version)
-            res[name] = rank_of(api, target, requests)
+            # Each seed is one training of the layer (its trees draw features at random): the figures add
+            # up over them, so that one fit's luck does not decide the comparison.
+            per_seed = []
+            for seed in range(args.corpus_seeds):
+                with trust_off() if off else contextlib.nullcontext():
+                    report = train_conversation_layer(settings, paths, progress=False,
+                                                      layer_dialogues=args.corpus_dialogues, assistant=assistant,
+                                                      config=LayerConfig(seed=seed))
+                reports[f"{name}, seed {seed}"] = str(report)
+                print(f"[corpus: {name}, seed {seed}]\n{report}", file=sys.stderr)
+                assistant.engine.conversation = ConversationScorer.open(settings.models_dir, version)
+                per_seed.append(rank_of(api, target, requests))
+                print(f"[corpus: {name}, seed {seed}] {per_seed[-1]}", file=sys.stderr)
+            res[name] = _over_seeds(per_seed)
         if llm:
             llm.prompts.clear()  # from here on: what reaches the model once the poisoned layer serves
         for n, text in enumerate(requests[: args.corpus_prompt_requests]):
@@ -377,6 +400,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus-variants", default="shipped,off,poisoned,plain,reworded",
                     help="corpus section: the trainings measured: the shipped corpus; plus the poisoned one with the "
                          "trust weights off; with them; the poisoned dialogues without attack texts; and reworded")
+    ap.add_argument("--corpus-seeds", type=int, default=1,
+                    help="corpus section: trainings per corpus, with layer seeds 0..N-1; figures add up over them")
     ap.add_argument("--corpus-prompts", type=int, help="corpus section: requests whose LLM prompts are scanned "
                                                        "(default 20, --quick 5; 0 skips the scan)")
     args = ap.parse_args(argv)

@@ -38,6 +38,11 @@ class TextToItemConfig:
     batch: int = 1024
     learning_rate: float = 0.01
     offset_decay: float = 1e-3  # L2 on the learned item offsets and biases: the text vector stays the prior
+    #: plain SGD for the per-item offsets and biases (the shared maps use Adam at `learning_rate`): an item's
+    #: parameters then move in proportion to its evidence. Under Adam, whose steps are normalised per
+    #: parameter, one dialogue suggesting a rarely suggested film raised its log-probability by 2.8 nats for
+    #: every unrelated request; with SGD the change is within a refit's noise (docs/conversation-learning.md)
+    item_learning_rate: float = 0.2
     conversation_cap: float = 4.0  # most total weight one conversation's examples may have
     recency: float = 0.85  # the most recent item named weighs 1, the one before this much, ...
     seed: int = 0
@@ -153,7 +158,8 @@ class TextToItem:
         log_scale = torch.nn.Parameter(torch.tensor(np.log(10.0), dtype=torch.float32))
         V = torch.from_numpy(vectors)
         Xt, yt, wt = torch.from_numpy(X), torch.from_numpy(y), torch.from_numpy(weights)
-        opt = torch.optim.Adam([q_map, i_map, offset, bias, log_scale], lr=cfg.learning_rate)
+        shared = torch.optim.Adam([q_map, i_map, log_scale], lr=cfg.learning_rate)
+        per_item = torch.optim.SGD([offset, bias], lr=cfg.item_learning_rate)
         losses = []
         for _ in range(cfg.epochs):
             order = torch.randperm(len(kept), generator=g)
@@ -164,9 +170,11 @@ class TextToItem:
                 logits = log_scale.exp() * (Xt[b] @ q_map) @ items.T + bias
                 loss = (torch.nn.functional.cross_entropy(logits, yt[b], reduction="none") * wt[b]).sum() / wt[b].sum()
                 loss = loss + cfg.offset_decay * (offset.pow(2).sum(1).mean() + bias.pow(2).mean())
-                opt.zero_grad()
+                shared.zero_grad()
+                per_item.zero_grad()
                 loss.backward()
-                opt.step()
+                shared.step()
+                per_item.step()
                 total += float(loss.detach()) * len(b)
             losses.append(total / len(kept))
             if progress:

@@ -113,13 +113,16 @@ def test_many_poisoned_dialogues_cannot_lift_an_item_into_the_top_50(tmp_path, v
     # What people suggest after an item is still learnt: its usual partner is still first.
     assert sum(int(np.argmax(guarded.score([c]))) == int(c) + 40 for c in REQUESTS) >= 90
 
-    # Text-to-item learns from the survivors exactly what it learns from them alone, far from what 200 teach.
+    # Text-to-item learns from the survivors exactly what it learns from them alone: no more than from the
+    # honest dialogues only, far from what 200 teach.
     plain_text = _text_model(convs, None, vectors)
     guarded_text = _text_model(convs, trust, vectors)
     survivors_text = _text_model(honest + survivors, None, vectors)
     np.testing.assert_allclose(guarded_text.score(None, ["200"]), survivors_text.score(None, ["200"]), atol=1e-5)
     lifted, guarded_hits = (_in_top50(lambda c, m=m: m.score(None, [c])) for m in (plain_text, guarded_text))
-    assert lifted >= 40 and guarded_hits <= lifted // 2
+    clean_text = _text_model(honest, None, vectors)
+    clean_hits = _in_top50(lambda c: clean_text.score(None, [c]))
+    assert lifted >= 25 and guarded_hits <= clean_hits
 
 
 def test_dialogues_carrying_instructions_are_skipped_and_counted(tmp_path):
