@@ -45,6 +45,7 @@ from recassist.foundation.errors import InputError, NotFoundError, UnknownItemEr
 from recassist.foundation.profile import InterestProfile
 from recassist.foundation.settings import Settings
 from recassist.ranking.base import Ranker
+from recassist.ranking.dialogue.text_to_item import REQUEST_MESSAGES
 from recassist.retrieval.candidates import Candidate, CandidateGenerator
 from recassist.retrieval.filters import parse_filter
 
@@ -157,9 +158,10 @@ class Assistant:
             delta, _ = parts.extractor.extract(text, turn=turn_no)
             delta = plan.read(delta) if plan is not None else delta
         notes = list(delta.notes) if delta.status == "degraded" or delta.truncated else []
+        earlier = [t.text.strip() for t in turns if t.role == "user" and t.text.strip()][-(REQUEST_MESSAGES - 1):]
         return TurnContext(
             parts=parts, store=store, gate=self._compute_gate, user_id=user_id, session_id=session_id, text=text,
-            turn_no=turn_no, shown=shown, route=route, delta=delta,
+            request_text=" ".join([*earlier, text]), turn_no=turn_no, shown=shown, route=route, delta=delta,
             profile=store.get_profile(user_id, create=True), state=state, k=k, explain=explain, notes=notes,
             plan=plan,
         )

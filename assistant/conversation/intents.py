@@ -80,7 +80,7 @@ def _recommend(ctx: TurnContext, *, exclude: list[str]) -> Iterator[ChatEvent]:
             yield from ctx.finish("onboarding", step.question, step.items, onboarding=step)
             return
     k_first = ctx.k if plan is None else plan.first
-    items = recommend_items(parts, ctx.gate, ctx.profile, history, k=k_first, text=ctx.text,
+    items = recommend_items(parts, ctx.gate, ctx.profile, history, k=k_first, text=ctx.request_text,
                             exclude=exclude, named_genres=ctx.delta.liked_genres()) if k_first else []
     if plan is not None:
         items += plan.items(ctx.profile, ctx.text)

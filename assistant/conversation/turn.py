@@ -58,6 +58,9 @@ class TurnContext:
     user_id: str
     session_id: str
     text: str
+    #: The text ranking reads: this message and the user's two before it in the session, as the
+    #: conversation layer was trained and is measured (the seeker's last three messages of a dialogue).
+    request_text: str
     turn_no: int  # user turns before this one in the session
     shown: list[str]  # item ids the latest showing turn listed, in display order
     route: Route

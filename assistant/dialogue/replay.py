@@ -16,6 +16,7 @@ from recassist.assistant.dialogue.features import FEATURES, ChatModels, turn_fea
 from recassist.assistant.extraction.mentions import matcher_for
 from recassist.foundation.profile import InterestProfile
 from recassist.ranking.dialogue.corpus import Conversation
+from recassist.ranking.dialogue.text_to_item import REQUEST_MESSAGES
 
 
 @dataclass
@@ -83,7 +84,8 @@ def replay(conversations: Iterable[Conversation], assistant, models_for: Callabl
                 if targets:
                     blocked = set(profile.disliked_ids())
                     feats = turn_features(engine, models, profile, [m for m in mentioned if m not in blocked],
-                                          text=" ".join(seeker_text[-3:]), exclude=mentioned, named_genres=named)
+                                          text=" ".join(seeker_text[-REQUEST_MESSAGES:]), exclude=mentioned,
+                                          named_genres=named)
                     if feats is not None:
                         out.X.append(feats.X)
                         out.y.append(np.array([x in targets for x in feats.ids], np.int8))

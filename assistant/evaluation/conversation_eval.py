@@ -31,6 +31,7 @@ from recassist.assistant.evaluation.crs_eval import (
 from recassist.assistant.evaluation.redial import Dialogue
 from recassist.assistant.extraction.mentions import matcher_for
 from recassist.foundation.profile import InterestProfile
+from recassist.ranking.dialogue.text_to_item import REQUEST_MESSAGES
 
 TRAINED = "trained layer (LightGBM over all signals)"
 HAND = "hand-tuned engine (replaced)"
@@ -90,7 +91,7 @@ def evaluate_systems(dialogues: list[Dialogue], assistant, scorer, models: ChatM
                 if i in turns:
                     exclude = set(mentioned)
                     hist = _history(mentioned, profile)
-                    text = " ".join(seeker_text[-3:])
+                    text = " ".join(seeker_text[-REQUEST_MESSAGES:])
                     ranked: dict[str, list[str]] = {}
                     for name, conv in systems.items():
                         engine.conversation = conv

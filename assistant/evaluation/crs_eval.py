@@ -20,6 +20,7 @@ from recassist.assistant.evaluation.redial import Dialogue
 from recassist.assistant.extraction.mentions import matcher_for
 from recassist.foundation.catalog.models import Catalog
 from recassist.foundation.profile import InterestProfile
+from recassist.ranking.dialogue.text_to_item import REQUEST_MESSAGES
 
 KS = (1, 10, 50)
 
@@ -110,7 +111,8 @@ def evaluate_conversations(dialogues: list[Dialogue], assistant, *, use_llm: boo
         for i, m in enumerate(d.messages):
             if i in turns:
                 exclude = set(mentioned)
-                ranked = engine.recommend(profile, _history(mentioned, profile), k=50, text=" ".join(seeker_text[-3:]),
+                text = " ".join(seeker_text[-REQUEST_MESSAGES:])
+                ranked = engine.recommend(profile, _history(mentioned, profile), k=50, text=text,
                                           exclude=list(exclude), named_genres=last_named(seeker_genres))
                 ids = [r.item_id for r in ranked]
                 res.seconds.append(time.perf_counter() - t_start)

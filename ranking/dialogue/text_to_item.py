@@ -29,6 +29,9 @@ from recassist.ranking.storage import save_npz
 
 NAME = "text-to-item"
 FORMAT = 1
+#: The text of a request in a dialogue: the seeker's last this many messages joined. Training examples, the
+#: layer's replay, the evaluations and chat turns all read it so, so a model sees at serving what it learnt on.
+REQUEST_MESSAGES = 3
 
 
 @dataclass(frozen=True)
@@ -228,7 +231,7 @@ class TextToItem:
         return self
 
 
-def examples_from(conversations, max_seeker_turns: int = 3) -> list[TextExample]:
+def examples_from(conversations, max_seeker_turns: int = REQUEST_MESSAGES) -> list[TextExample]:
     """Training examples of `conversations` (`ranking.dialogue.corpus.Conversation`): at each recommender turn
     newly suggesting items, the seeker's last `max_seeker_turns` messages joined (the text a chat request
     carries), the items named before, and each suggested item."""

@@ -209,3 +209,28 @@ def test_the_ranker_weighs_in_only_when_it_knows_something_about_the_user(rules_
     history = [i.item_id for i in rules_assistant.catalog.items.values() if i.title in ("Toy Story", "Up")]
     assert [r.item_id for r in engine.recommend(empty, history, k=10)] != [
         r.item_id for r in contrary.recommend(empty, history, k=10)]
+
+
+def test_ranking_reads_the_users_last_three_messages(rules_assistant, monkeypatch):
+    """The conversation layer learnt on the seeker's last three messages; a chat turn ranks with the same."""
+    from recassist.assistant.conversation.engine import RecommendationEngine
+
+    texts = []
+    real = RecommendationEngine.recommend
+
+    def recording(self, *args, **kw):
+        texts.append(kw.get("text"))
+        return real(self, *args, **kw)
+
+    monkeypatch.setattr(RecommendationEngine, "recommend", recording)
+    a = rules_assistant
+    sid = a.store.start_session("dora")
+    said = ["I loved The Matrix (1999)", "something with robots please", "show me something scary",
+            "something funny please"]
+    for message in said:
+        assert chat(a, "dora", message, sid).items
+    assert texts[0] == said[0]
+    assert texts[-1] == " ".join(said[-3:])
+    other = a.store.start_session("dora")  # a new session starts from its own words
+    chat(a, "dora", "I want a western", other)
+    assert texts[-1] == "I want a western"
