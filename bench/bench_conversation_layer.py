@@ -1,7 +1,7 @@
 """The conversation layer's variants on the requests a training run replayed, all on the training dialogues.
 
     recassist train conversations --keep-replay /tmp/replay.npz
-    python bench/bench_conversation_layer.py /tmp/replay.npz [base] [no-comention] [curve]
+    python bench/bench_conversation_layer.py /tmp/replay.npz [base] [no-comention] [curve] [--seeds N]
 
 Fits the layer on folds 1-4 as training does; fold 0 (held out for settings) is split in two halves by
 conversation: the number of trees is chosen on one half and Recall@1/10/50 and NDCG@10 measured on the other,
@@ -11,6 +11,9 @@ misses. Also prints the share of fold 0's targets among the candidates (the ceil
 - `base`: every feature, every candidate source;
 - `no-comention`: without co-mention's three features and the candidates only co-mention brought in;
 - `curve`: every feature, fitted on 25 / 50 / 75 % of the fitted conversations (is the layer under-trained?).
+
+`--seeds N`: each figure the mean over N fits with layer seeds 0..N-1 (one fit's tree count moves Recall@10
+by about 0.005 here).
 """
 
 from __future__ import annotations
@@ -77,16 +80,19 @@ def metrics(layer: LearnedLayer, reqs: list[dict], ks=(1, 10, 50)) -> list[float
     return [hits[k] / max(1, n) for k in ks] + [ndcg / max(1, n)]
 
 
-def run(name: str, fit: list[dict], held: list[dict], cols: list[int], comention_pool: bool = True) -> None:
+def run(name: str, fit: list[dict], held: list[dict], cols: list[int], comention_pool: bool = True,
+        seeds: int = 1) -> None:
     t0 = time.perf_counter()
     fitted = view(fit, cols, comention_pool)
     res, trees = [], []
     for h in (0, 1):
         choose = view([r for r in held if r["half"] == h], cols, comention_pool)
         report = view([r for r in held if r["half"] != h], cols, comention_pool)
-        layer = LearnedLayer.fit(*stack(fitted), *stack(choose), [FEATURES[c] for c in cols], LayerConfig())
-        res.append(metrics(layer, report))
-        trees.append(layer.info["trees"])
+        for seed in range(seeds):
+            layer = LearnedLayer.fit(*stack(fitted), *stack(choose), [FEATURES[c] for c in cols],
+                                     LayerConfig(seed=seed))
+            res.append(metrics(layer, report))
+            trees.append(layer.info["trees"])
     r1, r10, r50, nd = np.mean(res, axis=0)
     print(f"{name:<58} R@1 {r1:.3f}  R@10 {r10:.3f}  R@50 {r50:.3f}  NDCG@10 {nd:.3f}  trees {trees} "
           f"({time.perf_counter() - t0:.0f} s)", flush=True)
@@ -97,6 +103,7 @@ def main() -> None:
     ap.add_argument("replay", help="the file `recassist train conversations --keep-replay` wrote")
     ap.add_argument("what", nargs="*", default=["base", "no-comention", "curve"],
                     choices=["base", "no-comention", "curve"])
+    ap.add_argument("--seeds", type=int, default=1, help="fits per figure, with layer seeds 0..N-1 (mean shown)")
     args = ap.parse_args()
     reqs = requests(args.replay)
     fit = [r for r in reqs if r["fold"] != SELECT_FOLD]
@@ -107,16 +114,16 @@ def main() -> None:
     print(f"held-out targets among the candidates: {pool_share(held):.3f} with co-mention's, "
           f"{pool_share(view(held, every, False)):.3f} without")
     if "base" in args.what:
-        run("every feature", fit, held, every)
+        run("every feature", fit, held, every, seeds=args.seeds)
     if "no-comention" in args.what:
         run("without co-mention (features and candidates)", fit, held,
-            [i for i in every if FEATURES[i] not in COMENTION], comention_pool=False)
+            [i for i in every if FEATURES[i] not in COMENTION], comention_pool=False, seeds=args.seeds)
     if "curve" in args.what:
         convs = sorted({r["conv"] for r in fit}, key=lambda c: hashlib.sha1(c.encode()).hexdigest())
         for share in (0.25, 0.5, 0.75):
             keep = set(convs[: int(len(convs) * share)])
             run(f"every feature, {share:.0%} of the fitted conversations ({len(keep)})",
-                [r for r in fit if r["conv"] in keep], held, every)
+                [r for r in fit if r["conv"] in keep], held, every, seeds=args.seeds)
 
 
 if __name__ == "__main__":

@@ -139,7 +139,8 @@ def _over_seeds(runs: list[dict]) -> dict:
     total = sum(r["mean_rank"] * r["topk"] for r in runs if r["mean_rank"])
     return {"top10": sum(r["top10"] for r in runs), "topk": ranked, "k": runs[0]["k"],
             "mean_rank": total / ranked if ranked else None, "n": sum(r["n"] for r in runs), "seeds": len(runs),
-            "topk_per_seed": [r["topk"] for r in runs], "top10_per_seed": [r["top10"] for r in runs]}
+            "topk_per_seed": [r["topk"] for r in runs], "top10_per_seed": [r["top10"] for r in runs],
+            "where_per_seed": [r["where"] for r in runs]}
 
 
 def ranking(args, rows: list[Row], out: dict) -> None:

@@ -325,7 +325,8 @@ def rank_of(api: httpx.Client, item_id: str, requests: list[str], k: int = 50) -
         ranks.append(got.index(item_id) + 1 if item_id in got else None)
     present = [x for x in ranks if x is not None]
     return {"top10": sum(1 for x in present if x <= 10), "topk": len(present), "k": k,
-            "mean_rank": (sum(present) / len(present)) if present else None, "n": len(requests)}
+            "mean_rank": (sum(present) / len(present)) if present else None, "n": len(requests),
+            "where": {requests[i]: r for i, r in enumerate(ranks) if r is not None}}
 
 
 def rank_displacement(base_url: str, catalog, item_id: str, requests: list[str], k: int = 50) -> dict[str, dict]:
