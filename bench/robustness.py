@@ -130,6 +130,16 @@ def _rank_row(label: str, r: dict, target: str) -> Row:
             f"{r['top10']} / {r['topk']} / {mean} of {r['n']} unrelated requests{seeds}", target)
 
 
+def _corpus_target(run: str) -> str:
+    """The corpus rows' targets: the attack dialogues teach no more than the ones the trust rules count (one
+    conversation's worth); the sybils without attack texts, no more than the shipped corpus."""
+    if run == "shipped + poisoned":
+        return "<= the counted ones alone"
+    if run.startswith("shipped corpus") or "off" in run or "count" in run:
+        return ""
+    return "poisoned <= shipped"
+
+
 def _over_seeds(runs: list[dict]) -> dict:
     """`rank_of` results of several trainings added up: counts over all their requests, the mean rank of all
     appearances."""
@@ -163,7 +173,12 @@ def ranking(args, rows: list[Row], out: dict) -> None:
 def corpus(args, rows: list[Row], out: dict) -> None:
     import httpx
     from recassist.assistant.dialogue.scorer import ConversationScorer
-    from recassist.assistant.dialogue.training import SHIPPED_CORPUS, train_conversation_layer
+    from recassist.assistant.dialogue.training import (
+        SHIPPED_CORPUS,
+        read_corpora,
+        train_conversation_layer,
+        trust_weights,
+    )
     from recassist.assistant.llm import get_llm
     from recassist.foundation.catalog import load_catalog_cached
     from recassist.ranking.dialogue.layer import LayerConfig
@@ -181,8 +196,14 @@ def corpus(args, rows: list[Row], out: dict) -> None:
     pop = cat.popularity
     popular = [cat.items[i].label for i in sorted(pop, key=lambda i: -pop[i])[:50] if i != target]
     attacks = attack_corpus()
-    poison = write_corpus(settings.data_dir.parent / "poisoned-corpus.jsonl",
-                          poisoned_rows(attacks, cat.items[target].label, popular))
+    poisoned = poisoned_rows(attacks, cat.items[target].label, popular)
+    poison = write_corpus(settings.data_dir.parent / "poisoned-corpus.jsonl", poisoned)
+    # Only the poisoned dialogues the trust rules let count: 203 of them must teach no more than these.
+    convs, stats = read_corpora([SHIPPED_CORPUS, poison], cat)
+    trust = trust_weights(convs, stats)
+    counted = {c.conversation_id for c in convs if trust.conversation_weight(c) > 0}
+    kept = write_corpus(settings.data_dir.parent / "poisoned-kept.jsonl",
+                        [r for r in poisoned if r["id"] in counted])
     # The same dialogues without the attack texts: no instruction for a filter to find, one template; and
     # reworded, so that no two share a template either.
     plain, reworded = (write_corpus(settings.data_dir.parent / f"sybil-{name}.jsonl",
@@ -194,6 +215,7 @@ def corpus(args, rows: list[Row], out: dict) -> None:
     runs = {"shipped": ("shipped corpus", [SHIPPED_CORPUS], False),
             "off": ("shipped + poisoned, trust weights off", [SHIPPED_CORPUS, poison], True),
             "poisoned": ("shipped + poisoned", [SHIPPED_CORPUS, poison], False),
+            "kept": ("shipped + the poisoned dialogues the trust rules count, alone", [SHIPPED_CORPUS, kept], False),
             "plain": ("shipped + poisoned without attack texts", [SHIPPED_CORPUS, plain], False),
             "reworded": ("shipped + poisoned without attack texts, reworded", [SHIPPED_CORPUS, reworded], False)}
     unknown = set(args.corpus_variants.split(",")) - set(runs)
@@ -225,8 +247,7 @@ def corpus(args, rows: list[Row], out: dict) -> None:
     scan = scan_prompts(list(llm.prompts) if llm else [], fragments(attacks))
     label = f"'{cat.items[target].title}' pushed by {len(attacks)} poisoned dialogues"
     for name in res:
-        rows.append(_rank_row(f"corpus:{label}, layer trained on the {name}", res[name],
-                              "" if name.startswith("shipped corpus") or "off" in name else "poisoned <= shipped"))
+        rows.append(_rank_row(f"corpus:{label}, layer trained on the {name}", res[name], _corpus_target(name)))
     asked = f"{args.corpus_prompt_requests} recommendations + chat turns"
     rows.append(("corpus", f"prompts sent to the LLM after poisoned training ({asked}) / holding poisoned text",
                  f"{scan.prompts} / {scan.with_corpus_text}", "- / 0"))
@@ -398,9 +419,10 @@ def main(argv: list[str] | None = None) -> int:
                                                              "(the table says how many of them ran)")
     ap.add_argument("--corpus-dialogues", type=int, help="corpus section: conversations replayed for the layer "
                                                           "(default 250, --quick 100)")
-    ap.add_argument("--corpus-variants", default="shipped,off,poisoned,plain,reworded",
+    ap.add_argument("--corpus-variants", default="shipped,off,poisoned,kept,plain,reworded",
                     help="corpus section: the trainings measured: the shipped corpus; plus the poisoned one with the "
-                         "trust weights off; with them; the poisoned dialogues without attack texts; and reworded")
+                         "trust weights off; with them; only the poisoned dialogues the weights count; the "
+                         "poisoned dialogues without attack texts; and reworded")
     ap.add_argument("--corpus-seeds", type=int, default=1,
                     help="corpus section: trainings per corpus, with layer seeds 0..N-1; figures add up over them")
     ap.add_argument("--corpus-prompts", type=int, help="corpus section: requests whose LLM prompts are scanned "

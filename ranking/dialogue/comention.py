@@ -66,7 +66,9 @@ class CoMention:
         prior = np.zeros(n, np.float64)
         n_conv = 0
         for conv in conversations:
-            if trust is not None and conv.conversation_id in trust.dropped:
+            # Silenced conversations (dropped, or every suggestion capped to 0) count nowhere, the prior's
+            # denominator included.
+            if trust is not None and trust.conversation_weight(conv) <= 0:
                 continue
             n_conv += 1
             named = list(dict.fromkeys(self.index[x] for t in conv.turns for x in t.items if x in self.index))

@@ -59,7 +59,9 @@ class CoSuggestion:
         prior = np.zeros(len(self.item_ids), np.float64)
         n_conv = 0
         for conv in conversations:
-            if trust is not None and conv.conversation_id in trust.dropped:
+            # A conversation the weights silence (dropped, or every suggestion capped to 0) counts nowhere, not
+            # even in the prior's denominator: 200 silenced dialogues must leave the model as they found it.
+            if trust is not None and trust.conversation_weight(conv) <= 0:
                 continue
             pairs: dict[tuple[int, int], None] = {}
             contexts: set[int] = set()

@@ -8,6 +8,7 @@ import random
 
 import numpy as np
 import pytest
+from recassist.ranking.dialogue.comention import CoMention
 from recassist.ranking.dialogue.corpus import read_corpus
 from recassist.ranking.dialogue.cosuggest import CoSuggestion
 from recassist.ranking.dialogue.text_to_item import TextToItem, TextToItemConfig, examples_from
@@ -112,6 +113,14 @@ def test_many_poisoned_dialogues_cannot_lift_an_item_into_the_top_50(tmp_path, v
     assert _in_top50(lambda c: guarded.score([c])) <= _in_top50(lambda c: clean.score([c]))
     # What people suggest after an item is still learnt: its usual partner is still first.
     assert sum(int(np.argmax(guarded.score([c]))) == int(c) + 40 for c in REQUESTS) >= 90
+    # The silenced sybils count nowhere, not even in the priors' denominators: the models are those of the
+    # survivors alone.
+    alone = honest + survivors
+    survivors_only = CoSuggestion(ITEMS).fit(alone, trust=trust)
+    np.testing.assert_array_equal(guarded.prior, survivors_only.prior)
+    assert (guarded.pairs != survivors_only.pairs).nnz == 0 and guarded.conversations == len(alone)
+    cm, cm_alone = CoMention(ITEMS).fit(convs, trust=trust), CoMention(ITEMS).fit(alone, trust=trust)
+    np.testing.assert_allclose(cm.score(["200"]), cm_alone.score(["200"]), atol=1e-5)
 
     # Text-to-item learns from the survivors exactly what it learns from them alone: no more than from the
     # honest dialogues only, far from what 200 teach.
