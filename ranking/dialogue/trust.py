@@ -18,6 +18,9 @@ every (conversation, suggested item) a weight in [0, 1], used by both scorers an
    suggests one film everywhere is not. A corpus trained on alone has nothing to be compared with: only the
    first two rules apply to it.
 
+A conversation whose every suggestion weighs 0 is silenced: the scorers skip it as they skip a dropped one, so
+it counts in no prior's denominator either (200 silenced dialogues had shifted every item's chat prior).
+
 A capped group keeps whole conversations (the first ones by a hash of their ids), not a small share of each:
 spread thinly over many different contexts, even one conversation's worth of weight taught text-to-item to
 place the item after anything (tests/ranking/test_dialogue_trust.py).
