@@ -131,13 +131,9 @@ def _rank_row(label: str, r: dict, target: str) -> Row:
 
 
 def _corpus_target(run: str) -> str:
-    """The corpus rows' targets: the attack dialogues teach no more than the ones the trust rules count (one
-    conversation's worth); the sybils without attack texts, no more than the shipped corpus."""
-    if run == "shipped + poisoned":
-        return "<= the counted ones alone"
-    if run.startswith("shipped corpus") or "off" in run or "count" in run:
-        return ""
-    return "poisoned <= shipped"
+    """The corpus rows' target: the attack dialogues teach no more than the ones the trust rules count (at most
+    one conversation's worth, which no weight removes); the other rows are what it is read against."""
+    return "<= the counted ones alone" if run == "shipped + poisoned" else ""
 
 
 def _over_seeds(runs: list[dict]) -> dict:
