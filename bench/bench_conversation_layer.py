@@ -10,7 +10,9 @@ misses. Also prints the share of fold 0's targets among the candidates (the ceil
 
 - `base`: every feature, every candidate source;
 - `no-comention`: without co-mention's three features and the candidates only co-mention brought in;
-- `curve`: every feature, fitted on 25 / 50 / 75 % of the fitted conversations (is the layer under-trained?).
+- `curve`: every feature, fitted on 25 / 50 / 75 % of the fitted conversations (is the layer under-trained?);
+- `cross-fit`: one layer per fitted fold, each fitted on the other three and its trees chosen on that fold, their
+  scores averaged (no tree count is chosen on fold 0 here: both halves only report).
 
 `--seeds N`: each figure the mean over N fits with layer seeds 0..N-1 (one fit's tree count moves Recall@10
 by about 0.005 here).
@@ -98,11 +100,39 @@ def run(name: str, fit: list[dict], held: list[dict], cols: list[int], comention
           f"({time.perf_counter() - t0:.0f} s)", flush=True)
 
 
+class Averaged:
+    """Layers whose scores are averaged, scored like one layer."""
+
+    def __init__(self, layers: list[LearnedLayer]) -> None:
+        self.layers = layers
+
+    def score(self, X: np.ndarray) -> np.ndarray:
+        return np.mean([layer.score(X) for layer in self.layers], axis=0)
+
+
+def run_cross_fit(fit: list[dict], held: list[dict], seeds: int = 1) -> None:
+    t0 = time.perf_counter()
+    folds = sorted({r["fold"] for r in fit})
+    res, trees = [], []
+    for seed in range(seeds):
+        layers = []
+        for f in folds:
+            layer = LearnedLayer.fit(*stack([r for r in fit if r["fold"] != f]),
+                                     *stack([r for r in fit if r["fold"] == f]), FEATURES, LayerConfig(seed=seed))
+            layers.append(layer)
+            trees.append(layer.info["trees"])
+        for h in (0, 1):
+            res.append(metrics(Averaged(layers), [r for r in held if r["half"] != h]))
+    r1, r10, r50, nd = np.mean(res, axis=0)
+    print(f"{f'cross-fit: {len(folds)} layers averaged':<58} R@1 {r1:.3f}  R@10 {r10:.3f}  R@50 {r50:.3f}  "
+          f"NDCG@10 {nd:.3f}  trees {trees} ({time.perf_counter() - t0:.0f} s)", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("replay", help="the file `recassist train conversations --keep-replay` wrote")
     ap.add_argument("what", nargs="*", default=["base", "no-comention", "curve"],
-                    choices=["base", "no-comention", "curve"])
+                    choices=["base", "no-comention", "curve", "cross-fit"])
     ap.add_argument("--seeds", type=int, default=1, help="fits per figure, with layer seeds 0..N-1 (mean shown)")
     args = ap.parse_args()
     reqs = requests(args.replay)
@@ -118,6 +148,8 @@ def main() -> None:
     if "no-comention" in args.what:
         run("without co-mention (features and candidates)", fit, held,
             [i for i in every if FEATURES[i] not in COMENTION], comention_pool=False, seeds=args.seeds)
+    if "cross-fit" in args.what:
+        run_cross_fit(fit, held, seeds=args.seeds)
     if "curve" in args.what:
         convs = sorted({r["conv"] for r in fit}, key=lambda c: hashlib.sha1(c.encode()).hexdigest())
         for share in (0.25, 0.5, 0.75):

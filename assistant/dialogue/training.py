@@ -3,10 +3,11 @@ from conversation corpora.
 
 Co-suggestion, text-to-item and co-mention are fitted on every conversation of every corpus. The layer's
 training requests come from replaying up to `layer_dialogues` conversations as chats (`replay`), each with
-conversation-trained scorers not fitted on it (5 folds by a hash of the conversation id); fold 0 is held out to choose
-the number of trees and is never fitted on. The files are written atomically with their config and the catalog
-version; on any error the previous files stay in place and the engine keeps answering with them (or with the
-hand-tuned scorer).
+conversation-trained scorers fitted neither on it nor on fold 0 (5 folds by a hash of the conversation id), so fold
+0 reaches no request's features but its own. The layer is five models averaged, one per fold, each fitted on the
+other four with its number of trees chosen on its own fold (`LayerConfig.cross_fit`); fold 0's model alone is what
+is measured on fold 0. The files are written atomically with their config and the catalog version; on any error
+the previous files stay in place and the engine keeps answering with them (or with the hand-tuned scorer).
 """
 
 from __future__ import annotations
@@ -212,15 +213,18 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
     bar.close()
     if keep_replay:
         turns.save(keep_replay)
-    fit_rows = [i for i, c in enumerate(turns.conversation) if fold_of_id(c) != SELECT_FOLD and turns.y[i].any()]
-    sel_rows = [i for i, c in enumerate(turns.conversation) if fold_of_id(c) == SELECT_FOLD and turns.y[i].any()]
-    if not fit_rows or not sel_rows:
+    rows = [i for i, y in enumerate(turns.y) if y.any()]  # requests with a suggested item among the candidates
+    folds = [fold_of_id(turns.conversation[i]) for i in rows]
+    if SELECT_FOLD not in folds or set(folds) == {SELECT_FOLD}:
         raise InputError("no replayed request had a suggested item among its candidates; the corpus cannot "
                          "train the layer")
     cfg = config or LayerConfig()
-    tree_bar = _bar(cfg.max_trees, "fitting the layer (trees, stops early)", progress)
-    layer = LearnedLayer.fit(*_stack(turns, fit_rows), *_stack(turns, sel_rows), FEATURES, cfg, version,
-                             progress=lambda i: tree_bar.update(1))
+    # Cross-fitted: one model per fold, its trees chosen on that fold; fold 0's model alone never saw fold 0,
+    # which is what `recassist eval conversation --holdout-redial` measures.
+    selection = sorted(set(folds)) if cfg.cross_fit else [SELECT_FOLD]
+    tree_bar = _bar(cfg.max_trees * len(selection), "fitting the layer (trees, each model stops early)", progress)
+    layer = LearnedLayer.fit_folds([turns.X[i] for i in rows], [turns.y[i] for i in rows], folds, selection,
+                                   FEATURES, cfg, version, progress=lambda i: tree_bar.update(1))
     tree_bar.close()
     layer.info.update({"corpus_conversations": len(convs), "replayed_conversations": len(chosen),
                        "usable_conversations": len(usable),
@@ -246,8 +250,9 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
         words=f"chat words: {int((words.described > 0).sum())} items described in {words.conversations} "
               f"conversations, {int((words.counts >= words.config.quote_min_conversations).any(axis=1).sum())} "
               f"with a quotable word -> {models / CHAT_WORDS_FILE}",
-        layer=f"layer: {layer.info['trees']} trees on {len(fit_rows)} requests, NDCG@10 on {len(sel_rows)} held-out "
-              f"requests {layer.info['selection_ndcg@10']:.4f} -> {models / LAYER_FILE}",
+        layer=f"layer: {len(layer.members)} models averaged, {layer.info['trees']} trees "
+              f"({', '.join(str(m.info['trees']) for m in layer.members)}) on {len(rows)} requests, NDCG@10 on "
+              f"each model's held-out fold {layer.info['selection_ndcg@10']:.4f} -> {models / LAYER_FILE}",
         seconds=time.perf_counter() - t0)
 
 
@@ -346,11 +351,6 @@ class TextTraining:
 
 def fold_of_id(conversation_id: str) -> int:
     return int(hashlib.sha1(conversation_id.encode()).hexdigest(), 16) % FOLDS
-
-
-def _stack(turns, rows: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return (np.concatenate([turns.X[i] for i in rows]), np.concatenate([turns.y[i] for i in rows]),
-            np.array([len(turns.X[i]) for i in rows]))
 
 
 def _bar(total: int, desc: str, enabled: bool):

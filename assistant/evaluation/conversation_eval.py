@@ -256,8 +256,13 @@ def _cmd(args, settings) -> int:
         text_model = text_data.fit(co.item_ids, without_folds={SELECT_FOLD})
         cm = CoMention(co.item_ids, scorer.comention.config if scorer and scorer.comention else None)
         cm.fit((c for c in convs if fold_of_id(c.conversation_id) != SELECT_FOLD), trust)
+        # Only the layer's models never fitted on the held-out fold (their trees were chosen on it).
+        layer = scorer.layer.held_out(SELECT_FOLD) if scorer else None
+        if scorer and layer is None:
+            raise InputError(f"the conversation layer has no model held out on fold {SELECT_FOLD}; run `recassist "
+                             "train conversations` again")
         runs.append(("ReDial training dialogues held out for settings", held,
-                     ConversationScorer(co, scorer.layer, text_model, cm, scorer.words) if scorer else None,
+                     ConversationScorer(co, layer, text_model, cm, scorer.words) if scorer else None,
                      ChatModels(co, text_model, cm)))
     for label, dialogues, sc, co in runs:
         with tqdm(total=len(dialogues), desc=label, unit="dlg", file=sys.stderr, mininterval=5) as bar:

@@ -23,6 +23,8 @@ class TreeEnsemble:
                  left: np.ndarray, right: np.ndarray, value: np.ndarray, roots: np.ndarray) -> None:
         self.feature, self.threshold, self.default_left, self.missing = feature, threshold, default_left, missing
         self.left, self.right, self.value, self.roots = left, right, value, roots
+        self.depth = _depth(left, right, roots)
+        self.zero_is_missing = bool((missing == _MISSING_ZERO).any())
 
     @classmethod
     def parse(cls, text: str) -> TreeEnsemble:
@@ -69,6 +71,16 @@ class TreeEnsemble:
     def predict(self, X: np.ndarray) -> np.ndarray:
         """float64 [len(X)]: the sum of every tree's leaf value for each row of X [n, features]."""
         X = np.asarray(X, dtype=np.float64)
+        if not self.zero_is_missing and not np.isnan(X).any():
+            # Every split is then `fval <= threshold`; a leaf is its own child, so `depth` steps take every
+            # (row, tree) to its leaf without checking which are there yet (the usual case, twice as fast).
+            node = np.tile(self.roots, len(X))
+            at = np.repeat(np.arange(len(X)) * X.shape[1], len(self.roots))
+            flat = X.ravel()
+            for _ in range(self.depth):
+                node = np.where(flat[at + self.feature[node]] <= self.threshold[node], self.left[node],
+                                self.right[node])
+            return _tree_by_tree(self.value[node].reshape(len(X), len(self.roots)))
         rows = np.arange(len(X))[:, None]
         node = np.broadcast_to(self.roots, (len(X), len(self.roots))).copy()  # [rows, trees]
         while True:
@@ -83,10 +95,25 @@ class TreeEnsemble:
             to_default = ((missing == _MISSING_ZERO) & (np.abs(fval) <= _ZERO)) | ((missing == _MISSING_NAN) & nan)
             go_left = np.where(to_default, self.default_left[node], fval <= self.threshold[node])
             node = np.where(go_left, left, right)
-        out = np.zeros(len(X), np.float64)
-        for t in range(node.shape[1]):  # tree by tree, as LightGBM adds them
-            out += self.value[node[:, t]]
-        return out
+        return _tree_by_tree(self.value[node])
+
+
+def _tree_by_tree(leaf_values: np.ndarray) -> np.ndarray:
+    """Row sums of [rows, trees] added tree by tree, as LightGBM adds them (a running sum is sequential)."""
+    if not leaf_values.shape[1]:
+        return np.zeros(len(leaf_values), np.float64)
+    return np.cumsum(leaf_values, axis=1)[:, -1]
+
+
+def _depth(left: np.ndarray, right: np.ndarray, roots: np.ndarray) -> int:
+    """The longest root-to-leaf path of any tree, in splits."""
+    depth, node = 0, roots
+    while True:
+        node = node[left[node] != node]
+        if not node.size:
+            return depth
+        node = np.concatenate([left[node], right[node]])
+        depth += 1
 
 
 def _fields(block: str) -> dict[str, str]:

@@ -132,6 +132,54 @@ def test_cosuggestion_file_round_trip_and_stale_version(tmp_path):
         CoSuggestion.load(tmp_path / "co.npz", "v2")
 
 
+def _requests(rng, n_requests, n_cands=30):
+    X, y, _ = _ranking_data(rng, n_requests, n_cands)
+    return list(X.reshape(n_requests, n_cands, -1)), list(y.reshape(n_requests, n_cands))
+
+
+def test_cross_fitted_layer_averages_one_model_per_fold_and_keeps_each_folds_own(tmp_path):
+    rng = np.random.default_rng(1)
+    feats = ("signal", "noise_a", "noise_b")
+    X, y = _requests(rng, 300)
+    folds = [i % 3 for i in range(300)]
+    cfg = LayerConfig(max_trees=40, min_data_in_leaf=10, threads=1, negative_share=0.2)
+    layer = LearnedLayer.fit_folds(X, y, folds, [0, 1, 2, 7], feats, cfg, "v1")  # fold 7 has no requests
+    assert [m.info["held_out_fold"] for m in layer.members] == [0, 1, 2]
+    # Each model was fitted on the other folds only, with about a fifth of their negatives and every positive.
+    positives = sum(int(y[i].sum()) for i in range(300) if folds[i] != 0)
+    negatives = sum(int((y[i] == 0).sum()) for i in range(300) if folds[i] != 0)
+    assert layer.members[0].info["train_requests"] == 200 and layer.members[0].info["selection_requests"] == 100
+    assert positives < layer.members[0].info["train_rows"] < positives + 0.3 * negatives
+    Xs = rng.normal(size=(400, 3)).astype(np.float32)
+    np.testing.assert_allclose(layer.score(Xs), np.mean([m.score(Xs) for m in layer.members], axis=0))
+    sc, rel = layer.score(Xs), Xs[:, 0] > 1.5
+    assert (sc[rel][:, None] > sc[~rel][None, :]).mean() > 0.95
+    # What may be measured on fold 1: its own model alone.
+    own = layer.held_out(1)
+    assert [m.info["held_out_fold"] for m in own.members] == [1]
+    np.testing.assert_array_equal(own.score(Xs), layer.members[1].score(Xs))
+    assert layer.held_out(5) is None
+    layer.save(tmp_path / "layer.json")
+    loaded = LearnedLayer.load(tmp_path / "layer.json", "v1", feats)
+    np.testing.assert_allclose(loaded.score(Xs), layer.score(Xs))
+    assert loaded.info["trees"] == sum(m.info["trees"] for m in layer.members)
+    with pytest.raises(ValueError, match="no selection fold"):
+        LearnedLayer.fit_folds(X, y, [0] * 300, [0], feats, cfg, "v1")  # nothing left to fit on
+
+
+def test_layer_file_of_one_model_still_loads(tmp_path):
+    """A file of the format before models were averaged: one model, its info at the top."""
+    rng = np.random.default_rng(2)
+    feats = ("signal", "noise_a", "noise_b")
+    layer = LearnedLayer.fit(*_ranking_data(rng, 100), *_ranking_data(rng, 30), feats,
+                             LayerConfig(max_trees=20, min_data_in_leaf=10, threads=1), "v1")
+    doc = {"ranker": "conversation-layer", "format": 1, "config": {"max_trees": 20}, "features": list(feats),
+           "catalog_version": "v1", "info": {"trees": layer.info["trees"]}, "model": layer.members[0].model_text()}
+    (tmp_path / "old.json").write_text(json.dumps(doc))
+    X = rng.normal(size=(50, 3)).astype(np.float32)
+    np.testing.assert_array_equal(LearnedLayer.load(tmp_path / "old.json", "v1", feats).score(X), layer.score(X))
+
+
 def _ranking_data(rng, n_requests, n_cands=30):
     X = rng.normal(size=(n_requests * n_cands, 3)).astype(np.float32)
     y = (X[:, 0] + 0.1 * rng.normal(size=len(X)) > 1.5).astype(np.int8)  # relevance follows feature 0
@@ -152,8 +200,9 @@ def test_layer_learns_a_known_signal_and_saves_atomically(tmp_path):
     layer.save(path)
     loaded = LearnedLayer.load(path, "v1", feats)
     # Loaded, the trees score in numpy: exactly LightGBM's scores, zeros and missing values included.
+    np.testing.assert_array_equal(loaded.score(X), layer.score(X))  # no missing value: the fixed-depth walk
     X[::7, 1], X[::5, 0] = 0.0, np.nan
-    assert loaded._trees is not None
+    assert loaded.members[0]._trees is not None
     np.testing.assert_array_equal(loaded.score(X), layer.score(X))
     assert next(iter(loaded.importance())) == "signal"  # LightGBM built on demand for this
 
