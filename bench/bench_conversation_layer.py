@@ -11,8 +11,10 @@ misses. Also prints the share of fold 0's targets among the candidates (the ceil
 - `base`: every feature, every candidate source;
 - `no-comention`: without co-mention's three features and the candidates only co-mention brought in;
 - `curve`: every feature, fitted on 25 / 50 / 75 % of the fitted conversations (is the layer under-trained?);
-- `cross-fit`: one layer per fitted fold, each fitted on the other three and its trees chosen on that fold, their
-  scores averaged (no tree count is chosen on fold 0 here: both halves only report).
+- `folds`: how the layer is fitted (`RECIPES`: one model on every negative, one on a tenth of them, one model per
+  fold averaged), each fold in turn the test and the other four the corpus, paired by target over every request.
+
+`base`, `no-comention` and `curve` fit one model on every negative (`LearnedLayer.fit`).
 
 `--seeds N`: each figure the mean over N fits with layer seeds 0..N-1 (one fit's tree count moves Recall@10
 by about 0.005 here).
@@ -100,39 +102,57 @@ def run(name: str, fit: list[dict], held: list[dict], cols: list[int], comention
           f"({time.perf_counter() - t0:.0f} s)", flush=True)
 
 
-class Averaged:
-    """Layers whose scores are averaged, scored like one layer."""
+#: Layer recipes the `folds` comparison fits, each with `LearnedLayer.fit_folds` (the first is the reference).
+RECIPES = {
+    "one model, every negative, learning rate 0.05": LayerConfig(cross_fit=False, negative_share=1.0,
+                                                                 learning_rate=0.05),
+    "one model, a tenth of the negatives": LayerConfig(cross_fit=False),
+    "one model per fold averaged (the default)": LayerConfig(),
+}
 
-    def __init__(self, layers: list[LearnedLayer]) -> None:
-        self.layers = layers
 
-    def score(self, X: np.ndarray) -> np.ndarray:
-        return np.mean([layer.score(X) for layer in self.layers], axis=0)
+def hits_at(layer: LearnedLayer, reqs: list[dict]) -> np.ndarray:
+    """[targets, 2]: whether each target (found among the candidates or not) ranked in the top 10 / top 50."""
+    out = []
+    for r in reqs:
+        order = layer_order(layer.score(r["X"]), r["share"])
+        rank = np.empty(len(order), int)
+        rank[order] = np.arange(1, len(order) + 1)
+        pos = np.flatnonzero(r["y"])
+        out += [(rank[j] <= 10, rank[j] <= 50) for j in pos] + [(False, False)] * (r["n"] - len(pos))
+    return np.array(out, float)
 
 
-def run_cross_fit(fit: list[dict], held: list[dict], seeds: int = 1) -> None:
-    t0 = time.perf_counter()
-    folds = sorted({r["fold"] for r in fit})
-    res, trees = [], []
-    for seed in range(seeds):
-        layers = []
-        for f in folds:
-            layer = LearnedLayer.fit(*stack([r for r in fit if r["fold"] != f]),
-                                     *stack([r for r in fit if r["fold"] == f]), FEATURES, LayerConfig(seed=seed))
-            layers.append(layer)
-            trees.append(layer.info["trees"])
-        for h in (0, 1):
-            res.append(metrics(Averaged(layers), [r for r in held if r["half"] != h]))
-    r1, r10, r50, nd = np.mean(res, axis=0)
-    print(f"{f'cross-fit: {len(folds)} layers averaged':<58} R@1 {r1:.3f}  R@10 {r10:.3f}  R@50 {r50:.3f}  "
-          f"NDCG@10 {nd:.3f}  trees {trees} ({time.perf_counter() - t0:.0f} s)", flush=True)
+def run_folds(reqs: list[dict]) -> None:
+    """Every fold in turn is the test and the other four the corpus, as training sees them: fitted with each
+    recipe, Recall@10 / @50 over every replayed request, and each recipe's difference from the first, paired by
+    target (with its standard error)."""
+    hits = {name: [] for name in RECIPES}
+    for test in range(5):
+        corpus = [r for r in reqs if r["fold"] != test and r["y"].any()]
+        others = sorted({r["fold"] for r in corpus})
+        for name, cfg in RECIPES.items():
+            t0 = time.perf_counter()
+            layer = LearnedLayer.fit_folds([r["X"] for r in corpus], [r["y"] for r in corpus],
+                                           [r["fold"] for r in corpus], others if cfg.cross_fit else others[:1],
+                                           FEATURES, cfg)
+            hits[name].append(hits_at(layer, [r for r in reqs if r["fold"] == test]))
+            print(f"  test fold {test}, {name}: R@10 {hits[name][-1][:, 0].mean():.4f}, trees {layer.info['trees']} "
+                  f"({time.perf_counter() - t0:.0f} s)", flush=True)
+    ref = np.concatenate(hits[next(iter(RECIPES))])
+    for name in RECIPES:
+        h = np.concatenate(hits[name])
+        d = h - ref
+        se = d.std(axis=0) / np.sqrt(len(d))
+        print(f"{name:<58} R@10 {h[:, 0].mean():.4f}  R@50 {h[:, 1].mean():.4f}  difference {d[:, 0].mean():+.4f} "
+              f"/ {d[:, 1].mean():+.4f} (se {se[0]:.4f} / {se[1]:.4f})", flush=True)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("replay", help="the file `recassist train conversations --keep-replay` wrote")
     ap.add_argument("what", nargs="*", default=["base", "no-comention", "curve"],
-                    choices=["base", "no-comention", "curve", "cross-fit"])
+                    choices=["base", "no-comention", "curve", "folds"])
     ap.add_argument("--seeds", type=int, default=1, help="fits per figure, with layer seeds 0..N-1 (mean shown)")
     args = ap.parse_args()
     reqs = requests(args.replay)
@@ -148,8 +168,8 @@ def main() -> None:
     if "no-comention" in args.what:
         run("without co-mention (features and candidates)", fit, held,
             [i for i in every if FEATURES[i] not in COMENTION], comention_pool=False, seeds=args.seeds)
-    if "cross-fit" in args.what:
-        run_cross_fit(fit, held, seeds=args.seeds)
+    if "folds" in args.what:
+        run_folds(reqs)
     if "curve" in args.what:
         convs = sorted({r["conv"] for r in fit}, key=lambda c: hashlib.sha1(c.encode()).hexdigest())
         for share in (0.25, 0.5, 0.75):
