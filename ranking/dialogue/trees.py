@@ -72,15 +72,7 @@ class TreeEnsemble:
         """float64 [len(X)]: the sum of every tree's leaf value for each row of X [n, features]."""
         X = np.asarray(X, dtype=np.float64)
         if not self.zero_is_missing and not np.isnan(X).any():
-            # Every split is then `fval <= threshold`; a leaf is its own child, so `depth` steps take every
-            # (row, tree) to its leaf without checking which are there yet (the usual case, twice as fast).
-            node = np.tile(self.roots, len(X))
-            at = np.repeat(np.arange(len(X)) * X.shape[1], len(self.roots))
-            flat = X.ravel()
-            for _ in range(self.depth):
-                node = np.where(flat[at + self.feature[node]] <= self.threshold[node], self.left[node],
-                                self.right[node])
-            return _tree_by_tree(self.value[node].reshape(len(X), len(self.roots)))
+            return _tree_by_tree(self.value[self._leaves(X)].reshape(len(X), len(self.roots)))
         rows = np.arange(len(X))[:, None]
         node = np.broadcast_to(self.roots, (len(X), len(self.roots))).copy()  # [rows, trees]
         while True:
@@ -96,6 +88,34 @@ class TreeEnsemble:
             go_left = np.where(to_default, self.default_left[node], fval <= self.threshold[node])
             node = np.where(go_left, left, right)
         return _tree_by_tree(self.value[node])
+
+
+    def _leaves(self, X: np.ndarray) -> np.ndarray:
+        """The leaf each (row, tree) reaches, row-major, when every split is `fval <= threshold` (no missing value
+        in X, no split treating zero as missing): the usual case, three times faster than the general walk. A leaf
+        is its own child, so steps need not check who is there yet; every second step from the fifth on drops the
+        pairs that are (most paths are much shorter than the deepest)."""
+        n, trees = len(X), len(self.roots)
+        flat = X.ravel()
+        cur = np.tile(self.roots, n)
+        at = np.repeat(np.arange(n) * X.shape[1], trees)
+        node, walking = None, None  # once compacted: every pair's node, and the positions still walking
+        for step in range(self.depth):
+            cur = np.where(flat[at + self.feature[cur]] <= self.threshold[cur], self.left[cur], self.right[cur])
+            if step >= 4 and step % 2 == 0:
+                going = self.left[cur] != cur
+                if node is None:
+                    node, walking = cur.copy(), np.flatnonzero(going)
+                else:
+                    node[walking] = cur
+                    walking = walking[going]
+                cur, at = cur[going], at[going]
+                if not cur.size:
+                    break
+        if node is None:
+            return cur
+        node[walking] = cur
+        return node
 
 
 def _tree_by_tree(leaf_values: np.ndarray) -> np.ndarray:
