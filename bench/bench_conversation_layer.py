@@ -3,7 +3,7 @@
     recassist train conversations --keep-replay /tmp/replay.npz
     python bench/bench_conversation_layer.py /tmp/replay.npz [base] [no-comention] [curve] [--seeds N]
 
-Fits the layer on folds 1-4 as training does; fold 0 (held out for settings) is split in two halves by
+Fits one model on folds 1-4; fold 0 (held out for settings) is split in two halves by
 conversation: the number of trees is chosen on one half and Recall@1/10/50 and NDCG@10 measured on the other,
 then swapped, and the mean printed. Targets are the corpus's mentions; targets not among the candidates are
 misses. Also prints the share of fold 0's targets among the candidates (the ceiling of any ordering).
@@ -14,7 +14,8 @@ misses. Also prints the share of fold 0's targets among the candidates (the ceil
 - `folds`: how the layer is fitted (`RECIPES`: one model on every negative, one on a tenth of them, one model per
   fold averaged), each fold in turn the test and the other four the corpus, paired by target over every request.
 
-`base`, `no-comention` and `curve` fit one model on every negative (`LearnedLayer.fit`).
+`base`, `no-comention` and `curve` fit one model on every negative (`LearnedLayer.fit`, `LayerConfig`'s defaults
+otherwise).
 
 `--seeds N`: each figure the mean over N fits with layer seeds 0..N-1 (one fit's tree count moves Recall@10
 by about 0.005 here).
@@ -70,12 +71,18 @@ def stack(reqs: list[dict]):
             np.array([len(r["y"]) for r in reqs]))
 
 
+def ranks(layer: LearnedLayer, r: dict) -> np.ndarray:
+    """Each candidate's rank (1 = first) in the order a chat serves: named genres first, then the layer's score."""
+    order = layer_order(layer.score(r["X"]), r["share"])
+    rank = np.empty(len(order), int)
+    rank[order] = np.arange(1, len(order) + 1)
+    return rank
+
+
 def metrics(layer: LearnedLayer, reqs: list[dict], ks=(1, 10, 50)) -> list[float]:
     hits, ndcg, n = dict.fromkeys(ks, 0), 0.0, 0
     for r in reqs:
-        order = layer_order(layer.score(r["X"]), r["share"])  # liked genres first, as served
-        rank = np.empty(len(order), int)
-        rank[order] = np.arange(1, len(order) + 1)
+        rank = ranks(layer, r)
         for j in np.flatnonzero(r["y"]):
             for k in ks:
                 hits[k] += rank[j] <= k
@@ -115,9 +122,7 @@ def hits_at(layer: LearnedLayer, reqs: list[dict]) -> np.ndarray:
     """[targets, 2]: whether each target (found among the candidates or not) ranked in the top 10 / top 50."""
     out = []
     for r in reqs:
-        order = layer_order(layer.score(r["X"]), r["share"])
-        rank = np.empty(len(order), int)
-        rank[order] = np.arange(1, len(order) + 1)
+        rank = ranks(layer, r)
         pos = np.flatnonzero(r["y"])
         out += [(rank[j] <= 10, rank[j] <= 50) for j in pos] + [(False, False)] * (r["n"] - len(pos))
     return np.array(out, float)

@@ -89,10 +89,9 @@ class TreeEnsemble:
             node = np.where(go_left, left, right)
         return _tree_by_tree(self.value[node])
 
-
     def _leaves(self, X: np.ndarray) -> np.ndarray:
         """The leaf each (row, tree) reaches, row-major, when every split is `fval <= threshold` (no missing value
-        in X, no split treating zero as missing): the usual case, three times faster than the general walk. A leaf
+        in X, no split treating zero as missing): the usual case, 3.5 times faster than the general walk. A leaf
         is its own child, so steps need not check who is there yet; every second step from the fifth on drops the
         pairs that are (most paths are much shorter than the deepest)."""
         n, trees = len(X), len(self.roots)
