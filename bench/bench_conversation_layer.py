@@ -12,7 +12,8 @@ misses. Also prints the share of fold 0's targets among the candidates (the ceil
 - `no-comention`: without co-mention's three features and the candidates only co-mention brought in;
 - `curve`: every feature, fitted on 25 / 50 / 75 % of the fitted conversations (is the layer under-trained?);
 - `folds`: how the layer is fitted (`RECIPES`: one model on every negative, one on a tenth of them, one model per
-  fold averaged), each fold in turn the test and the other four the corpus, paired by target over every request.
+  fold averaged), each fold in turn the test and the other four the corpus, paired by target over every request;
+  with `--without F1,F2`, the default recipe with every feature against the same without those features.
 
 `base`, `no-comention` and `curve` fit one model on every negative (`LearnedLayer.fit`, `LayerConfig`'s defaults
 otherwise).
@@ -128,24 +129,24 @@ def hits_at(layer: LearnedLayer, reqs: list[dict]) -> np.ndarray:
     return np.array(out, float)
 
 
-def run_folds(reqs: list[dict]) -> None:
+def run_folds(reqs: list[dict], recipes: dict[str, tuple[LayerConfig, list[int]]]) -> None:
     """Every fold in turn is the test and the other four the corpus, as training sees them: fitted with each
-    recipe, Recall@10 / @50 over every replayed request, and each recipe's difference from the first, paired by
-    target (with its standard error)."""
-    hits = {name: [] for name in RECIPES}
+    recipe (a layer config and the feature columns it reads), Recall@10 / @50 over every replayed request, and
+    each recipe's difference from the first, paired by target (with its standard error)."""
+    hits = {name: [] for name in recipes}
     for test in range(5):
         corpus = [r for r in reqs if r["fold"] != test and r["y"].any()]
         others = sorted({r["fold"] for r in corpus})
-        for name, cfg in RECIPES.items():
+        for name, (cfg, cols) in recipes.items():
             t0 = time.perf_counter()
-            layer = LearnedLayer.fit_folds([r["X"] for r in corpus], [r["y"] for r in corpus],
+            layer = LearnedLayer.fit_folds([r["X"][:, cols] for r in corpus], [r["y"] for r in corpus],
                                            [r["fold"] for r in corpus], others if cfg.cross_fit else others[:1],
-                                           FEATURES, cfg)
-            hits[name].append(hits_at(layer, [r for r in reqs if r["fold"] == test]))
+                                           [FEATURES[c] for c in cols], cfg)
+            hits[name].append(hits_at(layer, view([r for r in reqs if r["fold"] == test], cols)))
             print(f"  test fold {test}, {name}: R@10 {hits[name][-1][:, 0].mean():.4f}, trees {layer.info['trees']} "
                   f"({time.perf_counter() - t0:.0f} s)", flush=True)
-    ref = np.concatenate(hits[next(iter(RECIPES))])
-    for name in RECIPES:
+    ref = np.concatenate(hits[next(iter(recipes))])
+    for name in recipes:
         h = np.concatenate(hits[name])
         d = h - ref
         se = d.std(axis=0) / np.sqrt(len(d))
@@ -159,6 +160,9 @@ def main() -> None:
     ap.add_argument("what", nargs="*", default=["base", "no-comention", "curve"],
                     choices=["base", "no-comention", "curve", "folds"])
     ap.add_argument("--seeds", type=int, default=1, help="fits per figure, with layer seeds 0..N-1 (mean shown)")
+    ap.add_argument("--without", action="append", default=[], metavar="F1,F2",
+                    help="`folds`: compare the default recipe with every feature against it without these "
+                         "features (repeatable), instead of comparing `RECIPES`")
     args = ap.parse_args()
     reqs = requests(args.replay)
     fit = [r for r in reqs if r["fold"] != SELECT_FOLD]
@@ -174,7 +178,17 @@ def main() -> None:
         run("without co-mention (features and candidates)", fit, held,
             [i for i in every if FEATURES[i] not in COMENTION], comention_pool=False, seeds=args.seeds)
     if "folds" in args.what:
-        run_folds(reqs)
+        if args.without:
+            recipes = {"the default, every feature": (LayerConfig(), every)}
+            for group in args.without:
+                names = group.split(",")
+                unknown = [f for f in names if f not in COL]
+                if unknown:
+                    ap.error(f"--without: unknown features {unknown}; known: {', '.join(FEATURES)}")
+                recipes[f"the default without {group}"] = (LayerConfig(), [c for c in every if FEATURES[c] not in names])
+        else:
+            recipes = {name: (cfg, every) for name, cfg in RECIPES.items()}
+        run_folds(reqs, recipes)
     if "curve" in args.what:
         convs = sorted({r["conv"] for r in fit}, key=lambda c: hashlib.sha1(c.encode()).hexdigest())
         for share in (0.25, 0.5, 0.75):

@@ -11,6 +11,7 @@ from pathlib import Path
 from recassist.foundation.errors import InputError
 
 _PLACEHOLDER = re.compile(r"@(\d+)")
+_ESCAPE = re.compile(r"%([2-7][0-9A-Fa-f])")  # printable ASCII only
 
 
 @dataclass(frozen=True)
@@ -61,13 +62,19 @@ def load_dialogues(path: Path | str | None, limit: int | None = None) -> list[Di
             out.append(Dialogue(
                 conversation_id=str(d["conversationId"]),
                 messages=[Message(m["text"], m["senderWorkerId"] == seeker) for m in d["messages"]],
-                movie_names=_as_dict(d.get("movieMentions")),
+                movie_names=_names(d.get("movieMentions")),
                 seeker_answers=_as_dict(d.get("initiatorQuestions")),
                 recommender_answers=_as_dict(d.get("respondentQuestions")),
             ))
             if limit and len(out) >= limit:
                 break
     return out
+
+
+def _names(value) -> dict[str, str]:
+    """ReDial id -> name, with the URL escapes some names hold decoded ("Why Him%3F (2016)" -> "Why Him?")."""
+    return {k: _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), v) if isinstance(v, str) else v
+            for k, v in _as_dict(value).items()}
 
 
 def _as_dict(value) -> dict:

@@ -74,6 +74,26 @@ def _normalised_names(title: str, aliases: tuple[str, ...]) -> tuple[tuple[str, 
     return tuple(out)
 
 
+_NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+                 "eight": "8", "nine": "9", "ten": "10"}
+_NUMBER = re.compile(r"\d+|\b(?:" + "|".join(_NUMBER_WORDS) + r")\b")
+
+
+def _numbers(key: str) -> str:
+    """The numbers a normalised title holds, as digits ("john wick chapter two" -> "2", "pelham 1 2 3" -> "123")."""
+    return "".join(_NUMBER_WORDS.get(n, n) for n in _NUMBER.findall(key))
+
+
+_PARTS = re.compile(r"\s*:\s+|\s+[-–—]\s+")
+
+
+def _last_part(name: str) -> str:
+    """The normalised part after a title's last ': ' or ' - ', when it has two words or more ('' otherwise)."""
+    parts = _PARTS.split(name)
+    last = normalize_title(parts[-1]) if len(parts) > 1 else ""
+    return last if len(last.split()) >= 2 else ""
+
+
 class TitleMatcher:
     """An index of every catalog title and alias, built once per catalog.
 
@@ -99,12 +119,19 @@ class TitleMatcher:
         # Every "main: subtitle" title under its main title, even where the main title exists on its own:
         # "Jumanji (2017)" is "Jumanji: Welcome to the Jungle", not the 1995 "Jumanji".
         self._subtitled: dict[str, list[_Entry]] = {}
+        # The last part of "Star Wars: Episode V - The Empire Strikes Back" and "AVP: Alien vs. Predator", as
+        # people name those films: used only with the year, or alone when unambiguous and 3 words or more.
+        self._by_last_part: dict[str, list[_Entry]] = {}
         for it in catalog.items.values():
             names = known.get(it.item_id) if old_items.get(it.item_id) is it else None
             if names is None:
                 names = _normalised_names(it.title, it.aliases)
             self._names[it.item_id] = names
             entry = _Entry(it.item_id, it.year, pop.get(it.item_id, 0))
+            for name in {it.title, *it.aliases}:
+                part = _last_part(name)
+                if part:
+                    self._by_last_part.setdefault(part, []).append(entry)
             for key, main in names:
                 if key:
                     self._by_key.setdefault(key, []).append(entry)
@@ -153,12 +180,35 @@ class TitleMatcher:
             # No version of that year: trust the title alone only when it is unambiguous.
             if len(exact) == 1 and not strict_year:
                 return exact[0].item_id
+        hit = self._by_parts(title, key, year)
+        if hit:
+            return hit
         if fuzzy and len(key) >= 6:
             for cand, score, _ in process.extract(key, self._keys, scorer=fuzz.ratio, limit=5):
-                if score >= 90:
+                # A near spelling, not another film of a series: "Godfather 2" is not "The Godfather".
+                if score >= 90 and _numbers(key) in ("", _numbers(cand)):
                     hit = self._pick(self._by_key[cand], year, strict_year=year is not None or strict_year)
                     if hit:
                         return hit
+        return None
+
+    def _by_parts(self, title: str, key: str, year: int | None) -> str | None:
+        """A name that is one part of a catalog title ("The Empire Strikes Back (1980)"), or a catalog title
+        that is one part of the name ("13 Hours: The Secret Soldiers of Benghazi (2016)" -> "13 Hours")."""
+        if year is None:
+            entries = self._by_last_part.get(key, [])
+            return entries[0].item_id if len(entries) == 1 and len(key.split()) >= 3 else None
+        hit = self._pick(self._by_last_part.get(key, []), year, strict_year=True)
+        parts = [normalize_title(p) for p in _PARTS.split(title)]
+        if hit or len(parts) < 2:
+            return hit
+        # "Star Wars: The Force Awakens (2015)": its last part, then its first, each with the year.
+        for part in (parts[-1], parts[0]):
+            if len(part.split()) >= 2:
+                hit = self._pick([*self._by_key.get(part, []), *self._by_last_part.get(part, [])], year,
+                                 strict_year=True)
+                if hit:
+                    return hit
         return None
 
     def _entries(self, key: str) -> list[_Entry]:

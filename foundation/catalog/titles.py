@@ -60,14 +60,20 @@ def strip_accents(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
+_ROMAN = {"ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9"}
+_SEQUEL_NUMERAL = re.compile(r"\b(?:" + "|".join(_ROMAN) + r")\b")
+
+
 def normalize_title(title: str, *, drop_article: bool = True) -> str:
     """A comparison key: lowercase, accents and punctuation gone, '&' as 'and', no leading article."""
     t = strip_accents(move_article_front(title)).lower()
     t = t.replace("&", " and ").replace("’", "'")
     t = re.sub(r"'s\b", "s", t)
     t = re.sub(r"[^a-z0-9]+", " ", t).strip()
-    # "Guardians of the Galaxy Vol. 2" ~ "Guardians of the Galaxy 2"; "Kill Bill: Vol. 1" ~ "Kill Bill 1".
-    t = re.sub(r"\b(?:vol|volume|pt)\s+(?=\d)", "", t)
+    # "Men in Black III" ~ "Men in Black 3". Not "i", "v", "x": those are words and initials too.
+    t = _SEQUEL_NUMERAL.sub(lambda m: _ROMAN[m.group()], t)
+    # "Guardians of the Galaxy Vol. 2" ~ "Guardians of the Galaxy 2"; "The Godfather: Part II" ~ "Godfather 2".
+    t = re.sub(r"\b(?:vol|volume|pt|part)\s+(?=\d)", "", t)
     if drop_article:
         for art in _LEADING_ARTICLES:
             if t.startswith(art) and len(t) > len(art):

@@ -49,6 +49,39 @@ def test_match_name_handles_redial_spellings(catalog):
     assert m.match_name("Spider-Man: Homecoming (2017)") is None
 
 
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("The Empire Strikes Back (1980)", "Star Wars: Episode V - The Empire Strikes Back (1980)"),  # a part
+        ("Star Wars: The Force Awakens (2015)", "Star Wars: Episode VII - The Force Awakens (2015)"),
+        ("Star Wars: Episode VIII – The Last Jedi (2017)", "Star Wars: The Last Jedi (2017)"),
+        ("Alien vs. Predator  (2004)", "AVP: Alien vs. Predator (2004)"),
+        ("13 Hours: The Secret Soldiers of Benghazi (2016)", "13 Hours (2016)"),  # the catalog's is a part
+        ("Men in Black 3 (2012)", "Men in Black III (2012)"),  # sequel numerals
+        ("Godfather 2", "The Godfather: Part II (1974)"),
+        ("John Wick: Chapter 2 (2017)", "John Wick: Chapter Two (2017)"),  # near spelling, same number
+        ("Mean Girls 2", None),  # another film of the series: not a near spelling of "Mean Girls"
+        ("Aliens vs. Predator: Requiem (2007)", "AVPR: Aliens vs. Predator - Requiem (2007)"),  # not "Requiem"
+    ],
+)
+def test_match_name_finds_series_titles_by_their_parts_and_numbers(catalog, name, expected):
+    hit = matcher_for(catalog).match_name(name)
+    assert (catalog.get(hit).label if hit else None) == expected
+
+
+def test_redial_names_have_their_url_escapes_decoded(tmp_path):
+    import json
+
+    from recassist.assistant.evaluation.redial import load_dialogues
+
+    row = {"conversationId": "1", "initiatorWorkerId": 1, "respondentWorkerId": 2, "movieMentions": {
+        "7": "Why Him%3F (2016)"}, "messages": [{"text": "@7", "senderWorkerId": 1}]}
+    path = tmp_path / "dialogues.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    d = load_dialogues(path)[0]
+    assert d.movie_names == {"7": "Why Him? (2016)"} and d.render("@7") == "Why Him? (2016)"
+
+
 def test_a_year_picks_the_subtitled_title_over_an_older_namesake(catalog):
     """ReDial's "Jumanji (2017)" is "Jumanji: Welcome to the Jungle", not the 1995 film of that exact name."""
     m = matcher_for(catalog)
@@ -103,3 +136,4 @@ def test_ampersand_titles_are_found_in_the_books_catalog():
     assert labels(books, "I loved Angels & Demons and Pride & Prejudice") == [
         "Angels & Demons (2000)", "Pride and Prejudice (1813)"]
     assert labels(books, "I read Angels and Demons twice") == ["Angels & Demons (2000)"]
+
