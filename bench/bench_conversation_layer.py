@@ -6,13 +6,15 @@
 Fits one model on folds 1-4; fold 0 (held out for settings) is split in two halves by
 conversation: the number of trees is chosen on one half and Recall@1/10/50 and NDCG@10 measured on the other,
 then swapped, and the mean printed. Targets are the corpus's mentions; targets not among the candidates are
-misses. Also prints the share of fold 0's targets among the candidates (the ceiling of any ordering).
+misses. Also prints the share of fold 0's targets among the candidates (the ceiling of any ordering). Every
+figure is on recommender turns; the seeker's turns naming liked items are fitted on, as training does.
 
 - `base`: every feature, every candidate source;
 - `no-comention`: without co-mention's three features and the candidates only co-mention brought in;
 - `curve`: every feature, fitted on 25 / 50 / 75 % of the fitted conversations (is the layer under-trained?);
 - `folds`: how the layer is fitted (`RECIPES`: one model on every negative, one on a tenth of them, one model per
-  fold averaged), each fold in turn the test and the other four the corpus, paired by target over every request;
+  fold averaged, the same without the seeker's liked mentions), each fold in turn the test and the other four
+  the corpus, paired by target over every recommender turn;
   with `--without F1,F2`, the default recipe with every feature against the same without those features.
 
 `base`, `no-comention` and `curve` fit one model on every negative (`LearnedLayer.fit`, `LayerConfig`'s defaults
@@ -27,11 +29,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from recassist.assistant.dialogue.features import FEATURES
 from recassist.assistant.dialogue.ordering import layer_order
-from recassist.assistant.dialogue.replay import ReplayedTurns
+from recassist.assistant.dialogue.replay import SEEKER_LIKED, ReplayedTurns
 from recassist.assistant.dialogue.training import SELECT_FOLD, fold_of_id
 from recassist.ranking.dialogue.layer import LayerConfig, LearnedLayer
 
@@ -42,10 +45,16 @@ COL = {f: i for i, f in enumerate(FEATURES)}
 def requests(path: str) -> list[dict]:
     t = ReplayedTurns.load(path)
     out = []
-    for c, x, y, share, n in zip(t.conversation, t.X, t.y, t.genre_share, t.n_targets, strict=True):
+    for c, x, y, share, n, kind in zip(t.conversation, t.X, t.y, t.genre_share, t.n_targets, t.kind, strict=True):
         half = int(hashlib.md5(c.encode()).hexdigest(), 16) % 2
-        out.append({"conv": c, "fold": fold_of_id(c), "half": half, "X": x, "y": y, "share": share, "n": int(n)})
+        out.append({"conv": c, "fold": fold_of_id(c), "half": half, "X": x, "y": y, "share": share, "n": int(n),
+                    "seeker_liked": kind == SEEKER_LIKED})
     return out
+
+
+def measured(reqs: list[dict]) -> list[dict]:
+    """The recommender turns: what a chat serves and every figure measures (seeker turns are only fitted on)."""
+    return [r for r in reqs if not r["seeker_liked"]]
 
 
 def only_comention(X: np.ndarray) -> np.ndarray:
@@ -110,12 +119,19 @@ def run(name: str, fit: list[dict], held: list[dict], cols: list[int], comention
           f"({time.perf_counter() - t0:.0f} s)", flush=True)
 
 
+@dataclass(frozen=True)
+class Recipe:
+    config: LayerConfig
+    seeker_liked: bool = True  # fitted on the seeker's liked mentions too
+
+
 #: Layer recipes the `folds` comparison fits, each with `LearnedLayer.fit_folds` (the first is the reference).
 RECIPES = {
-    "one model, every negative, learning rate 0.05": LayerConfig(cross_fit=False, negative_share=1.0,
-                                                                 learning_rate=0.05),
-    "one model, a tenth of the negatives": LayerConfig(cross_fit=False),
-    "one model per fold averaged (the default)": LayerConfig(),
+    "one model, every negative, learning rate 0.05": Recipe(LayerConfig(cross_fit=False, negative_share=1.0,
+                                                                        learning_rate=0.05)),
+    "one model, a tenth of the negatives": Recipe(LayerConfig(cross_fit=False)),
+    "one model per fold averaged (the default)": Recipe(LayerConfig()),
+    "the default without the seeker's liked mentions": Recipe(LayerConfig(), seeker_liked=False),
 }
 
 
@@ -129,20 +145,24 @@ def hits_at(layer: LearnedLayer, reqs: list[dict]) -> np.ndarray:
     return np.array(out, float)
 
 
-def run_folds(reqs: list[dict], recipes: dict[str, tuple[LayerConfig, list[int]]]) -> None:
+def run_folds(reqs: list[dict], recipes: dict[str, tuple[Recipe, list[int]]]) -> None:
     """Every fold in turn is the test and the other four the corpus, as training sees them: fitted with each
-    recipe (a layer config and the feature columns it reads), Recall@10 / @50 over every replayed request, and
-    each recipe's difference from the first, paired by target (with its standard error)."""
+    recipe (and the feature columns it reads), Recall@10 / @50 over every replayed recommender turn, and each
+    recipe's difference from the first, paired by target (with its standard error)."""
     hits = {name: [] for name in recipes}
     for test in range(5):
-        corpus = [r for r in reqs if r["fold"] != test and r["y"].any()]
-        others = sorted({r["fold"] for r in corpus})
-        for name, (cfg, cols) in recipes.items():
+        tests = measured([r for r in reqs if r["fold"] == test])
+        for name, (recipe, cols) in recipes.items():
             t0 = time.perf_counter()
+            corpus = [r for r in reqs if r["fold"] != test and r["y"].any()
+                      and (recipe.seeker_liked or not r["seeker_liked"])]
+            others = sorted({r["fold"] for r in measured(corpus)})
+            cfg = recipe.config
             layer = LearnedLayer.fit_folds([r["X"][:, cols] for r in corpus], [r["y"] for r in corpus],
                                            [r["fold"] for r in corpus], others if cfg.cross_fit else others[:1],
-                                           [FEATURES[c] for c in cols], cfg)
-            hits[name].append(hits_at(layer, view([r for r in reqs if r["fold"] == test], cols)))
+                                           [FEATURES[c] for c in cols], cfg,
+                                           fit_only=[r["seeker_liked"] for r in corpus])
+            hits[name].append(hits_at(layer, view(tests, cols)))
             print(f"  test fold {test}, {name}: R@10 {hits[name][-1][:, 0].mean():.4f}, trees {layer.info['trees']} "
                   f"({time.perf_counter() - t0:.0f} s)", flush=True)
     ref = np.concatenate(hits[next(iter(recipes))])
@@ -160,15 +180,18 @@ def main() -> None:
     ap.add_argument("what", nargs="*", default=["base", "no-comention", "curve"],
                     choices=["base", "no-comention", "curve", "folds"])
     ap.add_argument("--seeds", type=int, default=1, help="fits per figure, with layer seeds 0..N-1 (mean shown)")
+    ap.add_argument("--recipe", action="append", default=[], choices=list(RECIPES),
+                    help="`folds`: fit only these recipes (repeatable; the first is the reference)")
     ap.add_argument("--without", action="append", default=[], metavar="F1,F2",
                     help="`folds`: compare the default recipe with every feature against it without these "
                          "features (repeatable), instead of comparing `RECIPES`")
     args = ap.parse_args()
     reqs = requests(args.replay)
     fit = [r for r in reqs if r["fold"] != SELECT_FOLD]
-    held = [r for r in reqs if r["fold"] == SELECT_FOLD]
-    print(f"{len(reqs)} requests: fitted on {len(fit)} ({len({r['conv'] for r in fit})} conversations), "
-          f"held out {len(held)} ({len({r['conv'] for r in held})} conversations)")
+    held = measured([r for r in reqs if r["fold"] == SELECT_FOLD])
+    print(f"{len(measured(reqs))} recommender turns and {len(reqs) - len(measured(reqs))} seeker turns naming "
+          f"liked items: fitted on {len(fit)} ({len({r['conv'] for r in fit})} conversations), "
+          f"held out {len(held)} recommender turns ({len({r['conv'] for r in held})} conversations)")
     every = list(range(len(FEATURES)))
     print(f"held-out targets among the candidates: {pool_share(held):.3f} with co-mention's, "
           f"{pool_share(view(held, every, False)):.3f} without")
@@ -179,15 +202,16 @@ def main() -> None:
             [i for i in every if FEATURES[i] not in COMENTION], comention_pool=False, seeds=args.seeds)
     if "folds" in args.what:
         if args.without:
-            recipes = {"the default, every feature": (LayerConfig(), every)}
+            recipes = {"the default, every feature": (Recipe(LayerConfig()), every)}
             for group in args.without:
                 names = group.split(",")
                 unknown = [f for f in names if f not in COL]
                 if unknown:
                     ap.error(f"--without: unknown features {unknown}; known: {', '.join(FEATURES)}")
-                recipes[f"the default without {group}"] = (LayerConfig(), [c for c in every if FEATURES[c] not in names])
+                recipes[f"the default without {group}"] = (Recipe(LayerConfig()),
+                                                           [c for c in every if FEATURES[c] not in names])
         else:
-            recipes = {name: (cfg, every) for name, cfg in RECIPES.items()}
+            recipes = {name: (RECIPES[name], every) for name in args.recipe or RECIPES}
         run_folds(reqs, recipes)
     if "curve" in args.what:
         convs = sorted({r["conv"] for r in fit}, key=lambda c: hashlib.sha1(c.encode()).hexdigest())

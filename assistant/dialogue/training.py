@@ -146,7 +146,7 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
     `CheckpointError` / `StateMismatchError` when the index or ranker the replay needs is missing or stale.
     """
     from recassist.assistant.dialogue.features import FEATURES
-    from recassist.assistant.dialogue.replay import replay
+    from recassist.assistant.dialogue.replay import SEEKER_LIKED, replay
 
     t0 = time.perf_counter()
     opened_here = assistant is None
@@ -213,20 +213,25 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
     bar.close()
     if keep_replay:
         turns.save(keep_replay)
-    rows = [i for i, y in enumerate(turns.y) if y.any()]  # requests with a suggested item among the candidates
+    rows = [i for i, y in enumerate(turns.y) if y.any()]  # requests with a positive among the candidates
     folds = [fold_of_id(turns.conversation[i]) for i in rows]
-    if SELECT_FOLD not in folds or set(folds) == {SELECT_FOLD}:
+    seeker_liked = [turns.kind[i] == SEEKER_LIKED for i in rows]
+    measured = {f for f, s in zip(folds, seeker_liked, strict=True) if not s}
+    if SELECT_FOLD not in measured or measured == {SELECT_FOLD}:
         raise InputError("no replayed request had a suggested item among its candidates; the corpus cannot "
                          "train the layer")
     cfg = config or LayerConfig()
     # Cross-fitted: one model per fold, its trees chosen on that fold; fold 0's model alone never saw fold 0,
     # which is what `recassist eval conversation --holdout-redial` measures.
-    selection = sorted(set(folds)) if cfg.cross_fit else [SELECT_FOLD]
+    # The seeker's liked mentions are fitted on; trees are chosen on recommender turns only, what is served.
+    selection = sorted(measured) if cfg.cross_fit else [SELECT_FOLD]
     tree_bar = _bar(cfg.max_trees * len(selection), "fitting the layer (trees, each model stops early)", progress)
     layer = LearnedLayer.fit_folds([turns.X[i] for i in rows], [turns.y[i] for i in rows], folds, selection,
-                                   FEATURES, cfg, version, progress=lambda i: tree_bar.update(1))
+                                   FEATURES, cfg, version, progress=lambda i: tree_bar.update(1),
+                                   fit_only=seeker_liked)
     tree_bar.close()
     layer.info.update({"corpus_conversations": len(convs), "replayed_conversations": len(chosen),
+                       "seeker_liked_requests": sum(seeker_liked),
                        "usable_conversations": len(usable),
                        "ranker": {k: assistant.served_ranker.get(k) for k in ("name", "kind")},
                        "first_start": first_start,
@@ -251,7 +256,8 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
               f"conversations, {int((words.counts >= words.config.quote_min_conversations).any(axis=1).sum())} "
               f"with a quotable word -> {models / CHAT_WORDS_FILE}",
         layer=f"layer: {len(layer.members)} models averaged, {layer.info['trees']} trees "
-              f"({', '.join(str(m.info['trees']) for m in layer.members)}) on {len(rows)} requests, NDCG@10 on "
+              f"({', '.join(str(m.info['trees']) for m in layer.members)}) on {len(rows) - sum(seeker_liked)} "
+              f"recommender turns and {sum(seeker_liked)} seeker turns naming liked items, NDCG@10 on "
               f"each model's held-out fold {layer.info['selection_ndcg@10']:.4f} -> {models / LAYER_FILE}",
         seconds=time.perf_counter() - t0)
 

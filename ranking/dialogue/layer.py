@@ -92,15 +92,17 @@ class LearnedLayer:
     @classmethod
     def fit_folds(cls, X: Sequence[np.ndarray], y: Sequence[np.ndarray], folds: Sequence[int],
                   selection_folds: Sequence[int], features: Sequence[str], config: LayerConfig | None = None,
-                  catalog_version: str = "", progress=None) -> LearnedLayer:
+                  catalog_version: str = "", progress=None, fit_only: Sequence[bool] | None = None) -> LearnedLayer:
         """One model per selection fold g that has requests: fitted on the requests of the other folds (each
         keeping `negative_share` of its non-suggested candidates), its trees chosen on fold g's requests. `X`,
-        `y`, `folds`: per request, its candidates' features, labels (1 = suggested) and fold."""
+        `y`, `folds`: per request, its candidates' features, labels (1 = suggested) and fold. `fit_only`: per
+        request, True for one that is fitted on but never chooses trees (not the kind of request measured)."""
         cfg = config or LayerConfig()
         folds = np.asarray(folds)
+        chooses = ~np.asarray(fit_only, bool) if fit_only is not None else np.ones(len(folds), bool)
         members = []
         for g in selection_folds:
-            fit_at, sel_at = np.flatnonzero(folds != g), np.flatnonzero(folds == g)
+            fit_at, sel_at = np.flatnonzero(folds != g), np.flatnonzero((folds == g) & chooses)
             if not len(fit_at) or not len(sel_at):
                 continue
             rng = np.random.default_rng([cfg.seed, g])

@@ -8,7 +8,7 @@ import json
 import pytest
 from recassist.assistant.dialogue.export import session_rows
 from recassist.assistant.dialogue.features import FEATURES
-from recassist.assistant.dialogue.replay import ReplayedTurns
+from recassist.assistant.dialogue.replay import SEEKER_LIKED, SUGGESTED, ReplayedTurns
 from recassist.assistant.dialogue.scorer import (
     CHAT_WORDS_FILE,
     COMENTION_FILE,
@@ -79,6 +79,12 @@ def test_layer_learns_what_people_suggest_and_says_so(rules_assistant, trained):
     kept = ReplayedTurns.load(settings.data_dir.parent / "replay.npz")  # what bench_conversation_layer reads
     assert len(kept.X) == len(kept.y) > 0 and kept.X[0].shape[1] == len(FEATURES)
     assert sum(int(y.sum()) for y in kept.y) > 0
+    # Each conversation: the seeker names a film they loved (fitted on), the recommender suggests one (measured).
+    assert sorted(set(kept.kind)) == [SUGGESTED, SEEKER_LIKED]
+    liked = [ids[int(y.argmax())] for ids, y, k in zip(kept.ids, kept.y, kept.kind, strict=True)
+             if k == SEEKER_LIKED and y.any()]
+    assert liked and set(liked) <= {a for a, _ in PAIRS}
+    assert scorer.layer.info["seeker_liked_requests"] == len(liked) and "seeker turns naming liked" in report.layer
     engine = rules_assistant.engine
     engine.conversation = scorer
     try:

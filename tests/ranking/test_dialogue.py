@@ -165,6 +165,12 @@ def test_cross_fitted_layer_averages_one_model_per_fold_and_keeps_each_folds_own
     assert loaded.info["trees"] == sum(m.info["trees"] for m in layer.members)
     with pytest.raises(ValueError, match="no selection fold"):
         LearnedLayer.fit_folds(X, y, [0] * 300, [0], feats, cfg, "v1")  # nothing left to fit on
+    # Requests fitted on only (the seeker's liked mentions) never choose a model's trees.
+    fit_only = [f == 2 or i % 2 == 0 for i, f in enumerate(folds)]
+    some = LearnedLayer.fit_folds(X, y, folds, [0, 1, 2], feats, cfg, "v1", fit_only=fit_only)
+    assert [m.info["held_out_fold"] for m in some.members] == [0, 1]  # fold 2 has nothing to choose on
+    assert [m.info["selection_requests"] for m in some.members] == [50, 50]
+    assert [m.info["train_requests"] for m in some.members] == [200, 200]
 
 
 def test_layer_file_of_one_model_still_loads(tmp_path):
