@@ -348,7 +348,8 @@ class TextTraining:
         """A model on the examples outside `without_folds` (conversation-id folds)."""
         use = [e for e in self.examples if fold_of_id(e.conversation_id) not in without_folds]
         what = f" without folds {sorted(without_folds)}" if without_folds else ""
-        bar = _bar(self.config.epochs, f"fitting text-to-item{what} (epochs)", progress)
+        bar = _bar(self.config.epochs * max(1, self.config.members), f"fitting text-to-item{what} (epochs)",
+                   progress)
         model = TextToItem(ids, self.config).fit(use, self.item_vectors, self.text_vectors, progress=bar.update,
                                                  trust=self.trust)
         bar.close()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 from recassist.ranking.dialogue.files import config_from, load_current
@@ -49,6 +49,11 @@ class TextToItemConfig:
     conversation_cap: float = 4.0  # most total weight one conversation's examples may have
     recency: float = 0.85  # the most recent item named weighs 1, the one before this much, ...
     seed: int = 0
+    #: Models fitted with seeds seed, seed + 1, ..., their logits averaged. One fit's optimum moves with its seed
+    #: and with small changes of the data; on the held-out training fold (3,419 examples) text-to-item alone
+    #: scored Recall@10 / @50 0.198-0.205 / 0.408-0.418 with one model (five seeds), 0.216 / 0.435 with two
+    #: averaged, 0.215 / 0.437 with three, 0.225 / 0.446 with five. Three keep training within its minutes.
+    members: int = 3
     #: torch threads while fitting: on a shared machine, two spinning OpenMP threads were 100x slower on the
     #: small products here than one
     threads: int = 1
@@ -133,9 +138,27 @@ class TextToItem:
         saved_threads = torch.get_num_threads()
         torch.set_num_threads(self.config.threads)
         try:
-            return self._fit(examples, item_vectors, text_vectors, progress, trust)
+            if self.config.members <= 1:
+                return self._fit(examples, item_vectors, text_vectors, progress, trust)
+            parts = [TextToItem(self.item_ids, replace(self.config, members=1, seed=self.config.seed + k))._fit(
+                examples, item_vectors, text_vectors, progress, trust) for k in range(self.config.members)]
+            return self._averaging(parts)
         finally:
             torch.set_num_threads(saved_threads)
+
+    def _averaging(self, parts: Sequence[TextToItem]) -> TextToItem:
+        """One model whose logits are the mean of `parts`' logits: their queries side by side, each item's
+        vectors side by side scaled by 1 / len(parts), the biases averaged (scores and files as for one)."""
+        k = len(parts)
+        self.text_map = np.concatenate([p.text_map for p in parts], axis=1)
+        self.liked_table = np.concatenate([p.liked_table for p in parts], axis=1)
+        self.disliked_table = np.concatenate([p.disliked_table for p in parts], axis=1)
+        self.item_table = (np.concatenate([p.item_table for p in parts], axis=1) / k).astype(np.float32)
+        self.bias = np.mean([p.bias for p in parts], axis=0).astype(np.float32)
+        self.examples = parts[0].examples
+        losses = np.mean([p.info["loss_per_epoch"] for p in parts], axis=0)
+        self.info = {**parts[0].info, "members": k, "loss_per_epoch": [round(float(x), 4) for x in losses]}
+        return self
 
     def _fit(self, examples, item_vectors, text_vectors, progress, trust) -> TextToItem:
         import torch
