@@ -153,6 +153,12 @@ def format_systems(r: SystemsResult) -> str:
         if name in r.genre_guard:
             guard = f"{r.genre_guard[name]:.3f}"
         lines.append(f"{name:<42}{r1:>7.3f}{r10:>7.3f}{r50:>7.3f}{nd:>9.3f}  {timing:>32}  {guard:>11}")
+    # The counts behind the first row's recalls: three decimals cannot say which side of a target 0.2096 is.
+    first = next(iter(r.scores.values()), None)
+    if first is not None and first.n:
+        lines.append(f"{next(iter(r.scores))}: {int(first.hits[10])} of {first.n} targets in the top 10 "
+                     f"(Recall@10 {first.hits[10] / first.n:.4f}), {int(first.hits[50])} in the top 50 "
+                     f"({first.hits[50] / first.n:.4f})")
     return "\n".join(lines)
 
 
