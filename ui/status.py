@@ -11,7 +11,7 @@ from recassist.ranking.staged import full_model_info, quick_path, read_status
 
 HAND_SET = "hand-set blend (no trained conversation layer yet)"
 _LAYER_STAGES = {
-    CONVERSATION_STAGE: "conversation layer (replaying chats from the shipped corpus, about a minute)",
+    CONVERSATION_STAGE: "conversation layer (replaying chats from the shipped corpus, a minute or two)",
     FULL_CONVERSATION_STAGE: "conversation layer on every chat of the shipped corpus, with the full ranker's "
                              "scores (minutes; the first layer serves meanwhile)",
 }

@@ -1,6 +1,6 @@
 """The background trainer: the slow models, trained in their own low-priority process while the server
 answers with the quick ones (`recassist demo` starts it; `recassist status` shows its progress): a first
-conversation-trained layer (about a minute), then the full ranker (minutes), then the layer on every
+conversation-trained layer (a minute or two), then the full ranker (minutes), then the layer on every
 conversation with the full ranker's scores (minutes). Servers adopt each when its files are complete
 (`ui.worker`).
 
@@ -67,7 +67,7 @@ def _full_conversation_layer(settings: Settings, catalog: Catalog) -> str:
 CONVERSATION_STAGE = "conversation layer"
 FULL_CONVERSATION_STAGE = "conversation layer, every conversation"
 #: (name, stage(settings, catalog) -> note), run in order; each reuses a current result and resumes or redoes
-#: an interrupted one. A first conversation layer comes first: about a minute, and chats gain the most from
+#: an interrupted one. A first conversation layer comes first: a minute or two, and chats gain the most from
 #: it; the full one follows the full ranker, whose scores it learns from.
 STAGES: list[tuple[str, Callable[[Settings, Catalog], str]]] = [
     (CONVERSATION_STAGE, _conversation_layer),
