@@ -65,12 +65,12 @@ class _Entry:
     popularity: int
 
 
-def _normalised_names(title: str, aliases: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    """(key, main title key or '') for each distinct name of an item."""
+def _normalised_names(title: str, aliases: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
+    """(key, main title key or '', last part key or '') for each distinct name of an item."""
     out = []
     for name in {title, *aliases}:
         main = normalize_title(name.split(":", 1)[0]) if ":" in name else ""
-        out.append((normalize_title(name), main))
+        out.append((normalize_title(name), main, _last_part(name)))
     return tuple(out)
 
 
@@ -111,8 +111,9 @@ class TitleMatcher:
         pop = self._popularity
         known = previous._names if previous is not None else {}
         old_items = previous.catalog.items if previous is not None else {}
-        #: item id -> (normalised key, normalised main title before ':' or '') per title and alias.
-        self._names: dict[str, tuple[tuple[str, str], ...]] = {}
+        #: item id -> (normalised key, main title before ':', last part after ': ' / ' - '; '' for none) per
+        #: title and alias.
+        self._names: dict[str, tuple[tuple[str, str, str], ...]] = {}
         self._by_key: dict[str, list[_Entry]] = {}
         # "Anchorman" for "Anchorman: The Legend of Ron Burgundy": used only when no exact key exists.
         self._by_main_title: dict[str, list[_Entry]] = {}
@@ -128,11 +129,9 @@ class TitleMatcher:
                 names = _normalised_names(it.title, it.aliases)
             self._names[it.item_id] = names
             entry = _Entry(it.item_id, it.year, pop.get(it.item_id, 0))
-            for name in {it.title, *it.aliases}:
-                part = _last_part(name)
-                if part:
-                    self._by_last_part.setdefault(part, []).append(entry)
-            for key, main in names:
+            for key, main, last in names:
+                if last:
+                    self._by_last_part.setdefault(last, []).append(entry)
                 if key:
                     self._by_key.setdefault(key, []).append(entry)
                 if main:

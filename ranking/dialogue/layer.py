@@ -59,7 +59,8 @@ class _Member:
         return self._booster
 
     def model_text(self) -> str:
-        return self.booster.model_to_string(num_iteration=self.info.get("trees") or None)
+        """The model's text, cut to the trees in use: as loaded (`save` wrote it cut), or from the booster."""
+        return self._model_text or self.booster.model_to_string(num_iteration=self.info.get("trees") or None)
 
     def score(self, X: np.ndarray) -> np.ndarray:
         if self._trees is not None:  # the saved trees are exactly the ones in use (`save` cuts the rest)
