@@ -15,7 +15,9 @@ figure is on recommender turns; the seeker's turns naming liked items are fitted
 - `folds`: how the layer is fitted (`RECIPES`: one model on every negative, one on a tenth of them, one model per
   fold averaged, the same without the seeker's liked mentions), each fold in turn the test and the other four
   the corpus, paired by target over every recommender turn;
-  with `--without F1,F2`, the default recipe with every feature against the same without those features.
+  with `--without F1,F2`, the default recipe with every feature against the same without those features;
+  `--save-hits PATH` keeps the first recipe's hits, and `--against PATH` compares them with another replay's
+  (two training runs of the same corpus with other candidates or scorers), paired by conversation.
 
 `base`, `no-comention` and `curve` fit one model on every negative (`LearnedLayer.fit`, `LayerConfig`'s defaults
 otherwise).
@@ -132,6 +134,7 @@ RECIPES = {
     "one model, a tenth of the negatives": Recipe(LayerConfig(cross_fit=False)),
     "one model per fold averaged (the default)": Recipe(LayerConfig()),
     "the default without the seeker's liked mentions": Recipe(LayerConfig(), seeker_liked=False),
+    "two models per fold, each its own sample of negatives": Recipe(LayerConfig(models_per_fold=2)),
 }
 
 
@@ -145,10 +148,11 @@ def hits_at(layer: LearnedLayer, reqs: list[dict]) -> np.ndarray:
     return np.array(out, float)
 
 
-def run_folds(reqs: list[dict], recipes: dict[str, tuple[Recipe, list[int]]]) -> None:
+def run_folds(reqs: list[dict], recipes: dict[str, tuple[Recipe, list[int]]]) -> dict[str, np.ndarray]:
     """Every fold in turn is the test and the other four the corpus, as training sees them: fitted with each
     recipe (and the feature columns it reads), Recall@10 / @50 over every replayed recommender turn, and each
-    recipe's difference from the first, paired by target (with its standard error)."""
+    recipe's difference from the first, paired by target (with its standard error). Returns each recipe's
+    hits (`hits_at`, the test folds one after the other)."""
     hits = {name: [] for name in recipes}
     for test in range(5):
         tests = measured([r for r in reqs if r["fold"] == test])
@@ -172,6 +176,35 @@ def run_folds(reqs: list[dict], recipes: dict[str, tuple[Recipe, list[int]]]) ->
         se = d.std(axis=0) / np.sqrt(len(d))
         print(f"{name:<58} R@10 {h[:, 0].mean():.4f}  R@50 {h[:, 1].mean():.4f}  difference {d[:, 0].mean():+.4f} "
               f"/ {d[:, 1].mean():+.4f} (se {se[0]:.4f} / {se[1]:.4f})", flush=True)
+    return {name: np.concatenate(h) for name, h in hits.items()}
+
+
+def target_conversations(reqs: list[dict]) -> np.ndarray:
+    """The conversation of each row `run_folds`' hits have, in their order."""
+    return np.array([r["conv"] for test in range(5) for r in measured([q for q in reqs if q["fold"] == test])
+                     for _ in range(r["n"])])
+
+
+def compare_replays(hits: np.ndarray, convs: np.ndarray, path: str) -> None:
+    """This replay's hits against those `--save-hits` kept from another replay of the same conversations (a
+    training run with other candidates or scorers): paired by conversation, since the two replays' candidates
+    list one request's targets in other orders."""
+    other = np.load(path)
+    if sorted(other["conversations"]) != sorted(convs):
+        raise SystemExit(f"{path} holds the targets of other conversations; replay the same corpus")
+
+    def per_conversation(h, c):
+        keys, inv = np.unique(c, return_inverse=True)
+        out = np.zeros((len(keys), 2))
+        np.add.at(out, inv, h)
+        return out
+
+    d = per_conversation(hits, convs) - per_conversation(other["hits"], other["conversations"])
+    n = len(convs)
+    se = d.std(axis=0) * np.sqrt(len(d)) / n
+    print(f"this replay R@10 {hits[:, 0].mean():.4f}  R@50 {hits[:, 1].mean():.4f}; {path}: "
+          f"{other['hits'][:, 0].mean():.4f} / {other['hits'][:, 1].mean():.4f}; difference "
+          f"{d[:, 0].sum() / n:+.4f} / {d[:, 1].sum() / n:+.4f} (se by conversation {se[0]:.4f} / {se[1]:.4f})")
 
 
 def main() -> None:
@@ -185,6 +218,9 @@ def main() -> None:
     ap.add_argument("--without", action="append", default=[], metavar="F1,F2",
                     help="`folds`: compare the default recipe with every feature against it without these "
                          "features (repeatable), instead of comparing `RECIPES`")
+    ap.add_argument("--save-hits", metavar="PATH", help="`folds`: keep the first recipe's hits (.npz)")
+    ap.add_argument("--against", metavar="PATH", help="`folds`: compare the first recipe's hits with those "
+                                                       "`--save-hits` kept from another replay")
     args = ap.parse_args()
     reqs = requests(args.replay)
     fit = [r for r in reqs if r["fold"] != SELECT_FOLD]
@@ -212,7 +248,12 @@ def main() -> None:
                                                            [c for c in every if FEATURES[c] not in names])
         else:
             recipes = {name: (RECIPES[name], every) for name in args.recipe or RECIPES}
-        run_folds(reqs, recipes)
+        hits = run_folds(reqs, recipes)[next(iter(recipes))]
+        convs = target_conversations(reqs)
+        if args.save_hits:
+            np.savez(args.save_hits, hits=hits, conversations=convs)
+        if args.against:
+            compare_replays(hits, convs, args.against)
     if "curve" in args.what:
         convs = sorted({r["conv"] for r in fit}, key=lambda c: hashlib.sha1(c.encode()).hexdigest())
         for share in (0.25, 0.5, 0.75):

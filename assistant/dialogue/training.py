@@ -225,7 +225,8 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
     # which is what `recassist eval conversation --holdout-redial` measures.
     # The seeker's liked mentions are fitted on; trees are chosen on recommender turns only, what is served.
     selection = sorted(measured) if cfg.cross_fit else [SELECT_FOLD]
-    tree_bar = _bar(cfg.max_trees * len(selection), "fitting the layer (trees, each model stops early)", progress)
+    tree_bar = _bar(cfg.max_trees * len(selection) * cfg.models_per_fold,
+                    "fitting the layer (trees, each model stops early)", progress)
     layer = LearnedLayer.fit_folds([turns.X[i] for i in rows], [turns.y[i] for i in rows], folds, selection,
                                    FEATURES, cfg, version, progress=lambda i: tree_bar.update(1),
                                    fit_only=seeker_liked)

@@ -40,6 +40,8 @@ class LayerConfig:
     #: One model per fold, each fitted on the other folds with its trees chosen on its own fold, their scores
     #: averaged; False: one model, its trees chosen on the first selection fold.
     cross_fit: bool = True
+    #: Models per selection fold, each with its own sample of negatives and LightGBM seed, all averaged
+    models_per_fold: int = 1
 
 
 class _Member:
@@ -106,12 +108,13 @@ class LearnedLayer:
             fit_at, sel_at = np.flatnonzero(folds != g), np.flatnonzero((folds == g) & chooses)
             if not len(fit_at) or not len(sel_at):
                 continue
-            rng = np.random.default_rng([cfg.seed, g])
-            kept = [_some_negatives(X[i], y[i], cfg.negative_share, rng) for i in fit_at]
-            member = _fit_one(*_stacked(kept), *_stacked([(X[i], y[i]) for i in sel_at]), features,
-                              replace(cfg, seed=cfg.seed * 101 + g), progress)
-            member.info["held_out_fold"] = int(g)
-            members.append(member)
+            for k in range(cfg.models_per_fold):
+                rng = np.random.default_rng([cfg.seed, g] + ([k] if k else []))
+                kept = [_some_negatives(X[i], y[i], cfg.negative_share, rng) for i in fit_at]
+                member = _fit_one(*_stacked(kept), *_stacked([(X[i], y[i]) for i in sel_at]), features,
+                                  replace(cfg, seed=cfg.seed * 101 + g + 7919 * k), progress)
+                member.info["held_out_fold"] = int(g)
+                members.append(member)
         if not members:
             raise ValueError("no selection fold has both requests to fit on and requests to choose trees on")
         return cls(members, features, cfg, catalog_version)

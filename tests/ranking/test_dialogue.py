@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -171,6 +172,12 @@ def test_cross_fitted_layer_averages_one_model_per_fold_and_keeps_each_folds_own
     assert [m.info["held_out_fold"] for m in some.members] == [0, 1]  # fold 2 has nothing to choose on
     assert [m.info["selection_requests"] for m in some.members] == [50, 50]
     assert [m.info["train_requests"] for m in some.members] == [200, 200]
+    # Two models per fold: the first is the one-per-fold model, the second its own sample of negatives.
+    two = LearnedLayer.fit_folds(X, y, folds, [0, 1, 2], feats, replace(cfg, models_per_fold=2), "v1")
+    assert [m.info["held_out_fold"] for m in two.members] == [0, 0, 1, 1, 2, 2]
+    np.testing.assert_array_equal(two.members[0].score(Xs), layer.members[0].score(Xs))
+    assert two.members[0].info["train_rows"] != two.members[1].info["train_rows"]
+    assert len(two.held_out(1).members) == 2
 
 
 def test_layer_file_of_one_model_still_loads(tmp_path):

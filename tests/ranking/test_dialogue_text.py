@@ -63,8 +63,9 @@ def test_an_injected_dialogue_cannot_make_an_item_win_everywhere(world):
     def wins(m):  # of 60 requests
         return sum(_top(m, texts[w], [c], k=10).count("299") for w in texts for c in pairs)
 
-    # 299's own vector puts it in 3-5 top 10s anyway (by seed); with the injected dialogue it is in 7, by one
-    # model or three averaged (with Adam moving the per-item parameters, one model put it in 6 more than none).
+    # 299's own vector puts it in 3-6 top 10s anyway (by seed and number of members); with the injected dialogue
+    # it is in 5-7, by one model, three or five averaged (with Adam moving the per-item parameters, one model put
+    # it in 6 more than none).
     assert wins(model) <= min(wins(clean) + 4, 10)
     assert len(set(_top(model, texts["something scary"])) & set(scary)) >= 8
 
@@ -98,3 +99,9 @@ def test_members_average_their_logits(world):
         mean = (one.score(vec, context).astype(np.float64) + two.score(vec, context)) / 2
         expected = mean - np.log(np.exp(mean - mean.max()).sum()) - mean.max()
         np.testing.assert_allclose(both.score(vec, context), expected, atol=1e-4)
+    # Fitted side by side in threads (the default) or one after the other, the members are the same numbers.
+    in_turn = TextToItem(ITEMS, TextToItemConfig(dim=16, epochs=3, members=2, parallel=1)).fit(examples, vectors,
+                                                                                               texts)
+    assert both.config.parallel == 2
+    for name in ("text_map", "liked_table", "disliked_table", "item_table", "bias"):
+        np.testing.assert_array_equal(getattr(both, name), getattr(in_turn, name))
