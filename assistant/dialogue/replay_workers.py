@@ -4,9 +4,8 @@ The replay is the slowest step of `recassist train conversations` (tens of ms of
 core). Workers are spawned, not forked: the embedder and torch keep thread pools that a forked child would
 inherit without their threads. Each worker opens the catalog, item index and ranker from the settings (read
 only; no profile store), loads the per-fold scorers from files the parent wrote, and replays chunks of
-conversations; the parent joins the chunks in corpus order. The requests are those a single process replays,
-with the same targets; a candidate near the cut of a source's quota may differ, because a text embedded in
-another batch (the query cache differs per process) can differ in its last float bits.
+conversations; the parent joins the chunks in corpus order. The requests are those a single process replays:
+`replay` embeds each conversation's texts afresh, so which worker took which chunk changes nothing.
 """
 
 from __future__ import annotations
