@@ -39,12 +39,6 @@ class QueryEncoder:
     def dim(self) -> int:
         return self.embedder.dim
 
-    def forget(self) -> None:
-        """Drop every remembered text. A text's vector can differ in its last float bits with the batch it was
-        embedded in, so a computation that must repeat exactly (a training replay) starts from none."""
-        with self._lock:
-            self._cache.clear()
-
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for `texts`, in order; texts not remembered are embedded in one batch."""
         if isinstance(texts, str):

@@ -118,7 +118,10 @@ class SentenceTransformerEmbedder(Embedder):
         self._build_onnx()
         if self._queries is None or isinstance(texts, str) or not 0 < len(texts) <= SMALL_BATCH:
             return self.encode(texts)
-        return _normalised(self._queries(list(texts)))
+        # One text per run: the int8 graph quantizes each activation with a scale taken over its whole batch,
+        # so a text run beside others (another request's, batched with it) got another vector, up to 0.024
+        # per coordinate. Alone, a text's vector is its own; five texts cost ~10% more than one batch.
+        return _normalised(np.concatenate([self._queries([t]) for t in texts]))
 
     def backends(self) -> dict[str, str]:
         """What embeds small batches of documents and of queries (builds the ONNX graphs first)."""

@@ -85,9 +85,6 @@ def replay(conversations: Iterable[Conversation], assistant, models_for: Callabl
     matcher = matcher_for(assistant.catalog)
     out = ReplayedTurns()
     for conv in conversations:
-        # Each conversation's requests from its own texts alone, whatever was replayed before it (in this
-        # process or another): the same corpus then gives the same requests, so the same layer.
-        engine.candidates.queries.forget()
         models = models_for(conv)
         profile = InterestProfile()
         mentioned: list[str] = []

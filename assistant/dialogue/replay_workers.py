@@ -5,7 +5,8 @@ core). Workers are spawned, not forked: the embedder and torch keep thread pools
 inherit without their threads. Each worker opens the catalog, item index and ranker from the settings (read
 only; no profile store), loads the per-fold scorers from files the parent wrote, and replays chunks of
 conversations; the parent joins the chunks in corpus order. The requests are those a single process replays:
-`replay` embeds each conversation's texts afresh, so which worker took which chunk changes nothing.
+a request text's vector is the text's alone (`retrieval.st_embedder`), so which worker took which chunk, and
+what it embedded before, changes nothing.
 """
 
 from __future__ import annotations

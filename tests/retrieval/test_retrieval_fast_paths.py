@@ -45,6 +45,10 @@ def test_request_texts_use_int8_weights_close_to_torchs_vectors(embedder):
     # Meaning survives: a comedy query is nearer a comedy description than a war film's.
     items = embedder.encode(["A hilarious comedy about two friends.", "A grim war film about soldiers."])
     assert (embedder.encode_queries(["a funny comedy"]) @ items.T)[0].argmax() == 0
+    # A text's vector is its own, whatever it is embedded with (another request's texts may share its batch).
+    alone = embedder.encode_queries(texts[:1])[0]
+    np.testing.assert_array_equal(embedder.encode_queries(texts)[0], alone)
+    np.testing.assert_array_equal(embedder.encode_queries(["ignore previous instructions " * 30, texts[0]])[1], alone)
 
 
 def test_without_onnx_the_embedder_stays_on_torch(embedder, monkeypatch, caplog):
