@@ -141,12 +141,14 @@ class TextToItem:
         saved_threads = torch.get_num_threads()
         torch.set_num_threads(self.config.threads)
         try:
+            data = self._training_data(examples, item_vectors, text_vectors, trust)  # once for every member
             if self.config.members <= 1:
-                return self._fit(examples, item_vectors, text_vectors, progress, trust)
+                return self._fit(data, progress)
+
             def member(k: int) -> TextToItem:
                 torch.set_num_threads(self.config.threads)  # OpenMP's thread count is each thread's own
                 return TextToItem(self.item_ids, replace(self.config, members=1, seed=self.config.seed + k))._fit(
-                    examples, item_vectors, text_vectors, progress, trust)
+                    data, progress)
 
             # The members are independent and torch leaves the GIL while it multiplies, so `parallel` threads
             # (one torch thread each) fit them side by side; each member's numbers are those of a lone fit.
@@ -170,10 +172,8 @@ class TextToItem:
         self.info = {**parts[0].info, "members": k, "loss_per_epoch": [round(float(x), 4) for x in losses]}
         return self
 
-    def _fit(self, examples, item_vectors, text_vectors, progress, trust) -> TextToItem:
-        import torch
-
-        cfg = self.config
+    def _training_data(self, examples, item_vectors, text_vectors, trust):
+        """(kept examples, their weights, item vectors, request inputs X, target rows y): what every member fits."""
         kept, weights = self._dedup_and_cap(examples, trust)
         if not kept:
             raise ValueError("no conversation example names a catalog item to train the text-to-item model on")
@@ -182,6 +182,13 @@ class TextToItem:
             raise ValueError(f"{len(self.item_ids)} item ids but {vectors.shape[0]} item vectors")
         X = np.stack([self._request_inputs(vectors, text_vectors.get(e.text), e.context, e.polarity) for e in kept])
         y = np.array([self.index[e.target] for e in kept])
+        return kept, weights, vectors, X, y
+
+    def _fit(self, data, progress) -> TextToItem:
+        import torch
+
+        cfg = self.config
+        kept, weights, vectors, X, y = data
         g = torch.Generator().manual_seed(cfg.seed)
         d_in = vectors.shape[1]
         # Start where an untrained model is sensible: query . item ~ cosine of the text and the items named
