@@ -6,7 +6,7 @@ the neighbour anchors (liked / recent items) and the semantic queries (aspect ph
 vocabulary, and a returning user's anchors are the same items as last time. A remembered row is
 a 40 KB copy instead of a pass over the 15 MB matrix; on the API bench mix (in process, one
 request at a time) the product went from 4.1 to 2.0 ms of CPU per request. Rows for new queries
-are computed as before, all in one pass.
+are computed as before, all in one pass, and the same whatever they are computed with.
 
 The cache belongs to one item matrix: a catalog change builds a new `CandidateGenerator`, and with
 it a new, empty cache, so a row can never outlive the vectors it was computed from.
@@ -47,7 +47,12 @@ class SimilarityRows:
         if missing:
             # One pass for all new queries: the product is bound by reading the item matrix, and
             # items @ queries.T streams it once (the other order was twice as slow here).
-            out[missing] = (self.vectors @ queries[missing].T).T
+            new = queries[missing]
+            # A lone query goes with a copy of itself: BLAS multiplies a matrix by one vector in another
+            # summation order than by several (and differently again on another thread count), and a remembered
+            # row would then carry bits that depend on which request computed it first. With two or more
+            # columns each row's bits are its own (tests/retrieval/test_retrieval_fast_paths.py).
+            out[missing] = (self.vectors @ (new if len(new) > 1 else np.concatenate([new, new])).T).T[: len(new)]
             for i in missing:
                 if keys[i] is not None:
                     self._cache.put(keys[i], out[i].copy())

@@ -102,6 +102,23 @@ def test_similarity_rows_are_exact_and_remembered_by_key():
         rows.rows([None, None], queries[:1])
 
 
+def test_a_similarity_row_is_the_same_whatever_it_is_computed_with():
+    """A row computed for a lone query, or with others, or on another thread count has the same bits: rows are
+    remembered, so otherwise a request's candidates would depend on which requests came before it."""
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((5000, 384)).astype(np.float32)
+    queries = rng.standard_normal((6, 384)).astype(np.float32)
+    keys = [None] * 6
+    together = SimilarityRows(vectors).rows(keys, queries)
+    for threads in (1, 2):
+        with threadpool_limits(threads):
+            for i in range(6):
+                np.testing.assert_array_equal(SimilarityRows(vectors).rows([None], queries[i: i + 1])[0], together[i])
+            np.testing.assert_array_equal(SimilarityRows(vectors).rows(keys[:3], queries[3:]), together[3:])
+
+
 def test_lru_keeps_the_most_recently_used():
     cache = LRU(2)
     cache.put("a", 1)
