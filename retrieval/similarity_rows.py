@@ -51,7 +51,8 @@ class SimilarityRows:
             # A lone query goes with a copy of itself: BLAS multiplies a matrix by one vector in another
             # summation order than by several (and differently again on another thread count), and a remembered
             # row would then carry bits that depend on which request computed it first. With two or more
-            # columns each row's bits are its own (tests/retrieval/test_retrieval_fast_paths.py).
+            # columns each row's bits are its own (tests/retrieval/test_retrieval_fast_paths.py). The copy costs
+            # a lone query about 0.5 ms more (1.1 against 0.56 ms for 9,742 x 384 on one core).
             out[missing] = (self.vectors @ (new if len(new) > 1 else np.concatenate([new, new])).T).T[: len(new)]
             for i in missing:
                 if keys[i] is not None:
