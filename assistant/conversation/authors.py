@@ -7,7 +7,8 @@ engine ranks with as inferred liked aspects whose source is the author's name. T
 not changed, so removing the author removes them too. The evidence tells them apart from aspects the
 user asked for (`derived_from_author`), so a reason says "you named Agatha Christie", never "you asked
 for mystery". Liked items of other catalogs (`carried.liked_elsewhere`) count the same way, through the
-aspects most of them carry.
+aspects most of them carry; what disliked ones and disliked authors stand for (`carried.avoided_aspects`)
+becomes disliked genres the same way.
 """
 
 from __future__ import annotations
@@ -30,14 +31,15 @@ def genres_for(aspects: list[str], catalog: Catalog) -> list[str]:
     return list(out)
 
 
-def with_author_aspects(profile: InterestProfile, catalog: Catalog,
-                        liked: Sequence[LikedElsewhere] = ()) -> InterestProfile:
+def with_author_aspects(profile: InterestProfile, catalog: Catalog, liked: Sequence[LikedElsewhere] = (),
+                        avoided: Sequence[str] = ()) -> InterestProfile:
     """`profile` plus each liked author's genres in `catalog`, and the genres carrying what the `liked` items
-    of other catalogs carry (those not already liked, disliked or excluded)."""
+    of other catalogs carry (those not already liked, disliked or excluded), as liked aspects; and the genres
+    carrying the `avoided` shared aspects (`carried.avoided_aspects`) as disliked ones, unless liked too."""
     carriers = [(a.aspects, _source(a), a.confidence) for a in profile.liked_authors]
     if liked:
         carriers.append((carried_aspects(liked), _liked_source(liked), 1.0))
-    if not carriers:
+    if not carriers and not avoided:
         return profile
     have = {a.aspect.lower() for a in (*profile.liked_aspects, *profile.disliked_aspects,
                                        *profile.constraints.excluded_genres)}
@@ -48,9 +50,14 @@ def with_author_aspects(profile: InterestProfile, catalog: Catalog,
                 have.add(genre.lower())
                 added.append(AspectPreference(aspect=genre, kind="genre", source=source, origin="inferred",
                                               confidence=confidence))
-    if not added:
+    # A genre carrying a liked aspect as well as an avoided one ("Sci-Fi" for science fiction and dystopian)
+    # was added above as liked, so it is not avoided.
+    avoid = [AspectPreference(aspect=genre, kind="genre", source=_avoided_source(avoided), origin="inferred")
+             for genre in genres_for(list(avoided), catalog) if genre.lower() not in have]
+    if not added and not avoid:
         return profile
-    return profile.model_copy(update={"liked_aspects": [*profile.liked_aspects, *added]})
+    return profile.model_copy(update={"liked_aspects": [*profile.liked_aspects, *added],
+                                      "disliked_aspects": [*profile.disliked_aspects, *avoid]})
 
 
 def derived_from_author(aspect: AspectPreference, authors: list[AuthorPreference],
@@ -63,6 +70,10 @@ def derived_from_author(aspect: AspectPreference, authors: list[AuthorPreference
 
 def _source(author: AuthorPreference) -> Source:
     return author.source.model_copy(update={"text": f"author: {author.name}"})
+
+
+def _avoided_source(avoided: Sequence[str]) -> Source:
+    return Source(text="disliked in other catalogs: " + ", ".join(avoided))
 
 
 def _liked_source(liked: Sequence[LikedElsewhere]) -> Source:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from recassist.assistant.conversation import scoring
 from recassist.assistant.conversation.authors import with_author_aspects
-from recassist.assistant.conversation.carried import LikedElsewhere, OtherCatalog, liked_elsewhere
+from recassist.assistant.conversation.carried import LikedElsewhere, OtherCatalog, avoided_here, liked_elsewhere
 from recassist.assistant.conversation.diversity import few_per_franchise
 from recassist.assistant.conversation.evidence import EvidenceBuilder
 from recassist.assistant.conversation.models import ChatSuggestion, ChatWord, Evidence, RecommendedItem
@@ -77,9 +77,12 @@ class RecommendationEngine:
         conversation-trained layer, items carrying a genre the request names (`named_genres`, the genres of its
         own words; None: every liked genre) come first (`assistant.dialogue.ordering`). Authors the
         user named, and liked items of other catalogs while they outnumber the liked items here, count through
-        the genres their items carry (`authors.with_author_aspects`, `carried.liked_elsewhere`)."""
+        the genres their items carry (`authors.with_author_aspects`, `carried.liked_elsewhere`); disliked
+        items of other catalogs and disliked authors push away the genres carrying what they stand for
+        (`carried.avoided_here`)."""
         liked = liked_elsewhere(profile, self.other_catalog)
-        profile = with_author_aspects(profile, self.catalog, liked)
+        profile = with_author_aspects(profile, self.catalog, liked,
+                                      avoided_here(profile, self.catalog, self.other_catalog))
         self.embed_texts(profile, text)  # usually done already (see `embed_texts`): then all lookups hit
         if self.conversation is not None:
             ranked = self._recommend_learned(profile, history, k=k, text=text, filters=filters,

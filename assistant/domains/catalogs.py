@@ -12,10 +12,12 @@ the shipped vectors), so a server never asked about books never reads them.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
+from recassist.assistant.conversation.carried import avoided_aspects
 from recassist.assistant.conversation.models import ChatReply, RecommendedItem
 from recassist.assistant.domains.detect import detect_domain
 from recassist.assistant.domains.grounding import GroundedTitles, TitleGrounding
@@ -91,7 +93,10 @@ class Catalogs:
                     ) -> list[RecommendedItem]:
         """`k` items of the extra catalog `domain` for `profile` (liked items of every other catalog carried
         over) and the request's `text`."""
-        return self.other(domain).recommend(profile, self._sources(profile, domain), k=k, text=text)
+        liked_anywhere = [it for _, it in self._items(profile.liked_items)]
+        disliked = [it for d, it in self._items(profile.disliked_items) if d != domain]
+        return self.other(domain).recommend(profile, self._sources(profile, domain), k=k, text=text,
+                                            avoided=avoided_aspects(profile, disliked, liked_anywhere))
 
     def describe(self) -> list[CatalogInfo]:
         first = self.assistant.catalog
@@ -248,13 +253,15 @@ class Catalogs:
 
     def _sources(self, profile: InterestProfile, target: str) -> list[tuple[str, Item]]:
         """Liked items of every catalog but `target`, as (domain, item)."""
+        return [(d, it) for d, it in self._items(profile.liked_items) if d != target]
+
+    def _items(self, entries: Sequence[ItemPreference]) -> list[tuple[str, Item]]:
+        """The profile `entries` as (domain, item), in their order."""
         out = []
-        for p in profile.liked_items:
+        for p in entries:
             domain = p.domain or self.first
-            if domain == target:
-                continue
             try:
                 out.append((domain, self.item(domain, p.item_id)))
             except InputError:
-                continue  # an item removed from its catalog since it was liked
+                continue  # an item removed from its catalog since it was named
         return out

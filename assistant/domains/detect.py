@@ -1,8 +1,8 @@
 """Which catalog a request is for, read from its words: "a book like The Martian" -> books.
 
 Cue words name a domain ("book", "novel", "to read" / "film", "movie", "watch"). A cue right after a
-word that points back at what the user already did ("after watching Arrival", "loved the film") names
-the source of a taste, not the wish, and is skipped. One domain among the remaining cues: that
+word that points back at what the user already did ("after watching Arrival", "loved the film", "hated the
+book") names the source of a taste, liked or not, not the wish, and is skipped. One domain among the remaining cues: that
 domain; none, or several: None (the caller answers from every catalog, or the default one).
 """
 
@@ -18,7 +18,7 @@ CUES: dict[str, tuple[str, ...]] = {
     "movies": (r"films?", r"movies?", r"watch", r"watching", r"cinema", r"flicks?", r"screen"),
 }
 _BACKWARD = {"after", "since", "loved", "liked", "enjoyed", "finished", "from", "like", "of", "love", "adore",
-             "watched", "read"}
+             "watched", "read", "hated", "hate", "disliked", "dislike", "despised", "loathed", "detested"}
 _WORD = re.compile(r"[a-z']+")
 
 

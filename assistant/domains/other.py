@@ -2,7 +2,9 @@
 
 Scoring (weights fixed by design, not fitted; see docs/books.md):
 - shared-aspect transfer (`ranking.cross_domain.AspectTransfer`): the liked items of other catalogs and
-  the profile's liked aspects, mapped to the shared vocabulary; disliked aspects count against;
+  the profile's liked aspects, mapped to the shared vocabulary; disliked aspects count against, and so do
+  the aspects its disliked items of other catalogs and disliked authors stand for that nothing it likes
+  carries (`carried.avoided_aspects`, the rule the first catalog's ranking follows);
 - the catalog's own ranker (EASE, trained on its interactions) on the user's liked items of this catalog,
   standardised over the catalog, weighted `RANKER_WEIGHT`;
 - the request's free text ("a slow-burning gothic mystery") against the catalog's own MiniLM index
@@ -115,13 +117,14 @@ class OtherCatalog:
         return OtherCatalog(catalog, self.ranker, self.text_index)
 
     def recommend(self, profile: InterestProfile, sources: Sequence[tuple[str, Item]], *, k: int = 10,
-                  text: str | None = None) -> list[RecommendedItem]:
+                  text: str | None = None, avoided: Sequence[str] = ()) -> list[RecommendedItem]:
         """Top-`k` items of this catalog. `sources`: (domain, item) liked in other catalogs, oldest first;
-        `text`: the request's words, matched against the catalog's text index when it has one."""
+        `text`: the request's words, matched against the catalog's text index when it has one; `avoided`: the
+        shared aspects the profile's dislikes elsewhere stand for (`carried.avoided_aspects`)."""
         taste = taste_from_items(it for _, it in sources)
         for a in to_shared(p.aspect for p in profile.liked_aspects):
             taste[a] = taste.get(a, 0.0) + EXPLICIT_ASPECT_WEIGHT
-        for a in to_shared(p.aspect for p in profile.disliked_aspects):
+        for a in (*to_shared(p.aspect for p in profile.disliked_aspects), *avoided):
             taste[a] = taste.get(a, 0.0) - EXPLICIT_ASPECT_WEIGHT
         for author in profile.liked_authors:
             for a in author.aspects:

@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import pytest
 from recassist.assistant.conversation.authors import derived_from_author, with_author_aspects
-from recassist.assistant.conversation.carried import carried_aspects, liked_elsewhere, liked_links
+from recassist.assistant.conversation.carried import (
+    avoided_here,
+    carried_aspects,
+    disliked_elsewhere,
+    liked_elsewhere,
+    liked_links,
+)
 from recassist.assistant.conversation.explain import template_explanation
 from recassist.assistant.conversation.models import Evidence
 from recassist.foundation.catalog import load_catalog_cached
-from recassist.foundation.profile import InterestProfile, ItemPreference, Source
+from recassist.foundation.profile import AspectPreference, AuthorPreference, InterestProfile, ItemPreference, Source
 from recassist.foundation.settings import DEMO_BOOKS_DIR, DEMO_CATALOG_DIR
 from recassist.foundation.vocabulary import item_aspects
 
-HUNGER_GAMES, DUNE, ENDERS_GAME = "1", "126", "70"  # goodbooks ids
+HUNGER_GAMES, DUNE, ENDERS_GAME, HARRY_POTTER, TWILIGHT, NEW_MOON = "1", "126", "70", "2", "3", "49"  # goodbooks
 ARRIVAL, INTERSTELLAR, THE_MATRIX = "164179", "109487", "2571"  # MovieLens ids
 
 
@@ -90,3 +96,40 @@ def test_a_sentence_naming_the_liked_book_passes_the_checker_only_with_the_link(
     # The book's title is also a film's: without the link it is another title and an opinion not in evidence.
     unlinked = check(sentence, matrix, Evidence())
     assert any("another title" in p for p in unlinked) and any("opinion" in p for p in unlinked)
+
+
+def test_disliked_books_push_away_the_genres_of_what_they_stand_for_unless_a_liked_item_carries_it(
+        films, books, other):
+    hated = InterestProfile(disliked_items=[_liked(books, TWILIGHT, "books"), _liked(books, NEW_MOON, "books")])
+    assert [x.item.title for x in disliked_elsewhere(hated, other)] == ["New Moon", "Twilight"]  # recent first
+    avoided = avoided_here(hated, films, other)
+    assert {"romance", "fantasy"} <= set(avoided)
+    ranked_with = with_author_aspects(hated, films, [], avoided)
+    pushed = {a.aspect for a in ranked_with.disliked_aspects}
+    assert {"Romance", "Fantasy"} <= pushed
+    assert all(a.origin == "inferred" and a.kind == "genre" for a in ranked_with.disliked_aspects)
+    assert hated.disliked_aspects == []  # the stored profile is not changed
+    # A liked book carrying fantasy keeps it (Harry Potter): only what nothing liked carries is avoided.
+    also_liked = hated.model_copy(update={"liked_items": [_liked(books, HARRY_POTTER, "books")]})
+    kept = avoided_here(also_liked, films, other)
+    assert "romance" in kept and "fantasy" not in kept and "young adult" not in kept
+    assert "Fantasy" not in {a.aspect for a in with_author_aspects(also_liked, films, [], kept).disliked_aspects}
+    # So does a liked film (Harry Potter's first film is Fantasy), and an aspect the user asked for.
+    hp_film = next(i for i, it in films.items.items() if it.title.startswith("Harry Potter and the Sorcerer"))
+    with_film = hated.model_copy(update={"liked_items": [_liked(films, hp_film, None)]})
+    assert "fantasy" not in avoided_here(with_film, films, other)
+    assert avoided_here(hated, films, None) == []  # one catalog served: nothing to resolve
+
+
+def test_a_disliked_author_pushes_away_the_genres_his_books_stand_for(films, books, other):
+    king = AuthorPreference(name="Stephen King", domain="books", aspects=["horror", "thriller"],
+                            source=Source(text="Stephen King"))
+    profile = InterestProfile(disliked_authors=[king])
+    avoided = avoided_here(profile, films, other)
+    assert avoided == ["horror", "thriller"]
+    pushed = with_author_aspects(profile, films, [], avoided).disliked_aspects
+    assert {"Horror", "Thriller"} <= {a.aspect for a in pushed}
+    # Horror asked for in the words stays liked: it is not pushed away as well.
+    asked = profile.model_copy(update={"liked_aspects": [AspectPreference(aspect="Horror", kind="genre",
+                                                                          source=Source(text="horror"))]})
+    assert avoided_here(asked, films, other) == ["thriller"]

@@ -48,6 +48,7 @@ def test_a_cue_before_a_shared_title_keeps_one_catalog(read):
     ("I loved Heat", {"movies"}, [], ["movies"]),
     ("something funny", set(), [], BOTH),
     ("something darker", set(), ["books"], ["books"]),
+    ("I hated the book Twilight. Which films should I watch?", {"books"}, [], ["movies"]),  # a dislike's source
 ])
 def test_the_words_then_the_titles_then_the_session_choose(text, named, remembered, want):
     assert choose_domains(None, text, named, remembered, BOTH) == want

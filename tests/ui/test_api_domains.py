@@ -216,3 +216,27 @@ def test_liked_films_rank_alone_once_they_are_as_many_as_the_liked_books(api):
     assert films
     assert all(it["evidence"]["cross_domain"] == [] for it in films)
     assert not any("The Hunger Games" in it["explanation"] for it in films)
+
+
+def test_a_disliked_book_pushes_films_away_and_a_disliked_film_books_unless_something_liked_carries_it(api):
+    def films_for(user, message):
+        body = api.post("/v1/chat", json={"user_id": user, "message": message}).json()
+        return body, api.post("/v1/recommendations", json={"user_id": user, "k": 10}).json()["items"]
+
+    liked = "I loved the book Harry Potter and the Sorcerer's Stone"
+    _, fans = films_for("dis-f1", f"{liked}. Which films should I watch?")
+    body, hated = films_for("dis-f2", f"{liked} but I hated Twilight. Which films should I watch?")
+    assert [(e["item_id"], e["domain"]) for e in body["profile"]["disliked_items"]] == [("3", "books")]
+    assert body["profile"]["disliked_aspects"] == []  # carried for the ranking only, never stored
+    # Twilight is fantasy, romance, supernatural and young adult; the liked book keeps fantasy, not romance.
+    assert any("Romance" in it["genres"] for it in fans)
+    assert not any("Romance" in it["genres"] for it in hated)
+    assert sum("Fantasy" in it["genres"] for it in hated) >= 5
+    # The other way: a disliked film's romance and drama push books away; the liked film's themes stay.
+    books = [api.post("/v1/chat", json={"user_id": u, "message": m}).json()["items"] for u, m in (
+        ("dis-b1", "I loved The Matrix. Which books should I read?"),
+        ("dis-b2", "I loved The Matrix but hated Titanic. Which books should I read?"))]
+    assert all(it["domain"] == "books" for got in books for it in got) and all(books)
+    assert any("romance" in it["genres"] for it in books[0])
+    assert not any("romance" in it["genres"] for it in books[1])
+    assert all("science fiction" in it["genres"] for it in books[1])
