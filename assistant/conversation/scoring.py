@@ -11,9 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Blend weights, in units of the ranker's score spread over the candidates (tuned on ReDial dev turns,
-# halves of the dialogues checked against each other, and on genre requests over ml-latest-small; see
-# README "Conversational recommendation").
+# Blend weights, in units of the ranker's score spread over the candidates. First set on ReDial dev turns
+# before any training dialogues were available, then checked on the training dialogues held out for settings
+# (`python bench/bench_engine_settings.py`: 3,784 targets; each weight varied alone, Recall@10 / @50 against
+# the values here, paired by target): no other value is better by more than its standard error on both, so
+# they stay. The figures below are from that check unless they say otherwise.
 # For carrying all the liked genres / tags (a share of it for some), and per disliked one. Large enough that
 # a named genre wins over the trend below: "a good documentary" lists documentaries, not this year's hits
 # (`recassist eval conversation` prints the share of the top 10 with the genre asked for: 0.995 at 8 with the
@@ -21,26 +23,27 @@ import numpy as np
 ASPECT_BONUS = 8.0
 ASPECT_PENALTY = 6.0
 THEME_WEIGHT = 1.0  # cosine similarity to the profile's free-text themes
-TEXT_WEIGHT = 0.5  # standardised cosine to the request text (more weight lost ReDial turns: chat is noisy)
+TEXT_WEIGHT = 0.5  # standardised cosine to the request text (0 / 1 / 2: -0.003 / -0.000 / -0.003 on Recall@10)
 FUSION_WEIGHT = 0.5  # the candidate generator's own fused score (rank-based)
 # Content similarity to the liked / recent items. Short or profile-only histories lean on it (the ranker
-# has little to go on there; on ReDial turns it lifted Recall@10 severalfold); long histories barely use it.
+# has little to go on there; 1 / 3 / 4 for short ones: Recall@50 -0.002 / -0.007 / -0.017); long histories
+# barely use it.
 CONTENT_WEIGHT_SHORT = 2.0
 CONTENT_WEIGHT_LONG = 0.25
 LONG_HISTORY = 20
 # How fast an item gathers interactions now (`retrieval.trending`), standardised over the candidates.
-# Someone asking in a chat with little history is mostly after what is new and being watched (on ReDial
-# turns Recall@10 0.077 -> 0.124); a long history says more about the user than the crowd does.
+# Someone asking in a chat with little history is mostly after what is new and being watched (0 / 1 / 2 / 4
+# for short histories: Recall@50 -0.060 / -0.020 / -0.008 / -0.004); a long history says more about the user
+# than the crowd does.
 TREND_WEIGHT_SHORT = 3.0
 TREND_WEIGHT_LONG = 0.0
 # The trend's z-score is capped: a few runaway hits (heavy tail) must not outweigh a genre the user named,
-# in small catalogs least of all (on ReDial turns the cap cost nothing measurable: 0.148 vs 0.147).
+# in small catalogs least of all (caps 1.5 / 4: Recall@10 +0.001 / +0.000, Recall@50 -0.001 / +0.000).
 TREND_Z_CAP = 2.5
 # Added for new releases (`retrieval.trending.new_releases`) under the same short-history rule as the trend.
 # A release too new to have gathered interactions has no trend yet ("The Commuter (2018)": one rating),
-# and a chat user asking without history is often after exactly those. On ReDial dev turns Recall@10 rose
-# on both halves of the dialogues (odd 0.133 -> 0.140, even 0.162 -> 0.170, with ASPECT_BONUS 8 to keep
-# named genres first); 0.5 did less.
+# and a chat user asking without history is often after exactly those (0 / 0.5 / 2: Recall@10 -0.002 /
+# +0.001 / +0.002, se 0.002; Recall@50 -0.001 / -0.001 / +0.002).
 NEW_RELEASE_BONUS = 1.0
 
 
@@ -86,7 +89,8 @@ def _ranker_part(s: Signals) -> tuple[np.ndarray, np.ndarray, bool]:
         return fusion_z, s.fusion, True
     if not s.user_known:
         # Nothing the user watched or liked: the ranker's scores are only its own popularity prior,
-        # which the trend prior replaces (on ReDial turns Recall@10 0.138 -> 0.148). Kept as evidence.
+        # which the trend prior replaces (chosen on ReDial dev turns before training dialogues were available:
+        # Recall@10 0.138 -> 0.148). Kept as evidence.
         return FUSION_WEIGHT * fusion_z, s.ranker, False
     return zscore(s.ranker) + FUSION_WEIGHT * fusion_z, s.ranker, True
 

@@ -2,8 +2,9 @@
 
 Cue words name a domain ("book", "novel", "to read" / "film", "movie", "watch"). A cue right after a
 word that points back at what the user already did ("after watching Arrival", "loved the film", "hated the
-book") names the source of a taste, liked or not, not the wish, and is skipped. One domain among the remaining cues: that
-domain; none, or several: None (the caller answers from every catalog, or the default one).
+book") names the source of a taste, liked or not, not the wish, and is skipped. One domain among the
+remaining cues: that domain; none, or several: None (the caller answers from every catalog, or the
+default one).
 """
 
 from __future__ import annotations
