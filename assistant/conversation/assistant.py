@@ -168,16 +168,21 @@ class Assistant:
 
     # --- one-shot API ---------------------------------------------------------------
     def recommend(self, user_id: str | None, text: str | None, *, k: int = 10, filters: dict | None = None,
-                  explain: bool = True) -> ChatReply:
+                  explain: bool = True,
+                  read: Callable[[InterestProfile], InterestProfile] | None = None) -> ChatReply:
         """Recommendations for a stored user and/or a text, without a chat session.
 
         With a user id, the text's profile is merged into the stored profile (persisted);
-        without one, the text alone is used. Raises `FilterError` for a bad filter.
+        without one, the text alone is used. Raises `FilterError` for a bad filter. `read`: given what this
+        catalog's extractor read in the text, what the text says as a whole (the caller's reading: with
+        several catalogs, their titles and authors added).
         """
         k = _check_k(k, limit=MAX_K)
         parts = self.parts
         flt = parse_filter(filters, parts.catalog)
         delta = parts.extractor.extract(text)[0] if text and text.strip() else InterestProfile(status="empty")
+        if read is not None and text and text.strip():
+            delta = read(delta)
         changes: list[str] = []
         if user_id:
             profile = self.store.get_profile(user_id, create=True)

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from recassist.assistant.conversation.carried import avoided_aspects
 from recassist.assistant.conversation.models import ChatReply, RecommendedItem
 from recassist.assistant.domains.detect import detect_domain
-from recassist.assistant.domains.grounding import GroundedTitles, TitleGrounding
+from recassist.assistant.domains.grounding import GroundedTitles, TitleGrounding, with_grounded
 from recassist.assistant.domains.other import OtherCatalog
 from recassist.foundation.catalog import Catalog, Item, catalog_domain
 from recassist.foundation.catalog.updates import record_delete, record_upsert, updates_since, write_lock
@@ -212,23 +212,17 @@ class Catalogs:
         requests go to the assistant unchanged; another domain is answered from its own catalog and ranker
         with the taste of every other catalog carried over (shared aspects)."""
         target = self.resolve(domain, text)
+        # Titles and authors of every catalog in the words ("I loved Gone Girl": the book), each kept with its
+        # domain, whichever catalog answers.
+        read = (lambda delta: with_grounded(delta, self.ground(text, delta))) if text and self._dirs else None
         if target == self.first:
-            return self.assistant.recommend(user_id, text, k=k, filters=filters, explain=explain)
+            return self.assistant.recommend(user_id, text, k=k, filters=filters, explain=explain, read=read)
         if filters:
             raise InputError(f"filters apply to the '{self.first}' catalog only; leave them out for '{target}'")
         # The assistant reads the text and merges it into the stored profile, as for its own catalog; asking
         # it for one item keeps that cheap, and its items are not what this request answers with.
-        reply = self.assistant.recommend(user_id, text, k=1, explain=False) if (user_id or text) else None
+        reply = self.assistant.recommend(user_id, text, k=1, explain=False, read=read) if (user_id or text) else None
         profile = reply.profile if reply is not None else InterestProfile()
-        if text:
-            # Titles and authors of the other catalogs in the words ("I loved Gone Girl"): kept with their domain.
-            grounded = self.ground(text, InterestProfile()).others
-            if grounded.liked_items or grounded.disliked_items or grounded.liked_authors or grounded.disliked_authors:
-                if user_id:
-                    self.assistant.store.merge_profile(user_id, grounded, "api: titles and authors of other catalogs")
-                    profile = self.assistant.store.get_profile(user_id)
-                else:
-                    profile = profile.merged_with(grounded)
         items = self.other_items(target, profile, text, k=k)
         return ChatReply(session_id="", user_id=user_id or "", intent="recommend",
                          text="" if items else "Nothing in this catalog matches yet.", items=items,

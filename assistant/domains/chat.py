@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 from recassist.assistant.conversation.models import ChatEvent, ChatReply, RecommendedItem
 from recassist.assistant.domains.detect import detect_domain
-from recassist.assistant.domains.grounding import GroundedTitles
-from recassist.foundation.profile import InterestProfile, Theme
+from recassist.assistant.domains.grounding import GroundedTitles, with_grounded
+from recassist.foundation.profile import InterestProfile
 
 if TYPE_CHECKING:
     from recassist.assistant.domains.catalogs import Catalogs
@@ -66,23 +66,8 @@ class TurnPlan:
         return self.counts.get(self.catalogs.first, 0)
 
     def read(self, delta: InterestProfile) -> InterestProfile:
-        """The first catalog's reading, less titles the words gave to another catalog (or an author's name), plus
-        the others' titles and authors."""
-        drop = self.grounded.drop_first
-        kept = delta.model_copy(update={
-            "liked_items": [p for p in delta.liked_items if p.item_id not in drop],
-            "disliked_items": [p for p in delta.disliked_items if p.item_id not in drop],
-            "themes": without_author_themes(delta.themes, self.grounded.others)})
-        others = self.grounded.others
-        if not (others.liked_items or others.disliked_items or others.liked_authors or others.disliked_authors):
-            return kept
-        merged = kept.model_copy(update={"liked_items": [*kept.liked_items, *others.liked_items],
-                                         "disliked_items": [*kept.disliked_items, *others.disliked_items],
-                                         "liked_authors": [*kept.liked_authors, *others.liked_authors],
-                                         "disliked_authors": [*kept.disliked_authors, *others.disliked_authors]})
-        if merged.status == "empty":
-            merged.status = "ok"
-        return merged
+        """The first catalog's reading with the other catalogs' titles and authors (`grounding.with_grounded`)."""
+        return with_grounded(delta, self.grounded)
 
     def items(self, profile: InterestProfile, text: str) -> list[RecommendedItem]:
         out: list[RecommendedItem] = []
@@ -90,12 +75,6 @@ class TurnPlan:
             if domain != self.catalogs.first and n:
                 out += self.catalogs.other_items(domain, profile, text, k=n)
         return out
-
-
-def without_author_themes(themes: list[Theme], others: InterestProfile) -> list[Theme]:
-    """`themes` less those holding an author's name ("something like Stephen King" is the author, not a wish)."""
-    spans = [(a.source.start, a.source.end) for a in (*others.liked_authors, *others.disliked_authors)]
-    return [t for t in themes if not any(t.source.start < e and s < t.source.end for s, e in spans)]
 
 
 class DomainChat:

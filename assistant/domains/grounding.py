@@ -23,7 +23,7 @@ from recassist.assistant.extraction.extractor import InterestExtractor
 from recassist.assistant.extraction.polarity import mention_polarity
 from recassist.foundation.catalog import Catalog
 from recassist.foundation.catalog.titles import normalize_title
-from recassist.foundation.profile import AuthorPreference, InterestProfile, ItemPreference, Source
+from recassist.foundation.profile import AuthorPreference, InterestProfile, ItemPreference, Source, Theme
 
 _WORD = re.compile(r"[a-z']+")
 # Past-tense verbs that say which kind of thing a title is ("watched Dune"), beyond the request cues.
@@ -39,6 +39,32 @@ class GroundedTitles:
     others: InterestProfile = field(default_factory=InterestProfile)  # entries of the other catalogs (domain set)
     drop_first: set[str] = field(default_factory=set)  # first-catalog ids the words say are another domain's
     domains: set[str] = field(default_factory=set)  # domains with at least one title or author kept
+
+
+def with_grounded(delta: InterestProfile, grounded: GroundedTitles) -> InterestProfile:
+    """The first catalog's reading `delta`, less titles the words gave to another catalog (or an author's name),
+    plus the other catalogs' titles and authors `grounded` found in the same words."""
+    drop = grounded.drop_first
+    kept = delta.model_copy(update={
+        "liked_items": [p for p in delta.liked_items if p.item_id not in drop],
+        "disliked_items": [p for p in delta.disliked_items if p.item_id not in drop],
+        "themes": without_author_themes(delta.themes, grounded.others)})
+    others = grounded.others
+    if not (others.liked_items or others.disliked_items or others.liked_authors or others.disliked_authors):
+        return kept
+    merged = kept.model_copy(update={"liked_items": [*kept.liked_items, *others.liked_items],
+                                     "disliked_items": [*kept.disliked_items, *others.disliked_items],
+                                     "liked_authors": [*kept.liked_authors, *others.liked_authors],
+                                     "disliked_authors": [*kept.disliked_authors, *others.disliked_authors]})
+    if merged.status == "empty":
+        merged.status = "ok"
+    return merged
+
+
+def without_author_themes(themes: list[Theme], others: InterestProfile) -> list[Theme]:
+    """`themes` less those holding an author's name ("something like Stephen King" is the author, not a wish)."""
+    spans = [(a.source.start, a.source.end) for a in (*others.liked_authors, *others.disliked_authors)]
+    return [t for t in themes if not any(t.source.start < e and s < t.source.end for s, e in spans)]
 
 
 def cue_before(text: str, start: int, domains: list[str]) -> str | None:

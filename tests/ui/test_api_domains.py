@@ -240,3 +240,21 @@ def test_a_disliked_book_pushes_films_away_and_a_disliked_film_books_unless_some
     assert any("romance" in it["genres"] for it in books[0])
     assert not any("romance" in it["genres"] for it in books[1])
     assert all("science fiction" in it["genres"] for it in books[1])
+
+
+def test_recommendations_for_films_ground_the_books_and_authors_in_the_text(api):
+    body = api.post("/v1/recommendations", json={"user_id": "rec-bk1", "k": 5,
+                                                  "text": "I loved the book The Hunger Games"}).json()
+    assert [(e["item_id"], e["domain"]) for e in body["profile"]["liked_items"]] == [("1", "books")]
+    assert body["profile_changes"] == ["liked The Hunger Games (2008)"]
+    assert body["items"] and all(it["domain"] is None for it in body["items"])
+    for it in body["items"]:
+        assert it["explanation"].startswith("You liked the book The Hunger Games; this film shares its ")
+    stored = api.get("/v1/users/rec-bk1/profile").json()
+    assert [(e["item_id"], e["domain"]) for e in stored["liked_items"]] == [("1", "books")]
+    # An author, and a title the words give to the books ("the novel"): no film Dune is stored.
+    body = api.post("/v1/recommendations", json={"k": 5, "text": "films for someone who loves Agatha Christie"}).json()
+    assert [a["name"] for a in body["profile"]["liked_authors"]] == ["Agatha Christie"]
+    assert all(it["domain"] is None and "Agatha Christie" in it["explanation"] for it in body["items"])
+    body = api.post("/v1/recommendations", json={"k": 5, "text": "I loved the novel Dune"}).json()
+    assert [(e["item_id"], e["domain"]) for e in body["profile"]["liked_items"]] == [("126", "books")]
