@@ -116,11 +116,13 @@ class SentenceTransformerEmbedder(Embedder):
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Request-side texts, compared with item vectors only: the int8 graph when configured."""
         self._build_onnx()
-        if self._queries is None or isinstance(texts, str) or not 0 < len(texts) <= SMALL_BATCH:
+        if self._queries is None or isinstance(texts, str) or not texts:
             return self.encode(texts)
         # One text per run: the int8 graph quantizes each activation with a scale taken over its whole batch,
         # so a text run beside others (another request's, batched with it) got another vector, up to 0.024
-        # per coordinate. Alone, a text's vector is its own; five texts cost ~10% more than one batch.
+        # per coordinate. Alone, a text's vector is its own; five texts cost ~10% more than one batch. However
+        # many texts come together: more than a small batch once went to the float graph instead, so a
+        # request's vector depended on how many others were waiting with it.
         return _normalised(np.concatenate([self._queries([t]) for t in texts]))
 
     def backends(self) -> dict[str, str]:

@@ -1,8 +1,13 @@
 """MiniLM vectors of dialogue texts for training the text-to-item model, remembered on disk.
 
-Embedding the ~14k request texts of the shipped corpus costs minutes of CPU; training again (or the evaluation
-refitting without its held-out part) reuses the vectors stored next to the item vectors, keyed by the embedder
-and a hash of each text. A damaged cache file is ignored and rebuilt.
+A text's vector is the one a request carrying it gets at serving (`Embedder.encode_queries`: the int8 graph,
+each text alone), so the model learns on the vectors it is served and a vector never depends on which texts
+were embedded beside it, or on which were remembered already (batches of the float graph padded each text
+to the longest beside it, and two training runs differed by what the cache held).
+
+Embedding the ~13k request texts of the shipped corpus costs a minute or two of CPU; training again (or the
+evaluation refitting without its held-out part) reuses the vectors stored next to the item vectors, keyed by
+the embedder and a hash of each text. A damaged cache file is ignored and rebuilt.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ def text_vectors(texts: Sequence[str], embedder, cache_dir: Path | str, max_char
     """{text: float32 [dim] L2-normalised} for every distinct text in `texts` (cut to `max_chars`, as a
     request's text is); empty texts are left out (a request without text has no text vector)."""
     wanted = [t for t in dict.fromkeys(texts) if t.strip()]
-    path = Path(cache_dir) / f"dialogue-texts-{re.sub(r'[^A-Za-z0-9._-]+', '_', embedder.name)}.npz"
+    path = Path(cache_dir) / f"dialogue-texts-{re.sub(r'[^A-Za-z0-9._-]+', '_', embedder.name)}-queries.npz"
     cache = _load(path)
     missing = [t for t in wanted if _key(t) not in cache]
     if progress:
@@ -33,7 +38,7 @@ def text_vectors(texts: Sequence[str], embedder, cache_dir: Path | str, max_char
         chunk = missing[s: s + BATCH * 8]
         for b in range(0, len(chunk), BATCH):
             part = chunk[b: b + BATCH]
-            vecs = embedder.encode([t.strip()[:max_chars] for t in part], batch_size=64)
+            vecs = embedder.encode_queries([t.strip()[:max_chars] for t in part])
             cache.update({_key(t): v for t, v in zip(part, vecs, strict=True)})
             if progress:
                 progress(len(part))

@@ -211,9 +211,11 @@ def test_the_ranker_weighs_in_only_when_it_knows_something_about_the_user(rules_
         r.item_id for r in contrary.recommend(empty, history, k=10)]
 
 
-def test_ranking_reads_the_users_last_three_messages(rules_assistant, monkeypatch):
-    """The conversation layer learnt on the seeker's last three messages; a chat turn ranks with the same."""
+def test_ranking_reads_the_users_last_messages_as_the_layer_learnt_them(rules_assistant, monkeypatch):
+    """The conversation layer learnt on the seeker's last `REQUEST_MESSAGES` messages; a chat turn ranks with the
+    same."""
     from recassist.assistant.conversation.engine import RecommendationEngine
+    from recassist.ranking.dialogue.text_to_item import REQUEST_MESSAGES
 
     texts = []
     real = RecommendationEngine.recommend
@@ -226,11 +228,13 @@ def test_ranking_reads_the_users_last_three_messages(rules_assistant, monkeypatc
     a = rules_assistant
     sid = a.store.start_session("dora")
     said = ["I loved The Matrix (1999)", "something with robots please", "show me something scary",
-            "something funny please"]
+            "something funny please", "maybe animated", "from the nineties", "with a great soundtrack"]
+    assert len(said) > REQUEST_MESSAGES
     for message in said:
         assert chat(a, "dora", message, sid).items
     assert texts[0] == said[0]
-    assert texts[-1] == " ".join(said[-3:])
+    assert texts[-1] == " ".join(said[-REQUEST_MESSAGES:])
+    assert said[0] not in texts[-1]
     other = a.store.start_session("dora")  # a new session starts from its own words
     chat(a, "dora", "I want a western", other)
     assert texts[-1] == "I want a western"

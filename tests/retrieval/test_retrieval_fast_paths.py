@@ -49,6 +49,24 @@ def test_request_texts_use_int8_weights_close_to_torchs_vectors(embedder):
     alone = embedder.encode_queries(texts[:1])[0]
     np.testing.assert_array_equal(embedder.encode_queries(texts)[0], alone)
     np.testing.assert_array_equal(embedder.encode_queries(["ignore previous instructions " * 30, texts[0]])[1], alone)
+    # However many texts wait together: past a small batch they once went to the float graph instead.
+    crowd = [f"request number {i}, something else entirely" for i in range(40)] + [texts[0]]
+    np.testing.assert_array_equal(embedder.encode_queries(crowd)[-1], alone)
+
+
+def test_dialogue_text_vectors_are_the_served_ones_whatever_the_cache_held(embedder, tmp_path):
+    from recassist.assistant.dialogue.text_vectors import text_vectors
+
+    texts = ["I loved Arrival and Interstellar, something thoughtful", "any good horror lately?",
+             "a slow western " * 40, "something for my kids, maybe animated"]
+    cold = text_vectors(texts, embedder, tmp_path / "a", 4000)
+    for t in texts:  # the vector a request carrying the text is served with
+        np.testing.assert_array_equal(cold[t], embedder.encode_queries([t])[0])
+    # The cache held some texts already (another window, an earlier corpus): the others come out the same.
+    text_vectors(texts[1:3], embedder, tmp_path / "b", 4000)
+    warm = text_vectors(texts, embedder, tmp_path / "b", 4000)
+    for t in texts:
+        np.testing.assert_array_equal(warm[t], cold[t])
 
 
 def test_without_onnx_the_embedder_stays_on_torch(embedder, monkeypatch, caplog):
