@@ -228,7 +228,8 @@ def test_ranking_reads_the_users_last_messages_as_the_layer_learnt_them(rules_as
     a = rules_assistant
     sid = a.store.start_session("dora")
     said = ["I loved The Matrix (1999)", "something with robots please", "show me something scary",
-            "something funny please", "maybe animated", "from the nineties", "with a great soundtrack"]
+            "something funny please", "show me something animated", "something set in space please",
+            "show me something with a great soundtrack"]
     assert len(said) > REQUEST_MESSAGES
     for message in said:
         assert chat(a, "dora", message, sid).items
