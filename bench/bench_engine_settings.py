@@ -19,47 +19,25 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
 
-@dataclass
-class Turn:
-    profile: object
-    history: list[str]
-    text: str
-    exclude: list[str]
-    named: set[str]
-    targets: list[str | None]
-
-
-def read_turns(assistant, dialogues) -> list[Turn]:
-    from recassist.assistant.evaluation.crs_eval import _history, last_named, read_message, target_turns
+def read_turns(assistant, dialogues) -> list:
+    """Every recommender turn of `dialogues` as a request (`crs_eval.TurnRequest`), read once."""
+    from recassist.assistant.evaluation.crs_eval import turn_requests
     from recassist.assistant.extraction.mentions import matcher_for
-    from recassist.foundation.profile import InterestProfile
-    from recassist.ranking.dialogue.text_to_item import REQUEST_MESSAGES
 
     matcher = matcher_for(assistant.catalog)
-    out = []
-    for d in dialogues:
-        turns = dict(target_turns(d, assistant.catalog))
-        profile, mentioned, seeker_text, seeker_genres = InterestProfile(), [], [], []
-        for i, m in enumerate(d.messages):
-            if i in turns:
-                out.append(Turn(profile, _history(mentioned, profile), " ".join(seeker_text[-REQUEST_MESSAGES:]),
-                                list(mentioned), last_named(seeker_genres), turns[i]))
-            profile = read_message(assistant, matcher, d.render(m.text), m.is_seeker, profile, seeker_text,
-                                   mentioned, use_llm=False, seeker_genres=seeker_genres)
-    return out
+    return [t for d in dialogues for t in turn_requests(assistant, matcher, d, use_llm=False)]
 
 
-def hits(engine, turns: list[Turn]) -> np.ndarray:
+def hits(engine, turns: list) -> np.ndarray:
     """[targets, 2]: whether each target ranked in the top 10 / top 50 (targets outside the catalog: misses)."""
     out = []
     for t in turns:
-        got = [r.item_id for r in engine.recommend(t.profile, t.history, k=50, text=t.text, exclude=t.exclude,
-                                                    named_genres=t.named)]
+        got = [r.item_id for r in engine.recommend(t.profile, t.history, k=50, text=t.text, exclude=t.mentioned,
+                                                    named_genres=t.named_genres)]
         rank = {x: i for i, x in enumerate(got)}
         out += [(rank.get(x, 50) < 10, x in rank) for x in t.targets]
     return np.array(out, float)

@@ -20,18 +20,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from recassist.assistant.dialogue.features import ChatModels, text_vector
-from recassist.assistant.evaluation.crs_eval import (
-    Scores,
-    _history,
-    last_named,
-    named_genre_precision,
-    read_message,
-    target_turns,
-)
+from recassist.assistant.evaluation.crs_eval import Scores, named_genre_precision, turn_requests
 from recassist.assistant.evaluation.redial import Dialogue
 from recassist.assistant.extraction.mentions import matcher_for
-from recassist.foundation.profile import InterestProfile
-from recassist.ranking.dialogue.text_to_item import REQUEST_MESSAGES
 
 TRAINED = "trained layer (LightGBM over all signals)"
 HAND = "hand-tuned engine (replaced)"
@@ -84,46 +75,39 @@ def evaluate_systems(dialogues: list[Dialogue], assistant, scorer, models: ChatM
     saved = engine.conversation
     try:
         for n_done, d in enumerate(dialogues, 1):
-            turns = dict(target_turns(d, catalog))
             res.dialogues += 1
-            profile, mentioned, seeker_text, seeker_genres = InterestProfile(), [], [], []
-            for i, m in enumerate(d.messages):
-                if i in turns:
-                    exclude = set(mentioned)
-                    hist = _history(mentioned, profile)
-                    text = " ".join(seeker_text[-REQUEST_MESSAGES:])
-                    ranked: dict[str, list[str]] = {}
-                    for name, conv in systems.items():
-                        engine.conversation = conv
-                        w, c = time.perf_counter(), time.process_time()
-                        got = engine.recommend(profile, hist, k=50, text=text, exclude=list(exclude),
-                                               named_genres=last_named(seeker_genres))
-                        res.wall[name].append(time.perf_counter() - w)
-                        res.cpu[name].append(time.process_time() - c)
-                        ranked[name] = [r.item_id for r in got]
-                        if got and explain_sample and name == next(iter(systems)) and res.turns < explain_sample:
-                            assistant.explainer.explain(got[0].item_id, got[0].evidence,
-                                                        use_llm=assistant.llm is not None)
-                    context = [*profile.liked_ids(), *hist]
-                    polarity = {x: -1 for x in profile.disliked_ids()} | {x: 1 for x in profile.liked_ids()}
-                    if cosugg is not None:
-                        ranked[COSUGG] = _top(cosugg.item_ids, cosugg.score(context, polarity), exclude)
-                        ranked[PRIOR] = [x for x in prior_order if x not in exclude][:50]
-                    if text_model is not None:
-                        vec = text_vector(engine, text) if text.strip() else None
-                        ranked[TEXT] = _top(text_model.item_ids, text_model.score(vec, context, polarity), exclude)
-                    if comention is not None:
-                        ranked[COMENTION] = _top(comention.item_ids, comention.score(context, polarity), exclude)
-                    ranked[POP] = [x for x in pop_order if x not in exclude][:50]
-                    ranked[TREND] = [x for x in trend_order if x not in exclude][:50]
-                    res.turns += 1
-                    for target in turns[i]:
-                        res.targets += 1
-                        res.targets_in_catalog += target is not None
-                        for name, ids in ranked.items():
-                            res.scores[name].add(ids.index(target) + 1 if target in ids else None)
-                profile = read_message(assistant, matcher, d.render(m.text), m.is_seeker, profile, seeker_text,
-                                       mentioned, use_llm=use_llm, seeker_genres=seeker_genres)
+            for req in turn_requests(assistant, matcher, d, use_llm=use_llm):
+                profile, hist, text, exclude = req.profile, req.history, req.text, set(req.mentioned)
+                ranked: dict[str, list[str]] = {}
+                for name, conv in systems.items():
+                    engine.conversation = conv
+                    w, c = time.perf_counter(), time.process_time()
+                    got = engine.recommend(profile, hist, k=50, text=text, exclude=list(exclude),
+                                           named_genres=req.named_genres)
+                    res.wall[name].append(time.perf_counter() - w)
+                    res.cpu[name].append(time.process_time() - c)
+                    ranked[name] = [r.item_id for r in got]
+                    if got and explain_sample and name == next(iter(systems)) and res.turns < explain_sample:
+                        assistant.explainer.explain(got[0].item_id, got[0].evidence,
+                                                    use_llm=assistant.llm is not None)
+                context = [*profile.liked_ids(), *hist]
+                polarity = {x: -1 for x in profile.disliked_ids()} | {x: 1 for x in profile.liked_ids()}
+                if cosugg is not None:
+                    ranked[COSUGG] = _top(cosugg.item_ids, cosugg.score(context, polarity), exclude)
+                    ranked[PRIOR] = [x for x in prior_order if x not in exclude][:50]
+                if text_model is not None:
+                    vec = text_vector(engine, text) if text.strip() else None
+                    ranked[TEXT] = _top(text_model.item_ids, text_model.score(vec, context, polarity), exclude)
+                if comention is not None:
+                    ranked[COMENTION] = _top(comention.item_ids, comention.score(context, polarity), exclude)
+                ranked[POP] = [x for x in pop_order if x not in exclude][:50]
+                ranked[TREND] = [x for x in trend_order if x not in exclude][:50]
+                res.turns += 1
+                for target in req.targets:
+                    res.targets += 1
+                    res.targets_in_catalog += target is not None
+                    for name, ids in ranked.items():
+                        res.scores[name].add(ids.index(target) + 1 if target in ids else None)
             if progress:
                 progress(n_done)
         for name, conv in systems.items():

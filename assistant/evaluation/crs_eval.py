@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -161,6 +161,30 @@ def named_genre_precision(assistant, *, use_llm: bool, k: int = 10) -> tuple[flo
         ranked = engine.recommend(profile, [], k=k, text=text, named_genres=profile.liked_genres())
         shares.append(sum(genre in catalog.items[r.item_id].genres for r in ranked) / k)
     return (float(np.mean(shares)) if shares else 0.0), len(shares)
+
+
+@dataclass(frozen=True)
+class TurnRequest:
+    """One recommender turn of a dialogue as a request: what the assistant has read of the dialogue so far."""
+
+    profile: InterestProfile
+    history: list[str]  # items mentioned so far, minus the seeker's disliked ones
+    text: str  # the seeker's last `REQUEST_MESSAGES` messages
+    mentioned: list[str]  # every item mentioned so far (excluded under the dedup protocol)
+    named_genres: set[str]  # the genres the seeker's latest message names
+    targets: list[str | None]  # the turn's newly suggested items (None: not in the catalog)
+
+
+def turn_requests(assistant, matcher, d: Dialogue, *, use_llm: bool) -> Iterator[TurnRequest]:
+    """Each recommender turn of `d` that newly suggests items, as a request, reading the messages in order."""
+    turns = dict(target_turns(d, assistant.catalog))
+    profile, mentioned, seeker_text, seeker_genres = InterestProfile(), [], [], []
+    for i, m in enumerate(d.messages):
+        if i in turns:
+            yield TurnRequest(profile, _history(mentioned, profile), " ".join(seeker_text[-REQUEST_MESSAGES:]),
+                              list(mentioned), last_named(seeker_genres), turns[i])
+        profile = read_message(assistant, matcher, d.render(m.text), m.is_seeker, profile, seeker_text, mentioned,
+                               use_llm=use_llm, seeker_genres=seeker_genres)
 
 
 def last_named(seeker_genres: list[set[str]]) -> set[str]:
