@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import threading
 import time
 
@@ -70,11 +71,19 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
                 "server adopts each when it is ready (the full ranker only if better on validation). "
                 "`recassist status` shows progress." if trainer is not None else
                 "  Training is running in another process; this server adopts its models when they are ready.")
+    if trainer is not None:
+        # uvicorn re-raises the SIGTERM it stopped on once it has shut down. By default that ends this process
+        # at once and the trainer kept running; as an exception it reaches the `finally` that stops it.
+        signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         return _serve(args, settings, started)
     finally:
         if trainer is not None and trainer.poll() is None:
             trainer.terminate()  # it saves nothing half-done: the next `recassist demo` resumes it
+
+
+def _exit_on_signal(signum, frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
