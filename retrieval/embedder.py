@@ -45,6 +45,11 @@ class Embedder(ABC):
         has a cheaper approximate path for them."""
         return self.encode(texts)
 
+    def queries_name(self) -> str:
+        """Identifies the vectors `encode_queries` gives, for caches of them: `name`, plus the approximate
+        path's kind where one serves (the same text gets other vectors on another path)."""
+        return self.name
+
     def encode_one(self, text: str) -> np.ndarray:
         """One text -> float32 vector [dim]."""
         return self.encode([text])[0]

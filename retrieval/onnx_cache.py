@@ -24,6 +24,14 @@ from recassist.retrieval.onnx_forward import INPUTS, OnnxForward, mismatch
 
 log = logging.getLogger(__name__)
 RECORD = "probes"  # the record's kind in file names
+# Which int8 form of the graph serves request texts (`onnx_forward.INT8_FORMS`), as the record keeps it:
+EIGHT_BIT, SEVEN_BIT = "8-bit", "7-bit"
+NO_INT8 = "none"  # neither gives torch's vectors on this CPU: request texts use the float graph
+
+
+def int8_file(reduce_range: bool) -> str:
+    """The kind, in file names, of the int8 graph with 7-bit (`reduce_range`) or 8-bit weights."""
+    return "int8-7bit" if reduce_range else "int8"
 
 
 def _versions() -> str:
@@ -67,41 +75,54 @@ class GraphCache:
         return graph
 
     def forget(self) -> None:
-        for kind in ("float", "int8", RECORD):
+        for kind in ("float", int8_file(False), int8_file(True), RECORD):
             path = self.path(kind)
             if path is not None:
                 path.unlink(missing_ok=True)
 
     def save_record(self, record: dict[str, np.ndarray], max_length: int, float_graph: bytes,
-                    int8_graph: bytes | None) -> None:
-        """Keep what the probes gave in torch (`onnx_forward.probe_record`) for the graphs just checked."""
+                    int8_graph: bytes | None, int8_form: str = "") -> None:
+        """Keep what the probes gave in torch (`onnx_forward.probe_record`) for the graphs just checked.
+        `int8_form`: the int8 form that passed (`EIGHT_BIT` / `SEVEN_BIT`, `int8_graph` is it), `NO_INT8`
+        when none did, "" when none was tried."""
         path = self.path(RECORD)
         if path is None:
             return
         extra = {"max_length": np.int64(max_length), "float_sha": np.str_(_sha(float_graph)),
-                 "int8_sha": np.str_(_sha(int8_graph) if int8_graph else "")}
+                 "int8_sha": np.str_(_sha(int8_graph) if int8_graph else ""), "int8_form": np.str_(int8_form)}
         tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
         np.savez(tmp, **record, **extra)
         tmp.replace(path)  # whole or absent
 
-    def load_checked(self, model_path: Path, *, int8: bool) -> tuple[OnnxForward, OnnxForward | None, int] | None:
-        """(float forward, int8 forward or None, vector dim) from the folder, each checked against the record
-        with a standalone tokenizer; None (reason logged) when anything is missing or differs."""
-        paths = {kind: self.path(kind) for kind in ("float", "int8", RECORD)}
-        if any(p is None or not p.is_file() for kind, p in paths.items() if kind != "int8" or int8):
+    def load_checked(self, model_path: Path, *, int8: bool
+                     ) -> tuple[OnnxForward, OnnxForward | None, int, str] | None:
+        """(float forward, int8 forward or None, vector dim, int8 form) from the folder, each checked against
+        the record with a standalone tokenizer; None (reason logged) when anything is missing or differs, or
+        when `int8` is asked for and no int8 form was tried yet. The int8 form is as `save_record` takes it;
+        with `NO_INT8` request texts use the float forward."""
+        record_path = self.path(RECORD)
+        if record_path is None or not record_path.is_file():
             return None
         try:
-            with np.load(paths[RECORD]) as f:
+            with np.load(record_path) as f:
                 record = {k: f[k] for k in f.files}
+            # Records written before there were two int8 forms held the 8-bit one, or none tried.
+            form = str(record["int8_form"]) if "int8_form" in record else (EIGHT_BIT if str(record["int8_sha"]) else "")
+            if int8 and not form:
+                return None
+            kinds = ["float"] + ([int8_file(form == SEVEN_BIT)] if int8 and form != NO_INT8 else [])
+            paths = [self.path(kind) for kind in kinds]
+            if any(p is None or not p.is_file() for p in paths):
+                return None
             tokenize = standalone_tokenizer(model_path, int(record["max_length"]))
             forwards = []
-            for kind in ("float", "int8") if int8 else ("float",):
-                graph = paths[kind].read_bytes()
-                if _sha(graph) != str(record[f"{kind}_sha"]):
+            for kind, path in zip(kinds, paths, strict=True):
+                graph = path.read_bytes()
+                if _sha(graph) != str(record["float_sha" if kind == "float" else "int8_sha"]):
                     log.info("ONNX %s graph does not match its record: exporting afresh", kind)
                     return None
                 forward = OnnxForward(tokenize, graph)
-                problem = mismatch(forward, record, int8=kind == "int8")
+                problem = mismatch(forward, record, int8=kind != "float")
                 if problem:
                     log.info("cached ONNX graphs not used: %s", problem)
                     return None
@@ -109,7 +130,8 @@ class GraphCache:
         except Exception as e:  # noqa: BLE001 - a damaged or foreign file: export afresh
             log.info("cached ONNX graphs not used (%s: %s)", type(e).__name__, e)
             return None
-        return forwards[0], (forwards[1] if int8 else None), int(record["0/vectors"].shape[1])
+        return forwards[0], (forwards[1] if len(forwards) > 1 else None), int(record["0/vectors"].shape[1]), \
+            (form if int8 else "")
 
 
 def standalone_tokenizer(model_path: Path, max_length: int) -> Callable[[list[str]], dict[str, np.ndarray]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -11,7 +12,9 @@ from pathlib import Path
 import numpy as np
 from recassist.foundation.errors import ConfigError
 from recassist.retrieval.embedder import Embedder, register
-from recassist.retrieval.onnx_cache import GraphCache
+from recassist.retrieval.onnx_cache import EIGHT_BIT, NO_INT8, SEVEN_BIT, GraphCache, int8_file
+
+log = logging.getLogger(__name__)
 
 # Files whose content identifies a sentence-transformers model folder; weights are
 # fingerprinted by size only (hashing 90 MB on every start would cost a second).
@@ -68,6 +71,7 @@ class SentenceTransformerEmbedder(Embedder):
         self._onnx_built = False
         self._small = None  # float graph: torch's vectors; documents and queries
         self._queries = None  # int8 graph when asked for: request texts only
+        self._int8_form = ""  # which int8 form serves (onnx_cache.EIGHT_BIT / SEVEN_BIT), NO_INT8, or "" (none tried)
         self._onnx_lock = threading.Lock()
         self._graphs = GraphCache(graph_cache, self.name)
 
@@ -116,22 +120,32 @@ class SentenceTransformerEmbedder(Embedder):
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Request-side texts, compared with item vectors only: the int8 graph when configured."""
         self._build_onnx()
-        if self._queries is None or isinstance(texts, str) or not texts:
+        forward = self._queries or self._small
+        if forward is None or isinstance(texts, str) or not texts:
             return self.encode(texts)
         # One text per run: the int8 graph quantizes each activation with a scale taken over its whole batch,
         # so a text run beside others (another request's, batched with it) got another vector, up to 0.024
-        # per coordinate. Alone, a text's vector is its own; five texts cost ~10% more than one batch. However
-        # many texts come together: more than a small batch once went to the float graph instead, so a
-        # request's vector depended on how many others were waiting with it.
-        return _normalised(np.concatenate([self._queries([t]) for t in texts]))
+        # per coordinate; padded beside longer texts, the float graph's differs in its last bits. Alone, a
+        # text's vector is its own; five texts cost ~10% more than one batch. However many texts come
+        # together: more than a small batch once went to the float graph instead, so a request's vector
+        # depended on how many others were waiting with it.
+        return _normalised(np.concatenate([forward([t]) for t in texts]))
+
+    def queries_name(self) -> str:
+        self._build_onnx()
+        if self._queries is not None:
+            path = "int8-7bit" if self._int8_form == SEVEN_BIT else "int8"
+        else:
+            path = "float" if self._small is not None else "torch"  # the same vectors, to 1e-5
+        return f"{self.name}-queries-{path}"
 
     def backends(self) -> dict[str, str]:
         """What embeds small batches of documents and of queries (builds the ONNX graphs first)."""
         self._build_onnx()
+        int8 = "onnxruntime-int8" + (" (7-bit weights)" if self._int8_form == SEVEN_BIT else "")
         return {
             "documents": "onnxruntime" if self._small is not None else "torch",
-            "queries": "onnxruntime-int8" if self._queries is not None else
-                       ("onnxruntime" if self._small is not None else "torch"),
+            "queries": int8 if self._queries is not None else ("onnxruntime" if self._small is not None else "torch"),
         }
 
     def _build_onnx(self) -> None:
@@ -143,14 +157,14 @@ class SentenceTransformerEmbedder(Embedder):
             int8 = self.query_backend == "onnx-int8"
             checked = self._graphs.load_checked(self.path, int8=int8)
             if checked is not None:  # a warm start: no torch
-                self._small, self._queries, self._dim = checked
+                self._small, self._queries, self._dim, self._int8_form = checked
             else:
                 self._export_and_check(int8)
             self._onnx_built = True
 
     def _export_and_check(self, int8: bool) -> None:
         """Export (or read) the graphs and check them against the torch model; keep the record when they pass."""
-        from recassist.retrieval.onnx_forward import build, export, probe_record, quantized
+        from recassist.retrieval.onnx_forward import INT8_FORMS, build, export, probe_record, quantized
 
         model = self.model
         graph = self._graphs.get("float", lambda: export(model))
@@ -159,12 +173,23 @@ class SentenceTransformerEmbedder(Embedder):
             self._graphs.forget()  # a cached graph that fails the check: export afresh once
             graph = self._graphs.get("float", lambda: export(model))
             self._small = build(model, graph=graph)
-        int8_graph = None
+        int8_graph, self._int8_form = None, ""
         if int8 and self._small is not None:
-            int8_graph = self._graphs.get("int8", lambda: quantized(graph))
-            self._queries = build(model, graph=graph, int8=True, quantized_graph=int8_graph)
-        if self._small is not None and (self._queries is not None or not int8):
-            self._graphs.save_record(probe_record(model), model[0].max_seq_length, graph, int8_graph)
+            # The first int8 form that gives torch's vectors here serves (onnx_forward.INT8_FORMS says why
+            # there are two); the record says which, or that none did, so a warm start needs no torch.
+            for reduce_range in INT8_FORMS:
+                int8_graph = self._graphs.get(int8_file(reduce_range), lambda r=reduce_range: quantized(graph, r))
+                self._queries = build(model, graph=graph, int8=True, quantized_graph=int8_graph)
+                if self._queries is not None:
+                    self._int8_form = SEVEN_BIT if reduce_range else EIGHT_BIT
+                    break
+            else:
+                int8_graph, self._int8_form = None, NO_INT8
+                log.warning("request texts use the float ONNX graph: no int8 form gives torch's vectors on this "
+                            "CPU")
+        if self._small is not None:
+            self._graphs.save_record(probe_record(model), model[0].max_seq_length, graph, int8_graph,
+                                     self._int8_form)
 
     def _forward(self, texts: list[str]) -> np.ndarray:
         self._build_onnx()

@@ -29,7 +29,9 @@ def text_vectors(texts: Sequence[str], embedder, cache_dir: Path | str, max_char
     """{text: float32 [dim] L2-normalised} for every distinct text in `texts` (cut to `max_chars`, as a
     request's text is); empty texts are left out (a request without text has no text vector)."""
     wanted = [t for t in dict.fromkeys(texts) if t.strip()]
-    path = Path(cache_dir) / f"dialogue-texts-{re.sub(r'[^A-Za-z0-9._-]+', '_', embedder.name)}-queries.npz"
+    # Named by the path request texts take too: on another (a CPU without int8 products, say) they get other
+    # vectors, and the model must learn on the ones it is served.
+    path = Path(cache_dir) / f"dialogue-texts-{re.sub(r'[^A-Za-z0-9._-]+', '_', embedder.queries_name())}.npz"
     cache = _load(path)
     missing = [t for t in wanted if _key(t) not in cache]
     if progress:

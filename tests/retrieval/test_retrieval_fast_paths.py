@@ -21,7 +21,9 @@ SRC = Source(text="test")
 
 
 def test_small_batches_run_in_onnxruntime_with_torchs_vectors(embedder):
-    assert embedder.backends() == {"documents": "onnxruntime", "queries": "onnxruntime-int8"}
+    # 8-bit weights where the CPU has int8 dot products (VNNI), 7-bit ones where they would saturate.
+    assert embedder.backends() in ({"documents": "onnxruntime", "queries": "onnxruntime-int8"},
+                                   {"documents": "onnxruntime", "queries": "onnxruntime-int8 (7-bit weights)"})
     texts = [
         "I loved Arrival and Interstellar, something thoughtful",  # padded next to shorter ones
         "Genres: Comedy.",
@@ -83,10 +85,76 @@ def test_a_graph_that_disagrees_with_torch_is_not_used(embedder, monkeypatch, ca
 
     monkeypatch.setattr(onnx_forward, "MAX_DIFF", -1.0)  # any difference at all counts as a mismatch
     monkeypatch.setattr(onnx_forward, "MIN_COSINE_INT8", 1.5)
-    with caplog.at_level(logging.WARNING, logger="recassist.retrieval.onnx_forward"):
+    with caplog.at_level(logging.INFO, logger="recassist.retrieval.onnx_forward"):
         assert onnx_forward.build(embedder.model) is None
         assert onnx_forward.build(embedder.model, int8=True) is None
-    assert "float vectors differ from torch" in caplog.text and "int8 vectors differ from torch" in caplog.text
+    assert "embeddings stay on torch: ONNX float vectors differ from torch" in caplog.text
+    # A failed int8 form is no reason to leave the float graph (the embedder tries the next form first).
+    assert "request texts use the float graph: ONNX int8 vectors differ from torch" in caplog.text
+
+
+def _int8_checks_failing(monkeypatch, failing_forms: set[bool]) -> list[bool]:
+    """Makes the start-up check fail for the int8 forms in `failing_forms` (`reduce_range` values), as on a CPU
+    whose int8 products saturate; returns the forms quantized, in order."""
+    from recassist.retrieval import onnx_forward
+
+    made: list[bool] = []
+    quantized, mismatch = onnx_forward.quantized, onnx_forward.mismatch
+
+    def tracked(graph, reduce_range=False):
+        made.append(reduce_range)
+        return quantized(graph, reduce_range)
+
+    def check(forward, record, *, int8):
+        if int8 and made and made[-1] in failing_forms:
+            return "int8 vectors differ from torch (as on a CPU without VNNI)"
+        return mismatch(forward, record, int8=int8)
+
+    monkeypatch.setattr(onnx_forward, "quantized", tracked)
+    monkeypatch.setattr(onnx_forward, "mismatch", check)
+    return made
+
+
+def _warm(embedder, monkeypatch) -> SentenceTransformerEmbedder:
+    """A second embedder on the same graph folder, which must start from the files alone (no export)."""
+    again = SentenceTransformerEmbedder(embedder.path, graph_cache=embedder._graphs.folder)
+    monkeypatch.setattr(again, "_export_and_check", lambda int8: pytest.fail("a warm start exported again"))
+    return again
+
+
+def test_where_8_bit_weights_saturate_request_texts_use_7_bit_ones(embedder, tmp_path, monkeypatch):
+    made = _int8_checks_failing(monkeypatch, failing_forms={False})
+    cold = SentenceTransformerEmbedder(embedder.path, graph_cache=tmp_path)
+    assert cold.backends() == {"documents": "onnxruntime", "queries": "onnxruntime-int8 (7-bit weights)"}
+    assert made == [False, True] and cold.queries_name().endswith("-queries-int8-7bit")
+    texts = ["I loved Arrival and Interstellar, something thoughtful", "Genres: Comedy.", "a slow western " * 200]
+    reference = embedder.model.encode(texts, convert_to_numpy=True, normalize_embeddings=True)
+    vectors = cold.encode_queries(texts)
+    assert (vectors * reference).sum(1).min() >= 0.98
+    # The record says which form passed: the next start checks that one from the files, without torch.
+    monkeypatch.undo()
+    warm = _warm(cold, monkeypatch)
+    assert warm.backends() == cold.backends()
+    np.testing.assert_array_equal(warm.encode_queries(texts), vectors)
+
+
+def test_where_no_int8_form_passes_request_texts_use_the_float_graph(embedder, tmp_path, monkeypatch, caplog):
+    made = _int8_checks_failing(monkeypatch, failing_forms={False, True})
+    cold = SentenceTransformerEmbedder(embedder.path, graph_cache=tmp_path)
+    with caplog.at_level(logging.WARNING, logger="recassist.retrieval.st_embedder"):
+        assert cold.backends() == {"documents": "onnxruntime", "queries": "onnxruntime"}
+    assert made == [False, True] and "no int8 form gives torch's vectors" in caplog.text
+    assert cold.queries_name().endswith("-queries-float")
+    texts = ["a feel-good comedy", "ghosts"]
+    np.testing.assert_allclose(cold.encode_queries(texts), embedder.encode(texts), atol=1e-5)
+    # Each text alone here too: padded beside a longer one, a float vector differs in its last bits.
+    np.testing.assert_array_equal(cold.encode_queries(["ghosts", "a slow western " * 50])[0],
+                                  cold.encode_queries(["ghosts"])[0])
+    # A warm start does not try again on every start, and needs no torch to know that.
+    monkeypatch.undo()
+    warm = _warm(cold, monkeypatch)
+    assert warm.backends() == cold.backends()
+    np.testing.assert_array_equal(warm.encode_queries(texts), cold.encode_queries(texts))
 
 
 def test_onnx_can_be_switched_off_or_kept_float(embedder):
