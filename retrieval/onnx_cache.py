@@ -51,7 +51,7 @@ class GraphCache:
         self.embedder_name = embedder_name
 
     def path(self, kind: str) -> Path | None:
-        """File of `kind` ("float", "int8" or `RECORD`); None without a folder or onnxruntime / torch."""
+        """File of `kind` ("float", `int8_file(...)` or `RECORD`); None without a folder or onnxruntime / torch."""
         if self.folder is None:
             return None
         try:

@@ -165,7 +165,7 @@ def _preprocess(model):
 #: The int8 forms tried in turn, as `quantized`'s `reduce_range`; the first that passes the check serves.
 #: On a CPU without VNNI (AVX2 only: seen on an AMD EPYC), onnxruntime multiplies unsigned 8-bit
 #: activations by signed 8-bit weights in 16-bit sums that saturate: the plain per-channel graph gave
-#: cosine 0.964 to torch there (0.99 on a VNNI CPU). Weights kept to 7 bits cannot saturate: cosine 0.985
+#: cosine 0.964 to torch there (0.99 on a VNNI CPU). Weights kept to 7 bits cannot saturate: cosine 0.9846
 #: on that machine. The 8-bit form stays first: where it passes it is the more accurate one.
 INT8_FORMS = (False, True)
 

@@ -132,21 +132,21 @@ class SentenceTransformerEmbedder(Embedder):
         return _normalised(np.concatenate([forward([t]) for t in texts]))
 
     def queries_name(self) -> str:
+        return f"{self.name}-queries-{self._query_path()}"
+
+    def _query_path(self) -> str:
+        """What embeds request texts: "int8", "int8-7bit", "float" (ONNX) or "torch" (the same vectors as
+        "float", to 1e-5). Builds the ONNX graphs first."""
         self._build_onnx()
         if self._queries is not None:
-            path = "int8-7bit" if self._int8_form == SEVEN_BIT else "int8"
-        else:
-            path = "float" if self._small is not None else "torch"  # the same vectors, to 1e-5
-        return f"{self.name}-queries-{path}"
+            return "int8-7bit" if self._int8_form == SEVEN_BIT else "int8"
+        return "float" if self._small is not None else "torch"
 
     def backends(self) -> dict[str, str]:
         """What embeds small batches of documents and of queries (builds the ONNX graphs first)."""
-        self._build_onnx()
-        int8 = "onnxruntime-int8" + (" (7-bit weights)" if self._int8_form == SEVEN_BIT else "")
-        return {
-            "documents": "onnxruntime" if self._small is not None else "torch",
-            "queries": int8 if self._queries is not None else ("onnxruntime" if self._small is not None else "torch"),
-        }
+        queries = {"int8": "onnxruntime-int8", "int8-7bit": "onnxruntime-int8 (7-bit weights)", "float": "onnxruntime",
+                   "torch": "torch"}[self._query_path()]
+        return {"documents": "onnxruntime" if self._small is not None else "torch", "queries": queries}
 
     def _build_onnx(self) -> None:
         if self._onnx_built or self.query_backend == "torch":
