@@ -6,6 +6,8 @@ the benchmarks (which put `tests/` on their path; nothing here imports pytest).
 from __future__ import annotations
 
 import csv
+import os
+import shutil
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -62,3 +64,33 @@ def prepare_small(settings) -> None:
 
     cfg = SASRecConfig(max_epochs=1, hidden=32, blocks=1, max_len=20, eval_every=1, all_windows=False, threads=1)
     prepare(settings, progress=False, train_config=cfg)
+
+
+def share_embedding_graphs(settings) -> None:
+    """Put this process's checked ONNX graphs of the embedding model, and their probe record, in the graph cache
+    of `settings`' data dir: the files `prepare` leaves there when it runs in a process of its own.
+
+    The embedder is one per process (`retrieval.embedders`) and keeps its graphs in the data dir it was first
+    opened with, so a data dir prepared later by the same test process lacks them, and every process started
+    on it (a server, a worker, a restart) would export, quantize and check the graphs with torch again: tens
+    of seconds of CPU each. Files are hard-linked (copied across file systems); a data dir that already holds
+    them is left as it is.
+    """
+    from recassist.retrieval.embedders import get_embedder
+    from recassist.retrieval.onnx_cache import RECORD, GraphCache, int8_file
+
+    embedder = get_embedder(settings)
+    embedder.backends()  # builds, or loads, and checks the graphs
+    source = getattr(embedder, "_graphs", None)
+    if source is None:  # another embedder backend: nothing kept between processes
+        return
+    target = GraphCache(settings.embedding_cache_dir, embedder.name)
+    for kind in ("float", int8_file(False), int8_file(True), RECORD):
+        src, dst = source.path(kind), target.path(kind)
+        if src is None or dst is None or not src.is_file() or dst.exists():
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)

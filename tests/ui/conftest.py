@@ -6,7 +6,7 @@ import pytest
 from recassist.assistant.conversation import Assistant
 from recassist.foundation.settings import Settings
 from recassist.ui.app import create_app
-from ui_helpers import prepare_small, running, write_small_catalog
+from ui_helpers import prepare_small, running, share_embedding_graphs, write_small_catalog
 
 
 @pytest.fixture(scope="session")
@@ -14,6 +14,7 @@ def ui_settings(tmp_path_factory) -> Settings:
     root = tmp_path_factory.mktemp("ui")
     settings = Settings(data_dir=root / "data", catalog_dir=write_small_catalog(root / "catalog"))
     prepare_small(settings)
+    share_embedding_graphs(settings)  # as a first start leaves them: server processes on it need not export
     return settings
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from catalog_slices import prepare_small, write_movielens_slice
+from catalog_slices import prepare_small, share_embedding_graphs, write_movielens_slice
 from loopback import running
 
-__all__ = ["NAMED", "XSS_ITEM", "XSS_TITLE", "prepare_small", "running", "write_small_catalog"]
+__all__ = ["NAMED", "XSS_ITEM", "XSS_TITLE", "prepare_small", "running", "share_embedding_graphs",
+           "write_small_catalog"]
 
 NAMED = ("Arrival (2016)", "Interstellar (2014)", "Moon (2009)", "Gravity (2013)")
 # A title that is markup: it must show as these characters everywhere (cards, chat, profile panel).
