@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import threading
 
 import psycopg
 import pytest
 from real_servers import create_database, free_port
-from recassist.assistant.store import open_store
+from recassist.assistant.store import open_store, postgres
 from recassist.assistant.store.postgres import PostgresStores
-from recassist.assistant.store.postgres_db import redact
+from recassist.assistant.store.postgres_db import PostgresDB, redact
 from recassist.assistant.store.postgres_schema import SCHEMA_VERSION
 from recassist.foundation.errors import NotFoundError, StoreError
 from recassist.foundation.settings import Settings
@@ -54,7 +55,10 @@ def test_newer_schema_is_refused_with_a_clear_message(url):
         PostgresStores(url)
 
 
-def test_unreachable_server_is_a_store_error_without_the_password():
+def test_unreachable_server_is_a_store_error_without_the_password(monkeypatch):
+    # The pool retries until the store's connect timeout (10 s by default) runs out; the error is the same
+    # after 1 s.
+    monkeypatch.setattr(postgres, "PostgresDB", functools.partial(PostgresDB, connect_timeout_s=1.0))
     bad = f"postgresql://someone:s3cret@127.0.0.1:{free_port()}/nothing"
     with pytest.raises(StoreError) as info:
         PostgresStores(bad)
