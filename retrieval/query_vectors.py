@@ -39,6 +39,19 @@ class QueryEncoder:
     def dim(self) -> int:
         return self.embedder.dim
 
+    def remember(self, text: str, vector: np.ndarray) -> None:
+        """Keep `vector` as `text`'s, embedded elsewhere by this embedder's `encode_queries` (so the same
+        vector `encode` would compute): training replays texts whose vectors it already holds."""
+        vector = np.array(vector, np.float32)  # a copy: the cache's rows are read-only
+        if vector.shape != (self.dim,):
+            raise ValueError(f"a vector of shape {vector.shape} for a {self.dim}-wide embedder")
+        vector.setflags(write=False)
+        with self._lock:
+            self._cache[text] = vector
+            self._cache.move_to_end(text)
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for `texts`, in order; texts not remembered are embedded in one batch."""
         if isinstance(texts, str):

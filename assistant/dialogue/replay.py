@@ -11,7 +11,7 @@ stopped on (`kind`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -74,34 +74,53 @@ class ReplayedTurns:
                        liked, genre, list(z["n_targets"]), list(z["conversation"].astype(str)), kind)
 
 
+def replayed_requests(conv: Conversation) -> dict[int, tuple[int, list[str], str]]:
+    """{turn index: (kind, targets, request text)} for the turns of `conv` that `replay` makes requests of:
+    what was said before the turn is the request, what it newly suggests (or names and likes) the targets."""
+    out: dict[int, tuple[int, list[str], str]] = {}
+    seeker_text: list[str] = []
+    seen: set[str] = set()
+    for i, t in enumerate(conv.turns):
+        if t.role == "recommender":
+            kind, targets = SUGGESTED, [x for x in t.items if x not in seen and conv.suggested(x)]
+        else:
+            kind = SEEKER_LIKED
+            targets = [x for x in t.items if x not in seen and conv.polarity(x) > 0 and not conv.suggested(x)]
+        if targets:
+            out[i] = (kind, targets, " ".join(seeker_text[-REQUEST_MESSAGES:]))
+        seen.update(t.items)
+        if t.role == "seeker":
+            seeker_text.append(t.text)
+    return out
+
+
 def replay(conversations: Iterable[Conversation], assistant, models_for: Callable[[Conversation], ChatModels],
-           progress: Callable[[int], None] | None = None) -> ReplayedTurns:
+           progress: Callable[[int], None] | None = None,
+           text_vectors: Mapping[str, np.ndarray] | None = None) -> ReplayedTurns:
     """Features and labels of every recommender turn with new suggestions in `conversations`.
 
     `models_for(conv)`: the conversation-trained scorers to use for that conversation (ones not fitted on it,
-    for training data).
+    for training data). `text_vectors`: request texts' vectors embedded already (`text_vectors.text_vectors`,
+    the vectors the engine would compute), so the replay does not embed them again.
     """
     engine, extractor = assistant.engine, assistant.extractor
     matcher = matcher_for(assistant.catalog)
+    max_chars = engine.candidates.settings.max_text_chars
     out = ReplayedTurns()
     for conv in conversations:
         models = models_for(conv)
+        requests = replayed_requests(conv)
         profile = InterestProfile()
         mentioned: list[str] = []
-        seeker_text: list[str] = []
         named: set[str] = set()  # genres the seeker's latest message names: they lead a served list
-        seen: set[str] = set()
-        for t in conv.turns:
-            kind = SUGGESTED if t.role == "recommender" else SEEKER_LIKED
-            if kind == SUGGESTED:
-                targets = [x for x in t.items if x not in seen and conv.suggested(x)]
-            else:
-                targets = [x for x in t.items if x not in seen and conv.polarity(x) > 0 and not conv.suggested(x)]
-            if targets:
+        for i, t in enumerate(conv.turns):
+            if i in requests:
+                kind, targets, text = requests[i]
+                if text_vectors and text in text_vectors:
+                    engine.candidates.queries.remember(text.strip()[:max_chars], text_vectors[text])
                 blocked = set(profile.disliked_ids())
                 feats = turn_features(engine, models, profile, [m for m in mentioned if m not in blocked],
-                                      text=" ".join(seeker_text[-REQUEST_MESSAGES:]), exclude=mentioned,
-                                      named_genres=named)
+                                      text=text, exclude=mentioned, named_genres=named)
                 if feats is not None:
                     out.X.append(feats.X)
                     out.y.append(np.array([x in targets for x in feats.ids], np.int8))
@@ -112,11 +131,9 @@ def replay(conversations: Iterable[Conversation], assistant, models_for: Callabl
                     out.n_targets.append(len(targets))
                     out.conversation.append(conv.conversation_id)
                     out.kind.append(kind)
-            seen.update(t.items)
             if t.role == "seeker":
                 delta, _ = extractor.extract(t.text, use_llm=False)
                 profile = profile.merged_with(delta)
-                seeker_text.append(t.text)
                 named = delta.liked_genres()
             mentioned.extend(x.item_id for x in matcher.find_mentions(t.text) if x.item_id not in mentioned)
         if progress:

@@ -12,13 +12,14 @@ what it embedded before, changes nothing.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
+import numpy as np
 from recassist.assistant.dialogue.features import ChatModels
-from recassist.assistant.dialogue.replay import ReplayedTurns, replay
+from recassist.assistant.dialogue.replay import ReplayedTurns, replay, replayed_requests
 from recassist.foundation.settings import Settings
 from recassist.ranking.dialogue.corpus import Conversation
 
@@ -31,8 +32,10 @@ _worker: dict = {}  # in a worker: its assistant and the scorers of each fold
 
 def replay_in_workers(conversations: Sequence[Conversation], settings: Settings, models: dict[int, ChatModels],
                       fold_of: Callable[[Conversation], int], workers: int,
-                      progress: Callable[[int], None] | None = None, chunk: int = CHUNK) -> ReplayedTurns:
-    """`replay` of `conversations` in `workers` processes; `models[fold_of(conv)]` scores each conversation."""
+                      progress: Callable[[int], None] | None = None, chunk: int = CHUNK,
+                      text_vectors: Mapping[str, np.ndarray] | None = None) -> ReplayedTurns:
+    """`replay` of `conversations` in `workers` processes; `models[fold_of(conv)]` scores each conversation.
+    `text_vectors`: as for `replay` (each task carries those of its conversations)."""
     with tempfile.TemporaryDirectory(prefix="recassist-replay-") as tmp:
         for fold, m in models.items():
             m.cosugg.save(Path(tmp) / f"{fold}-cosuggest.npz")
@@ -40,10 +43,11 @@ def replay_in_workers(conversations: Sequence[Conversation], settings: Settings,
             m.comention.save(Path(tmp) / f"{fold}-comention.npz")
         chunks = [[(c, fold_of(c)) for c in conversations[i:i + chunk]]
                   for i in range(0, len(conversations), chunk)]
+        vectors = [_vectors_of([c for c, _ in part], text_vectors or {}) for part in chunks]
         out = ReplayedTurns()
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start,
                                  initargs=(settings, tmp, sorted(models))) as pool:
-            for part, got in zip(chunks, pool.map(_replay_chunk, chunks), strict=True):
+            for part, got in zip(chunks, pool.map(_replay_chunk, chunks, vectors), strict=True):
                 out.extend(got)
                 if progress:
                     progress(len(part))
@@ -76,7 +80,13 @@ def _start(settings: Settings, model_dir: str, folds: list[int]) -> None:
                                        CoMention.load(d / f"{f}-comention.npz")) for f in folds}
 
 
-def _replay_chunk(chunk: list[tuple[Conversation, int]]) -> ReplayedTurns:
+def _vectors_of(conversations: Sequence[Conversation], text_vectors: Mapping[str, np.ndarray]
+                ) -> dict[str, np.ndarray]:
+    texts = {text for c in conversations for _, _, text in replayed_requests(c).values()}
+    return {t: text_vectors[t] for t in texts if t in text_vectors}
+
+
+def _replay_chunk(chunk: list[tuple[Conversation, int]], text_vectors: dict[str, np.ndarray]) -> ReplayedTurns:
     fold = {c.conversation_id: f for c, f in chunk}
     return replay([c for c, _ in chunk], _worker["assistant"],
-                  lambda c: _worker["models"][fold[c.conversation_id]])
+                  lambda c: _worker["models"][fold[c.conversation_id]], text_vectors=text_vectors)

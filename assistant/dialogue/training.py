@@ -146,7 +146,7 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
     `CheckpointError` / `StateMismatchError` when the index or ranker the replay needs is missing or stale.
     """
     from recassist.assistant.dialogue.features import FEATURES
-    from recassist.assistant.dialogue.replay import SEEKER_LIKED, replay
+    from recassist.assistant.dialogue.replay import SEEKER_LIKED, replay, replayed_requests
 
     t0 = time.perf_counter()
     opened_here = assistant is None
@@ -180,8 +180,10 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
         raise InputError(f"only {len(chosen)} conversations with suggestions to train the layer on; a corpus "
                          "needs at least 25 (recommender turns naming items marked \"suggested\")")
     by_hash = sorted(convs, key=lambda c: hashlib.sha1(c.conversation_id.encode()).hexdigest())
+    # The replay's request texts are embedded with text-to-item's (most are the same texts) and kept with them.
+    replay_texts = [text for c in chosen for _, _, text in replayed_requests(c).values()]
     text_data = TextTraining.prepare(by_hash[:text_dialogues] if text_dialogues else convs, assistant, settings,
-                                     progress)
+                                     progress, also_embed=replay_texts)
     text_data.trust = trust
     text_model = text_data.fit(ids, progress=progress)
     text_model.catalog_version = version
@@ -206,10 +208,11 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
 
         fold_models = {f: models_of_fold(f) for f in sorted({fold_of(c) for c in chosen})}
         bar = _bar(len(chosen), f"replaying conversations ({workers} processes)", progress)
-        turns = replay_in_workers(chosen, settings, fold_models, fold_of, workers, progress=bar.update)
+        turns = replay_in_workers(chosen, settings, fold_models, fold_of, workers, progress=bar.update,
+                                  text_vectors=text_data.text_vectors)
     else:
         bar = _bar(len(chosen), "replaying conversations", progress)
-        turns = replay(chosen, assistant, models_for, progress=bar.update)
+        turns = replay(chosen, assistant, models_for, progress=bar.update, text_vectors=text_data.text_vectors)
     bar.close()
     if keep_replay:
         turns.save(keep_replay)
@@ -331,13 +334,14 @@ class TextTraining:
 
     @classmethod
     def prepare(cls, convs: Sequence[Conversation], assistant, settings: Settings, progress: bool = True,
-                config: TextToItemConfig | None = None) -> TextTraining:
-        """Examples of `convs` with their text vectors (embedded once, cached under the data dir)."""
+                config: TextToItemConfig | None = None, also_embed: Sequence[str] = ()) -> TextTraining:
+        """Examples of `convs` with their text vectors (embedded once, cached under the data dir); the vectors
+        of `also_embed` too."""
         from recassist.assistant.dialogue.text_vectors import text_vectors
 
         engine = assistant.engine
         examples = examples_from(convs)
-        texts = list(dict.fromkeys(e.text for e in examples if e.text.strip()))
+        texts = list(dict.fromkeys(t for t in (*(e.text for e in examples), *also_embed) if t.strip()))
         bar = _bar(len(texts), "embedding dialogue texts (cached for next time)", progress)
         vectors = text_vectors(texts, engine.candidates.queries.embedder, settings.embedding_cache_dir,
                                engine.candidates.settings.max_text_chars, progress=bar.update)

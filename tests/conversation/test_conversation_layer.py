@@ -283,7 +283,7 @@ def test_stored_chats_export_to_the_corpus_format(rules_assistant, tmp_path):
 def test_replay_in_worker_processes_gives_the_requests_of_one_process(rules_assistant, small_settings, tmp_path):
     """`recassist train conversations` replays in worker processes: same requests, targets and candidates."""
     from recassist.assistant.dialogue.features import ChatModels
-    from recassist.assistant.dialogue.replay import replay
+    from recassist.assistant.dialogue.replay import replay, replayed_requests
     from recassist.assistant.dialogue.replay_workers import replay_in_workers
     from recassist.assistant.dialogue.training import TextTraining
     from recassist.ranking.dialogue.comention import CoMention
@@ -293,11 +293,17 @@ def test_replay_in_worker_processes_gives_the_requests_of_one_process(rules_assi
     convs, _ = read_corpora([_corpus(tmp_path, catalog, n=24)], catalog)
     ids = list(catalog.items)
     cache = Settings(data_dir=tmp_path / "data", catalog_dir=small_settings.catalog_dir)
-    text = TextTraining.prepare(convs, rules_assistant, cache, progress=False).fit(ids, progress=False)
+    # As training does, the request texts are embedded with text-to-item's, and the workers reuse their vectors
+    # instead of embedding them again: the requests must be those of a replay that embeds every text itself.
+    request_texts = [t for c in convs for _, _, t in replayed_requests(c).values()]
+    data = TextTraining.prepare(convs, rules_assistant, cache, progress=False, also_embed=request_texts)
+    assert request_texts and all(t in data.text_vectors for t in request_texts if t.strip())
+    text = data.fit(ids, progress=False)
     models = {0: ChatModels(CoSuggestion(ids).fit(convs), text, CoMention(ids).fit(convs))}
     one = replay(convs, rules_assistant, lambda c: models[0])
     done = []
-    two = replay_in_workers(convs, small_settings, models, lambda c: 0, workers=2, progress=done.append, chunk=5)
+    two = replay_in_workers(convs, small_settings, models, lambda c: 0, workers=2, progress=done.append, chunk=5,
+                            text_vectors=data.text_vectors)
     assert sum(done) == len(convs) and len(one.X) == len(two.X) > 0
     assert one.conversation == two.conversation
     assert [int(y.sum()) for y in one.y] == [int(y.sum()) for y in two.y] and sum(int(y.sum()) for y in two.y) > 0

@@ -137,3 +137,13 @@ def test_ampersand_titles_are_found_in_the_books_catalog():
         "Angels & Demons (2000)", "Pride and Prejudice (1813)"]
     assert labels(books, "I read Angels and Demons twice") == ["Angels & Demons (2000)"]
 
+
+
+def test_a_text_read_again_gives_the_same_mentions_in_a_list_of_its_own(catalog):
+    """Mentions of a text are remembered (the extractor and the dialogue's tracker read each turn); a caller
+    changing its list changes nobody else's."""
+    matcher = matcher_for(catalog)
+    text = "Avengers: Infinity War (2018) and The Matrix"
+    first = matcher.find_mentions(text)
+    first.clear()
+    assert labels(catalog, text) == ["Avengers: Infinity War - Part I (2018)", "The Matrix (1999)"]

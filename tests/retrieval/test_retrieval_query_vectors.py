@@ -38,6 +38,23 @@ def test_same_vectors_as_the_embedder_in_one_batch_per_call():
         enc.encode("one string")
 
 
+def test_remembered_vectors_are_served_without_embedding_and_bounded():
+    emb = CountingEmbedder()
+    enc = QueryEncoder(emb, size=2)
+    given = emb.encode(["a heist"])[0]
+    emb.seen.clear()
+    enc.remember("a heist", given)
+    np.testing.assert_array_equal(enc.encode(["a heist"]), given[None, :])
+    assert emb.seen == []
+    enc.remember("b", emb.encode(["b"])[0])
+    enc.remember("c", emb.encode(["c"])[0])  # evicts "a heist"
+    emb.seen.clear()
+    enc.encode(["a heist"])
+    assert emb.seen == ["a heist"]
+    with pytest.raises(ValueError, match="shape"):
+        enc.remember("wrong width", np.zeros(5, np.float32))
+
+
 def test_keeps_the_most_recently_used():
     emb = CountingEmbedder()
     enc = QueryEncoder(emb, size=2)
