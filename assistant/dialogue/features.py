@@ -30,6 +30,7 @@ FEATURES = (
     "src_comention_top",
 )
 SOURCES = ("co_occurrence", "item_neighbours", "semantic", "aspect_match", "popular")
+_SOURCE_COLUMN = {s: j for j, s in enumerate(SOURCES)}
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def turn_features(engine, models: ChatModels, profile: InterestProfile, history:
             tops[name] = set()
             continue
         ok = np.flatnonzero(allowed & (score > floor))
-        tops[name] = set(ok[np.argsort(-score[ok], kind="stable")][:n_extra].tolist())
+        tops[name] = set(_best(ok, score[ok], n_extra).tolist())
     have = {c.item_id for c in cands}
     for r in sorted(tops["cosugg"] | tops["t2i"] | tops["comention"]):
         if arrays.ids[r] not in have:
@@ -115,7 +116,7 @@ def turn_features(engine, models: ChatModels, profile: InterestProfile, history:
         theme = engine.signals.vectors[rows] @ q
     if co_all is not None:
         co = co_all[rows].astype(np.float32)
-        prior = np.array([cosugg.prior[cosugg.index[x]] if x in cosugg.index else 0.0 for x in ids], np.float32)
+        prior = _on_rows(arrays, cosugg, cosugg.prior)[rows].astype(np.float32)
     else:
         co = prior = np.zeros(len(ids), np.float32)
     co_rank = np.empty(len(ids), np.float32)
@@ -132,7 +133,11 @@ def turn_features(engine, models: ChatModels, profile: InterestProfile, history:
         cm, cm_rank_inv = np.full(len(ids), -30.0, np.float32), np.zeros(len(ids), np.float32)
     fusion = np.array([c.score for c in cands], np.float32)
     ranker_z = _z(raw.astype(np.float32))
-    src = np.array([[s in c.sources for s in SOURCES] for c in cands], np.float32)
+    src = np.zeros((len(cands), len(SOURCES)), np.float32)
+    for i, c in enumerate(cands[:n_engine]):  # the scorers' extras come from no source
+        for s in c.sources:
+            if s in _SOURCE_COLUMN:
+                src[i, _SOURCE_COLUMN[s]] = 1.0
     n = len(ids)
     cols = [
         np.where(np.isfinite(blended_e), blended, blended[:n_engine].min() - 1 if n_engine else 0.0),
@@ -147,6 +152,16 @@ def turn_features(engine, models: ChatModels, profile: InterestProfile, history:
     ]
     X = np.stack([np.asarray(c, np.float32) for c in cols], axis=1)
     return TurnFeatures(ids, X, engine_order, share, genre_share, co, cands)
+
+
+def _best(rows: np.ndarray, scores: np.ndarray, n: int) -> np.ndarray:
+    """The `n` rows of highest score, as `rows[np.argsort(-scores, kind="stable")][:n]` gives them (ties by
+    position), sorting only the rows that reach the n-th best score rather than the whole catalog."""
+    if len(scores) > n > 0:
+        nth = np.partition(scores, len(scores) - n)[len(scores) - n]
+        reach = scores >= nth
+        rows, scores = rows[reach], scores[reach]
+    return rows[np.argsort(-scores, kind="stable")][:n]
 
 
 def _carried_share(engine, aspects: set[str], rows: np.ndarray) -> np.ndarray:

@@ -30,14 +30,19 @@ class Vocabulary:
     terms: list[Term]
     # normalised phrase -> term; phrases are vocabulary values and their synonyms
     phrases: dict[str, Term] = field(default_factory=dict)
+    _longest: tuple[int, int] | None = field(default=None, repr=False, compare=False)
 
     def lookup(self, words: str) -> Term | None:
         return self.phrases.get(_norm(words))
 
     def max_phrase_len(self) -> int:
-        return max((len(p.split()) for p in self.phrases), default=1)
+        # Asked for every text read; the phrases only ever grow while the vocabulary is built.
+        if self._longest is None or self._longest[0] != len(self.phrases):
+            self._longest = (len(self.phrases), max((len(p.split()) for p in self.phrases), default=1))
+        return self._longest[1]
 
 
+@lru_cache(maxsize=1 << 16)  # every word and phrase of every text read is looked up; most recur
 def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", normalize_title(text, drop_article=False)).strip()
 
