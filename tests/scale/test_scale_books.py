@@ -1,7 +1,7 @@
 """Two API servers on Redis + PostgreSQL + a Chroma server: a book changed through one is served by the other.
 
-The servers serve a 40-book goodbooks slice beside the films, so loading the books catalog (its EASE, its
-text index in the Chroma server) takes seconds.
+The servers (`pair`, see conftest.py) serve a 40-book goodbooks slice beside the films, so loading the books
+catalog (its EASE, its text index in the Chroma server) takes seconds.
 """
 
 from __future__ import annotations
@@ -10,20 +10,12 @@ import time
 
 import httpx
 import pytest
-from catalog_slices import write_goodbooks_slice
-from scale_helpers import KEYS, ready_servers
+from scale_helpers import KEYS
 
 pytestmark = pytest.mark.slow
 
 NEW_BOOK = {"title": "The Lighthouse Keeper's Ledger", "year": 2031, "genres": ["mystery"],
             "tags": ["mystery", "lighthouse"], "description": "A book by Ada Quill."}
-
-
-@pytest.fixture(scope="module")
-def book_pair(backends):
-    env = {"RECASSIST_EXTRA_CATALOG_DIRS": str(write_goodbooks_slice(backends.root / "books", n_books=40))}
-    with ready_servers(backends, ("books-a", "books-b"), extra_env=env) as servers:
-        yield servers
 
 
 def _client(base: str) -> httpx.Client:
@@ -47,8 +39,8 @@ def _within(seconds: float, check) -> float | None:
     return None
 
 
-def test_a_book_added_and_removed_through_one_server_is_followed_by_the_other(book_pair):
-    a, b = book_pair
+def test_a_book_added_and_removed_through_one_server_is_followed_by_the_other(pair):
+    a, b = pair
     with _client(a.url) as ca, _client(b.url) as cb:
         for c in (ca, cb):  # both load the books catalog first: B must follow the change, not replay it on load
             assert c.post("/v1/recommendations", json={"text": "a mystery book", "domain": "books", "k": 3,
