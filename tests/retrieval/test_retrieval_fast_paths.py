@@ -4,7 +4,10 @@ remembered similarity rows. Real MiniLM, real ONNX export."""
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -83,9 +86,9 @@ def test_without_onnx_the_embedder_stays_on_torch(embedder, monkeypatch, caplog)
 def test_a_graph_that_disagrees_with_torch_is_not_used(embedder, monkeypatch, caplog):
     from recassist.retrieval import onnx_forward
 
+    graph = _float_graph(embedder)  # one graph for both kinds
     monkeypatch.setattr(onnx_forward, "MAX_DIFF", -1.0)  # any difference at all counts as a mismatch
     monkeypatch.setattr(onnx_forward, "MIN_COSINE_INT8", 1.5)
-    graph = onnx_forward.export(embedder.model)  # once for both kinds
     with caplog.at_level(logging.INFO, logger="recassist.retrieval.onnx_forward"):
         assert onnx_forward.build(embedder.model, graph=graph) is None
         assert onnx_forward.build(embedder.model, graph=graph, int8=True) is None
@@ -117,6 +120,36 @@ def _int8_checks_failing(monkeypatch, failing_forms: set[bool]) -> list[bool]:
     return made
 
 
+def _float_graph_file(embedder) -> Path | None:
+    """The float graph `embedder` exported and checked, in its graph cache (None: it keeps none)."""
+    embedder.backends()  # built and checked
+    path = embedder._graphs.path("float")
+    return path if path is not None and path.is_file() else None
+
+
+def _float_graph(embedder) -> bytes:
+    """`embedder`'s float graph: the one it checked, else a fresh export."""
+    from recassist.retrieval import onnx_forward
+
+    path = _float_graph_file(embedder)
+    return path.read_bytes() if path is not None else onnx_forward.export(embedder.model)
+
+
+def _cache_with_the_float_graph(embedder, folder: Path) -> Path:
+    """A graph cache holding `embedder`'s float graph and nothing else (no int8 form, no probe record): a start
+    on it checks the graph and picks an int8 form with torch, as a cold start does once it has exported."""
+    from recassist.retrieval.onnx_cache import GraphCache
+
+    source, path = _float_graph_file(embedder), GraphCache(folder, embedder.name).path("float")
+    if source is not None and path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, path)
+        except OSError:
+            shutil.copyfile(source, path)
+    return folder
+
+
 def _warm(embedder, monkeypatch) -> SentenceTransformerEmbedder:
     """A second embedder on the same graph folder, which must start from the files alone (no export)."""
     again = SentenceTransformerEmbedder(embedder.path, graph_cache=embedder._graphs.folder)
@@ -125,8 +158,9 @@ def _warm(embedder, monkeypatch) -> SentenceTransformerEmbedder:
 
 
 def test_where_8_bit_weights_saturate_request_texts_use_7_bit_ones(embedder, tmp_path, monkeypatch):
+    folder = _cache_with_the_float_graph(embedder, tmp_path)
     made = _int8_checks_failing(monkeypatch, failing_forms={False})
-    cold = SentenceTransformerEmbedder(embedder.path, graph_cache=tmp_path)
+    cold = SentenceTransformerEmbedder(embedder.path, graph_cache=folder)
     assert cold.backends() == {"documents": "onnxruntime", "queries": "onnxruntime-int8 (7-bit weights)"}
     assert made == [False, True] and cold.queries_name().endswith("-queries-int8-7bit")
     texts = ["I loved Arrival and Interstellar, something thoughtful", "Genres: Comedy.", "a slow western " * 200]
@@ -141,8 +175,9 @@ def test_where_8_bit_weights_saturate_request_texts_use_7_bit_ones(embedder, tmp
 
 
 def test_where_no_int8_form_passes_request_texts_use_the_float_graph(embedder, tmp_path, monkeypatch, caplog):
+    folder = _cache_with_the_float_graph(embedder, tmp_path)
     made = _int8_checks_failing(monkeypatch, failing_forms={False, True})
-    cold = SentenceTransformerEmbedder(embedder.path, graph_cache=tmp_path)
+    cold = SentenceTransformerEmbedder(embedder.path, graph_cache=folder)
     with caplog.at_level(logging.WARNING, logger="recassist.retrieval.st_embedder"):
         assert cold.backends() == {"documents": "onnxruntime", "queries": "onnxruntime"}
     assert made == [False, True] and "no int8 form gives torch's vectors" in caplog.text

@@ -8,6 +8,7 @@ import uuid
 import numpy as np
 import pytest
 import real_servers
+from catalog_slices import share_embedding_graphs
 from recassist.foundation.catalog import Item
 from recassist.foundation.errors import StateMismatchError
 from recassist.foundation.settings import Settings
@@ -177,6 +178,9 @@ def test_build_killed_with_sigkill_is_refused_then_completed(tmp_path, embedder)
 
     here = Path(__file__).parent
     data = tmp_path / "data"
+    # The embedder's checked graphs in the data dir, as an earlier `index build` leaves them: the killed
+    # process embeds without exporting them with torch first.
+    share_embedding_graphs(Settings(data_dir=data))
     script = KILL_SCRIPT.format(root=str(here.parents[1]), here=str(here), data=str(data))
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
