@@ -155,6 +155,8 @@ class TitleMatcher:
         self._key_order = {k: i for i, k in enumerate(self._keys)}
         # A chat turn's text is read for titles by the extractor and by whoever tracks the dialogue's mentions.
         self._mentions_of = lru_cache(maxsize=1024)(self._find_mentions)
+        # A corpus names the same films again and again; a name not in the catalog costs a fuzzy search.
+        self._match_of = lru_cache(maxsize=1 << 14)(self._match_name)
 
     # ------------------------------------------------------------------ names
     def match_name(self, name: str, year: int | None = None, *, fuzzy: bool = True,
@@ -165,6 +167,9 @@ class TitleMatcher:
         accepted since release and catalog years often differ by one. With
         `strict_year`, a title whose catalog year is further off does not match.
         """
+        return self._match_of(name, year, fuzzy, strict_year)
+
+    def _match_name(self, name: str, year: int | None, fuzzy: bool, strict_year: bool) -> str | None:
         title, parsed_year = split_title_year(name)
         year = year if year is not None else parsed_year
         key = normalize_title(title)
