@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -70,15 +71,31 @@ def postgres_server() -> Iterator[str]:
                          "-c", "full_page_writes=off", "-c", "synchronous_commit=off"]),
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
+    postmaster = None
     try:
         wait_for_port(port, proc, "postgres")
         url = f"postgresql://recassist@127.0.0.1:{port}/postgres"
         _wait_for_sql(url)
-        PIDS[url] = proc.pid if os.geteuid() != 0 else _child_or_self(proc.pid)
+        postmaster = PIDS[url] = proc.pid if os.geteuid() != 0 else _child_or_self(proc.pid)
         yield url
     finally:
-        stop_process(proc)
+        _stop_postgres(proc, postmaster)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _stop_postgres(proc: subprocess.Popen, postmaster: int | None) -> None:
+    """Fast shutdown (SIGINT: clients disconnected, a clean stop) sent to the postmaster itself. runuser, its
+    parent as root, forwards only SIGTERM, and then sleeps 2 s before it exits."""
+    if postmaster is None or postmaster == proc.pid:
+        if postmaster is not None:
+            proc.send_signal(signal.SIGINT)
+        stop_process(proc)
+        return
+    try:
+        os.kill(postmaster, signal.SIGINT)
+        proc.wait(timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        stop_process(proc)
 
 
 def _child_or_self(pid: int) -> int:
