@@ -194,12 +194,13 @@ def test_where_no_int8_form_passes_request_texts_use_the_float_graph(embedder, t
     np.testing.assert_array_equal(warm.encode_queries(texts), cold.encode_queries(texts))
 
 
-def test_onnx_can_be_switched_off_or_kept_float(embedder):
+def test_onnx_can_be_switched_off_or_kept_float(embedder, tmp_path):
     texts = ["a feel-good comedy", "ghosts"]
     torch_only = SentenceTransformerEmbedder(embedder.path, query_backend="torch")
     assert torch_only.backends() == {"documents": "torch", "queries": "torch"}
     np.testing.assert_allclose(torch_only.encode_queries(texts), embedder.encode(texts), atol=1e-5)
-    float_only = SentenceTransformerEmbedder(embedder.path, query_backend="onnx")
+    float_only = SentenceTransformerEmbedder(embedder.path, query_backend="onnx",
+                                             graph_cache=_cache_with_the_float_graph(embedder, tmp_path))
     assert float_only.backends() == {"documents": "onnxruntime", "queries": "onnxruntime"}
     np.testing.assert_allclose(float_only.encode_queries(texts), embedder.encode(texts), atol=1e-5)
     with pytest.raises(ConfigError, match="unknown query embedding backend"):
