@@ -37,11 +37,19 @@ def popular_titles(sec_assistant) -> list[str]:
     return [sec_assistant.catalog.items[i].label for i in sorted(pop, key=lambda i: -pop[i])[:20]]
 
 
-@pytest.fixture(scope="module")
-def served(sec_assistant, sec_settings):
-    """The API (no UI) served over loopback."""
-    from loopback import running
+@pytest.fixture(scope="session")
+def sec_app(sec_assistant, sec_settings):
+    """The API (no UI) over the Assistant: one app for the folder, so the shipped books catalog (its EASE ranker,
+    its text index) loads once, not once per module."""
     from recassist.ui.app import create_app
 
-    with running(create_app(sec_assistant, sec_settings, ui=False)) as url:
+    return create_app(sec_assistant, sec_settings, ui=False)
+
+
+@pytest.fixture(scope="session")
+def served(sec_app):
+    """`sec_app` served over loopback."""
+    from loopback import running
+
+    with running(sec_app) as url:
         yield url

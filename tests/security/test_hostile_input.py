@@ -56,11 +56,10 @@ def test_xss_payloads_render_as_text_in_cards_and_chat(payload):
     assert "](" not in text.replace("\\](", "")
 
 
-def test_fuzzing_a_sample_finds_no_server_error_and_no_schema_drift(sec_assistant, sec_settings):
-    from recassist.ui.app import create_app
+def test_fuzzing_a_sample_finds_no_server_error_and_no_schema_drift(sec_app):
     from robust_fuzz import fuzz
 
-    res = fuzz(create_app(sec_assistant, sec_settings, ui=False), per_operation_mode=2)
+    res = fuzz(sec_app, per_operation_mode=2)
     assert res.requests >= 30
     assert (res.server_errors, res.nonconforming, res.unhelpful_4xx, res.no_answer) == (0, 0, 0, 0), res.examples
 
