@@ -68,3 +68,23 @@ def rules_assistant(small_settings):
     from recassist.assistant.conversation import Assistant
 
     return Assistant.open(small_settings, use_llm=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """The URL of a PostgreSQL server for this test session, shared by the store contract tests and the
+    scale-out deployment (each in databases of its own); skips when the package is missing."""
+    from real_servers import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def function_calling_server():
+    """llama.cpp's OpenAI-compatible server running the embedded SmolLM2 with a chat format that honours
+    OpenAI `tools`: one for the session (the routing and the LLM-backend tests)."""
+    from llama_servers import FUNCTION_CALLING, llama_server
+
+    with llama_server(*FUNCTION_CALLING) as base:
+        yield base

@@ -1,7 +1,6 @@
 """Turn routing: deterministic rules for the embedded model, the LLM's choice for a capable endpoint."""
 
 import pytest
-from llama_servers import FUNCTION_CALLING, llama_server
 from llm_doubles import ScriptedLLM
 from recassist.assistant.conversation.router import ROUTE_TOOLS, RouteArguments, llm_route, route_turn
 from recassist.assistant.llm.openai_compat import OpenAICompatibleClient
@@ -82,17 +81,16 @@ class RecordingClient(OpenAICompatibleClient):
         return call
 
 
-def test_a_real_endpoints_tool_call_decides_the_chat_turn(rules_assistant):
+def test_a_real_endpoints_tool_call_decides_the_chat_turn(rules_assistant, function_calling_server):
     """llama.cpp's server with a function-calling chat format plays the configured endpoint, end to end."""
     from recassist.assistant.conversation import Assistant
 
     a0 = rules_assistant
-    with llama_server(*FUNCTION_CALLING) as base:
-        llm = RecordingClient("smollm2", base_url=base, timeout_s=120)
-        assistant = Assistant(a0.settings, a0.catalog, a0.store, a0.engine.candidates, a0.engine.ranker, llm)
-        first = assistant.chat("tool-caller", "I loved The Matrix and Star Wars")
-        assert first.items
-        reply = assistant.chat("tool-caller", "why the second one?", session_id=first.session_id)
+    llm = RecordingClient("smollm2", base_url=function_calling_server, timeout_s=120)
+    assistant = Assistant(a0.settings, a0.catalog, a0.store, a0.engine.candidates, a0.engine.ranker, llm)
+    first = assistant.chat("tool-caller", "I loved The Matrix and Star Wars")
+    assert first.items
+    reply = assistant.chat("tool-caller", "why the second one?", session_id=first.session_id)
     call = llm.tool_calls[-1]
     assert call is not None and call.name in {t.name for t in ROUTE_TOOLS}
     assert reply.intent == call.name  # the endpoint's choice, not the rules' ("explain")

@@ -6,7 +6,6 @@ import json
 
 import httpx
 import pytest
-from llama_servers import FUNCTION_CALLING
 from llama_servers import llama_server as start_llama_server
 from pydantic import BaseModel, Field
 from recassist.assistant.extraction.proposal import ExtractionProposal, propose
@@ -42,13 +41,6 @@ def test_local_model_timeout_is_a_typed_error(local_llm):
 def llama_server():
     """A real OpenAI-compatible endpoint: llama.cpp's server running the same SmolLM2 file."""
     with start_llama_server() as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def function_calling_server():
-    """The same server with a chat format that honours OpenAI `tools`."""
-    with start_llama_server(*FUNCTION_CALLING) as base:
         yield base
 
 

@@ -44,14 +44,16 @@ class Backends:
 
 @contextmanager
 def scale_backends(root: Path, catalog_dir: Path, *, embedded: bool = False,
-                   extra_env: dict[str, str] | None = None) -> Iterator[Backends]:
-    """Start PostgreSQL, Redis and a Chroma server (unless `embedded`) and prepare the data dir in `root`."""
+                   extra_env: dict[str, str] | None = None, postgres_url: str | None = None) -> Iterator[Backends]:
+    """Start PostgreSQL, Redis and a Chroma server (unless `embedded`) and prepare the data dir in `root`.
+    `postgres_url`: a running PostgreSQL server to use (a database of its own is created there) instead of
+    starting one."""
     root.mkdir(parents=True, exist_ok=True)
     env = {"RECASSIST_DATA_DIR": str(root / "data"), "RECASSIST_CATALOG_DIR": str(catalog_dir)}
     env.update(extra_env or {})
     with ExitStack() as stack:
         if not embedded:
-            pg = stack.enter_context(postgres_server())
+            pg = postgres_url or stack.enter_context(postgres_server())
             env["RECASSIST_DATABASE_URL"] = create_database(pg, "recassist")
             env["RECASSIST_REDIS_URL"] = stack.enter_context(redis_server())
             (root / "chroma").mkdir(exist_ok=True)

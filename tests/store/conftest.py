@@ -1,7 +1,8 @@
 """Fixtures for the store contract tests: a tiny catalog, a fixed clock, and a store on each backend.
 
 `store` (and `make_store`) run every contract test twice: on SQLite in tmp_path and on a real
-PostgreSQL server started once per test session (a fresh database per test).
+PostgreSQL server started once per test session (`postgres_url` in tests/conftest.py; a fresh database
+per test).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from real_servers import create_database, postgres_server
+from real_servers import create_database
 from recassist.assistant.store import SQLiteStores
 from recassist.foundation.catalog import Catalog
 from store_helpers import StepClock, make_catalog
@@ -21,13 +22,6 @@ _db_numbers = itertools.count()
 @pytest.fixture
 def catalog() -> Catalog:
     return make_catalog()
-
-
-@pytest.fixture(scope="session")
-def postgres_url():
-    """The URL of a PostgreSQL server for this test session (skips when the package is missing)."""
-    with postgres_server() as url:
-        yield url
 
 
 @pytest.fixture(params=BACKENDS)
