@@ -91,11 +91,21 @@ def vectors():
     return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
 
 
+@pytest.fixture(scope="module")
+def honest(tmp_path_factory, vectors):
+    """The honest corpus, and the top-50 hits of the models fitted on it alone (co-suggestion, text-to-item):
+    the same for every poisoning case, so fitted once."""
+    convs = _read(tmp_path_factory.mktemp("honest"), "honest", _honest())
+    clean = CoSuggestion(ITEMS).fit(convs)
+    clean_text = _text_model(convs, None, vectors)
+    return convs, _in_top50(lambda c: clean.score([c])), _in_top50(lambda c: clean_text.score(None, [c]))
+
+
 @pytest.mark.parametrize("paraphrased, one_corpus, kept", [(False, True, 1), (True, False, 1)],
                          ids=["identical-template-inside-the-one-corpus", "paraphrased-in-an-added-corpus"])
-def test_many_poisoned_dialogues_cannot_lift_an_item_into_the_top_50(tmp_path, vectors, paraphrased, one_corpus,
-                                                                      kept):
-    honest = _read(tmp_path, "honest", _honest())
+def test_many_poisoned_dialogues_cannot_lift_an_item_into_the_top_50(tmp_path, vectors, honest, paraphrased,
+                                                                      one_corpus, kept):
+    honest, clean_hits, clean_text_hits = honest
     sybils = _read(tmp_path, "sybils", _sybils(200, paraphrased=paraphrased))
     convs = honest + sybils
     source_of = {c.conversation_id: "honest" if one_corpus or c in honest else "added" for c in convs}
@@ -106,11 +116,10 @@ def test_many_poisoned_dialogues_cannot_lift_an_item_into_the_top_50(tmp_path, v
     survivors = [c for c in sybils if trust.weight(c.conversation_id, TARGET) > 0]
     assert len(survivors) == kept and all(trust.weight(c.conversation_id, TARGET) == 1 for c in survivors)
 
-    clean = CoSuggestion(ITEMS).fit(honest)
     poisoned = CoSuggestion(ITEMS).fit(convs)
     guarded = CoSuggestion(ITEMS).fit(convs, trust=trust)
     assert _in_top50(lambda c: poisoned.score([c])) >= 90  # without the weights the sybils win everywhere
-    assert _in_top50(lambda c: guarded.score([c])) <= _in_top50(lambda c: clean.score([c]))
+    assert _in_top50(lambda c: guarded.score([c])) <= clean_hits
     # What people suggest after an item is still learnt: its usual partner is still first.
     assert sum(int(np.argmax(guarded.score([c]))) == int(c) + 40 for c in REQUESTS) >= 90
     # The silenced sybils count nowhere, not even in the priors' denominators: the models are those of the
@@ -129,9 +138,7 @@ def test_many_poisoned_dialogues_cannot_lift_an_item_into_the_top_50(tmp_path, v
     survivors_text = _text_model(honest + survivors, None, vectors)
     np.testing.assert_allclose(guarded_text.score(None, ["200"]), survivors_text.score(None, ["200"]), atol=1e-5)
     lifted, guarded_hits = (_in_top50(lambda c, m=m: m.score(None, [c])) for m in (plain_text, guarded_text))
-    clean_text = _text_model(honest, None, vectors)
-    clean_hits = _in_top50(lambda c: clean_text.score(None, [c]))
-    assert lifted >= 25 and guarded_hits <= clean_hits
+    assert lifted >= 25 and guarded_hits <= clean_text_hits
 
 
 def test_dialogues_carrying_instructions_are_skipped_and_counted(tmp_path):
