@@ -47,7 +47,10 @@ def small_settings(tmp_path_factory) -> Settings:
     from recassist.ranking.sasrec_model import SASRecConfig
 
     root = tmp_path_factory.mktemp("recassist")
-    settings = Settings(data_dir=root / "data", catalog_dir=write_slice(root / "catalog"), llm_timeout_s=60.0)
+    # One llama.cpp thread (the default is 2): its output is the same token for token, and on 2 cores shared
+    # with other work two threads that wait for each other at every layer can stall for minutes.
+    settings = Settings(data_dir=root / "data", catalog_dir=write_slice(root / "catalog"), llm_timeout_s=60.0,
+                        local_threads=1)
     cfg = SASRecConfig(max_len=50, hidden=32, blocks=1, max_epochs=4, eval_every=2, patience=2)
     prepare(settings, progress=False, train_config=cfg)
     (root / "prepared.json").write_text(json.dumps({"catalog": str(settings.catalog_dir)}))

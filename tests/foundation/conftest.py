@@ -6,7 +6,7 @@ import pytest
 from foundation_helpers import ScriptedLLM
 from recassist.foundation.catalog import load_catalog_cached
 from recassist.foundation.errors import LLMTimeoutError
-from recassist.foundation.settings import DEMO_CATALOG_DIR, Settings
+from recassist.foundation.settings import DEMO_CATALOG_DIR
 
 
 @pytest.fixture(scope="session")
@@ -16,10 +16,10 @@ def catalog():
 
 @pytest.fixture(scope="session")
 def local_llm():
-    """The real embedded SmolLM2 (loads in well under a second)."""
+    """The real embedded SmolLM2 (loads in well under a second), on one thread as in tests/conftest.py."""
     from recassist.assistant.llm.local import LocalLlamaClient
 
-    return LocalLlamaClient(threads=Settings().local_threads, timeout_s=60.0)
+    return LocalLlamaClient(threads=1, timeout_s=60.0)
 
 
 @pytest.fixture
