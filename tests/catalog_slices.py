@@ -36,6 +36,32 @@ def write_movielens_slice(dst: Path, *, n_popular: int, max_user: int, named: It
     return dst
 
 
+#: Films the UI tests name, kept in the small slice beside the most-rated ones.
+SMALL_NAMED = ("Arrival (2016)", "Interstellar (2014)", "Moon (2009)", "Gravity (2013)")
+
+
+def write_small_catalog(dst: Path, *, n_popular: int = 100, max_user: int = 200) -> Path:
+    """The small slice the UI and security tests serve: the 100 most-rated movies among users 1..200 and the
+    films of `SMALL_NAMED`; returns `dst`."""
+    return write_movielens_slice(dst, n_popular=n_popular, max_user=max_user, named=SMALL_NAMED)
+
+
+def copy_data_dir(src: Path, dst: Path) -> Path:
+    """A private copy of the prepared data dir `src` at `dst` (returned): every file copied, except the embedder's
+    graphs and their probe record, which are only ever replaced whole, hard-linked."""
+    def copy(s: str, d: str) -> None:
+        if Path(s).name.startswith("onnx-"):
+            try:
+                os.link(s, d)
+                return
+            except OSError:
+                pass
+        shutil.copy2(s, d)
+
+    shutil.copytree(src, dst, copy_function=copy)
+    return dst
+
+
 def write_goodbooks_slice(dst: Path, *, n_books: int) -> Path:
     """The first `n_books` books of the shipped goodbooks subset (the most rated) with their ratings, as
     goodbooks files in `dst`; returns `dst`."""

@@ -58,6 +58,19 @@ def small_settings(tmp_path_factory) -> Settings:
 
 
 @pytest.fixture(scope="session")
+def small_prepared(tmp_path_factory) -> Settings:
+    """The small slice (`catalog_slices.write_small_catalog`) prepared as `recassist demo` would (index built, a
+    one-epoch ranker), once for the session: the UI and security folders each work on a copy of its data dir."""
+    from catalog_slices import prepare_small, share_embedding_graphs, write_small_catalog
+
+    root = tmp_path_factory.mktemp("small-prepared")
+    settings = Settings(data_dir=root / "data", catalog_dir=write_small_catalog(root / "catalog"))
+    prepare_small(settings)
+    share_embedding_graphs(settings)  # as a first start leaves them: server processes on it need not export
+    return settings
+
+
+@pytest.fixture(scope="session")
 def small_assistant(small_settings):
     """A real Assistant (embedded LLM included) over the prepared slice."""
     from recassist.assistant.conversation import Assistant

@@ -2,8 +2,9 @@
 
 bench/robustness.py runs the same modules at full size and prints the figures in docs/security.md.
 
-Their own small prepared data dir (the 150 most-rated movies of the demo catalog, index built, a
-one-epoch ranker) keeps the folder quick on its own; every component is real.
+A small prepared data dir (the 100 most-rated movies among the demo catalog's first 200 users, index built, a
+one-epoch ranker: a copy of the one the UI tests copy, see tests/conftest.py) keeps the folder quick; every
+component is real.
 """
 
 from __future__ import annotations
@@ -12,15 +13,12 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def sec_settings(tmp_path_factory):
-    from catalog_slices import prepare_small, write_movielens_slice
-    from recassist.foundation.settings import Settings
+def sec_settings(small_prepared, tmp_path_factory):
+    """A copy of the session's small prepared data dir (tests/conftest.py), the folder's own; no rate limit."""
+    from catalog_slices import copy_data_dir
 
-    root = tmp_path_factory.mktemp("security")
-    catalog = write_movielens_slice(root / "catalog", n_popular=150, max_user=300)
-    settings = Settings(data_dir=root / "data", catalog_dir=catalog, api_rate_limit_per_minute=0)
-    prepare_small(settings)
-    return settings
+    data = copy_data_dir(small_prepared.data_dir, tmp_path_factory.mktemp("security") / "data")
+    return small_prepared.model_copy(update={"data_dir": data, "api_rate_limit_per_minute": 0})
 
 
 @pytest.fixture(scope="session")

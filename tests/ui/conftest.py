@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from catalog_slices import copy_data_dir
 from recassist.assistant.conversation import Assistant
 from recassist.foundation.settings import Settings
 from recassist.ui.app import create_app
-from ui_helpers import prepare_small, running, share_embedding_graphs, write_small_catalog
+from ui_helpers import running
 
 
 @pytest.fixture(scope="session")
-def ui_settings(tmp_path_factory) -> Settings:
-    root = tmp_path_factory.mktemp("ui")
-    settings = Settings(data_dir=root / "data", catalog_dir=write_small_catalog(root / "catalog"))
-    prepare_small(settings)
-    share_embedding_graphs(settings)  # as a first start leaves them: server processes on it need not export
-    return settings
+def ui_settings(small_prepared, tmp_path_factory) -> Settings:
+    """A copy of the session's small prepared data dir (tests/conftest.py), the folder's own."""
+    data = copy_data_dir(small_prepared.data_dir, tmp_path_factory.mktemp("ui") / "data")
+    return small_prepared.model_copy(update={"data_dir": data})
 
 
 @pytest.fixture(scope="session")
