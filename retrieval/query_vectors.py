@@ -46,11 +46,7 @@ class QueryEncoder:
         if vector.shape != (self.dim,):
             raise ValueError(f"a vector of shape {vector.shape} for a {self.dim}-wide embedder")
         vector.setflags(write=False)
-        with self._lock:
-            self._cache[text] = vector
-            self._cache.move_to_end(text)
-            while len(self._cache) > self.size:
-                self._cache.popitem(last=False)
+        self._store({text: vector})
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for `texts`, in order; texts not remembered are embedded in one batch."""
@@ -69,9 +65,16 @@ class QueryEncoder:
         if missing:
             fresh = self._batcher.encode(missing)
             fresh.setflags(write=False)  # rows are shared between requests
-            with self._lock:
-                for t, v in zip(missing, fresh, strict=True):
-                    self._cache[t] = found[t] = v
-                while len(self._cache) > self.size:
-                    self._cache.popitem(last=False)
+            new = dict(zip(missing, fresh, strict=True))
+            found.update(new)
+            self._store(new)
         return np.stack([found[t] for t in texts])
+
+    def _store(self, vectors: dict[str, np.ndarray]) -> None:
+        """Keep `vectors` as the most recently used, dropping the least recently used beyond `size`."""
+        with self._lock:
+            for t, v in vectors.items():
+                self._cache[t] = v
+                self._cache.move_to_end(t)
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
