@@ -66,11 +66,13 @@ class OnnxForward:
 
 
 def build(model, *, int8: bool = False, graph: bytes | None = None,
-          quantized_graph: bytes | None = None) -> OnnxForward | None:
+          quantized_graph: bytes | None = None,
+          probes: Callable[[], dict[str, np.ndarray]] | None = None) -> OnnxForward | None:
     """The ONNX forward for a sentence-transformers `model`, or None (reason logged) when it cannot be
     built or does not give the torch vectors: within `MAX_DIFF` per coordinate for the float graph,
     cosine >= `MIN_COSINE_INT8` to them for the int8 one. `graph`: a float graph from `export` (to
-    export once for both kinds); `quantized_graph`: its int8 form, when already made (`quantized`)."""
+    export once for both kinds); `quantized_graph`: its int8 form, when already made (`quantized`);
+    `probes`: gives `probe_record(model)`, for a caller that checks several graphs against one record."""
     reason = _unsupported(model)
     if reason:
         log.info("embeddings stay on torch: %s", reason)
@@ -81,7 +83,7 @@ def build(model, *, int8: bool = False, graph: bytes | None = None,
     try:
         graph = graph or export(model)
         forward = OnnxForward(model_tokenizer(model), (quantized_graph or quantized(graph)) if int8 else graph)
-        problem = mismatch(forward, probe_record(model), int8=int8)
+        problem = mismatch(forward, probes() if probes else probe_record(model), int8=int8)
     except Exception as e:  # noqa: BLE001 - any export/runtime problem means: keep using torch
         log.warning("%s: ONNX %s graph failed (%s: %s)", instead, kind, type(e).__name__, e)
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -167,19 +168,21 @@ class SentenceTransformerEmbedder(Embedder):
         from recassist.retrieval.onnx_forward import INT8_FORMS, build, export, probe_record, quantized
 
         model = self.model
+        # The torch vectors of the probes, computed once for every graph checked here and the record kept.
+        probes = functools.cache(lambda: probe_record(model))
         graph = self._graphs.get("float", lambda: export(model))
-        self._small = build(model, graph=graph)
+        self._small = build(model, graph=graph, probes=probes)
         if self._small is None and graph is not None and self._graphs.folder is not None:
             self._graphs.forget()  # a cached graph that fails the check: export afresh once
             graph = self._graphs.get("float", lambda: export(model))
-            self._small = build(model, graph=graph)
+            self._small = build(model, graph=graph, probes=probes)
         int8_graph, self._int8_form = None, ""
         if int8 and self._small is not None:
             # The first int8 form that gives torch's vectors here serves (onnx_forward.INT8_FORMS says why
             # there are two); the record says which, or that none did, so a warm start needs no torch.
             for reduce_range in INT8_FORMS:
                 int8_graph = self._graphs.get(int8_file(reduce_range), lambda r=reduce_range: quantized(graph, r))
-                self._queries = build(model, graph=graph, int8=True, quantized_graph=int8_graph)
+                self._queries = build(model, graph=graph, int8=True, quantized_graph=int8_graph, probes=probes)
                 if self._queries is not None:
                     self._int8_form = SEVEN_BIT if reduce_range else EIGHT_BIT
                     break
@@ -188,7 +191,7 @@ class SentenceTransformerEmbedder(Embedder):
                 log.warning("request texts use the float ONNX graph: no int8 form gives torch's vectors on this "
                             "CPU")
         if self._small is not None:
-            self._graphs.save_record(probe_record(model), model[0].max_seq_length, graph, int8_graph,
+            self._graphs.save_record(probes(), model[0].max_seq_length, graph, int8_graph,
                                      self._int8_form)
 
     def _forward(self, texts: list[str]) -> np.ndarray:

@@ -120,6 +120,16 @@ def _int8_checks_failing(monkeypatch, failing_forms: set[bool]) -> list[bool]:
     return made
 
 
+def _counting_probe_records(monkeypatch) -> list[int]:
+    """Counts the torch forwards of the probes (`onnx_forward.probe_record`), each still computed."""
+    from recassist.retrieval import onnx_forward
+
+    calls: list[int] = []
+    record = onnx_forward.probe_record
+    monkeypatch.setattr(onnx_forward, "probe_record", lambda model: calls.append(1) or record(model))
+    return calls
+
+
 def _float_graph_file(embedder) -> Path | None:
     """The float graph `embedder` exported and checked, in its graph cache (None: it keeps none)."""
     embedder.backends()  # built and checked
@@ -160,9 +170,12 @@ def _warm(embedder, monkeypatch) -> SentenceTransformerEmbedder:
 def test_where_8_bit_weights_saturate_request_texts_use_7_bit_ones(embedder, tmp_path, monkeypatch):
     folder = _cache_with_the_float_graph(embedder, tmp_path)
     made = _int8_checks_failing(monkeypatch, failing_forms={False})
+    probed = _counting_probe_records(monkeypatch)
     cold = SentenceTransformerEmbedder(embedder.path, graph_cache=folder)
     assert cold.backends() == {"documents": "onnxruntime", "queries": "onnxruntime-int8 (7-bit weights)"}
     assert made == [False, True] and cold.queries_name().endswith("-queries-int8-7bit")
+    # Torch embeds the probes once for the three graphs checked and the record kept (seconds of a cold start).
+    assert len(probed) == 1
     texts = ["I loved Arrival and Interstellar, something thoughtful", "Genres: Comedy.", "a slow western " * 200]
     reference = embedder.model.encode(texts, convert_to_numpy=True, normalize_embeddings=True)
     vectors = cold.encode_queries(texts)
