@@ -59,11 +59,13 @@ def test_request_texts_use_int8_weights_close_to_torchs_vectors(embedder):
     np.testing.assert_array_equal(embedder.encode_queries(crowd)[-1], alone)
 
 
-def test_dialogue_text_vectors_are_the_served_ones_whatever_the_cache_held(embedder, tmp_path):
+def test_dialogue_text_vectors_are_the_served_ones_whatever_the_cache_held(embedder, tmp_path, monkeypatch):
+    from recassist.assistant.dialogue import text_vectors as module
     from recassist.assistant.dialogue.text_vectors import text_vectors
 
     texts = ["I loved Arrival and Interstellar, something thoughtful", "any good horror lately?",
              "a slow western " * 40, "something for my kids, maybe animated"]
+    monkeypatch.setattr(module, "BATCH", 1)  # one text per part: two threads embed them side by side
     cold = text_vectors(texts, embedder, tmp_path / "a", 4000)
     for t in texts:  # the vector a request carrying the text is served with
         np.testing.assert_array_equal(cold[t], embedder.encode_queries([t])[0])
