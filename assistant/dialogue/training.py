@@ -37,7 +37,13 @@ from recassist.ranking.dialogue.comention import CoMention
 from recassist.ranking.dialogue.corpus import Conversation, CorpusStats, read_corpus
 from recassist.ranking.dialogue.cosuggest import CoSuggestion
 from recassist.ranking.dialogue.layer import LayerConfig, LearnedLayer
-from recassist.ranking.dialogue.text_to_item import TextExample, TextToItem, TextToItemConfig, examples_from
+from recassist.ranking.dialogue.text_to_item import (
+    TextExample,
+    TextToItem,
+    TextToItemConfig,
+    examples_from,
+    fit_together,
+)
 from recassist.ranking.dialogue.trust import CorpusTrust, corpus_trust
 
 FOLDS = 5
@@ -185,7 +191,12 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
     text_data = TextTraining.prepare(by_hash[:text_dialogues] if text_dialogues else convs, assistant, settings,
                                      progress, also_embed=replay_texts)
     text_data.trust = trust
-    text_model = text_data.fit(ids, progress=progress)
+    # The served model and one per fold the replay needs (never the conversation's own data; the selection
+    # fold's never reaches the fitted requests), fitted side by side.
+    folds_needed = sorted({fold_of(c) for c in chosen})
+    text_model, *fold_text = text_data.fit_many(ids, [set(), *({f, SELECT_FOLD} for f in folds_needed)],
+                                                 progress=progress)
+    text_of_fold = dict(zip(folds_needed, fold_text, strict=True))
     text_model.catalog_version = version
     per_fold: dict[int, ChatModels] = {}
 
@@ -197,7 +208,7 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
         if f not in per_fold:
             per_fold[f] = ChatModels(
                 CoSuggestion(ids, co.config).fit((c for c in convs if fold_of(c) not in {f, SELECT_FOLD}), trust),
-                text_data.fit(ids, without_folds={f, SELECT_FOLD}, progress=progress),
+                text_of_fold[f],
                 CoMention(ids, cm.config).fit((c for c in convs if fold_of(c) not in {f, SELECT_FOLD}), trust))
         return per_fold[f]
 
@@ -351,14 +362,20 @@ class TextTraining:
 
     def fit(self, ids: Sequence[str], without_folds: Collection[int] = (), progress: bool = True) -> TextToItem:
         """A model on the examples outside `without_folds` (conversation-id folds)."""
-        use = [e for e in self.examples if fold_of_id(e.conversation_id) not in without_folds]
-        what = f" without folds {sorted(without_folds)}" if without_folds else ""
-        bar = _bar(self.config.epochs * max(1, self.config.members), f"fitting text-to-item{what} (epochs)",
-                   progress)
-        model = TextToItem(ids, self.config).fit(use, self.item_vectors, self.text_vectors, progress=bar.update,
-                                                 trust=self.trust)
+        return self.fit_many(ids, [without_folds], progress)[0]
+
+    def fit_many(self, ids: Sequence[str], without: Sequence[Collection[int]], progress: bool = True
+                 ) -> list[TextToItem]:
+        """One model per entry of `without`, each on the examples outside those folds, fitted side by side."""
+        jobs = [(TextToItem(ids, self.config), [e for e in self.examples if fold_of_id(e.conversation_id) not in w])
+                for w in without]
+        what = (f" without folds {sorted(without[0])}" if without[0] else "") if len(without) == 1 else \
+            f" ({len(without)} models)"
+        bar = _bar(len(without) * self.config.epochs * max(1, self.config.members),
+                   f"fitting text-to-item{what} (epochs)", progress)
+        models = fit_together(jobs, self.item_vectors, self.text_vectors, progress=bar.update, trust=self.trust)
         bar.close()
-        return model
+        return models
 
 
 def fold_of_id(conversation_id: str) -> int:

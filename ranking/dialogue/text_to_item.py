@@ -77,6 +77,42 @@ class TextExample:
     target: str
 
 
+def fit_together(jobs: Sequence[tuple[TextToItem, Sequence[TextExample]]], item_vectors: np.ndarray,
+                 text_vectors: dict[str, np.ndarray], progress=None, trust: CorpusTrust | None = None
+                 ) -> list[TextToItem]:
+    """`model.fit(examples, item_vectors, text_vectors, progress, trust)` for each (model, examples) of `jobs`,
+    every member of every model fitted in one pool of `parallel` threads (the first model's config). Fitted one
+    model at a time, five members two at a time left a core idle while the fifth ran; each member's numbers
+    are those of a lone fit either way (its own seed and data), so the models are the same."""
+    import torch
+
+    saved_threads = torch.get_num_threads()
+    torch.set_num_threads(jobs[0][0].config.threads)
+    try:
+        data = [model._training_data(examples, item_vectors, text_vectors, trust) for model, examples in jobs]
+        tasks = [(j, k) for j, (model, _) in enumerate(jobs) for k in range(max(1, model.config.members))]
+
+        def fit_member(task: tuple[int, int]) -> TextToItem:
+            j, k = task
+            model = jobs[j][0]
+            torch.set_num_threads(model.config.threads)  # OpenMP's thread count is each thread's own
+            if model.config.members <= 1:
+                return model._fit(data[j], progress)
+            lone = TextToItem(model.item_ids, replace(model.config, members=1, seed=model.config.seed + k))
+            return lone._fit(data[j], progress)
+
+        # Torch leaves the GIL while it multiplies, so threads of one torch thread each fit side by side.
+        with ThreadPoolExecutor(max(1, min(jobs[0][0].config.parallel, len(tasks)))) as pool:
+            fitted = list(pool.map(fit_member, tasks))
+        out = []
+        for j, (model, _) in enumerate(jobs):
+            parts = [m for (jj, _), m in zip(tasks, fitted, strict=True) if jj == j]
+            out.append(parts[0] if model.config.members <= 1 else model._averaging(parts))
+        return out
+    finally:
+        torch.set_num_threads(saved_threads)
+
+
 class TextToItem:
     """`score(text_vector, context, polarity) -> float32 [n_items]`: log-probabilities over `item_ids`.
 
@@ -140,27 +176,7 @@ class TextToItem:
         [n_items, d_in] L2-normalised, in `item_ids` order; `text_vectors`: the vector of each example's text
         (texts missing count as no text); `trust` (optional): each example weighs its (conversation, target)
         weight as well. Raises ValueError when no example is left or the shapes disagree."""
-        import torch
-
-        saved_threads = torch.get_num_threads()
-        torch.set_num_threads(self.config.threads)
-        try:
-            data = self._training_data(examples, item_vectors, text_vectors, trust)  # once for every member
-            if self.config.members <= 1:
-                return self._fit(data, progress)
-
-            def member(k: int) -> TextToItem:
-                torch.set_num_threads(self.config.threads)  # OpenMP's thread count is each thread's own
-                return TextToItem(self.item_ids, replace(self.config, members=1, seed=self.config.seed + k))._fit(
-                    data, progress)
-
-            # The members are independent and torch leaves the GIL while it multiplies, so `parallel` threads
-            # (one torch thread each) fit them side by side; each member's numbers are those of a lone fit.
-            with ThreadPoolExecutor(max(1, min(self.config.parallel, self.config.members))) as pool:
-                parts = list(pool.map(member, range(self.config.members)))
-            return self._averaging(parts)
-        finally:
-            torch.set_num_threads(saved_threads)
+        return fit_together([(self, examples)], item_vectors, text_vectors, progress, trust)[0]
 
     def _averaging(self, parts: Sequence[TextToItem]) -> TextToItem:
         """One model whose logits are the mean of `parts`' logits: their queries side by side, each item's

@@ -105,3 +105,18 @@ def test_members_average_their_logits(world):
     assert both.config.parallel == 2
     for name in ("text_map", "liked_table", "disliked_table", "item_table", "bias"):
         np.testing.assert_array_equal(getattr(both, name), getattr(in_turn, name))
+
+
+def test_models_fitted_together_are_those_fitted_one_at_a_time(world):
+    """Training fits the served model and the per-fold ones in one pool (`fit_together`): the same numbers."""
+    from recassist.ranking.dialogue.text_to_item import fit_together
+
+    vectors, texts, examples, *_ = world
+    cfg = TextToItemConfig(dim=16, epochs=2, members=3)
+    parts = [examples, examples[: len(examples) // 2], examples[len(examples) // 3:]]
+    together = fit_together([(TextToItem(ITEMS, cfg), part) for part in parts], vectors, texts)
+    for model, part in zip(together, parts, strict=True):
+        alone = TextToItem(ITEMS, cfg).fit(part, vectors, texts)
+        assert model.info == alone.info
+        for name in ("text_map", "liked_table", "disliked_table", "item_table", "bias"):
+            np.testing.assert_array_equal(getattr(model, name), getattr(alone, name))
