@@ -39,9 +39,6 @@ def text_vectors(texts: Sequence[str], embedder, cache_dir: Path | str, max_char
     missing = [t for t in wanted if _key(t) not in cache]
     if progress:
         progress(len(wanted) - len(missing))
-    if not missing:
-        return {t: cache[_key(t)] for t in wanted}
-
     def embedded(part: list[str]) -> np.ndarray:
         return embedder.encode_queries([t.strip()[:max_chars] for t in part])
 

@@ -369,8 +369,10 @@ class TextTraining:
         """One model per entry of `without`, each on the examples outside those folds, fitted side by side."""
         jobs = [(TextToItem(ids, self.config), [e for e in self.examples if fold_of_id(e.conversation_id) not in w])
                 for w in without]
-        what = (f" without folds {sorted(without[0])}" if without[0] else "") if len(without) == 1 else \
-            f" ({len(without)} models)"
+        if len(without) > 1:
+            what = f" ({len(without)} models)"
+        else:
+            what = f" without folds {sorted(without[0])}" if without[0] else ""
         bar = _bar(len(without) * self.config.epochs * max(1, self.config.members),
                    f"fitting text-to-item{what} (epochs)", progress)
         models = fit_together(jobs, self.item_vectors, self.text_vectors, progress=bar.update, trust=self.trust)

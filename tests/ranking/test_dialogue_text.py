@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from recassist.foundation.errors import StateMismatchError
@@ -116,7 +118,9 @@ def test_models_fitted_together_are_those_fitted_one_at_a_time(world):
     parts = [examples, examples[: len(examples) // 2], examples[len(examples) // 3:]]
     together = fit_together([(TextToItem(ITEMS, cfg), part) for part in parts], vectors, texts)
     for model, part in zip(together, parts, strict=True):
-        alone = TextToItem(ITEMS, cfg).fit(part, vectors, texts)
+        # Each member fitted alone with its seed (no pool), then averaged as one model.
+        members = [TextToItem(ITEMS, replace(cfg, members=1, seed=k)).fit(part, vectors, texts) for k in range(3)]
+        alone = TextToItem(ITEMS, cfg)._averaging(members)
         assert model.info == alone.info
         for name in ("text_map", "liked_table", "disliked_table", "item_table", "bias"):
             np.testing.assert_array_equal(getattr(model, name), getattr(alone, name))
