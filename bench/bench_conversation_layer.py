@@ -94,12 +94,14 @@ def ranks(layer: LearnedLayer, r: dict) -> np.ndarray:
 def metrics(layer: LearnedLayer, reqs: list[dict], ks=(1, 10, 50)) -> list[float]:
     hits, ndcg, n = dict.fromkeys(ks, 0), 0.0, 0
     for r in reqs:
+        n += r["n"]
+        if not r["y"].any():  # no target among the candidates (such requests keep no rows): all misses
+            continue
         rank = ranks(layer, r)
         for j in np.flatnonzero(r["y"]):
             for k in ks:
                 hits[k] += rank[j] <= k
             ndcg += 1 / np.log2(rank[j] + 1) if rank[j] <= 10 else 0.0
-        n += r["n"]
     return [hits[k] / max(1, n) for k in ks] + [ndcg / max(1, n)]
 
 
@@ -142,6 +144,9 @@ def hits_at(layer: LearnedLayer, reqs: list[dict]) -> np.ndarray:
     """[targets, 2]: whether each target (found among the candidates or not) ranked in the top 10 / top 50."""
     out = []
     for r in reqs:
+        if not r["y"].any():  # no target among the candidates (such requests keep no rows): all misses
+            out += [(False, False)] * r["n"]
+            continue
         rank = ranks(layer, r)
         pos = np.flatnonzero(r["y"])
         out += [(rank[j] <= 10, rank[j] <= 50) for j in pos] + [(False, False)] * (r["n"] - len(pos))

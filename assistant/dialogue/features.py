@@ -53,6 +53,23 @@ class TurnFeatures:
     candidates: list[Candidate]  # in `ids` order (co-suggestion extras have no sources)
 
 
+@dataclass
+class CandidatePool:
+    """One request's candidates before their features: the engine's, then the conversation-trained scorers'
+    extras, with those scorers' scores over the whole catalog (rows of the candidate arrays)."""
+
+    candidates: list[Candidate]
+    n_engine: int  # the first this many are the engine's
+    tops: dict[str, set[int]]  # each scorer's own best rows
+    cosugg: np.ndarray | None
+    t2i: np.ndarray | None
+    comention: np.ndarray | None
+
+    @property
+    def ids(self) -> list[str]:
+        return [c.item_id for c in self.candidates]
+
+
 def turn_features(engine, models: ChatModels, profile: InterestProfile, history: Sequence[str], *,
                   text: str | None = None, exclude: Sequence[str] = (), filters: Filter | None = None,
                   n_candidates: int = 300, n_extra: int = 100,
@@ -61,6 +78,17 @@ def turn_features(engine, models: ChatModels, profile: InterestProfile, history:
 
     `named_genres`: the genres the request itself names (its latest message), which the served order puts
     first; None: every genre the profile likes."""
+    pool = candidate_pool(engine, models, profile, history, text=text, exclude=exclude, filters=filters,
+                          n_candidates=n_candidates, n_extra=n_extra)
+    if pool is None:
+        return None
+    return pool_features(engine, models, profile, history, pool, text=text, named_genres=named_genres)
+
+
+def candidate_pool(engine, models: ChatModels, profile: InterestProfile, history: Sequence[str], *,
+                   text: str | None = None, exclude: Sequence[str] = (), filters: Filter | None = None,
+                   n_candidates: int = 300, n_extra: int = 100) -> CandidatePool | None:
+    """The candidates `turn_features` computes features for; None when nothing is allowed."""
     engine.embed_texts(profile, text)
     cands = engine.candidates.generate(profile, history, k=n_candidates, text=text, filter=filters)
     blocked = set(exclude)
@@ -93,6 +121,15 @@ def turn_features(engine, models: ChatModels, profile: InterestProfile, history:
             cands.append(Candidate(arrays.ids[r], [], {}, 0.0))
     if not cands:
         return None
+    return CandidatePool(cands, n_engine, tops, co_all, t2i_all, cm_all)
+
+
+def pool_features(engine, models: ChatModels, profile: InterestProfile, history: Sequence[str], pool: CandidatePool,
+                  *, text: str | None = None, named_genres: set[str] | None = None) -> TurnFeatures:
+    """The features of `pool`'s candidates (see `turn_features`)."""
+    cands, n_engine, tops = pool.candidates, pool.n_engine, pool.tops
+    co_all, t2i_all, cm_all = pool.cosugg, pool.t2i, pool.comention
+    cosugg, arrays = models.cosugg, engine.candidates.arrays
     ids = [c.item_id for c in cands]
     rows = np.fromiter(map(engine.rows.__getitem__, ids), dtype=np.int64, count=len(ids))
     signals = engine.signals.gather(profile, history, cands, rows, text, engine.ranker, engine.ranker_index)

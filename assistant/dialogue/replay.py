@@ -15,7 +15,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-from recassist.assistant.dialogue.features import FEATURES, ChatModels, turn_features
+from recassist.assistant.dialogue.features import (
+    FEATURES,
+    ChatModels,
+    TurnFeatures,
+    candidate_pool,
+    pool_features,
+)
 from recassist.assistant.extraction.mentions import matcher_for
 from recassist.foundation.profile import InterestProfile
 from recassist.ranking.dialogue.corpus import Conversation
@@ -29,7 +35,8 @@ SUGGESTED, SEEKER_LIKED = 0, 1
 
 @dataclass
 class ReplayedTurns:
-    """Stacked features of many requests: rows of `X` grouped by request (`groups`: rows per request)."""
+    """Stacked features of many requests: rows of `X` grouped by request (`groups`: rows per request). A
+    request with no target among its candidates has no rows, only its `n_targets` (misses for every method)."""
 
     X: list[np.ndarray] = field(default_factory=list)  # per request: float32 [n_cands, len(FEATURES)]
     y: list[np.ndarray] = field(default_factory=list)  # per request: int8 [n_cands], 1 = suggested there
@@ -40,6 +47,23 @@ class ReplayedTurns:
     n_targets: list[int] = field(default_factory=list)  # targets per request, found among candidates or not
     conversation: list[str] = field(default_factory=list)
     kind: list[int] = field(default_factory=list)  # SUGGESTED or SEEKER_LIKED
+
+    def append(self, feats: TurnFeatures | None, y: np.ndarray, n_targets: int, conversation: str, kind: int
+               ) -> None:
+        """One request; `feats` None for one without features (no target among its candidates): no rows."""
+        if feats is None:
+            empty = np.zeros(0, np.float32)
+            feats, y = TurnFeatures([], np.zeros((0, len(FEATURES)), np.float32), np.zeros(0, np.int64), empty,
+                                    empty, empty, []), y[:0]
+        self.X.append(feats.X)
+        self.y.append(y)
+        self.ids.append(feats.ids)
+        self.engine_order.append(feats.engine_order)
+        self.liked_share.append(feats.liked_share)
+        self.genre_share.append(feats.genre_share)
+        self.n_targets.append(n_targets)
+        self.conversation.append(conversation)
+        self.kind.append(kind)
 
     def extend(self, other: ReplayedTurns) -> None:
         for name in ("X", "y", "ids", "engine_order", "liked_share", "genre_share", "n_targets", "conversation",
@@ -119,18 +143,15 @@ def replay(conversations: Iterable[Conversation], assistant, models_for: Callabl
                 if text_vectors and text in text_vectors:
                     engine.candidates.queries.remember(text.strip()[:max_chars], text_vectors[text])
                 blocked = set(profile.disliked_ids())
-                feats = turn_features(engine, models, profile, [m for m in mentioned if m not in blocked],
-                                      text=text, exclude=mentioned, named_genres=named)
-                if feats is not None:
-                    out.X.append(feats.X)
-                    out.y.append(np.array([x in targets for x in feats.ids], np.int8))
-                    out.ids.append(feats.ids)
-                    out.engine_order.append(feats.engine_order)
-                    out.liked_share.append(feats.liked_share)
-                    out.genre_share.append(feats.genre_share)
-                    out.n_targets.append(len(targets))
-                    out.conversation.append(conv.conversation_id)
-                    out.kind.append(kind)
+                history = [m for m in mentioned if m not in blocked]
+                pool = candidate_pool(engine, models, profile, history, text=text, exclude=mentioned)
+                if pool is not None:
+                    y = np.array([x in targets for x in pool.ids], np.int8)
+                    # A request with no target among its candidates teaches the layer nothing: it keeps its
+                    # targets (they count as misses) without its candidates' features, a quarter of the replay.
+                    feats = (pool_features(engine, models, profile, history, pool, text=text, named_genres=named)
+                             if y.any() else None)
+                    out.append(feats, y, len(targets), conv.conversation_id, kind)
             if t.role == "seeker":
                 delta, _ = extractor.extract(t.text, use_llm=False)
                 profile = profile.merged_with(delta)

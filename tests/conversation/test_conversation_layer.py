@@ -321,6 +321,41 @@ def test_replay_in_worker_processes_gives_the_requests_of_one_process(rules_assi
         np.testing.assert_array_equal(a, b)
 
 
+def test_a_request_without_its_target_among_the_candidates_keeps_its_targets_and_no_features(
+        rules_assistant, tmp_path):
+    """The replay computes features only where the layer can learn from them; the others still count their
+    targets (misses for every method), and the features it does compute are those of a served request."""
+    from recassist.assistant.dialogue.features import ChatModels, turn_features
+    from recassist.assistant.dialogue.replay import replay
+    from recassist.ranking.dialogue.cosuggest import CoSuggestion
+
+    catalog = rules_assistant.catalog
+    convs, _ = read_corpora([_corpus(tmp_path, catalog, n=24)], catalog)
+    models = ChatModels(CoSuggestion(list(catalog.items)).fit(convs))
+    # The seeker names Empire in words the corpus did not mark, so the chat excludes it before the recommender
+    # suggests it: the suggestion cannot be among that request's candidates.
+    label = catalog.items["1196"].label
+    rows = [{"id": "x0", "messages": [
+        {"role": "seeker", "text": f"I loved {catalog.items['260'].label}. Already saw {label}.",
+         "mentions": [{"id": "260"}]},
+        {"role": "recommender", "text": f"Then {label}!", "mentions": [{"id": "1196"}]}],
+        "outcomes": [{"id": "260", "outcome": ["liked"]}, {"id": "1196", "outcome": ["suggested"]}]}]
+    write_corpus(rows, tmp_path / "x.jsonl")
+    (conv,), _ = read_corpora([tmp_path / "x.jsonl"], catalog)
+    out = replay([conv], rules_assistant, lambda c: models)
+    assert out.kind == [SEEKER_LIKED, SUGGESTED] and out.n_targets == [1, 1]
+    assert out.X[1].shape == (0, len(FEATURES)) and len(out.y[1]) == 0 and out.ids[1] == []
+    # The seeker's turn (the film they loved, from nothing said before) has its target and its features.
+    assert out.y[0].sum() == 1 and out.ids[0][int(out.y[0].argmax())] == "260"
+    served = turn_features(rules_assistant.engine, models, InterestProfile(), [], text="", exclude=[],
+                           named_genres=set())
+    assert served.ids == out.ids[0]
+    np.testing.assert_array_equal(served.X, out.X[0])
+    out.save(tmp_path / "replay.npz")
+    back = ReplayedTurns.load(tmp_path / "replay.npz")
+    assert back.n_targets == [1, 1] and back.X[1].shape == (0, len(FEATURES)) and back.ids == out.ids
+
+
 def test_the_first_start_layer_is_retrained_with_the_full_rankers_scores():
     """After the full ranker, the background trainer retrains the first start's layer (part of the corpus, the
     quick ranker's scores); a layer someone trained on purpose is left as it is."""
