@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from recassist.ranking.storage import atomic_write
 
-BATCH = 256  # texts embedded between progress updates and cache writes
+BATCH = 256  # texts per task: the progress moves after each, the cache is written after every eighth
 THREADS = 2  # texts embedded at once (at most one per core)
 
 
@@ -44,15 +44,15 @@ def text_vectors(texts: Sequence[str], embedder, cache_dir: Path | str, max_char
 
     # Each text runs alone (`encode_queries`), so its vector is the same whichever thread embeds it; the ONNX
     # runtime leaves the GIL while it runs, so two threads embed about twice as fast on two cores.
+    parts = [missing[b: b + BATCH] for b in range(0, len(missing), BATCH)]
     with ThreadPoolExecutor(max(1, min(THREADS, os.cpu_count() or 1))) as pool:
-        for s in range(0, len(missing), BATCH * 8):
-            chunk = missing[s: s + BATCH * 8]
-            parts = [chunk[b: b + BATCH] for b in range(0, len(chunk), BATCH)]
-            for part, vecs in zip(parts, pool.map(embedded, parts), strict=True):
-                cache.update({_key(t): v for t, v in zip(part, vecs, strict=True)})
-                if progress:
-                    progress(len(part))
-            _save(path, cache)  # every couple of thousand texts: an interrupted run keeps what it embedded
+        # Every part queued at once, so no thread waits for another's last part; the vectors come back in order.
+        for n, (part, vecs) in enumerate(zip(parts, pool.map(embedded, parts), strict=True), 1):
+            cache.update({_key(t): v for t, v in zip(part, vecs, strict=True)})
+            if progress:
+                progress(len(part))
+            if n % 8 == 0 or n == len(parts):
+                _save(path, cache)  # every couple of thousand texts: an interrupted run keeps what it embedded
     return {t: cache[_key(t)] for t in wanted}
 
 

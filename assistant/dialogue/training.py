@@ -17,7 +17,7 @@ import os
 import sys
 import time
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +63,10 @@ PREPARE_TEXT_DIALOGUES = 1000
 #: Below this many replayed conversations, starting worker processes (each opens the assistant, seconds of
 #: CPU) costs more than it saves.
 MIN_WORKER_CONVERSATIONS = 400
+#: Members averaged in each per-fold text-to-item model, which only computes the replayed requests' features
+#: (the served model keeps its five): fitting them was the largest part of training after the replay, and on
+#: the training folds the layer scored within noise of five-member features (docs/conversations.md).
+REPLAY_TEXT_MEMBERS = 3
 
 
 @dataclass
@@ -194,8 +198,9 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
     # The served model and one per fold the replay needs (never the conversation's own data; the selection
     # fold's never reaches the fitted requests), fitted side by side.
     folds_needed = sorted({fold_of(c) for c in chosen})
-    text_model, *fold_text = text_data.fit_many(ids, [set(), *({f, SELECT_FOLD} for f in folds_needed)],
-                                                 progress=progress)
+    text_model, *fold_text = text_data.fit_many(
+        ids, [set(), *({f, SELECT_FOLD} for f in folds_needed)], progress=progress,
+        members=[text_data.config.members, *[min(REPLAY_TEXT_MEMBERS, text_data.config.members)] * len(folds_needed)])
     text_of_fold = dict(zip(folds_needed, fold_text, strict=True))
     text_model.catalog_version = version
     per_fold: dict[int, ChatModels] = {}
@@ -364,16 +369,19 @@ class TextTraining:
         """A model on the examples outside `without_folds` (conversation-id folds)."""
         return self.fit_many(ids, [without_folds], progress)[0]
 
-    def fit_many(self, ids: Sequence[str], without: Sequence[Collection[int]], progress: bool = True
-                 ) -> list[TextToItem]:
-        """One model per entry of `without`, each on the examples outside those folds, fitted side by side."""
-        jobs = [(TextToItem(ids, self.config), [e for e in self.examples if fold_of_id(e.conversation_id) not in w])
-                for w in without]
+    def fit_many(self, ids: Sequence[str], without: Sequence[Collection[int]], progress: bool = True,
+                 members: Sequence[int] | None = None) -> list[TextToItem]:
+        """One model per entry of `without`, each on the examples outside those folds, fitted side by side;
+        `members`: each model's number of averaged members (default: the config's)."""
+        members = members or [self.config.members] * len(without)
+        jobs = [(TextToItem(ids, replace(self.config, members=m)),
+                 [e for e in self.examples if fold_of_id(e.conversation_id) not in w])
+                for w, m in zip(without, members, strict=True)]
         if len(without) > 1:
             what = f" ({len(without)} models)"
         else:
             what = f" without folds {sorted(without[0])}" if without[0] else ""
-        bar = _bar(len(without) * self.config.epochs * max(1, self.config.members),
+        bar = _bar(self.config.epochs * sum(max(1, m) for m in members),
                    f"fitting text-to-item{what} (epochs)", progress)
         models = fit_together(jobs, self.item_vectors, self.text_vectors, progress=bar.update, trust=self.trust)
         bar.close()

@@ -89,7 +89,8 @@ def fit_together(jobs: Sequence[tuple[TextToItem, Sequence[TextExample]]], item_
     saved_threads = torch.get_num_threads()
     torch.set_num_threads(jobs[0][0].config.threads)
     try:
-        data = [model._training_data(examples, item_vectors, text_vectors, trust) for model, examples in jobs]
+        inputs: dict = {}  # an example's request inputs, computed once for every job holding it (one catalog)
+        data = [model._training_data(examples, item_vectors, text_vectors, trust, inputs) for model, examples in jobs]
         tasks = [(j, k) for j, (model, _) in enumerate(jobs) for k in range(max(1, model.config.members))]
 
         def fit_member(task: tuple[int, int]) -> TextToItem:
@@ -192,15 +193,21 @@ class TextToItem:
         self.info = {**parts[0].info, "members": k, "loss_per_epoch": [round(float(x), 4) for x in losses]}
         return self
 
-    def _training_data(self, examples, item_vectors, text_vectors, trust):
-        """(kept examples, their weights, item vectors, request inputs X, target rows y): what every member fits."""
+    def _training_data(self, examples, item_vectors, text_vectors, trust, inputs: dict | None = None):
+        """(kept examples, their weights, item vectors, request inputs X, target rows y): what every member fits.
+        `inputs`: request inputs models of this catalog computed already (filled in here)."""
         kept, weights = self._dedup_and_cap(examples, trust)
         if not kept:
             raise ValueError("no conversation example names a catalog item to train the text-to-item model on")
         vectors = np.asarray(item_vectors, np.float32)
         if vectors.shape[0] != len(self.item_ids):
             raise ValueError(f"{len(self.item_ids)} item ids but {vectors.shape[0]} item vectors")
-        X = np.stack([self._request_inputs(vectors, text_vectors.get(e.text), e.context, e.polarity) for e in kept])
+        inputs = {} if inputs is None else inputs
+        keys = [(id(e), self.config.recency) for e in kept]  # the examples outlive the fit
+        for e, key in zip(kept, keys, strict=True):
+            if key not in inputs:
+                inputs[key] = self._request_inputs(vectors, text_vectors.get(e.text), e.context, e.polarity)
+        X = np.stack([inputs[key] for key in keys])
         y = np.array([self.index[e.target] for e in kept])
         return kept, weights, vectors, X, y
 

@@ -114,12 +114,16 @@ def test_models_fitted_together_are_those_fitted_one_at_a_time(world):
     from recassist.ranking.dialogue.text_to_item import fit_together
 
     vectors, texts, examples, *_ = world
-    cfg = TextToItemConfig(dim=16, epochs=2, members=3)
+    # The served model with more members than the per-fold ones, as training fits them.
+    configs = [TextToItemConfig(dim=16, epochs=2, members=3), *[TextToItemConfig(dim=16, epochs=2, members=2)] * 2]
     parts = [examples, examples[: len(examples) // 2], examples[len(examples) // 3:]]
-    together = fit_together([(TextToItem(ITEMS, cfg), part) for part in parts], vectors, texts)
-    for model, part in zip(together, parts, strict=True):
+    together = fit_together([(TextToItem(ITEMS, c), part) for c, part in zip(configs, parts, strict=True)],
+                            vectors, texts)
+    for model, cfg, part in zip(together, configs, parts, strict=True):
         # Each member fitted alone with its seed (no pool), then averaged as one model.
-        members = [TextToItem(ITEMS, replace(cfg, members=1, seed=k)).fit(part, vectors, texts) for k in range(3)]
+        members = [TextToItem(ITEMS, replace(cfg, members=1, seed=k)).fit(part, vectors, texts)
+                   for k in range(cfg.members)]
+        assert model.item_table.shape == (N, 16 * cfg.members)
         alone = TextToItem(ITEMS, cfg)._averaging(members)
         assert model.info == alone.info
         for name in ("text_map", "liked_table", "disliked_table", "item_table", "bias"):
