@@ -52,6 +52,12 @@ class TurnFeatures:
     cosugg: np.ndarray  # float32 [len(ids)]: co-suggestion score
     candidates: list[Candidate]  # in `ids` order (co-suggestion extras have no sources)
 
+    @classmethod
+    def empty(cls) -> TurnFeatures:
+        """No candidates: no rows."""
+        none = np.zeros(0, np.float32)
+        return cls([], np.zeros((0, len(FEATURES)), np.float32), np.zeros(0, np.int64), none, none, none, [])
+
 
 @dataclass
 class CandidatePool:

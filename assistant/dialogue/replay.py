@@ -52,9 +52,7 @@ class ReplayedTurns:
                ) -> None:
         """One request; `feats` None for one without features (no target among its candidates): no rows."""
         if feats is None:
-            empty = np.zeros(0, np.float32)
-            feats, y = TurnFeatures([], np.zeros((0, len(FEATURES)), np.float32), np.zeros(0, np.int64), empty,
-                                    empty, empty, []), y[:0]
+            feats, y = TurnFeatures.empty(), y[:0]
         self.X.append(feats.X)
         self.y.append(y)
         self.ids.append(feats.ids)

@@ -203,7 +203,8 @@ class TextToItem:
         if vectors.shape[0] != len(self.item_ids):
             raise ValueError(f"{len(self.item_ids)} item ids but {vectors.shape[0]} item vectors")
         inputs = {} if inputs is None else inputs
-        keys = [(id(e), self.config.recency) for e in kept]  # the examples outlive the fit
+        # By identity (the examples are alive for the whole fit) and the one setting the inputs depend on.
+        keys = [(id(e), self.config.recency) for e in kept]
         for e, key in zip(kept, keys, strict=True):
             if key not in inputs:
                 inputs[key] = self._request_inputs(vectors, text_vectors.get(e.text), e.context, e.polarity)
