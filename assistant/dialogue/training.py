@@ -195,12 +195,16 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
     text_data = TextTraining.prepare(by_hash[:text_dialogues] if text_dialogues else convs, assistant, settings,
                                      progress, also_embed=replay_texts)
     text_data.trust = trust
-    # The served model and one per fold the replay needs (never the conversation's own data; the selection
-    # fold's never reaches the fitted requests), fitted side by side.
+    # The served models and one set per fold the replay needs: never the conversation's own data, and the
+    # selection fold's never reaches the fitted requests. Text-to-item's item vectors carry co-mention's vectors
+    # of the same conversations; its models are fitted side by side.
     folds_needed = sorted({fold_of(c) for c in chosen})
+    fold_cm = {f: CoMention(ids, cm.config).fit((c for c in convs if fold_of(c) not in {f, SELECT_FOLD}), trust)
+               for f in folds_needed}
     text_model, *fold_text = text_data.fit_many(
         ids, [set(), *({f, SELECT_FOLD} for f in folds_needed)], progress=progress,
-        members=[text_data.config.members, *[min(REPLAY_TEXT_MEMBERS, text_data.config.members)] * len(folds_needed)])
+        members=[text_data.config.members, *[min(REPLAY_TEXT_MEMBERS, text_data.config.members)] * len(folds_needed)],
+        comentions=[cm, *(fold_cm[f] for f in folds_needed)])
     text_of_fold = dict(zip(folds_needed, fold_text, strict=True))
     text_model.catalog_version = version
     per_fold: dict[int, ChatModels] = {}
@@ -209,12 +213,10 @@ def train_conversation_layer(settings: Settings, corpus_paths: Sequence[Path | s
         return models_of_fold(fold_of(conv))
 
     def models_of_fold(f: int) -> ChatModels:
-        # Never the conversation's own data; the selection fold's never reaches the fitted requests.
         if f not in per_fold:
             per_fold[f] = ChatModels(
                 CoSuggestion(ids, co.config).fit((c for c in convs if fold_of(c) not in {f, SELECT_FOLD}), trust),
-                text_of_fold[f],
-                CoMention(ids, cm.config).fit((c for c in convs if fold_of(c) not in {f, SELECT_FOLD}), trust))
+                text_of_fold[f], fold_cm[f])
         return per_fold[f]
 
     if workers is None:
@@ -365,15 +367,23 @@ class TextTraining:
         item_vectors = engine.candidates.vectors[[engine.rows[i] for i in assistant.catalog.items]]
         return cls(examples, vectors, item_vectors, config or TextToItemConfig())
 
-    def fit(self, ids: Sequence[str], without_folds: Collection[int] = (), progress: bool = True) -> TextToItem:
-        """A model on the examples outside `without_folds` (conversation-id folds)."""
-        return self.fit_many(ids, [without_folds], progress)[0]
+    def fit(self, ids: Sequence[str], without_folds: Collection[int] = (), progress: bool = True,
+            comention: CoMention | None = None) -> TextToItem:
+        """A model on the examples outside `without_folds` (conversation-id folds); `comention`: co-mention
+        fitted on the same conversations, whose item vectors the model's item vectors carry."""
+        return self.fit_many(ids, [without_folds], progress, comentions=[comention])[0]
 
     def fit_many(self, ids: Sequence[str], without: Sequence[Collection[int]], progress: bool = True,
-                 members: Sequence[int] | None = None) -> list[TextToItem]:
+                 members: Sequence[int] | None = None,
+                 comentions: Sequence[CoMention | None] | None = None) -> list[TextToItem]:
         """One model per entry of `without`, each on the examples outside those folds, fitted side by side;
-        `members`: each model's number of averaged members (default: the config's)."""
+        `members`: each model's number of averaged members (default: the config's); `comentions`: each model's
+        co-mention, fitted on the same conversations (None: text vectors alone)."""
         members = members or [self.config.members] * len(without)
+        comentions = list(comentions) if comentions is not None else [None] * len(without)
+        for cm in comentions:
+            if cm is not None and list(cm.item_ids) != list(ids):
+                raise ValueError("co-mention was fitted for other item ids than text-to-item's")
         jobs = [(TextToItem(ids, replace(self.config, members=m)),
                  [e for e in self.examples if fold_of_id(e.conversation_id) not in w])
                 for w, m in zip(without, members, strict=True)]
@@ -383,7 +393,8 @@ class TextTraining:
             what = f" without folds {sorted(without[0])}" if without[0] else ""
         bar = _bar(self.config.epochs * sum(max(1, m) for m in members),
                    f"fitting text-to-item{what} (epochs)", progress)
-        models = fit_together(jobs, self.item_vectors, self.text_vectors, progress=bar.update, trust=self.trust)
+        models = fit_together(jobs, self.item_vectors, self.text_vectors, progress=bar.update, trust=self.trust,
+                              corpus_vectors=[cm.vectors if cm is not None else None for cm in comentions])
         bar.close()
         return models
 

@@ -243,9 +243,9 @@ def _cmd(args, settings) -> int:
         text_data = TextTraining.prepare(convs, assistant, settings,
                                          config=scorer.text_model.config if scorer else None)
         text_data.trust = trust
-        text_model = text_data.fit(co.item_ids, without_folds={SELECT_FOLD})
         cm = CoMention(co.item_ids, scorer.comention.config if scorer and scorer.comention else None)
         cm.fit((c for c in convs if fold_of_id(c.conversation_id) != SELECT_FOLD), trust)
+        text_model = text_data.fit(co.item_ids, without_folds={SELECT_FOLD}, comention=cm)
         # Only the layer's models never fitted on the held-out fold (their trees were chosen on it).
         layer = scorer.layer.held_out(SELECT_FOLD) if scorer else None
         if scorer and layer is None:

@@ -128,3 +128,28 @@ def test_models_fitted_together_are_those_fitted_one_at_a_time(world):
         assert model.info == alone.info
         for name in ("text_map", "liked_table", "disliked_table", "item_table", "bias"):
             np.testing.assert_array_equal(getattr(model, name), getattr(alone, name))
+
+
+def test_co_mention_vectors_reach_items_never_suggested(world):
+    """Items whose co-mention vectors match what people suggest after c rank after c too, though no example ever
+    suggests them and their text vectors point elsewhere: the model reads which films conversations name
+    together, not only what their descriptions say."""
+    vectors, texts, examples, scary, funny, pairs = world
+    rng = np.random.default_rng(1)
+    corpus = _unit(rng.normal(size=(N, 16)))
+    twins = {c: str(200 + int(c) - 50) for c in pairs}  # never in an example
+    for c, target in pairs.items():
+        corpus[int(c)] = corpus[int(target)]  # named together in conversations
+        corpus[int(twins[c])] = corpus[int(target)]  # and named with the same films as the target
+    cfg = replace(CFG, corpus_vector_weight=2.0)  # here the co-mention vectors carry the whole answer
+    with_corpus = TextToItem(ITEMS, cfg).fit(examples, vectors, texts, corpus_vectors=corpus)
+    without = TextToItem(ITEMS, cfg).fit(examples, vectors, texts)
+
+    def reached(m):
+        return sum(twins[c] in _top(m, None, [c], k=10) for c in pairs)
+
+    assert reached(with_corpus) >= 22 and reached(without) <= 3  # 26-28 of 30 over three worlds' seeds
+    assert with_corpus.text_map.shape[0] == D  # served with text vectors as before
+    assert len(set(_top(with_corpus, texts["something scary"])) & set(scary)) >= 8
+    with pytest.raises(ValueError, match="co-mention vectors"):
+        TextToItem(ITEMS, cfg).fit(examples, vectors, texts, corpus_vectors=corpus[:10])
