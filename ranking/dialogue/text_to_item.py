@@ -48,7 +48,11 @@ class TextToItemConfig:
     epochs: int = 4  # chosen on the held-out training dialogues (docs/conversations.md)
     batch: int = 1024
     learning_rate: float = 0.01
-    offset_decay: float = 1e-3  # L2 on the learned item offsets and biases: the text vector stays the prior
+    #: L2 on the learned item offsets and biases, a mean over the catalog, so each item's share is tiny: on the
+    #: held-out training fold (five members, co-mention vectors) 0.001, 0.3 and 3 gave the same Recall@10 and at
+    #: most one target less in the top 50, 30 one less in each. What keeps offsets small is SGD's step size
+    #: and the few epochs.
+    offset_decay: float = 1e-3
     #: plain SGD for the per-item offsets and biases (the shared maps use Adam at `learning_rate`): an item's
     #: parameters then move in proportion to its evidence. Under Adam, whose steps are normalised per
     #: parameter, one dialogue suggesting a rarely suggested film raised its log-probability by 2.8 nats for
