@@ -9,8 +9,8 @@ map takes the request to a `dim`-wide query; each item is its (fixed) vector map
 learned offset and a bias. The logit of item i is `scale * query . item_i + bias_i`, trained with a
 softmax over the whole catalog on the items recommenders newly suggested in a corpus of conversations.
 
-Items never suggested in the corpus keep a score from their text vector alone, so the model generalises to
-unseen (context, item) pairs where co-suggestion counts are zero.
+Items never suggested in the corpus keep a score from their vector alone (text, and co-mention where they were
+named), so the model generalises to unseen (context, item) pairs where co-suggestion counts are zero.
 
 One conversation's influence is capped: identical examples (same text, same items named, same suggestion)
 count once however many conversations repeat them, and a conversation's examples weigh at most
